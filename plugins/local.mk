@@ -1,0 +1,2 @@
+# In-tree plugins: one folder each, each with its own local.mk.
+# (plugins are added here as their issues land)

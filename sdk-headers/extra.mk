@@ -1,0 +1,1 @@
+TL_SDK_EXTRA += sdk-headers/tl/tl-registry.h

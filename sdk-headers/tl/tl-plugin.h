@@ -1,0 +1,85 @@
+/* tl-plugin.h — the plugin descriptor and its single entry symbol.
+ *
+ * A plugin .so exports exactly one symbol, `tl_plugin_query`, returning a
+ * const descriptor. The plugin id is inside the descriptor (never derived
+ * from the file name). The plugin's XML manifest beside the .so must agree
+ * with the descriptor: the host checks this after dlopen.
+ *
+ *   static const TlComponent components[] = {
+ *     { TL_COMPONENT_MODEL, "fives", &fives_model_def },
+ *     { 0 }
+ *   };
+ *   TL_PLUGIN_DEFINE(.id = "fives", .version = "1.0.0", .license = "Apache-2.0",
+ *                    .description = "Feature Interaction Via Edge Search",
+ *                    .components = components)
+ *
+ * Rules (see ABI.md): the host accepts abi_major == TL_ABI_MAJOR and
+ * abi_minor <= its own; it refuses a plugin whose min_host_minor is above its
+ * own minor; it never reads past struct_size.
+ */
+#ifndef TL_PLUGIN_H
+#define TL_PLUGIN_H
+
+#include <glib.h>
+#include <tl/tl-macros.h>
+
+TL_BEGIN_DECLS
+
+typedef enum {
+  TL_COMPONENT_NONE = 0, /* list terminator */
+  TL_COMPONENT_OP = 1,
+  TL_COMPONENT_MODEL = 2,
+  TL_COMPONENT_PLANNER = 3,
+  TL_COMPONENT_DATASET = 4
+} TlComponentKind;
+
+TL_API const char *tl_component_kind_name(TlComponentKind kind); /* "op", ... */
+TL_API TlComponentKind tl_component_kind_from_name(const char *name);
+
+typedef struct {
+  uint32_t kind;       /* TlComponentKind */
+  uint32_t reserved;
+  const char *name;    /* unique within the plugin; full name is "<plugin>.<name>" */
+  const void *table;   /* const TlOpDef / TlModelDef / TlPlannerDef / TlDatasetDef */
+} TlComponent;
+
+_Static_assert(offsetof(TlComponent, name) == 8, "TlComponent ABI 1.0");
+_Static_assert(offsetof(TlComponent, table) == 8 + sizeof(void *), "TlComponent ABI 1.0");
+
+typedef struct {
+  TL_TABLE_HEADER;
+  uint16_t min_host_minor;  /* lowest host ABI minor this plugin runs on */
+  uint16_t reserved0;
+  uint32_t reserved1;
+  const char *id;           /* [a-z0-9-]+, matches the manifest */
+  const char *version;      /* semantic version, matches the manifest */
+  const char *license;      /* SPDX id */
+  const char *description;
+  const TlComponent *components; /* terminated by kind TL_COMPONENT_NONE */
+  /* (optional) Called once after load, before any component is used. */
+  gboolean (*init)(GError **error);
+  /* (optional) Optional interfaces by id; NULL for unknown ids. */
+  const void *(*get_extension)(const char *id);
+} TlPluginDesc;
+
+_Static_assert(offsetof(TlPluginDesc, struct_size) == 0, "TlPluginDesc ABI 1.0");
+_Static_assert(offsetof(TlPluginDesc, abi_major) == 4, "TlPluginDesc ABI 1.0");
+_Static_assert(offsetof(TlPluginDesc, abi_minor) == 6, "TlPluginDesc ABI 1.0");
+_Static_assert(offsetof(TlPluginDesc, min_host_minor) == 8, "TlPluginDesc ABI 1.0");
+_Static_assert(offsetof(TlPluginDesc, id) == 16, "TlPluginDesc ABI 1.0");
+
+typedef const TlPluginDesc *(*TlPluginQueryFunc)(void);
+
+#define TL_PLUGIN_ENTRY_SYMBOL "tl_plugin_query"
+
+/* Defines the descriptor and the entry symbol. Arguments are designated
+ * initialisers of TlPluginDesc (besides the header, set here). */
+#define TL_PLUGIN_DEFINE(...)                                                   \
+  TL_PLUGIN_EXPORT const TlPluginDesc *tl_plugin_query(void);                   \
+  static const TlPluginDesc tl_plugin_desc_ = {                                 \
+    TL_TABLE_INIT(TlPluginDesc), __VA_ARGS__};           \
+  TL_PLUGIN_EXPORT const TlPluginDesc *tl_plugin_query(void) { return &tl_plugin_desc_; }
+
+TL_END_DECLS
+
+#endif /* TL_PLUGIN_H */

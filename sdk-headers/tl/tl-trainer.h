@@ -1,0 +1,138 @@
+/* tl-trainer.h — instances of components, and the trainer that runs tasks.
+ *
+ * Host-side wrappers bind a component table to an instance: the generic code
+ * (trainer, conformance suite, job runner) uses these, never the raw tables.
+ *
+ *   TlModelInstance *m = tl_model_instance_new(&mlp_def, "tl.mlp", params, 42, &error);
+ *   TlDatasetInstance *d = tl_dataset_instance_new(&idx_def, "tl.idx", dparams, &error);
+ *   TlTrainConfig cfg; tl_train_config_init(&cfg);
+ *   cfg.epochs = 3; cfg.batch_size = 128; cfg.lr = 1e-3;
+ *   tl_train(m, d, NULL, &cfg, progress, &error);
+ */
+#ifndef TL_TRAINER_H
+#define TL_TRAINER_H
+
+#include <glib.h>
+#include <tl/tl-macros.h>
+#include <tl/tl-model.h>
+#include <tl/tl-dataset.h>
+#include <tl/tl-planner.h>
+#include <tl/tl-metrics.h>
+
+TL_BEGIN_DECLS
+
+/* --- instances ----------------------------------------------------------- */
+
+typedef struct _TlModelInstance TlModelInstance;
+typedef struct _TlDatasetInstance TlDatasetInstance;
+typedef struct _TlPlannerInstance TlPlannerInstance;
+
+/* Create through def->create; `name` is the component's full name (for
+ * messages); params borrowed. The instance owns a TlParamStore. (transfer full) */
+TL_API TlModelInstance *tl_model_instance_new(const TlModelDef *def, const char *name,
+                                              const TlParams *params, guint64 seed, GError **error);
+TL_API void tl_model_instance_free(TlModelInstance *m); /* NULL-safe */
+TL_API const char *tl_model_instance_name(const TlModelInstance *m);
+TL_API TlParamStore *tl_model_instance_params(TlModelInstance *m); /* borrowed */
+/* Build the model's graph for `mode` against the schema of `data`, with a
+ * fixed batch size. Returns the graph; loss/prediction/outputs are named
+ * graph outputs "loss", "prediction" and the model's extra names; the task
+ * kind and label field are returned through task/label_field (borrowed).
+ * (transfer full) */
+TL_API TlGraph *tl_model_instance_build(TlModelInstance *m, TlDatasetInstance *data, TlMode mode,
+                                        gint64 batch_size, TlTask *task, const char **label_field,
+                                        GError **error);
+/* Call the model's step_end hook if it has one. */
+TL_API gboolean tl_model_instance_step_end(TlModelInstance *m, guint64 step, GError **error);
+
+TL_API TlDatasetInstance *tl_dataset_instance_new(const TlDatasetDef *def, const char *name,
+                                                  const TlParams *params, GError **error);
+TL_API void tl_dataset_instance_free(TlDatasetInstance *d); /* NULL-safe */
+TL_API const char *tl_dataset_instance_name(const TlDatasetInstance *d);
+TL_API gint64 tl_dataset_instance_size(TlDatasetInstance *d);
+TL_API guint tl_dataset_instance_n_fields(TlDatasetInstance *d);
+TL_API const TlField *tl_dataset_instance_field(TlDatasetInstance *d, guint i);
+TL_API gint tl_dataset_instance_field_index(TlDatasetInstance *d, const char *name); /* -1 */
+/* Read rows into new tensors out[n_fields] (each [n_rows, ...]); the caller
+ * unrefs each and g_free()s the array. Checks the plugin filled the schema. */
+TL_API TlTensor **tl_dataset_instance_read(TlDatasetInstance *d, gint64 n_rows, const gint64 *rows,
+                                           GError **error);
+
+TL_API TlPlannerInstance *tl_planner_instance_new(const TlPlannerDef *def, const char *name,
+                                                  const TlParams *params, GError **error);
+TL_API void tl_planner_instance_free(TlPlannerInstance *p); /* NULL-safe */
+TL_API TlPlan *tl_planner_instance_plan(TlPlannerInstance *p, const TlGraph *g,
+                                        const TlCluster *cluster, guint64 seed, GError **error);
+TL_API gboolean tl_planner_instance_apply(TlPlannerInstance *p, const TlPlan *plan, TlGraph *g,
+                                          GError **error);
+
+/* --- progress ------------------------------------------------------------ */
+
+/* Hosts receive progress through this interface (tlhost draws a bar on a
+ * terminal, plain lines otherwise, JSON lines to --metrics). Host-allocated;
+ * any slot may be NULL. */
+typedef struct {
+  /* A phase starts: "train", "evaluate", ...; total steps (-1 unknown). */
+  void (*begin)(gpointer user_data, const char *phase, gint64 total_steps);
+  /* After each step: step number, and the latest metrics (borrowed). */
+  void (*step)(gpointer user_data, gint64 step, const TlMetrics *metrics);
+  /* An evaluation finished at `step`. */
+  void (*eval)(gpointer user_data, gint64 step, const TlMetrics *metrics);
+  void (*end)(gpointer user_data, const char *phase);
+  /* A one-line message (checkpoint written, early stop, ...). */
+  void (*message)(gpointer user_data, const char *text);
+  gpointer user_data;
+  void *reserved[4];
+} TlProgress;
+
+/* --- trainer ------------------------------------------------------------- */
+
+/* Host-allocated; tl_train_config_init() sets the defaults noted. */
+typedef struct {
+  int64_t epochs;            /* 1; ignored when steps > 0 */
+  int64_t steps;             /* 0: use epochs */
+  int64_t batch_size;        /* 32 */
+  const char *optimizer;     /* "adam": sgd | adam | adamw | lamb */
+  double lr;                 /* 1e-3 */
+  double momentum;           /* 0.9 (sgd) */
+  gboolean nesterov;         /* FALSE */
+  double weight_decay;       /* 0 */
+  double beta1, beta2, adam_eps; /* 0.9, 0.999, 1e-8 */
+  const char *schedule;      /* "constant": constant | linear | cosine */
+  int64_t warmup_steps;      /* 0 */
+  double clip_norm;          /* 0: off */
+  int32_t accum_steps;       /* 1 */
+  int32_t drop_last;         /* 1 */
+  int64_t eval_every;        /* 0: at each epoch end */
+  const char *select_metric; /* NULL: loss; "accuracy", "auc", "f1_macro", ... */
+  int64_t patience;          /* 0: no early stopping (counted in evaluations) */
+  guint64 seed;              /* 42 */
+  uint32_t shuffle;          /* 1 */
+  uint32_t deterministic;    /* 0 */
+  uint32_t n_threads;        /* 0: default */
+  uint32_t reserved0;
+  const char *device;        /* "cpu" */
+  const char *out_dir;       /* NULL: no checkpoints; else best.safetensors, last.safetensors, state */
+  const char *resume_from;   /* NULL or a checkpoint written by a previous run */
+  int64_t checkpoint_every;  /* 0: at each evaluation */
+  void *reserved[8];
+} TlTrainConfig;
+
+TL_API void tl_train_config_init(TlTrainConfig *cfg);
+
+/* Train m on `train`, evaluating on `eval` (nullable) as configured. On
+ * success `final` (nullable, caller-initialised with tl_metrics_init) gets
+ * the last evaluation's metrics (or the last training metrics). */
+TL_API gboolean tl_train(TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
+                         const TlTrainConfig *cfg, const TlProgress *progress, TlMetrics *final,
+                         GError **error);
+/* Evaluate on all rows of `data` in order. */
+TL_API gboolean tl_evaluate(TlModelInstance *m, TlDatasetInstance *data, const TlTrainConfig *cfg,
+                            const TlProgress *progress, TlMetrics *out, GError **error);
+/* Write predictions for all rows of `data` as TSV to `path` (atomic write). */
+TL_API gboolean tl_predict(TlModelInstance *m, TlDatasetInstance *data, const TlTrainConfig *cfg,
+                           const char *path, GError **error);
+
+TL_END_DECLS
+
+#endif /* TL_TRAINER_H */

@@ -1,0 +1,12 @@
+# Unit tests (GLib g_test, TAP). Each area adds its programs in its fragment.
+TL_TEST_CPP_FLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+TL_TEST_C_FLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
+TL_TEST_LIBS = core/libtl-1.la $(GLIB_LIBS) $(XML_LIBS) $(LIBM)
+
+include tests/engine.mk
+include tests/ops.mk
+include tests/train.mk
+include tests/registry.mk
+include tests/job.mk
+include tests/conformance/local.mk
+include tests/plugins/local.mk
