@@ -1,1 +1,944 @@
-/* placeholder */
+/* tensor.c — reference-counted N-d views onto reference-counted storage. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tl-private.h"
+#include "graph-private.h"
+
+typedef struct {
+  gint ref_count;
+  void *data;
+  gsize nbytes;
+} TlStorage;
+
+struct _TlTensor {
+  gint ref_count;
+  TlDType dtype;
+  guint ndim;
+  gint64 shape[TL_MAX_DIMS];
+  gint64 strides[TL_MAX_DIMS];
+  gint64 offset; /* in elements */
+  TlStorage *storage;
+};
+
+/* --- storage ------------------------------------------------------------ */
+
+static TlStorage *
+storage_new (gsize nbytes, GError **error)
+{
+  void *data = _tl_priv_aligned_alloc (nbytes);
+  if (!data) {
+    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY,
+                 "cannot allocate %" G_GSIZE_FORMAT " bytes for a tensor", nbytes);
+    return NULL;
+  }
+  TlStorage *s = g_try_new0 (TlStorage, 1);
+  if (!s) {
+    _tl_priv_aligned_free (data);
+    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY, "cannot allocate a tensor storage");
+    return NULL;
+  }
+  s->ref_count = 1;
+  s->data = data;
+  s->nbytes = nbytes;
+  return s;
+}
+
+static void
+storage_unref (TlStorage *s)
+{
+  if (s && g_atomic_int_dec_and_test (&s->ref_count)) {
+    _tl_priv_aligned_free (s->data);
+    g_free (s);
+  }
+}
+
+/* --- descs -------------------------------------------------------------- */
+
+/**
+ * tl_tensor_desc_init:
+ * @desc: (out caller-allocates): the desc to fill
+ * @dtype: element type
+ * @ndim: number of dimensions
+ * @shape: (array length=ndim) (nullable): dimensions (NULL when ndim is 0)
+ *
+ * Fills @desc, zeroing unused dimensions and reserved fields.
+ *
+ * Returns: FALSE if @ndim > %TL_MAX_DIMS (then @desc is zeroed).
+ */
+gboolean
+tl_tensor_desc_init (TlTensorDesc *desc, TlDType dtype, guint ndim, const gint64 *shape)
+{
+  memset (desc, 0, sizeof *desc);
+  if (ndim > TL_MAX_DIMS || (ndim > 0 && !shape))
+    return FALSE;
+  desc->dtype = dtype;
+  desc->ndim = ndim;
+  for (guint i = 0; i < ndim; i++)
+    desc->shape[i] = shape[i];
+  return TRUE;
+}
+
+/**
+ * tl_tensor_desc_numel:
+ * @desc: a desc
+ *
+ * Returns: the number of elements (1 for 0-d), -1 if a dimension is
+ * negative or the product overflows.
+ */
+gint64
+tl_tensor_desc_numel (const TlTensorDesc *desc)
+{
+  gint64 n = 1;
+  if (desc->ndim > TL_MAX_DIMS)
+    return -1;
+  for (guint i = 0; i < desc->ndim; i++) {
+    if (desc->shape[i] < 0 || __builtin_mul_overflow (n, desc->shape[i], &n))
+      return -1;
+  }
+  return n;
+}
+
+/**
+ * tl_tensor_desc_equal:
+ * @a: a desc
+ * @b: a desc
+ *
+ * Returns: TRUE when dtype, rank and every dimension agree.
+ */
+gboolean
+tl_tensor_desc_equal (const TlTensorDesc *a, const TlTensorDesc *b)
+{
+  if (a->dtype != b->dtype || a->ndim != b->ndim || a->ndim > TL_MAX_DIMS)
+    return FALSE;
+  for (guint i = 0; i < a->ndim; i++)
+    if (a->shape[i] != b->shape[i])
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * tl_tensor_desc_to_string:
+ * @desc: a desc
+ *
+ * Returns: (transfer full): text such as "f32[2,3]"; free with g_free().
+ */
+char *
+tl_tensor_desc_to_string (const TlTensorDesc *desc)
+{
+  GString *s = g_string_new (tl_dtype_name (desc->dtype));
+  g_string_append_c (s, '[');
+  for (guint i = 0; i < desc->ndim && i < TL_MAX_DIMS; i++)
+    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? "," : "", desc->shape[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+/* Checks dtype/rank/dims and returns the byte size in *nbytes. */
+gboolean
+_tl_priv_desc_check (const TlTensorDesc *desc, gsize *nbytes, GError **error)
+{
+  gsize es = tl_dtype_size (desc->dtype);
+  if (es == 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "invalid dtype %d", (int) desc->dtype);
+    return FALSE;
+  }
+  if (desc->ndim > TL_MAX_DIMS) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%u dimensions (at most %d)",
+                 desc->ndim, TL_MAX_DIMS);
+    return FALSE;
+  }
+  for (guint i = 0; i < desc->ndim; i++) {
+    if (desc->shape[i] < 0) {
+      g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "negative dimension %" G_GINT64_FORMAT,
+                   desc->shape[i]);
+      return FALSE;
+    }
+  }
+  gint64 n = tl_tensor_desc_numel (desc);
+  gsize bytes;
+  if (n < 0 || (guint64) n > G_MAXSIZE || __builtin_mul_overflow ((gsize) n, es, &bytes) ||
+      bytes > (gsize) G_MAXINT64) {
+    g_autofree char *str = tl_tensor_desc_to_string (desc);
+    g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "tensor %s is too large", str);
+    return FALSE;
+  }
+  if (nbytes)
+    *nbytes = bytes;
+  return TRUE;
+}
+
+/* --- construction ------------------------------------------------------- */
+
+static void
+set_contiguous_strides (TlTensor *t)
+{
+  gint64 s = 1;
+  for (gint i = (gint) t->ndim - 1; i >= 0; i--) {
+    t->strides[i] = s;
+    s *= t->shape[i] > 0 ? t->shape[i] : 1;
+  }
+}
+
+static TlTensor *
+tensor_alloc_header (TlDType dtype, guint ndim, const gint64 *shape)
+{
+  TlTensor *t = g_new0 (TlTensor, 1);
+  t->ref_count = 1;
+  t->dtype = dtype;
+  t->ndim = ndim;
+  for (guint i = 0; i < ndim; i++)
+    t->shape[i] = shape[i];
+  set_contiguous_strides (t);
+  return t;
+}
+
+/**
+ * tl_tensor_new_from_desc:
+ * @desc: dtype and shape
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): a new zero-filled contiguous CPU
+ * tensor, NULL on a bad desc or when memory runs out.
+ */
+TlTensor *
+tl_tensor_new_from_desc (const TlTensorDesc *desc, GError **error)
+{
+  gsize nbytes;
+  if (!_tl_priv_desc_check (desc, &nbytes, error))
+    return NULL;
+  TlStorage *s = storage_new (nbytes, error);
+  if (!s)
+    return NULL;
+  memset (s->data, 0, nbytes);
+  TlTensor *t = tensor_alloc_header (desc->dtype, desc->ndim, desc->shape);
+  t->storage = s;
+  return t;
+}
+
+/**
+ * tl_tensor_new:
+ * @dtype: element type
+ * @ndim: rank
+ * @shape: (array length=ndim): dimensions
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): a new zero-filled contiguous tensor.
+ */
+TlTensor *
+tl_tensor_new (TlDType dtype, guint ndim, const gint64 *shape, GError **error)
+{
+  TlTensorDesc d;
+  if (!tl_tensor_desc_init (&d, dtype, ndim, shape)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%u dimensions (at most %d)", ndim,
+                 TL_MAX_DIMS);
+    return NULL;
+  }
+  return tl_tensor_new_from_desc (&d, error);
+}
+
+/**
+ * tl_tensor_new_from_data:
+ * @dtype: element type
+ * @ndim: rank
+ * @shape: (array length=ndim): dimensions
+ * @data: numel * dtype size bytes, row-major (copied)
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): a new tensor holding a copy of @data.
+ */
+TlTensor *
+tl_tensor_new_from_data (TlDType dtype, guint ndim, const gint64 *shape, const void *data,
+                         GError **error)
+{
+  TlTensor *t = tl_tensor_new (dtype, ndim, shape, error);
+  if (t && data)
+    memcpy (t->storage->data, data, tl_tensor_nbytes (t));
+  return t;
+}
+
+/**
+ * tl_tensor_new_scalar_f32:
+ * @value: the value
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): a 0-d f32 tensor.
+ */
+TlTensor *
+tl_tensor_new_scalar_f32 (float value, GError **error)
+{
+  TlTensor *t = tl_tensor_new (TL_DTYPE_F32, 0, NULL, error);
+  if (t)
+    *(float *) t->storage->data = value;
+  return t;
+}
+
+/* A contiguous tensor with `desc` over the storage of `base` starting at
+ * base's offset (which must leave room for it). Used by the executor to
+ * wrap planned buffers. */
+TlTensor *
+_tl_priv_tensor_view_storage (TlTensor *base, const TlTensorDesc *desc)
+{
+  TlTensor *t = tensor_alloc_header (desc->dtype, desc->ndim, desc->shape);
+  gsize es = tl_dtype_size (desc->dtype);
+  gsize byte_off = (gsize) base->offset * tl_dtype_size (base->dtype);
+  t->offset = (gint64) (byte_off / es);
+  g_atomic_int_inc (&base->storage->ref_count);
+  t->storage = base->storage;
+  return t;
+}
+
+/**
+ * tl_tensor_ref:
+ * @t: (nullable): a tensor
+ *
+ * Returns: (transfer full): @t with one more reference.
+ */
+TlTensor *
+tl_tensor_ref (TlTensor *t)
+{
+  if (t)
+    g_atomic_int_inc (&t->ref_count);
+  return t;
+}
+
+/**
+ * tl_tensor_unref:
+ * @t: (nullable) (transfer full): a tensor
+ *
+ * Drops a reference; the storage goes when its last view goes.
+ */
+void
+tl_tensor_unref (TlTensor *t)
+{
+  if (t && g_atomic_int_dec_and_test (&t->ref_count)) {
+    storage_unref (t->storage);
+    g_free (t);
+  }
+}
+
+/* --- accessors ---------------------------------------------------------- */
+
+/** tl_tensor_dtype: Returns: the element type. */
+TlDType
+tl_tensor_dtype (const TlTensor *t)
+{
+  return t->dtype;
+}
+
+/** tl_tensor_ndim: Returns: the rank. */
+guint
+tl_tensor_ndim (const TlTensor *t)
+{
+  return t->ndim;
+}
+
+/** tl_tensor_shape: Returns: (transfer none): ndim dimensions. */
+const gint64 *
+tl_tensor_shape (const TlTensor *t)
+{
+  return t->shape;
+}
+
+/** tl_tensor_strides: Returns: (transfer none): ndim strides in elements. */
+const gint64 *
+tl_tensor_strides (const TlTensor *t)
+{
+  return t->strides;
+}
+
+/**
+ * tl_tensor_dim:
+ * @t: a tensor
+ * @axis: an axis; negative counts from the end
+ *
+ * Returns: the size of @axis, -1 when out of range.
+ */
+gint64
+tl_tensor_dim (const TlTensor *t, gint axis)
+{
+  if (axis < 0)
+    axis += (gint) t->ndim;
+  if (axis < 0 || axis >= (gint) t->ndim)
+    return -1;
+  return t->shape[axis];
+}
+
+/** tl_tensor_numel: Returns: the number of elements. */
+gint64
+tl_tensor_numel (const TlTensor *t)
+{
+  gint64 n = 1;
+  for (guint i = 0; i < t->ndim; i++)
+    n *= t->shape[i];
+  return n;
+}
+
+/** tl_tensor_nbytes: Returns: numel * dtype size. */
+gsize
+tl_tensor_nbytes (const TlTensor *t)
+{
+  return (gsize) tl_tensor_numel (t) * tl_dtype_size (t->dtype);
+}
+
+/** tl_tensor_device: Returns: where the data lives (always CPU here). */
+TlDeviceType
+tl_tensor_device (const TlTensor *t)
+{
+  (void) t;
+  return TL_DEVICE_CPU;
+}
+
+/**
+ * tl_tensor_get_desc:
+ * @t: a tensor
+ * @desc: (out caller-allocates): filled with dtype and shape
+ */
+void
+tl_tensor_get_desc (const TlTensor *t, TlTensorDesc *desc)
+{
+  tl_tensor_desc_init (desc, t->dtype, t->ndim, t->shape);
+}
+
+/**
+ * tl_tensor_is_contiguous:
+ * @t: a tensor
+ *
+ * Returns: TRUE when elements are laid out row-major without gaps
+ * (dimensions of size 1 may have any stride).
+ */
+gboolean
+tl_tensor_is_contiguous (const TlTensor *t)
+{
+  gint64 s = 1;
+  for (gint i = (gint) t->ndim - 1; i >= 0; i--) {
+    if (t->shape[i] == 0)
+      return TRUE;
+    if (t->shape[i] != 1 && t->strides[i] != s)
+      return FALSE;
+    s *= t->shape[i];
+  }
+  return TRUE;
+}
+
+/** tl_tensor_data: Returns: (transfer none): pointer to the first element. */
+void *
+tl_tensor_data (TlTensor *t)
+{
+  return (guint8 *) t->storage->data + t->offset * (gint64) tl_dtype_size (t->dtype);
+}
+
+/** tl_tensor_const_data: Returns: (transfer none): pointer to the first element. */
+const void *
+tl_tensor_const_data (const TlTensor *t)
+{
+  return (const guint8 *) t->storage->data + t->offset * (gint64) tl_dtype_size (t->dtype);
+}
+
+/* --- views -------------------------------------------------------------- */
+
+static TlTensor *
+view_new (TlTensor *t)
+{
+  TlTensor *v = g_new0 (TlTensor, 1);
+  *v = *t;
+  v->ref_count = 1;
+  g_atomic_int_inc (&t->storage->ref_count);
+  return v;
+}
+
+/**
+ * tl_tensor_reshape:
+ * @t: a tensor
+ * @ndim: new rank
+ * @shape: (array length=ndim): new dimensions; one entry may be -1
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): a view when @t is contiguous, else a
+ * reshaped contiguous copy.
+ */
+TlTensor *
+tl_tensor_reshape (TlTensor *t, guint ndim, const gint64 *shape, GError **error)
+{
+  if (ndim > TL_MAX_DIMS) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "reshape: %u dimensions (at most %d)",
+                 ndim, TL_MAX_DIMS);
+    return NULL;
+  }
+  gint64 numel = tl_tensor_numel (t);
+  gint64 known = 1, dims[TL_MAX_DIMS];
+  gint infer = -1;
+  for (guint i = 0; i < ndim; i++) {
+    dims[i] = shape[i];
+    if (shape[i] == -1 && infer < 0) {
+      infer = (gint) i;
+      continue;
+    }
+    if (shape[i] < 0 || __builtin_mul_overflow (known, shape[i], &known)) {
+      g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "reshape: bad dimension %" G_GINT64_FORMAT,
+                   shape[i]);
+      return NULL;
+    }
+  }
+  if (infer >= 0) {
+    if (known == 0 || numel % known != 0) {
+      g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
+                   "reshape: cannot infer -1 for %" G_GINT64_FORMAT " elements", numel);
+      return NULL;
+    }
+    dims[infer] = numel / known;
+    known = numel;
+  }
+  if (known != numel) {
+    TlTensorDesc want;
+    tl_tensor_desc_init (&want, t->dtype, ndim, dims);
+    g_autofree char *ws = tl_tensor_desc_to_string (&want);
+    g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
+                 "reshape: %" G_GINT64_FORMAT " elements cannot become %s", numel, ws);
+    return NULL;
+  }
+  TlTensor *src = tl_tensor_contiguous (t, error);
+  if (!src)
+    return NULL;
+  TlTensor *v = view_new (src);
+  tl_tensor_unref (src);
+  v->ndim = ndim;
+  memset (v->shape, 0, sizeof v->shape);
+  for (guint i = 0; i < ndim; i++)
+    v->shape[i] = dims[i];
+  set_contiguous_strides (v);
+  return v;
+}
+
+static gboolean
+norm_axis (const TlTensor *t, gint *axis, const char *what, GError **error)
+{
+  gint a = *axis < 0 ? *axis + (gint) t->ndim : *axis;
+  if (a < 0 || a >= (gint) t->ndim) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%s: axis %d out of range for rank %u",
+                 what, *axis, t->ndim);
+    return FALSE;
+  }
+  *axis = a;
+  return TRUE;
+}
+
+/**
+ * tl_tensor_transpose:
+ * @t: a tensor
+ * @dim0: an axis (negative from the end)
+ * @dim1: an axis (negative from the end)
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): a view with the two axes swapped.
+ */
+TlTensor *
+tl_tensor_transpose (TlTensor *t, gint dim0, gint dim1, GError **error)
+{
+  if (!norm_axis (t, &dim0, "transpose", error) || !norm_axis (t, &dim1, "transpose", error))
+    return NULL;
+  TlTensor *v = view_new (t);
+  gint64 s = v->shape[dim0], st = v->strides[dim0];
+  v->shape[dim0] = v->shape[dim1];
+  v->strides[dim0] = v->strides[dim1];
+  v->shape[dim1] = s;
+  v->strides[dim1] = st;
+  return v;
+}
+
+/**
+ * tl_tensor_permute:
+ * @t: a tensor
+ * @perm: (array): ndim axes, a permutation
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): a view whose axis i is @t's axis perm[i].
+ */
+TlTensor *
+tl_tensor_permute (TlTensor *t, const gint *perm, GError **error)
+{
+  gboolean seen[TL_MAX_DIMS] = { FALSE };
+  for (guint i = 0; i < t->ndim; i++) {
+    if (perm[i] < 0 || perm[i] >= (gint) t->ndim || seen[perm[i]]) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "permute: not a permutation of %u axes",
+                   t->ndim);
+      return NULL;
+    }
+    seen[perm[i]] = TRUE;
+  }
+  TlTensor *v = view_new (t);
+  for (guint i = 0; i < t->ndim; i++) {
+    v->shape[i] = t->shape[perm[i]];
+    v->strides[i] = t->strides[perm[i]];
+  }
+  return v;
+}
+
+/**
+ * tl_tensor_slice:
+ * @t: a tensor
+ * @dim: the axis (negative from the end)
+ * @start: first index (negative counts from the end; clamped)
+ * @end: one past the last index (negative counts from the end; clamped)
+ * @step: stride, > 0
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): a view of elements start, start+step, ... < end.
+ */
+TlTensor *
+tl_tensor_slice (TlTensor *t, gint dim, gint64 start, gint64 end, gint64 step, GError **error)
+{
+  if (!norm_axis (t, &dim, "slice", error))
+    return NULL;
+  if (step <= 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "slice: step must be > 0");
+    return NULL;
+  }
+  gint64 n = t->shape[dim];
+  if (start < 0)
+    start += n;
+  if (end < 0)
+    end += n;
+  start = CLAMP (start, 0, n);
+  end = CLAMP (end, 0, n);
+  gint64 len = end > start ? (end - start + step - 1) / step : 0;
+  TlTensor *v = view_new (t);
+  if (len > 0)
+    v->offset += start * t->strides[dim];
+  v->shape[dim] = len;
+  v->strides[dim] = t->strides[dim] * step;
+  return v;
+}
+
+/* --- element access ----------------------------------------------------- */
+
+static inline double
+load_elem (TlDType dt, const guint8 *p)
+{
+  switch (dt) {
+  case TL_DTYPE_F32: return *(const float *) p;
+  case TL_DTYPE_F16: return tl_f16_to_f32 (*(const guint16 *) p);
+  case TL_DTYPE_BF16: return tl_bf16_to_f32 (*(const guint16 *) p);
+  case TL_DTYPE_I8: return *(const gint8 *) p;
+  case TL_DTYPE_I32: return *(const gint32 *) p;
+  case TL_DTYPE_I64: return (double) *(const gint64 *) p;
+  case TL_DTYPE_BOOL: return *p ? 1.0 : 0.0;
+  case TL_DTYPE_U8: return *p;
+  case TL_DTYPE_F64: return *(const double *) p;
+  default: return 0.0;
+  }
+}
+
+static inline gint64
+to_int (double v, double lo, double hi)
+{
+  if (isnan (v))
+    return 0;
+  if (v <= lo)
+    return (gint64) lo;
+  if (v >= hi)
+    return (gint64) hi;
+  return (gint64) v;
+}
+
+static inline void
+store_elem (TlDType dt, guint8 *p, double v)
+{
+  switch (dt) {
+  case TL_DTYPE_F32: *(float *) p = (float) v; break;
+  case TL_DTYPE_F16: *(guint16 *) p = tl_f32_to_f16 ((float) v); break;
+  case TL_DTYPE_BF16: *(guint16 *) p = tl_f32_to_bf16 ((float) v); break;
+  case TL_DTYPE_I8: *(gint8 *) p = (gint8) to_int (v, -128, 127); break;
+  case TL_DTYPE_I32: *(gint32 *) p = (gint32) to_int (v, G_MININT32, G_MAXINT32); break;
+  case TL_DTYPE_I64:
+    *(gint64 *) p = isnan (v) ? 0 : v >= 9223372036854775807.0 ? G_MAXINT64
+                  : v <= -9223372036854775808.0 ? G_MININT64 : (gint64) v;
+    break;
+  case TL_DTYPE_BOOL: *p = v != 0.0; break;
+  case TL_DTYPE_U8: *p = (guint8) to_int (v, 0, 255); break;
+  case TL_DTYPE_F64: *(double *) p = v; break;
+  default: break;
+  }
+}
+
+static gint64
+flat_offset (const TlTensor *t, gint64 i)
+{
+  gint64 off = t->offset;
+  for (gint d = (gint) t->ndim - 1; d >= 0; d--) {
+    gint64 n = t->shape[d];
+    if (n <= 0)
+      return off;
+    off += (i % n) * t->strides[d];
+    i /= n;
+  }
+  return off;
+}
+
+/**
+ * tl_tensor_get_flat:
+ * @t: a tensor
+ * @i: row-major logical index
+ *
+ * Returns: element @i converted to double (0 when out of range).
+ */
+double
+tl_tensor_get_flat (const TlTensor *t, gint64 i)
+{
+  if (i < 0 || i >= tl_tensor_numel (t))
+    return 0.0;
+  gsize es = tl_dtype_size (t->dtype);
+  return load_elem (t->dtype, (const guint8 *) t->storage->data + flat_offset (t, i) * es);
+}
+
+/**
+ * tl_tensor_set_flat:
+ * @t: a tensor
+ * @i: row-major logical index (ignored when out of range)
+ * @value: the value, converted to the tensor's dtype
+ */
+void
+tl_tensor_set_flat (TlTensor *t, gint64 i, double value)
+{
+  if (i < 0 || i >= tl_tensor_numel (t))
+    return;
+  gsize es = tl_dtype_size (t->dtype);
+  store_elem (t->dtype, (guint8 *) t->storage->data + flat_offset (t, i) * es, value);
+}
+
+/* Strided walk over two tensors of the same shape: calls the body with the
+ * element offsets of both. */
+#define STRIDED_PAIR_LOOP(A, B, OA, OB, BODY)                                   \
+  do {                                                                          \
+    gint64 n_ = tl_tensor_numel (A), idx_[TL_MAX_DIMS] = { 0 };                 \
+    gint64 OA = (A)->offset, OB = (B)->offset;                                  \
+    gint nd_ = (gint) (A)->ndim;                                                \
+    for (gint64 i_ = 0; i_ < n_; i_++) {                                        \
+      BODY;                                                                     \
+      for (gint d_ = nd_ - 1; d_ >= 0; d_--) {                                  \
+        OA += (A)->strides[d_];                                                 \
+        OB += (B)->strides[d_];                                                 \
+        if (++idx_[d_] < (A)->shape[d_])                                        \
+          break;                                                                \
+        OA -= (A)->strides[d_] * (A)->shape[d_];                                \
+        OB -= (B)->strides[d_] * (B)->shape[d_];                                \
+        idx_[d_] = 0;                                                           \
+      }                                                                         \
+    }                                                                           \
+  } while (0)
+
+static gboolean
+same_shape (const TlTensor *a, const TlTensor *b)
+{
+  if (a->ndim != b->ndim)
+    return FALSE;
+  for (guint i = 0; i < a->ndim; i++)
+    if (a->shape[i] != b->shape[i])
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * tl_tensor_copy_into:
+ * @dst: destination (any layout)
+ * @src: source with the same shape
+ * @error: return location for a #GError
+ *
+ * Copies values, converting dtypes (floats to integers truncate toward zero
+ * and saturate; to f16/bf16 rounds to nearest even).
+ *
+ * Returns: FALSE on a shape mismatch.
+ */
+gboolean
+tl_tensor_copy_into (TlTensor *dst, const TlTensor *src, GError **error)
+{
+  if (!same_shape (dst, src)) {
+    TlTensorDesc a, b;
+    tl_tensor_get_desc (dst, &a);
+    tl_tensor_get_desc (src, &b);
+    g_autofree char *as = tl_tensor_desc_to_string (&a);
+    g_autofree char *bs = tl_tensor_desc_to_string (&b);
+    g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "copy: destination %s, source %s", as, bs);
+    return FALSE;
+  }
+  if (tl_tensor_numel (src) == 0)
+    return TRUE;
+  guint8 *db = dst->storage->data;
+  const guint8 *sb = src->storage->data;
+  gsize des = tl_dtype_size (dst->dtype), ses = tl_dtype_size (src->dtype);
+  if (dst->dtype == src->dtype && tl_tensor_is_contiguous (dst) && tl_tensor_is_contiguous (src)) {
+    memmove (db + dst->offset * des, sb + src->offset * ses, tl_tensor_nbytes (src));
+    return TRUE;
+  }
+  if (dst->dtype == src->dtype) {
+    STRIDED_PAIR_LOOP (dst, src, od, os, memcpy (db + od * des, sb + os * ses, des));
+  } else if (dst->dtype == TL_DTYPE_F32 && src->dtype == TL_DTYPE_F16) {
+    STRIDED_PAIR_LOOP (dst, src, od, os,
+                       ((float *) db)[od] = tl_f16_to_f32 (((const guint16 *) sb)[os]));
+  } else if (dst->dtype == TL_DTYPE_F32 && src->dtype == TL_DTYPE_BF16) {
+    STRIDED_PAIR_LOOP (dst, src, od, os,
+                       ((float *) db)[od] = tl_bf16_to_f32 (((const guint16 *) sb)[os]));
+  } else if (dst->dtype == TL_DTYPE_F16 && src->dtype == TL_DTYPE_F32) {
+    STRIDED_PAIR_LOOP (dst, src, od, os,
+                       ((guint16 *) db)[od] = tl_f32_to_f16 (((const float *) sb)[os]));
+  } else if (dst->dtype == TL_DTYPE_BF16 && src->dtype == TL_DTYPE_F32) {
+    STRIDED_PAIR_LOOP (dst, src, od, os,
+                       ((guint16 *) db)[od] = tl_f32_to_bf16 (((const float *) sb)[os]));
+  } else if (dst->dtype == TL_DTYPE_I64 && src->dtype != TL_DTYPE_F64 &&
+             !tl_dtype_is_float (src->dtype)) {
+    /* integer to i64: exact */
+    STRIDED_PAIR_LOOP (dst, src, od, os,
+                       ((gint64 *) db)[od] = (gint64) load_elem (src->dtype, sb + os * ses));
+  } else if (src->dtype == TL_DTYPE_I64 && !tl_dtype_is_float (dst->dtype)) {
+    /* i64 to a smaller integer: saturate without going through double */
+    STRIDED_PAIR_LOOP (dst, src, od, os, {
+      gint64 v_ = ((const gint64 *) sb)[os];
+      switch (dst->dtype) {
+      case TL_DTYPE_I8: ((gint8 *) db)[od] = (gint8) CLAMP (v_, -128, 127); break;
+      case TL_DTYPE_I32: ((gint32 *) db)[od] = (gint32) CLAMP (v_, G_MININT32, G_MAXINT32); break;
+      case TL_DTYPE_U8: db[od] = (guint8) CLAMP (v_, 0, 255); break;
+      default: db[od] = v_ != 0; break;
+      }
+    });
+  } else {
+    STRIDED_PAIR_LOOP (dst, src, od, os,
+                       store_elem (dst->dtype, db + od * des, load_elem (src->dtype, sb + os * ses)));
+  }
+  return TRUE;
+}
+
+/**
+ * tl_tensor_contiguous:
+ * @t: a tensor
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): @t itself (new reference) when
+ * contiguous, else a contiguous copy.
+ */
+TlTensor *
+tl_tensor_contiguous (TlTensor *t, GError **error)
+{
+  if (tl_tensor_is_contiguous (t))
+    return tl_tensor_ref (t);
+  return tl_tensor_copy (t, error);
+}
+
+/**
+ * tl_tensor_cast:
+ * @t: a tensor
+ * @dtype: target type
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): a new contiguous tensor converted to @dtype.
+ */
+TlTensor *
+tl_tensor_cast (const TlTensor *t, TlDType dtype, GError **error)
+{
+  TlTensor *c = tl_tensor_new (dtype, t->ndim, t->shape, error);
+  if (c && !tl_tensor_copy_into (c, t, error))
+    g_clear_pointer (&c, tl_tensor_unref);
+  return c;
+}
+
+/**
+ * tl_tensor_copy:
+ * @t: a tensor
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): a deep contiguous copy.
+ */
+TlTensor *
+tl_tensor_copy (const TlTensor *t, GError **error)
+{
+  return tl_tensor_cast (t, t->dtype, error);
+}
+
+/**
+ * tl_tensor_fill:
+ * @t: a tensor
+ * @value: the value, converted to the dtype
+ *
+ * Sets every element of the view.
+ */
+void
+tl_tensor_fill (TlTensor *t, double value)
+{
+  gint64 n = tl_tensor_numel (t);
+  if (n == 0)
+    return;
+  if (t->dtype == TL_DTYPE_F32 && tl_tensor_is_contiguous (t)) {
+    float *p = tl_tensor_data (t), f = (float) value;
+    for (gint64 i = 0; i < n; i++)
+      p[i] = f;
+    return;
+  }
+  guint8 *b = t->storage->data;
+  gsize es = tl_dtype_size (t->dtype);
+  guint8 one[8];
+  store_elem (t->dtype, one, value);
+  STRIDED_PAIR_LOOP (t, t, o, o2, { (void) o2; memcpy (b + o * es, one, es); });
+}
+
+/**
+ * tl_tensor_max_rel_diff:
+ * @a: a tensor
+ * @b: the reference, same shape
+ *
+ * Returns: max |a-b| / max(1, max |b|); -1 on a shape mismatch; +inf when
+ * exactly one side is NaN at some element.
+ */
+double
+tl_tensor_max_rel_diff (const TlTensor *a, const TlTensor *b)
+{
+  if (!same_shape (a, b))
+    return -1.0;
+  const guint8 *ab = a->storage->data, *bb = b->storage->data;
+  gsize aes = tl_dtype_size (a->dtype), bes = tl_dtype_size (b->dtype);
+  double maxd = 0.0, maxb = 0.0;
+  gboolean nan_mismatch = FALSE;
+  STRIDED_PAIR_LOOP (a, b, oa, ob, {
+    double x_ = load_elem (a->dtype, ab + oa * aes);
+    double y_ = load_elem (b->dtype, bb + ob * bes);
+    if (isnan (x_) || isnan (y_)) {
+      if (!(isnan (x_) && isnan (y_)))
+        nan_mismatch = TRUE;
+    } else {
+      double d_ = x_ == y_ ? 0.0 : fabs (x_ - y_);
+      if (d_ > maxd)
+        maxd = d_;
+      if (fabs (y_) > maxb)
+        maxb = fabs (y_);
+    }
+  });
+  if (nan_mismatch)
+    return INFINITY;
+  return maxd / MAX (1.0, maxb);
+}
+
+/**
+ * tl_tensor_equal_bits:
+ * @a: a tensor
+ * @b: a tensor
+ *
+ * Returns: TRUE when dtype, shape and every element's bytes agree.
+ */
+gboolean
+tl_tensor_equal_bits (const TlTensor *a, const TlTensor *b)
+{
+  if (a->dtype != b->dtype || !same_shape (a, b))
+    return FALSE;
+  const guint8 *ab = a->storage->data, *bb = b->storage->data;
+  gsize es = tl_dtype_size (a->dtype);
+  if (tl_tensor_is_contiguous (a) && tl_tensor_is_contiguous (b))
+    return memcmp (ab + a->offset * es, bb + b->offset * es, tl_tensor_nbytes (a)) == 0;
+  gboolean eq = TRUE;
+  STRIDED_PAIR_LOOP (a, b, oa, ob, {
+    if (memcmp (ab + oa * es, bb + ob * es, es) != 0) {
+      eq = FALSE;
+      break;
+    }
+  });
+  return eq;
+}

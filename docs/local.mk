@@ -1,1 +1,5 @@
-# (filled in by its owner)
+# Documentation shipped with the package.
+dist_doc_DATA += docs/design.md
+dist_doc_DATA += docs/plugin-guide.md
+dist_doc_DATA += docs/manifest-reference.md
+dist_doc_DATA += docs/ops.md

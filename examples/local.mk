@@ -1,1 +1,9 @@
 # (filled in by its owner)
+include examples/quickstart/local.mk
+# A third-party plugin built with pkg-config only (tests/examples.sh builds it).
+EXTRA_DIST += \
+	examples/hello-plugin/hello.c \
+	examples/hello-plugin/hello.tlplugin.xml \
+	examples/hello-plugin/Makefile \
+	examples/hello-plugin/job.xml \
+	examples/hello-plugin/README.md

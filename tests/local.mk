@@ -10,3 +10,8 @@ include tests/registry.mk
 include tests/job.mk
 include tests/conformance/local.mk
 include tests/plugins/local.mk
+
+# The SDK headers are self-contained (C11 and C++11).
+TESTS += tests/test-headers.sh
+EXTRA_DIST += tests/test-headers.sh
+include tests/datasets.mk

@@ -55,6 +55,8 @@ TL_API gboolean tl_attrs_equal(const TlAttrs *a, const TlAttrs *b);
 /* Stable 64-bit hash of keys and values (for caches). */
 TL_API guint64 tl_attrs_hash(const TlAttrs *a);
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TlAttrs, tl_attrs_free)
+
 TL_END_DECLS
 
 #endif /* TL_ATTRS_H */

@@ -29,7 +29,7 @@ typedef struct {
   uint32_t reserved[8];
 } TlField;
 
-_Static_assert(offsetof(TlField, dtype) == sizeof(void *), "TlField ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlField, dtype) == sizeof(void *), "TlField ABI 1.0");
 
 typedef struct {
   TL_TABLE_HEADER;

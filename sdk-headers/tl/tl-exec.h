@@ -60,6 +60,8 @@ TL_API guint tl_exec_n_kernels(const TlExec *ex); /* nodes launched per run */
  * secs[tl_graph_n_nodes]. */
 TL_API gboolean tl_exec_profile(TlExec *ex, guint repeats, double *secs, GError **error);
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TlExec, tl_exec_free)
+
 TL_END_DECLS
 
 #endif /* TL_EXEC_H */

@@ -137,8 +137,8 @@ TL_API gboolean tl_graph_replace_uses(TlGraph *g, TlValue *old, TlValue *replace
 /* Remove nodes whose outputs reach no graph output. Returns nodes removed. */
 TL_API guint tl_graph_prune(TlGraph *g);
 /* Replace the connected set `nodes` by one node applying `op` with `attrs`:
- * its inputs are the values the set reads from outside (in first-use order,
- * written to *ext_inputs if not NULL, caller frees with g_free), and its
+ * its inputs are the values the set reads from outside (in first-use order;
+ * read them back with tl_node_input() on the returned node), and its
  * outputs replace the set's values used outside (in node order). The op's
  * shape inference must yield exactly those descs. Refuses to create a cycle.
  * Returns the new node (borrowed). */

@@ -58,4 +58,11 @@ typedef struct {
 
 #define TL_MAX_DIMS 8
 
+/* Compile-time checks that keep released struct layouts (C11 and C++11). */
+#ifdef __cplusplus
+#define TL_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define TL_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
 #endif /* TL_MACROS_H */

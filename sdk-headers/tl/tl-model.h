@@ -55,7 +55,9 @@ typedef enum {
   TL_INIT_NORMAL,          /* N(0, scale^2) */
   TL_INIT_UNIFORM,         /* U(-scale, scale) */
   TL_INIT_XAVIER_UNIFORM,  /* scale ignored (gain 1) */
-  TL_INIT_KAIMING_UNIFORM  /* PyTorch nn.Linear/Conv default: U(-1/sqrt(fan_in), +) */
+  TL_INIT_KAIMING_UNIFORM  /* PyTorch nn.Linear/Conv default: U(-1/sqrt(fan_in), +);
+                            * fan_in = shape[1] * prod(shape[2:]); a 1-d parameter (a bias)
+                            * takes fan_in = scale when scale > 0, else shape[0] */
 } TlInit;
 
 /* --- build context (host implements) ------------------------------------ */

@@ -124,6 +124,28 @@ TL_API void tl_parallel_for(gint64 n, gint64 grain, TlParallelFn fn, gpointer da
 TL_API guint tl_get_num_threads(void);
 TL_API void tl_set_num_threads(guint n);
 
+/* --- conformance samples (optional op extension) ------------------------- */
+
+/* Op extension returning sample inputs for `tlhost conformance`: shape
+ * inference vs kernel outputs, determinism and finite-difference gradients
+ * are checked on each sample. Inputs are filled with seeded uniform values
+ * in [low, high) (integer inputs: integers in [low, high)). */
+#define TL_OP_EXT_SAMPLES "tl.op.samples/1"
+
+typedef struct {
+  TL_TABLE_HEADER;
+  uint32_t n_samples;
+  uint32_t reserved0;
+  /* (required) Describe sample `index` (< n_samples): write up to
+   * max_inputs input descs, their count to *n_inputs, and attributes into
+   * `attrs` (host-allocated, empty). */
+  gboolean (*get)(uint32_t index, TlTensorDesc *inputs, uint32_t max_inputs, uint32_t *n_inputs,
+                  TlAttrs *attrs);
+  double low;   /* value range of inputs; low == high: [-1, 1) */
+  double high;
+  void *reserved[4];
+} TlOpSamples;
+
 TL_END_DECLS
 
 #endif /* TL_OP_H */

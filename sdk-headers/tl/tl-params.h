@@ -46,6 +46,8 @@ TL_API const char *tl_params_name(const TlParams *p, guint i);
 /* Value as text. (transfer full) */
 TL_API char *tl_params_to_string(const TlParams *p, const char *name);
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TlParams, tl_params_free)
+
 TL_END_DECLS
 
 #endif /* TL_PARAMS_H */

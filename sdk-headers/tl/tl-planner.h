@@ -76,6 +76,9 @@ typedef struct {
   const void *(*get_extension)(const char *id);
 } TlPlannerDef;
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TlPlan, tl_plan_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TlCluster, tl_cluster_free)
+
 TL_END_DECLS
 
 #endif /* TL_PLANNER_H */

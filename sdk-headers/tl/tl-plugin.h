@@ -43,8 +43,8 @@ typedef struct {
   const void *table;   /* const TlOpDef / TlModelDef / TlPlannerDef / TlDatasetDef */
 } TlComponent;
 
-_Static_assert(offsetof(TlComponent, name) == 8, "TlComponent ABI 1.0");
-_Static_assert(offsetof(TlComponent, table) == 8 + sizeof(void *), "TlComponent ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlComponent, name) == 8, "TlComponent ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlComponent, table) == 8 + sizeof(void *), "TlComponent ABI 1.0");
 
 typedef struct {
   TL_TABLE_HEADER;
@@ -62,11 +62,11 @@ typedef struct {
   const void *(*get_extension)(const char *id);
 } TlPluginDesc;
 
-_Static_assert(offsetof(TlPluginDesc, struct_size) == 0, "TlPluginDesc ABI 1.0");
-_Static_assert(offsetof(TlPluginDesc, abi_major) == 4, "TlPluginDesc ABI 1.0");
-_Static_assert(offsetof(TlPluginDesc, abi_minor) == 6, "TlPluginDesc ABI 1.0");
-_Static_assert(offsetof(TlPluginDesc, min_host_minor) == 8, "TlPluginDesc ABI 1.0");
-_Static_assert(offsetof(TlPluginDesc, id) == 16, "TlPluginDesc ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlPluginDesc, struct_size) == 0, "TlPluginDesc ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlPluginDesc, abi_major) == 4, "TlPluginDesc ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlPluginDesc, abi_minor) == 6, "TlPluginDesc ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlPluginDesc, min_host_minor) == 8, "TlPluginDesc ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlPluginDesc, id) == 16, "TlPluginDesc ABI 1.0");
 
 typedef const TlPluginDesc *(*TlPluginQueryFunc)(void);
 

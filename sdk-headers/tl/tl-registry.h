@@ -7,9 +7,10 @@
  * probes new or changed plugins in a child process (tl-plugin-scanner), and
  * dlopens a plugin only when one of its components is instantiated.
  *
- * Search path: $TL_PLUGIN_PATH (':'-separated), then the installed plugin
- * directory (replaced by $TL_PLUGIN_SYSTEM_PATH when that is set, even to
- * ""), then the build tree's plugins/ when the program runs uninstalled.
+ * Search path: opts->extra_paths, $TL_PLUGIN_PATH (':'-separated), then the
+ * installed plugin directory and, when libtl-1 runs from its build tree, the
+ * build tree's plugins/ (both replaced by $TL_PLUGIN_SYSTEM_PATH when that
+ * is set, even to "").
  * Allow-list: $TL_PLUGIN_ALLOW (',' or ':'-separated plugin ids) and
  * tl_registry_set_allow_list(); the built-in plugin "tl" is always allowed.
  *
@@ -46,9 +47,19 @@ typedef struct {
   const char *const *extra_paths; /* NULL-terminated, searched first (nullable) */
   uint32_t no_cache;              /* 1: neither read nor write the cache */
   uint32_t no_probe;              /* 1: do not probe in a child (trust manifests) */
-  double probe_timeout;           /* seconds per plugin probe; 0: 10 s */
-  void *reserved[6];
+  double probe_timeout;           /* seconds per plugin probe; 0: $TL_PROBE_TIMEOUT or 10 s */
+  uint32_t no_scan;               /* 1: do not scan the search path (only the built-in
+                                     plugin and tl_registry_add_path()) */
+  uint32_t reserved0;
+  void *reserved[5];
 } TlRegistryOptions;
+
+TL_STATIC_ASSERT(offsetof(TlRegistryOptions, probe_timeout) == sizeof(void *) + 8,
+               "TlRegistryOptions ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlRegistryOptions, no_scan) == sizeof(void *) + 16,
+               "TlRegistryOptions ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlRegistryOptions, reserved) == sizeof(void *) + 24,
+               "TlRegistryOptions ABI 1.0");
 
 /* Scan the search path. Broken plugins never make this fail: they are
  * listed with status SKIPPED. (transfer full) */

@@ -39,10 +39,10 @@ typedef struct {
   uint32_t reserved[6];
 } TlTensorDesc;
 
-_Static_assert(offsetof(TlTensorDesc, dtype) == 0, "TlTensorDesc ABI 1.0");
-_Static_assert(offsetof(TlTensorDesc, ndim) == 4, "TlTensorDesc ABI 1.0");
-_Static_assert(offsetof(TlTensorDesc, shape) == 8, "TlTensorDesc ABI 1.0");
-_Static_assert(sizeof(TlTensorDesc) == 96, "TlTensorDesc ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlTensorDesc, dtype) == 0, "TlTensorDesc ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlTensorDesc, ndim) == 4, "TlTensorDesc ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlTensorDesc, shape) == 8, "TlTensorDesc ABI 1.0");
+TL_STATIC_ASSERT(sizeof(TlTensorDesc) == 96, "TlTensorDesc ABI 1.0");
 
 /* Fill a desc (reserved fields zeroed). Returns FALSE if ndim > TL_MAX_DIMS. */
 TL_API gboolean tl_tensor_desc_init(TlTensorDesc *desc, TlDType dtype, guint ndim, const gint64 *shape);
@@ -103,6 +103,8 @@ TL_API void tl_tensor_set_flat(TlTensor *t, gint64 i, double value);
 /* Max |a-b| / max(1, max|b|) over all elements; -1 on shape mismatch. */
 TL_API double tl_tensor_max_rel_diff(const TlTensor *a, const TlTensor *b);
 TL_API gboolean tl_tensor_equal_bits(const TlTensor *a, const TlTensor *b);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TlTensor, tl_tensor_unref)
 
 TL_END_DECLS
 

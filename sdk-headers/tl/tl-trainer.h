@@ -133,6 +133,13 @@ TL_API gboolean tl_evaluate(TlModelInstance *m, TlDatasetInstance *data, const T
 TL_API gboolean tl_predict(TlModelInstance *m, TlDatasetInstance *data, const TlTrainConfig *cfg,
                            const char *path, GError **error);
 
+/* Ask a running tl_train/tl_evaluate/tl_predict to stop at the next step
+ * boundary; it then fails with TL_ERROR_CANCELLED (after writing
+ * last.safetensors when out_dir is set). Async-signal-safe (sets a volatile
+ * sig_atomic_t): call it from a SIGINT handler. tl_train clears the flag
+ * when it starts. */
+TL_API void tl_trainer_request_stop(void);
+
 TL_END_DECLS
 
 #endif /* TL_TRAINER_H */

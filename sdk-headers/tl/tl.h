@@ -24,5 +24,7 @@
 #include <tl/tl-metrics.h>
 #include <tl/tl-trainer.h>
 #include <tl/tl-registry.h>
+#include <tl/tl-job.h>
+#include <tl/tl-conformance.h>
 
 #endif /* TL_H */

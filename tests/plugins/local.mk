@@ -1,1 +1,90 @@
-# (filled in by its owner)
+# Test plugins for the registry: one good plugin and a corpus of broken ones
+# (each its own directory: .c + manifest). Built for `make check` only.
+#
+# Manifests are not copied into the build tree: when the program runs from
+# the build tree, the registry also scans the source-tree mirror of every
+# search directory under the build tree and resolves a source-tree
+# manifest's library in the build-tree mirror (dir/ and dir/.libs/).
+TL_TEST_PLUGIN_LD_FLAGS = $(TL_PLUGIN_LD_FLAGS) -rpath /nowhere
+TL_TEST_PLUGIN_LIBADD = core/libtl-1.la $(GLIB_LIBS)
+
+check_LTLIBRARIES += \
+	tests/plugins/good/libtl-test-good.la \
+	tests/plugins/bad-abi/libtl-test-bad-abi.la \
+	tests/plugins/no-entry/libtl-test-no-entry.la \
+	tests/plugins/crash/libtl-test-crash.la \
+	tests/plugins/hang/libtl-test-hang.la \
+	tests/plugins/mismatch/libtl-test-mismatch.la \
+	tests/plugins/init-fails/libtl-test-init-fails.la \
+	tests/plugins/future-host/libtl-test-future-host.la \
+	tests/plugins/missing-dep/libtl-test-missing-dep.la
+
+tests_plugins_good_libtl_test_good_la_SOURCES = tests/plugins/good/good.c
+tests_plugins_good_libtl_test_good_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_good_libtl_test_good_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
+tests_plugins_good_libtl_test_good_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
+tests_plugins_bad_abi_libtl_test_bad_abi_la_SOURCES = tests/plugins/bad-abi/bad-abi.c
+tests_plugins_bad_abi_libtl_test_bad_abi_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_bad_abi_libtl_test_bad_abi_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
+tests_plugins_bad_abi_libtl_test_bad_abi_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
+tests_plugins_no_entry_libtl_test_no_entry_la_SOURCES = tests/plugins/no-entry/no-entry.c
+tests_plugins_no_entry_libtl_test_no_entry_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+# (no -export-symbols-regex: it would match nothing)
+tests_plugins_no_entry_libtl_test_no_entry_la_LDFLAGS = -module -avoid-version -shared -no-undefined -rpath /nowhere
+tests_plugins_no_entry_libtl_test_no_entry_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
+tests_plugins_crash_libtl_test_crash_la_SOURCES = tests/plugins/crash/crash.c
+tests_plugins_crash_libtl_test_crash_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_crash_libtl_test_crash_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
+tests_plugins_crash_libtl_test_crash_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
+tests_plugins_hang_libtl_test_hang_la_SOURCES = tests/plugins/hang/hang.c
+tests_plugins_hang_libtl_test_hang_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_hang_libtl_test_hang_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
+tests_plugins_hang_libtl_test_hang_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
+tests_plugins_mismatch_libtl_test_mismatch_la_SOURCES = tests/plugins/mismatch/mismatch.c
+tests_plugins_mismatch_libtl_test_mismatch_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_mismatch_libtl_test_mismatch_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
+tests_plugins_mismatch_libtl_test_mismatch_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
+tests_plugins_init_fails_libtl_test_init_fails_la_SOURCES = tests/plugins/init-fails/init-fails.c
+tests_plugins_init_fails_libtl_test_init_fails_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_init_fails_libtl_test_init_fails_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
+tests_plugins_init_fails_libtl_test_init_fails_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
+tests_plugins_future_host_libtl_test_future_host_la_SOURCES = tests/plugins/future-host/future-host.c
+tests_plugins_future_host_libtl_test_future_host_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_future_host_libtl_test_future_host_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
+tests_plugins_future_host_libtl_test_future_host_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
+# missing-dep links libtl-test-gone.so, built here without libtool with the
+# SONAME libtl-test-gone-absent.so: the plugin NEEDs a file that exists
+# nowhere, so loading it always fails with "cannot open shared object file"
+# (robust: nothing has to be deleted, and no RUNPATH can find it).
+tests_plugins_missing_dep_libtl_test_missing_dep_la_SOURCES = tests/plugins/missing-dep/missing-dep.c
+tests_plugins_missing_dep_libtl_test_missing_dep_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_missing_dep_libtl_test_missing_dep_la_LDFLAGS = -module -avoid-version -shared -no-undefined -rpath /nowhere
+tests_plugins_missing_dep_libtl_test_missing_dep_la_LIBADD = \
+	-Ltests/plugins/missing-dep/gone -ltl-test-gone $(TL_TEST_PLUGIN_LIBADD)
+tests_plugins_missing_dep_libtl_test_missing_dep_la_DEPENDENCIES = \
+	tests/plugins/missing-dep/gone/libtl-test-gone.so core/libtl-1.la
+tests/plugins/missing-dep/gone/libtl-test-gone.so: $(srcdir)/tests/plugins/missing-dep/gone.c
+	$(AM_V_CC)$(MKDIR_P) tests/plugins/missing-dep/gone && \
+	$(CC) $(CFLAGS) -fPIC -shared -Wl,-soname,libtl-test-gone-absent.so \
+	  -o $@ $(srcdir)/tests/plugins/missing-dep/gone.c
+CLEANFILES += tests/plugins/missing-dep/gone/libtl-test-gone.so
+EXTRA_DIST += tests/plugins/missing-dep/gone.c
+
+EXTRA_DIST += \
+	tests/plugins/good/good.tlplugin.xml \
+	tests/plugins/bad-abi/bad-abi.tlplugin.xml \
+	tests/plugins/no-entry/no-entry.tlplugin.xml \
+	tests/plugins/crash/crash.tlplugin.xml \
+	tests/plugins/hang/hang.tlplugin.xml \
+	tests/plugins/mismatch/mismatch.tlplugin.xml \
+	tests/plugins/missing-dep/missing-dep.tlplugin.xml \
+	tests/plugins/init-fails/init-fails.tlplugin.xml \
+	tests/plugins/future-host/future-host.tlplugin.xml

@@ -1,0 +1,8 @@
+# Communicator (issue 4): the interface + "single" backend always; the
+# "mpi" backend when configure found Open MPI (then libtl-1 links libmpi).
+TL_RUNTIME_SOURCES += core/comm.c core/comm-private.h
+if HAVE_MPI
+TL_RUNTIME_SOURCES += core/comm-mpi.c
+core_libtl_1_la_CFLAGS += $(MPI_CFLAGS)
+core_libtl_1_la_LIBADD += $(MPI_LIBS)
+endif

@@ -1,0 +1,527 @@
+/* exec.c — the CPU executor: schedule, buffer binding, dispatch, profiling.
+ *
+ * Everything a run needs is prepared in tl_exec_new: the schedule (nodes
+ * needed for the requested outputs, in graph order), one kernel context per
+ * node, and a tensor per intermediate value wrapping its planned buffer. A
+ * run in steady state allocates nothing (unless a fed input or parameter is
+ * a non-contiguous view and the op needs contiguous data).
+ *
+ * Outputs handed to a kernel are zero-filled first, except for elementwise
+ * and view ops (which write every element).
+ */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "tl-private.h"
+#include "graph-private.h"
+
+typedef struct {
+  TlNode *node;
+  const TlOpDef *def;
+  TlKernelCtx ctx;
+  guint n_in;
+  guint n_out;
+  guint *in_vid;        /* value id of each input */
+  guint8 *in_leaf;      /* input may be a non-contiguous tensor */
+  TlTensor **in;        /* filled per run */
+  TlTensor **out;       /* planned wrappers (borrowed from ex->owned) */
+  gboolean zero_out;
+  gboolean needs_contig;
+} ExecStep;
+
+struct _TlExec {
+  TlGraph *g;
+  TlExecOptions opts;
+  guint n_threads;
+  guint n_steps;
+  ExecStep *steps;
+  guint n_slots;
+  TlTensor **slots;     /* per value id: tensor used at run time (borrowed) */
+  TlTensor **owned;     /* per value id: planned wrapper (owned) */
+  TlTensor **fed;       /* per graph input index: fed tensor (owned) */
+  GPtrArray *needed_inputs; /* TlValue* placeholders the plan reads */
+  guint n_outputs;
+  guint *out_vid;
+  guint n_buffers;
+  TlTensor **buffers;
+  gsize peak_bytes;
+  gsize unplanned_bytes;
+  GPtrArray *tmp;       /* per-step temporaries (contiguous copies) */
+};
+
+/**
+ * tl_exec_options_init:
+ * @opts: (out caller-allocates): options to fill
+ *
+ * Defaults: threads from tl_get_num_threads(), not deterministic, seed 0,
+ * inference mode, buffer reuse on, device "cpu".
+ */
+void
+tl_exec_options_init (TlExecOptions *opts)
+{
+  memset (opts, 0, sizeof *opts);
+  opts->reuse_buffers = 1;
+  opts->device = "cpu";
+}
+
+static guint64
+mix64 (guint64 x)
+{
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+static inline guint64
+node_seed (guint64 seed, guint node_id, guint64 step)
+{
+  return mix64 (mix64 (seed ^ mix64 (node_id)) ^ step);
+}
+
+static void
+step_clear (ExecStep *st)
+{
+  g_free (st->in_vid);
+  g_free (st->in_leaf);
+  g_free (st->in);
+  g_free (st->out);
+}
+
+/**
+ * tl_exec_free:
+ * @ex: (nullable) (transfer full): an executor
+ */
+void
+tl_exec_free (TlExec *ex)
+{
+  if (!ex)
+    return;
+  for (guint i = 0; i < ex->n_steps; i++)
+    step_clear (&ex->steps[i]);
+  g_free (ex->steps);
+  for (guint i = 0; i < ex->n_slots; i++)
+    tl_tensor_unref (ex->owned[i]);
+  g_free (ex->owned);
+  g_free (ex->slots);
+  if (ex->fed) {
+    for (guint i = 0; i < tl_graph_n_inputs (ex->g); i++)
+      tl_tensor_unref (ex->fed[i]);
+    g_free (ex->fed);
+  }
+  for (guint i = 0; i < ex->n_buffers; i++)
+    tl_tensor_unref (ex->buffers[i]);
+  g_free (ex->buffers);
+  if (ex->needed_inputs)
+    g_ptr_array_unref (ex->needed_inputs);
+  if (ex->tmp)
+    g_ptr_array_unref (ex->tmp);
+  g_free (ex->out_vid);
+  tl_graph_unref (ex->g);
+  g_free (ex);
+}
+
+static gboolean
+plan_and_bind (TlExec *ex, const guint8 *pinned_vid, GError **error)
+{
+  /* dense indices for the intermediate values */
+  gint *pidx = g_new (gint, ex->n_slots);
+  for (guint i = 0; i < ex->n_slots; i++)
+    pidx[i] = -1;
+  GArray *vals = g_array_new (FALSE, FALSE, sizeof (TlValue *));
+  for (guint s = 0; s < ex->n_steps; s++) {
+    TlNode *n = ex->steps[s].node;
+    for (guint o = 0; o < n->n_outputs; o++) {
+      pidx[n->outputs[o]->id] = (gint) vals->len;
+      g_array_append_val (vals, n->outputs[o]);
+    }
+  }
+  guint nv = vals->len;
+  gsize *bytes = g_new0 (gsize, MAX (1, nv));
+  gboolean *pinned = g_new0 (gboolean, MAX (1, nv));
+  for (guint i = 0; i < nv; i++) {
+    TlValue *v = g_array_index (vals, TlValue *, i);
+    _tl_priv_desc_check (&v->desc, &bytes[i], NULL);
+    pinned[i] = pinned_vid[v->id];
+  }
+  TlPlanStep *ps = g_new0 (TlPlanStep, MAX (1, ex->n_steps));
+  guint total_reads = 0;
+  for (guint s = 0; s < ex->n_steps; s++)
+    total_reads += ex->steps[s].n_in;
+  guint *reads = g_new (guint, MAX (1, total_reads));
+  guint *writes = g_new (guint, MAX (1, nv));
+  guint ri = 0, wi = 0;
+  for (guint s = 0; s < ex->n_steps; s++) {
+    ExecStep *st = &ex->steps[s];
+    ps[s].reads = reads + ri;
+    for (guint j = 0; j < st->n_in; j++)
+      if (pidx[st->in_vid[j]] >= 0)
+        reads[ri++] = (guint) pidx[st->in_vid[j]];
+    ps[s].n_reads = (guint) (reads + ri - ps[s].reads);
+    ps[s].writes = writes + wi;
+    for (guint o = 0; o < st->n_out; o++)
+      writes[wi++] = (guint) pidx[st->node->outputs[o]->id];
+    ps[s].n_writes = st->n_out;
+  }
+  TlBufferPlan plan;
+  _tl_priv_plan_buffers (nv, bytes, pinned, ex->n_steps, ps, ex->opts.reuse_buffers != 0, &plan);
+  ex->peak_bytes = plan.peak_bytes;
+  ex->unplanned_bytes = plan.unplanned_bytes;
+  ex->n_buffers = plan.n_buffers;
+  ex->buffers = g_new0 (TlTensor *, MAX (1, plan.n_buffers));
+  gboolean ok = TRUE;
+  for (guint b = 0; b < plan.n_buffers && ok; b++) {
+    gint64 len = (gint64) plan.buffer_sizes[b];
+    ex->buffers[b] = tl_tensor_new (TL_DTYPE_U8, 1, &len, error);
+    ok = ex->buffers[b] != NULL;
+  }
+  for (guint i = 0; i < nv && ok; i++) {
+    TlValue *v = g_array_index (vals, TlValue *, i);
+    ex->owned[v->id] = _tl_priv_tensor_view_storage (ex->buffers[plan.value_buffer[i]], &v->desc);
+    ex->slots[v->id] = ex->owned[v->id];
+  }
+  _tl_priv_plan_clear (&plan);
+  g_free (ps);
+  g_free (reads);
+  g_free (writes);
+  g_free (bytes);
+  g_free (pinned);
+  g_array_unref (vals);
+  g_free (pidx);
+  return ok;
+}
+
+/**
+ * tl_exec_new:
+ * @g: a graph without a recorded error (the executor takes a reference)
+ * @n_outputs: number of values to compute
+ * @outputs: (array length=n_outputs): values of @g
+ * @opts: (nullable): options (NULL: defaults)
+ * @error: return location for a #GError
+ *
+ * Schedules the nodes the outputs need, plans intermediate buffers and
+ * prepares every kernel call. @g must not be rewritten while the executor
+ * lives.
+ *
+ * Returns: (transfer full) (nullable): the executor; free with tl_exec_free().
+ */
+TlExec *
+tl_exec_new (TlGraph *g, guint n_outputs, TlValue *const *outputs, const TlExecOptions *opts,
+             GError **error)
+{
+  if (!tl_init (error))
+    return NULL;
+  if (!g) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "tl_exec_new: graph is NULL");
+    return NULL;
+  }
+  if (g->error) {
+    g_propagate_error (error, g_error_copy (g->error));
+    g_prefix_error (error, "tl_exec_new: graph has an error: ");
+    return NULL;
+  }
+  for (guint i = 0; i < n_outputs; i++) {
+    if (!outputs || !outputs[i] || outputs[i]->graph != g) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                   "tl_exec_new: output %u is NULL or from another graph", i);
+      return NULL;
+    }
+  }
+  TlExec *ex = g_new0 (TlExec, 1);
+  ex->g = tl_graph_ref (g);
+  if (opts)
+    ex->opts = *opts;
+  else
+    tl_exec_options_init (&ex->opts);
+  const char *dev = ex->opts.device;
+  if (dev && *dev && strcmp (dev, "cpu") != 0 && !g_str_has_prefix (dev, "cpu:")) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "tl_exec_new: device '%s' is not supported by this executor", ex->opts.device);
+    tl_exec_free (ex);
+    return NULL;
+  }
+  ex->n_threads = ex->opts.n_threads ? ex->opts.n_threads : tl_get_num_threads ();
+  ex->n_slots = MAX (1, g->next_value_id);
+  ex->slots = g_new0 (TlTensor *, ex->n_slots);
+  ex->owned = g_new0 (TlTensor *, ex->n_slots);
+  ex->fed = g_new0 (TlTensor *, MAX (1, g->inputs->len));
+  ex->needed_inputs = g_ptr_array_new ();
+  ex->tmp = g_ptr_array_new_with_free_func ((GDestroyNotify) tl_tensor_unref);
+  ex->n_outputs = n_outputs;
+  ex->out_vid = g_new0 (guint, MAX (1, n_outputs));
+
+  _tl_priv_graph_renumber (g);
+  guint8 *needed = g_new0 (guint8, MAX (1, g->nodes->len));
+  guint8 *pinned = g_new0 (guint8, ex->n_slots);
+  guint8 *input_seen = g_new0 (guint8, ex->n_slots);
+  GPtrArray *stack = g_ptr_array_new ();
+  for (guint i = 0; i < n_outputs; i++) {
+    ex->out_vid[i] = outputs[i]->id;
+    pinned[outputs[i]->id] = 1;
+    g_ptr_array_add (stack, outputs[i]);
+  }
+  while (stack->len > 0) {
+    TlValue *v = g_ptr_array_steal_index_fast (stack, stack->len - 1);
+    if (v->kind == TL_VALUE_INPUT) {
+      if (!input_seen[v->id]) {
+        input_seen[v->id] = 1;
+        g_ptr_array_add (ex->needed_inputs, v);
+      }
+      continue;
+    }
+    if (v->kind != TL_VALUE_OP) {
+      ex->slots[v->id] = v->tensor; /* params and consts are read in place */
+      continue;
+    }
+    TlNode *n = v->producer;
+    if (needed[n->pos])
+      continue;
+    needed[n->pos] = 1;
+    for (guint j = 0; j < n->n_inputs; j++)
+      g_ptr_array_add (stack, n->inputs[j]);
+  }
+  g_ptr_array_unref (stack);
+  g_free (input_seen);
+
+  for (guint i = 0; i < g->nodes->len; i++)
+    ex->n_steps += needed[i];
+  ex->steps = g_new0 (ExecStep, MAX (1, ex->n_steps));
+  guint s = 0;
+  for (guint i = 0; i < g->nodes->len; i++) {
+    if (!needed[i])
+      continue;
+    TlNode *n = g->nodes->pdata[i];
+    ExecStep *st = &ex->steps[s++];
+    st->node = n;
+    st->def = n->def;
+    st->n_in = n->n_inputs;
+    st->n_out = n->n_outputs;
+    st->in_vid = g_new (guint, MAX (1, n->n_inputs));
+    st->in_leaf = g_new0 (guint8, MAX (1, n->n_inputs));
+    st->in = g_new0 (TlTensor *, MAX (1, n->n_inputs));
+    st->out = g_new0 (TlTensor *, MAX (1, n->n_outputs));
+    for (guint j = 0; j < n->n_inputs; j++) {
+      st->in_vid[j] = n->inputs[j]->id;
+      st->in_leaf[j] = n->inputs[j]->kind != TL_VALUE_OP;
+    }
+    st->zero_out = !(n->def->flags & (TL_OP_ELEMENTWISE | TL_OP_VIEW));
+    st->needs_contig = !(n->def->flags & TL_OP_VIEW);
+    st->ctx.n_inputs = n->n_inputs;
+    st->ctx.n_outputs = n->n_outputs;
+    st->ctx.attrs = n->attrs;
+    st->ctx.training = ex->opts.training ? 1 : 0;
+    st->ctx.n_threads = ex->n_threads;
+    st->ctx.deterministic = ex->opts.deterministic ? 1 : 0;
+  }
+  g_free (needed);
+  gboolean ok = plan_and_bind (ex, pinned, error);
+  g_free (pinned);
+  if (!ok) {
+    tl_exec_free (ex);
+    return NULL;
+  }
+  for (guint i = 0; i < ex->n_steps; i++)
+    for (guint o = 0; o < ex->steps[i].n_out; o++)
+      ex->steps[i].out[o] = ex->slots[ex->steps[i].node->outputs[o]->id];
+  return ex;
+}
+
+/**
+ * tl_exec_set_input:
+ * @ex: an executor
+ * @name: a placeholder name of the graph
+ * @t: (transfer none): the value; the executor takes a reference (or a
+ *   converted copy when only the dtype differs)
+ * @error: return location for a #GError
+ *
+ * Returns: FALSE for an unknown name or a shape mismatch (the message names
+ * the input and both descs).
+ */
+gboolean
+tl_exec_set_input (TlExec *ex, const char *name, TlTensor *t, GError **error)
+{
+  if (!ex || !name || !t) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "tl_exec_set_input: NULL argument");
+    return FALSE;
+  }
+  TlValue *v = tl_graph_find_input (ex->g, name);
+  if (!v) {
+    g_set_error (error, TL_ERROR, TL_ERROR_NOT_FOUND, "unknown input '%s'", name);
+    return FALSE;
+  }
+  if (v->id >= ex->n_slots) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "input '%s' was added to the graph after the executor was created", name);
+    return FALSE;
+  }
+  TlTensorDesc d;
+  tl_tensor_get_desc (t, &d);
+  gboolean same_shape = d.ndim == v->desc.ndim;
+  for (guint i = 0; same_shape && i < d.ndim; i++)
+    same_shape = d.shape[i] == v->desc.shape[i];
+  if (!same_shape || tl_dtype_size (d.dtype) == 0) {
+    g_autofree char *want = tl_tensor_desc_to_string (&v->desc);
+    g_autofree char *got = tl_tensor_desc_to_string (&d);
+    g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "input '%s': expected %s, got %s", name, want,
+                 got);
+    return FALSE;
+  }
+  TlTensor *keep = d.dtype == v->desc.dtype ? tl_tensor_ref (t)
+                                            : tl_tensor_cast (t, v->desc.dtype, error);
+  if (!keep)
+    return FALSE;
+  guint idx = 0;
+  g_ptr_array_find (ex->g->inputs, v, &idx);
+  tl_tensor_unref (ex->fed[idx]);
+  ex->fed[idx] = keep;
+  ex->slots[v->id] = keep;
+  return TRUE;
+}
+
+static inline double
+now_seconds (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+static gboolean
+run_once (TlExec *ex, guint64 step, double *secs, GError **error)
+{
+  for (guint i = 0; i < ex->needed_inputs->len; i++) {
+    TlValue *v = ex->needed_inputs->pdata[i];
+    if (!ex->slots[v->id]) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "input '%s' was not set", v->name);
+      return FALSE;
+    }
+  }
+  _tl_priv_set_thread_override (ex->n_threads);
+  gboolean ok = TRUE;
+  for (guint s = 0; s < ex->n_steps && ok; s++) {
+    ExecStep *st = &ex->steps[s];
+    double t0 = secs ? now_seconds () : 0.0;
+    for (guint j = 0; j < st->n_in; j++) {
+      TlTensor *t = ex->slots[st->in_vid[j]];
+      if (st->in_leaf[j] && st->needs_contig && !tl_tensor_is_contiguous (t)) {
+        t = tl_tensor_contiguous (t, error);
+        if (!t) {
+          ok = FALSE;
+          break;
+        }
+        g_ptr_array_add (ex->tmp, t);
+      }
+      st->in[j] = t;
+    }
+    if (!ok)
+      break;
+    if (st->zero_out)
+      for (guint o = 0; o < st->n_out; o++)
+        memset (tl_tensor_data (st->out[o]), 0, tl_tensor_nbytes (st->out[o]));
+    st->ctx.seed = node_seed (ex->opts.seed, st->node->id, step);
+    GError *e = NULL;
+    if (!st->def->forward_cpu (&st->ctx, st->in, st->out, &e)) {
+      if (!e)
+        e = g_error_new (TL_ERROR, TL_ERROR_FAILED, "kernel failed");
+      g_prefix_error (&e, "op '%s' (node %u): ", st->def->name, st->node->id);
+      g_propagate_error (error, e);
+      ok = FALSE;
+    } else if (e) {
+      g_error_free (e);
+    }
+    if (ex->tmp->len)
+      g_ptr_array_set_size (ex->tmp, 0);
+    if (secs)
+      secs[st->node->pos] += now_seconds () - t0;
+  }
+  if (ex->tmp->len)
+    g_ptr_array_set_size (ex->tmp, 0);
+  _tl_priv_set_thread_override (0);
+  return ok;
+}
+
+/**
+ * tl_exec_run:
+ * @ex: an executor with every needed input set
+ * @step: training step, mixed into random ops' seeds with the base seed and node id
+ * @error: return location for a #GError
+ *
+ * Returns: TRUE on success; on failure the message names the op and node.
+ */
+gboolean
+tl_exec_run (TlExec *ex, guint64 step, GError **error)
+{
+  if (!ex) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "tl_exec_run: NULL executor");
+    return FALSE;
+  }
+  return run_once (ex, step, NULL, error);
+}
+
+/**
+ * tl_exec_get_output:
+ * @ex: an executor
+ * @i: index into the outputs given to tl_exec_new()
+ *
+ * Returns: (transfer none) (nullable): output @i of the last run, valid until
+ * the next run or tl_exec_free().
+ */
+TlTensor *
+tl_exec_get_output (TlExec *ex, guint i)
+{
+  if (!ex || i >= ex->n_outputs)
+    return NULL;
+  return ex->slots[ex->out_vid[i]];
+}
+
+/** tl_exec_peak_bytes: Returns: bytes of intermediate buffers the plan allocates. */
+gsize
+tl_exec_peak_bytes (const TlExec *ex)
+{
+  return ex ? ex->peak_bytes : 0;
+}
+
+/** tl_exec_unplanned_bytes: Returns: bytes the intermediates would need without reuse. */
+gsize
+tl_exec_unplanned_bytes (const TlExec *ex)
+{
+  return ex ? ex->unplanned_bytes : 0;
+}
+
+/** tl_exec_n_kernels: Returns: nodes launched per run. */
+guint
+tl_exec_n_kernels (const TlExec *ex)
+{
+  return ex ? ex->n_steps : 0;
+}
+
+/**
+ * tl_exec_profile:
+ * @ex: an executor with its inputs set
+ * @repeats: number of runs (at least 1)
+ * @secs: (array) (out caller-allocates): tl_graph_n_nodes() entries: mean
+ *   seconds per node, indexed like tl_graph_node(); 0 for nodes not run
+ * @error: return location for a #GError
+ *
+ * Returns: TRUE on success.
+ */
+gboolean
+tl_exec_profile (TlExec *ex, guint repeats, double *secs, GError **error)
+{
+  if (!ex || !secs) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "tl_exec_profile: NULL argument");
+    return FALSE;
+  }
+  guint n = ex->g->nodes->len;
+  memset (secs, 0, sizeof (double) * n);
+  _tl_priv_graph_renumber (ex->g);
+  repeats = MAX (1, repeats);
+  for (guint r = 0; r < repeats; r++)
+    if (!run_once (ex, r, secs, error))
+      return FALSE;
+  for (guint i = 0; i < n; i++)
+    secs[i] /= repeats;
+  return TRUE;
+}

@@ -1,0 +1,126 @@
+/* parallel.c — the host thread pool (OpenMP) used by kernels. */
+#include "config.h"
+
+#include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include <cblas.h>
+
+#include "tl-private.h"
+#include "graph-private.h"
+
+static guint global_threads; /* 0 until tl_init */
+static __thread guint thread_override;
+
+static guint
+default_threads (void)
+{
+  const char *env = g_getenv ("TL_NUM_THREADS");
+  if (env && *env) {
+    guint64 v = g_ascii_strtoull (env, NULL, 10);
+    if (v > 0 && v <= 4096)
+      return (guint) v;
+  }
+  return MAX (1, g_get_num_processors ());
+}
+
+/* Called once by tl_init. */
+void
+_tl_priv_threads_init (void)
+{
+  tl_set_num_threads (0);
+}
+
+/* Called by the executor around a run: kernels in this thread (through
+ * tl_parallel_for or their own OpenMP regions) use n threads; 0 restores. */
+void
+_tl_priv_set_thread_override (guint n)
+{
+#ifdef _OPENMP
+  static __thread int saved_omp;
+  if (n && !thread_override) {
+    saved_omp = omp_get_max_threads ();
+    if (saved_omp != (int) n)
+      omp_set_num_threads ((int) n);
+  } else if (!n && thread_override && saved_omp != (int) thread_override) {
+    omp_set_num_threads (saved_omp);
+  }
+#endif
+  thread_override = n;
+}
+
+/**
+ * tl_get_num_threads:
+ *
+ * Returns: the number of threads kernels may use (the executor's count
+ * while it runs a graph, else the global setting).
+ */
+guint
+tl_get_num_threads (void)
+{
+  if (thread_override)
+    return thread_override;
+  guint n = g_atomic_int_get (&global_threads);
+  return n ? n : default_threads ();
+}
+
+/**
+ * tl_set_num_threads:
+ * @n: thread count; 0 restores the default ($TL_NUM_THREADS or the number of cores)
+ *
+ * Sets the global thread count for tl_parallel_for, OpenMP and OpenBLAS.
+ */
+void
+tl_set_num_threads (guint n)
+{
+  if (n == 0)
+    n = default_threads ();
+  g_atomic_int_set (&global_threads, n);
+#ifdef _OPENMP
+  omp_set_num_threads ((int) n);
+#endif
+  openblas_set_num_threads ((int) n);
+}
+
+/**
+ * tl_parallel_for:
+ * @n: number of items
+ * @grain: smallest chunk worth a thread
+ * @fn: called as fn(begin, end, data) on disjoint ranges covering [0, n)
+ * @data: passed to @fn
+ *
+ * Splits [0, n) into at most one chunk per thread with a static schedule
+ * (chunk boundaries depend only on n, grain and the thread count, so results
+ * are reproducible). Runs inline when n is small, with one thread, or when
+ * called from inside a parallel region.
+ */
+void
+tl_parallel_for (gint64 n, gint64 grain, TlParallelFn fn, gpointer data)
+{
+  if (n <= 0)
+    return;
+  if (grain < 1)
+    grain = 1;
+  guint nt = tl_get_num_threads ();
+  gint64 n_chunks = (n + grain - 1) / grain;
+  if (n_chunks > (gint64) nt)
+    n_chunks = nt;
+#ifdef _OPENMP
+  if (n_chunks <= 1 || omp_in_parallel ()) {
+    fn (0, n, data);
+    return;
+  }
+  gint64 chunk = (n + n_chunks - 1) / n_chunks;
+#pragma omp parallel for schedule(static) num_threads((int) n_chunks)
+  for (gint64 c = 0; c < n_chunks; c++) {
+    gint64 begin = c * chunk;
+    gint64 end = MIN (n, begin + chunk);
+    if (begin < end)
+      fn (begin, end, data);
+  }
+#else
+  (void) n_chunks;
+  fn (0, n, data);
+#endif
+}

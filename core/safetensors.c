@@ -1,0 +1,434 @@
+/* safetensors.c — reading and writing the safetensors format. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tl-private.h"
+#include "json-mini.h"
+
+/* Largest header accepted (the reference implementation uses 100 MB). */
+#define ST_MAX_HEADER (100u * 1024 * 1024)
+
+static const struct {
+  const char *st;
+  TlDType dtype;
+} st_dtypes[] = {
+    {"F32", TL_DTYPE_F32}, {"F16", TL_DTYPE_F16}, {"BF16", TL_DTYPE_BF16},
+    {"F64", TL_DTYPE_F64}, {"I64", TL_DTYPE_I64}, {"I32", TL_DTYPE_I32},
+    {"I8", TL_DTYPE_I8},   {"U8", TL_DTYPE_U8},   {"BOOL", TL_DTYPE_BOOL},
+};
+
+static TlDType
+st_dtype_parse (const char *s)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (st_dtypes); i++)
+    if (strcmp (st_dtypes[i].st, s) == 0)
+      return st_dtypes[i].dtype;
+  return TL_DTYPE_INVALID;
+}
+
+static const char *
+st_dtype_name (TlDType d)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (st_dtypes); i++)
+    if (st_dtypes[i].dtype == d)
+      return st_dtypes[i].st;
+  return NULL;
+}
+
+typedef struct {
+  const char *name;
+  TlDType dtype;
+  guint ndim;
+  gint64 shape[TL_MAX_DIMS];
+  guint64 begin, end;
+} StEntry;
+
+static int
+entry_cmp (gconstpointer a, gconstpointer b)
+{
+  const StEntry *x = a, *y = b;
+  if (x->begin != y->begin)
+    return x->begin < y->begin ? -1 : 1;
+  return x->end < y->end ? -1 : (x->end > y->end);
+}
+
+static gboolean
+parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_size, StEntry *e,
+             GError **error)
+{
+  if (v->type != TL_JSON_OBJECT) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: tensor '%s': entry is not an object", path,
+                 name);
+    return FALSE;
+  }
+  const TlJson *dt = _tl_priv_json_member (v, "dtype");
+  const TlJson *sh = _tl_priv_json_member (v, "shape");
+  const TlJson *off = _tl_priv_json_member (v, "data_offsets");
+  if (!dt || dt->type != TL_JSON_STRING || !sh || sh->type != TL_JSON_ARRAY || !off ||
+      off->type != TL_JSON_ARRAY) {
+    g_set_error (
+        error, TL_ERROR, TL_ERROR_PARSE,
+        "%s: tensor '%s': needs \"dtype\" (string), \"shape\" and \"data_offsets\" (arrays)", path,
+        name);
+    return FALSE;
+  }
+  e->name = name;
+  e->dtype = st_dtype_parse (dt->str);
+  if (e->dtype == TL_DTYPE_INVALID) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "%s: tensor '%s': unsupported dtype \"%s\"",
+                 path, name, dt->str);
+    return FALSE;
+  }
+  if (sh->n > TL_MAX_DIMS) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "%s: tensor '%s': %u dimensions (at most %d)", path, name, sh->n, TL_MAX_DIMS);
+    return FALSE;
+  }
+  e->ndim = sh->n;
+  guint64 numel = 1;
+  gboolean overflow = FALSE;
+  for (guint i = 0; i < sh->n; i++) {
+    const TlJson *d = sh->items[i];
+    if (d->type != TL_JSON_NUMBER || !d->is_uint || d->uint > (guint64) G_MAXINT64) {
+      g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                   "%s: tensor '%s': shape entries must be non-negative integers", path, name);
+      return FALSE;
+    }
+    e->shape[i] = (gint64) d->uint;
+    if (d->uint != 0 && numel > G_MAXUINT64 / d->uint)
+      overflow = TRUE;
+    else
+      numel *= d->uint;
+  }
+  if (off->n != 2 || off->items[0]->type != TL_JSON_NUMBER || !off->items[0]->is_uint ||
+      off->items[1]->type != TL_JSON_NUMBER || !off->items[1]->is_uint) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                 "%s: tensor '%s': data_offsets must be two non-negative integers", path, name);
+    return FALSE;
+  }
+  e->begin = off->items[0]->uint;
+  e->end = off->items[1]->uint;
+  if (e->end < e->begin || e->end > data_size) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                 "%s: tensor '%s': data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
+                 "] out of range (data section has %" G_GUINT64_FORMAT " bytes)",
+                 path, name, e->begin, e->end, data_size);
+    return FALSE;
+  }
+  gsize esz = tl_dtype_size (e->dtype);
+  if (overflow || numel > G_MAXUINT64 / esz || numel * esz != e->end - e->begin) {
+    g_autofree char *shape_s = NULL;
+    GString *s = g_string_new ("[");
+    for (guint i = 0; i < e->ndim; i++)
+      g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? "," : "", e->shape[i]);
+    g_string_append_c (s, ']');
+    shape_s = g_string_free (s, FALSE);
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                 "%s: tensor '%s': %s %s needs a different byte count than data_offsets give "
+                 "(%" G_GUINT64_FORMAT ")",
+                 path, name, dt->str, shape_s, e->end - e->begin);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+read_exact (FILE *fp, void *buf, gsize n)
+{
+  return n == 0 || fread (buf, 1, n, fp) == n;
+}
+
+/**
+ * tl_safetensors_read:
+ * @path: file to read
+ * @metadata: (out) (optional) (transfer full): the "__metadata__" strings
+ * @error: return location for a #GError
+ *
+ * Reads every tensor of a safetensors file, validating the header (size,
+ * JSON, dtypes, shapes, offsets in range and not overlapping) so that a
+ * damaged or hostile file yields an error naming the file, never a crash.
+ *
+ * Returns: (transfer full) (nullable): name -> TlTensor* (keys freed and
+ * values unref'd when the table is destroyed).
+ */
+GHashTable *
+tl_safetensors_read (const char *path, GHashTable **metadata, GError **error)
+{
+  GHashTable *result = NULL;
+  GHashTable *meta = NULL;
+  TlJson *root = NULL;
+  char *header = NULL;
+  StEntry *entries = NULL;
+  FILE *fp = fopen (path, "rb");
+  if (!fp) {
+    int e = errno;
+    g_set_error (error, TL_ERROR, e == ENOENT ? TL_ERROR_NOT_FOUND : TL_ERROR_IO, "%s: %s", path,
+                 g_strerror (e));
+    return NULL;
+  }
+  struct stat st;
+  if (fstat (fileno (fp), &st) != 0 || !S_ISREG (st.st_mode)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: not a regular file", path);
+    goto out;
+  }
+  guint64 file_size = (guint64) st.st_size;
+  guint8 lenbuf[8];
+  if (file_size < 8 || !read_exact (fp, lenbuf, 8)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                 "%s: truncated safetensors file (no 8-byte header length)", path);
+    goto out;
+  }
+  guint64 hlen = 0;
+  for (int i = 7; i >= 0; i--)
+    hlen = (hlen << 8) | lenbuf[i];
+  if (hlen > ST_MAX_HEADER) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                 "%s: header length %" G_GUINT64_FORMAT " is too large", path, hlen);
+    goto out;
+  }
+  if (hlen > file_size - 8) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                 "%s: truncated safetensors file (header of %" G_GUINT64_FORMAT
+                 " bytes, file has %" G_GUINT64_FORMAT ")",
+                 path, hlen, file_size);
+    goto out;
+  }
+  header = g_try_malloc (hlen + 1);
+  if (!header) {
+    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY, "%s: out of memory for the header", path);
+    goto out;
+  }
+  if (!read_exact (fp, header, hlen)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: read error", path);
+    goto out;
+  }
+  header[hlen] = '\0';
+  GError *jerr = NULL;
+  root = _tl_priv_json_parse (header, hlen, &jerr);
+  if (!root) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: bad JSON header: %s", path, jerr->message);
+    g_error_free (jerr);
+    goto out;
+  }
+  if (root->type != TL_JSON_OBJECT) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: the JSON header is not an object", path);
+    goto out;
+  }
+  guint64 data_size = file_size - 8 - hlen;
+  meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  entries = g_new0 (StEntry, root->n ? root->n : 1);
+  guint n_entries = 0;
+  for (guint i = 0; i < root->n; i++) {
+    const char *key = root->keys[i];
+    const TlJson *v = root->items[i];
+    if (strcmp (key, "__metadata__") == 0) {
+      if (v->type != TL_JSON_OBJECT) {
+        g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: __metadata__ is not an object", path);
+        goto out;
+      }
+      for (guint k = 0; k < v->n; k++) {
+        if (v->items[k]->type != TL_JSON_STRING) {
+          g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                       "%s: __metadata__ value of \"%s\" is not a string", path, v->keys[k]);
+          goto out;
+        }
+        g_hash_table_replace (meta, g_strdup (v->keys[k]), g_strdup (v->items[k]->str));
+      }
+      continue;
+    }
+    if (!parse_entry (path, key, v, data_size, &entries[n_entries], error))
+      goto out;
+    n_entries++;
+  }
+  /* Overlap check on the sorted offsets. */
+  StEntry *sorted = g_memdup2 (entries, sizeof (StEntry) * (n_entries ? n_entries : 1));
+  qsort (sorted, n_entries, sizeof (StEntry), entry_cmp);
+  for (guint i = 1; i < n_entries; i++) {
+    if (sorted[i].begin < sorted[i - 1].end) {
+      g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                   "%s: tensors '%s' and '%s' have overlapping data_offsets", path,
+                   sorted[i - 1].name, sorted[i].name);
+      g_free (sorted);
+      goto out;
+    }
+  }
+  g_free (sorted);
+  result =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) tl_tensor_unref);
+  for (guint i = 0; i < n_entries; i++) {
+    StEntry *e = &entries[i];
+    GError *terr = NULL;
+    TlTensor *t = tl_tensor_new (e->dtype, e->ndim, e->shape, &terr);
+    if (!t) {
+      g_set_error (error, TL_ERROR,
+                   terr->code == TL_ERROR_NO_MEMORY ? TL_ERROR_NO_MEMORY : TL_ERROR_PARSE,
+                   "%s: tensor '%s': %s", path, e->name, terr->message);
+      g_error_free (terr);
+      g_clear_pointer (&result, g_hash_table_destroy);
+      goto out;
+    }
+    gsize nbytes = e->end - e->begin;
+    if (fseeko (fp, (off_t) (8 + hlen + e->begin), SEEK_SET) != 0 ||
+        !read_exact (fp, tl_tensor_data (t), nbytes)) {
+      g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: tensor '%s': read error (truncated file?)",
+                   path, e->name);
+      tl_tensor_unref (t);
+      g_clear_pointer (&result, g_hash_table_destroy);
+      goto out;
+    }
+    g_hash_table_replace (result, g_strdup (e->name), t);
+  }
+  if (metadata) {
+    *metadata = meta;
+    meta = NULL;
+  }
+out:
+  if (meta)
+    g_hash_table_destroy (meta);
+  g_free (entries);
+  _tl_priv_json_free (root);
+  g_free (header);
+  fclose (fp);
+  return result;
+}
+
+static void
+json_append_string (GString *s, const char *str)
+{
+  g_string_append_c (s, '"');
+  for (const unsigned char *p = (const unsigned char *) str; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      g_string_append_printf (s, "\\%c", *p);
+    else if (*p < 0x20)
+      g_string_append_printf (s, "\\u%04x", *p);
+    else
+      g_string_append_c (s, (char) *p);
+  }
+  g_string_append_c (s, '"');
+}
+
+static int
+str_ptr_cmp (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/**
+ * tl_safetensors_write:
+ * @path: destination (replaced atomically)
+ * @n: number of tensors
+ * @names: (array length=n): unique names
+ * @tensors: (array length=n): CPU tensors of a supported dtype
+ * @metadata: (nullable): string -> string map written as "__metadata__"
+ * @error: return location for a #GError
+ *
+ * Writes a safetensors file through a temporary file, fsync and rename: on
+ * failure whatever was at @path stays as it was.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean
+tl_safetensors_write (const char *path, guint n, const char *const *names, TlTensor *const *tensors,
+                      GHashTable *metadata, GError **error)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GString) h = g_string_new ("{");
+  gboolean first = TRUE;
+  if (metadata && g_hash_table_size (metadata) > 0) {
+    /* Sorted keys so the file is reproducible. */
+    guint nk = 0;
+    g_autofree gpointer *keys = g_hash_table_get_keys_as_array (metadata, &nk);
+    qsort (keys, nk, sizeof (gpointer), str_ptr_cmp);
+    g_string_append (h, "\"__metadata__\":{");
+    for (guint i = 0; i < nk; i++) {
+      const char *v = g_hash_table_lookup (metadata, keys[i]);
+      if (i)
+        g_string_append_c (h, ',');
+      json_append_string (h, keys[i]);
+      g_string_append_c (h, ':');
+      json_append_string (h, v ? v : "");
+    }
+    g_string_append_c (h, '}');
+    first = FALSE;
+  }
+  guint64 offset = 0;
+  for (guint i = 0; i < n; i++) {
+    const char *name = names[i];
+    TlTensor *t = tensors[i];
+    if (!name || !*name || strcmp (name, "__metadata__") == 0 || !t) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                   "%s: invalid tensor name or tensor #%u", path, i);
+      return FALSE;
+    }
+    if (!g_utf8_validate (name, -1, NULL)) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%s: tensor name is not UTF-8",
+                   path);
+      return FALSE;
+    }
+    if (!g_hash_table_add (seen, (gpointer) name)) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%s: duplicate tensor name '%s'",
+                   path, name);
+      return FALSE;
+    }
+    const char *dt = st_dtype_name (tl_tensor_dtype (t));
+    if (!dt) {
+      g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "%s: tensor '%s': dtype %s not supported",
+                   path, name, tl_dtype_name (tl_tensor_dtype (t)));
+      return FALSE;
+    }
+    if (tl_tensor_device (t) != TL_DEVICE_CPU) {
+      g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "%s: tensor '%s' is not on the CPU", path,
+                   name);
+      return FALSE;
+    }
+    guint64 nbytes = tl_tensor_nbytes (t);
+    if (!first)
+      g_string_append_c (h, ',');
+    first = FALSE;
+    json_append_string (h, name);
+    g_string_append_printf (h, ":{\"dtype\":\"%s\",\"shape\":[", dt);
+    const gint64 *shape = tl_tensor_shape (t);
+    for (guint d = 0; d < tl_tensor_ndim (t); d++)
+      g_string_append_printf (h, "%s%" G_GINT64_FORMAT, d ? "," : "", shape[d]);
+    g_string_append_printf (h, "],\"data_offsets\":[%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT "]}",
+                            offset, offset + nbytes);
+    offset += nbytes;
+  }
+  g_string_append_c (h, '}');
+  while (h->len % 8 != 0)
+    g_string_append_c (h, ' ');
+
+  TlAtomicFile *af = _tl_priv_atomic_open (path, error);
+  if (!af)
+    return FALSE;
+  FILE *fp = _tl_priv_atomic_stream (af);
+  guint8 lenbuf[8];
+  guint64 hl = h->len;
+  for (int i = 0; i < 8; i++)
+    lenbuf[i] = (guint8) (hl >> (8 * i));
+  gboolean ok = fwrite (lenbuf, 1, 8, fp) == 8 && fwrite (h->str, 1, h->len, fp) == h->len;
+  for (guint i = 0; ok && i < n; i++) {
+    GError *cerr = NULL;
+    TlTensor *c = tl_tensor_contiguous (tensors[i], &cerr);
+    if (!c) {
+      _tl_priv_atomic_abort (af);
+      g_propagate_prefixed_error (error, cerr, "%s: tensor '%s': ", path, names[i]);
+      return FALSE;
+    }
+    gsize nb = tl_tensor_nbytes (c);
+    ok = nb == 0 || fwrite (tl_tensor_const_data (c), 1, nb, fp) == nb;
+    tl_tensor_unref (c);
+  }
+  if (!ok) {
+    int e = errno;
+    _tl_priv_atomic_abort (af);
+    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: write failed: %s", path, g_strerror (e));
+    return FALSE;
+  }
+  return _tl_priv_atomic_commit (af, error);
+}

@@ -1,0 +1,576 @@
+/* trainer.c — the train task (evaluate and predict: evaluate.c).
+ *
+ * Batches: every graph has a fixed batch size. Training uses full batches;
+ * with drop_last = 0 the last partial batch of an epoch is completed with
+ * rows from the start of that epoch's order. Evaluation and prediction see
+ * every row exactly once: full batches go through a graph of batch_size,
+ * the remainder through a second graph built for exactly that many rows
+ * (so the loss and the metrics are exact, no padding).
+ *
+ * Data order: epoch e uses the identity order shuffled by TlRng(seed, e);
+ * micro-batch k of the run reads rows from epoch k / steps_per_epoch. The
+ * trainer state is the number of optimizer steps taken, so a resumed run
+ * reads the same batches, feeds random ops the same step numbers and
+ * produces the same parameters as an uninterrupted one.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+
+#include "train-private.h"
+
+static volatile sig_atomic_t stop_requested;
+
+/**
+ * tl_trainer_request_stop:
+ *
+ * Asks a running train/evaluate/predict to stop at the next step boundary.
+ * Async-signal-safe.
+ */
+void
+tl_trainer_request_stop (void)
+{
+  stop_requested = 1;
+}
+
+/**
+ * tl_train_config_init:
+ * @cfg: config to fill with the defaults documented in tl-trainer.h
+ */
+void
+tl_train_config_init (TlTrainConfig *cfg)
+{
+  memset (cfg, 0, sizeof *cfg);
+  cfg->epochs = 1;
+  cfg->batch_size = 32;
+  cfg->optimizer = "adam";
+  cfg->lr = 1e-3;
+  cfg->momentum = 0.9;
+  cfg->beta1 = 0.9;
+  cfg->beta2 = 0.999;
+  cfg->adam_eps = 1e-8;
+  cfg->schedule = "constant";
+  cfg->accum_steps = 1;
+  cfg->drop_last = 1;
+  cfg->seed = 42;
+  cfg->shuffle = 1;
+  cfg->device = "cpu";
+}
+
+void
+_tl_priv_progress_message (const TlProgress *p, const char *fmt, ...)
+{
+  if (!p || !p->message)
+    return;
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *s = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  p->message (p->user_data, s);
+}
+
+gboolean
+_tl_priv_train_cancelled (GError **error, const char *what, gint64 step)
+{
+  if (!stop_requested)
+    return FALSE;
+  g_set_error (error, TL_ERROR, TL_ERROR_CANCELLED, "%s interrupted at step %" G_GINT64_FORMAT,
+               what, step);
+  return TRUE;
+}
+
+/* --- training ------------------------------------------------------------- */
+
+typedef struct {
+  TlModelInstance *m;
+  TlDatasetInstance *train;
+  TlDatasetInstance *eval;
+  const TlTrainConfig *cfg;
+  const TlProgress *progress;
+  Pass pass;
+  Evaluator ev;
+  TlOptimizer *opt;
+  GPtrArray *names;  /* trainable parameter names */
+  TlTensor **params; /* [n] borrowed from the store */
+  TlTensor **acc;    /* [n] accumulated gradients (owned), NULL when no gradient */
+  guint n;
+  gint64 n_rows, spe; /* rows, micro-batches per epoch */
+  gint64 total;       /* optimizer steps */
+  gint64 opt_step;    /* optimizer steps taken */
+  gint64 cur_epoch;
+  gint64 *order;
+  double best;
+  gboolean have_best;
+  gint64 bad_evals;
+  const char *select;
+  TlMetrics last_eval;
+  gboolean have_eval;
+  gboolean checked_select;
+  TlMetrics last_train;
+} Trainer;
+
+static void
+trainer_clear (Trainer *t)
+{
+  _tl_priv_pass_clear (&t->pass);
+  _tl_priv_evaluator_clear (&t->ev);
+  tl_optimizer_free (t->opt);
+  if (t->names)
+    g_ptr_array_unref (t->names);
+  for (guint i = 0; t->acc && i < t->n; i++)
+    tl_tensor_unref (t->acc[i]);
+  g_free (t->acc);
+  g_free (t->params);
+  g_free (t->order);
+}
+
+static void
+epoch_order (Trainer *t, gint64 epoch)
+{
+  if (t->cur_epoch == epoch)
+    return;
+  for (gint64 i = 0; i < t->n_rows; i++)
+    t->order[i] = i;
+  if (t->cfg->shuffle) {
+    TlRng rng;
+    tl_rng_init (&rng, t->cfg->seed, (guint64) epoch);
+    tl_rng_shuffle (&rng, t->order, t->n_rows);
+  }
+  t->cur_epoch = epoch;
+}
+
+static char *
+join_path (const char *dir, const char *file)
+{
+  return g_build_filename (dir, file, NULL);
+}
+
+static gboolean
+save_last (Trainer *t, GError **error)
+{
+  if (!t->cfg->out_dir)
+    return TRUE;
+  g_autoptr (GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_hash_table_insert (meta, "step", g_strdup_printf ("%" G_GINT64_FORMAT, t->opt_step));
+  g_hash_table_insert (meta, "trainer.opt_step",
+                       g_strdup_printf ("%" G_GINT64_FORMAT, t->opt_step));
+  g_hash_table_insert (
+      meta, "trainer.epoch",
+      g_strdup_printf ("%" G_GINT64_FORMAT, t->opt_step * t->cfg->accum_steps / MAX (1, t->spe)));
+  g_hash_table_insert (meta, "trainer.seed", g_strdup_printf ("%" G_GUINT64_FORMAT, t->cfg->seed));
+  g_hash_table_insert (meta, "trainer.batch_size",
+                       g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) t->cfg->batch_size));
+  g_hash_table_insert (meta, "trainer.accum_steps", g_strdup_printf ("%d", t->cfg->accum_steps));
+  g_hash_table_insert (meta, "trainer.shuffle", g_strdup_printf ("%u", t->cfg->shuffle));
+  g_hash_table_insert (meta, "trainer.bad_evals",
+                       g_strdup_printf ("%" G_GINT64_FORMAT, t->bad_evals));
+  g_hash_table_insert (
+      meta, "trainer.best",
+      g_strdup (t->have_best ? g_ascii_formatd (buf, sizeof buf, "%.17g", t->best) : "none"));
+  g_hash_table_insert (meta, "model", g_strdup (tl_model_instance_name (t->m)));
+  g_autofree char *path = join_path (t->cfg->out_dir, "last.safetensors");
+  return tl_checkpoint_save (tl_model_instance_params (t->m), t->opt, meta, path, error);
+}
+
+static gboolean
+save_best (Trainer *t, const TlMetrics *mt, GError **error)
+{
+  g_autoptr (GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_hash_table_insert (meta, "step", g_strdup_printf ("%" G_GINT64_FORMAT, t->opt_step));
+  g_hash_table_insert (meta, "model", g_strdup (tl_model_instance_name (t->m)));
+  g_hash_table_insert (meta, "metrics", tl_metrics_to_json (mt, t->opt_step, "eval"));
+  g_autofree char *path = join_path (t->cfg->out_dir, "best.safetensors");
+  if (!tl_checkpoint_save (tl_model_instance_params (t->m), NULL, meta, path, error))
+    return FALSE;
+  _tl_priv_progress_message (t->progress, "best checkpoint (%s=%.6g) written to %s", t->select,
+                             tl_metrics_get (mt, t->select), path);
+  return TRUE;
+}
+
+static gboolean
+load_resume (Trainer *t, GError **error)
+{
+  const char *from = t->cfg->resume_from;
+  g_autofree char *path = g_file_test (from, G_FILE_TEST_IS_DIR)
+                              ? join_path (from, "last.safetensors")
+                              : g_strdup (from);
+  g_autoptr (GHashTable) meta = NULL;
+  if (!tl_checkpoint_load_full (tl_model_instance_params (t->m), t->opt, path, &meta, error))
+    return FALSE;
+  const char *s = g_hash_table_lookup (meta, "trainer.opt_step");
+  guint64 v;
+  if (!s || !g_ascii_string_to_unsigned (s, 10, 0, G_MAXINT64, &v, NULL)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                 "%s: not a trainer checkpoint (no trainer.opt_step)", path);
+    return FALSE;
+  }
+  t->opt_step = (gint64) v;
+  s = g_hash_table_lookup (meta, "trainer.bad_evals");
+  if (s && g_ascii_string_to_unsigned (s, 10, 0, G_MAXINT64, &v, NULL))
+    t->bad_evals = (gint64) v;
+  s = g_hash_table_lookup (meta, "trainer.best");
+  if (s && strcmp (s, "none") != 0) {
+    t->best = g_ascii_strtod (s, NULL);
+    t->have_best = TRUE;
+  }
+  /* The data order is a function of (seed, batch size, accumulation,
+   * shuffle): say so when a resumed run changes them. */
+  g_autofree char *seed_s = g_strdup_printf ("%" G_GUINT64_FORMAT, t->cfg->seed);
+  g_autofree char *bs_s = g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) t->cfg->batch_size);
+  g_autofree char *acc_s = g_strdup_printf ("%d", t->cfg->accum_steps);
+  g_autofree char *sh_s = g_strdup_printf ("%u", t->cfg->shuffle);
+  const char *keys[4] = {"trainer.seed", "trainer.batch_size", "trainer.accum_steps",
+                         "trainer.shuffle"};
+  const char *now[4] = {seed_s, bs_s, acc_s, sh_s};
+  for (int i = 0; i < 4; i++) {
+    const char *was = g_hash_table_lookup (meta, keys[i]);
+    if (was && strcmp (was, now[i]) != 0)
+      _tl_priv_progress_message (t->progress,
+                                 "resuming with %s = %s (the checkpoint used %s): the data "
+                                 "order differs from the original run",
+                                 keys[i] + 8, now[i], was);
+  }
+  _tl_priv_progress_message (t->progress, "resumed from %s at step %" G_GINT64_FORMAT, path,
+                             t->opt_step);
+  return TRUE;
+}
+
+/* An evaluation point: metrics, best checkpoint, early stopping. Sets *stop. */
+static gboolean
+eval_point (Trainer *t, TlMetrics *train_window, gboolean *stop, GError **error)
+{
+  TlMetrics mt;
+  if (t->eval) {
+    if (!_tl_priv_evaluate_with (&t->ev, t->m, t->eval, t->cfg, NULL, &mt, error))
+      return FALSE;
+  } else {
+    mt = *train_window;
+  }
+  t->last_eval = mt;
+  t->have_eval = t->eval != NULL;
+  if (t->progress && t->progress->eval)
+    t->progress->eval (t->progress->user_data, t->opt_step, &mt);
+  double v = tl_metrics_get (&mt, t->select);
+  if (isnan (v) && !t->checked_select) {
+    /* A metric the task never reports would silently disable best
+     * checkpoints and early stopping. */
+    gboolean present = FALSE;
+    for (guint32 i = 0; i < mt.n; i++)
+      present = present || g_str_equal (mt.names[i], t->select);
+    if (!present) {
+      g_autofree char *have = tl_metrics_to_string (&mt);
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                   "train: select_metric \"%s\" is not computed for this model's task (%s)",
+                   t->select, have);
+      return FALSE;
+    }
+  }
+  t->checked_select = TRUE;
+  gboolean hib = tl_metric_higher_is_better (t->select);
+  gboolean better = !isnan (v) && (!t->have_best || (hib ? v > t->best : v < t->best));
+  if (better) {
+    t->best = v;
+    t->have_best = TRUE;
+    t->bad_evals = 0;
+    if (t->cfg->out_dir && !save_best (t, &mt, error))
+      return FALSE;
+  } else {
+    t->bad_evals++;
+    if (t->cfg->patience > 0 && t->bad_evals >= t->cfg->patience) {
+      _tl_priv_progress_message (t->progress,
+                                 "early stopping at step %" G_GINT64_FORMAT
+                                 " (%s did not improve in %" G_GINT64_FORMAT " evaluations)",
+                                 t->opt_step, t->select, t->bad_evals);
+      *stop = TRUE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+accumulate (Trainer *t, gboolean first, GError **error)
+{
+  for (guint k = 0; k < t->pass.n_grads; k++) {
+    guint pi = (guint) t->pass.grad_param[k];
+    TlTensor *g = tl_exec_get_output (t->pass.ex, t->pass.grad_out0 + k);
+    if (!t->acc[pi]) {
+      t->acc[pi] = tl_tensor_new (TL_DTYPE_F32, tl_tensor_ndim (t->params[pi]),
+                                  tl_tensor_shape (t->params[pi]), error);
+      if (!t->acc[pi])
+        return FALSE;
+    }
+    if (tl_tensor_numel (g) != tl_tensor_numel (t->acc[pi])) {
+      g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "gradient of '%s' has the wrong size",
+                   (const char *) t->names->pdata[pi]);
+      return FALSE;
+    }
+    if (first || tl_tensor_dtype (g) != TL_DTYPE_F32 || !tl_tensor_is_contiguous (g)) {
+      if (first) {
+        if (!tl_tensor_copy_into (t->acc[pi], g, error))
+          return FALSE;
+        continue;
+      }
+      TlTensor *c = tl_tensor_cast (g, TL_DTYPE_F32, error);
+      if (!c)
+        return FALSE;
+      float *a = tl_tensor_data (t->acc[pi]);
+      const float *x = tl_tensor_const_data (c);
+      for (gint64 i = 0; i < tl_tensor_numel (c); i++)
+        a[i] += x[i];
+      tl_tensor_unref (c);
+      continue;
+    }
+    float *a = tl_tensor_data (t->acc[pi]);
+    const float *x = tl_tensor_const_data (g);
+    gint64 ne = tl_tensor_numel (g);
+    for (gint64 i = 0; i < ne; i++)
+      a[i] += x[i];
+  }
+  return TRUE;
+}
+
+static gboolean
+check_config (const TlTrainConfig *cfg, GError **error)
+{
+  if (cfg->batch_size <= 0 || cfg->accum_steps <= 0 || cfg->epochs < 0 || cfg->steps < 0 ||
+      !(cfg->lr >= 0) || cfg->eval_every < 0 || cfg->patience < 0 || cfg->checkpoint_every < 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "train: batch_size and accum_steps must be positive; epochs, steps, lr, "
+                 "eval_every, patience, checkpoint_every non-negative");
+    return FALSE;
+  }
+  if (!tl_schedule_valid (cfg->schedule)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "train: unknown schedule \"%s\" (constant, linear, cosine)", cfg->schedule);
+    return FALSE;
+  }
+  if (cfg->select_metric && !g_str_equal (cfg->select_metric, "loss") &&
+      !g_str_equal (cfg->select_metric, "accuracy") && !g_str_equal (cfg->select_metric, "auc") &&
+      !g_str_equal (cfg->select_metric, "f1_micro") &&
+      !g_str_equal (cfg->select_metric, "f1_macro") && !g_str_equal (cfg->select_metric, "mse")) {
+    g_set_error (
+        error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+        "train: unknown select_metric \"%s\" (loss, accuracy, auc, f1_micro, f1_macro, mse)",
+        cfg->select_metric);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+train_loop (Trainer *t, GError **error)
+{
+  const TlTrainConfig *cfg = t->cfg;
+  const gint64 accum = cfg->accum_steps;
+  const gint64 bs = cfg->batch_size;
+  g_autofree gint64 *rows = g_try_new (gint64, bs);
+  if (!rows) {
+    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY, "train: out of memory");
+    return FALSE;
+  }
+  double window_loss = 0;
+  gint64 window_n = 0;
+  gint64 last_ckpt = t->opt_step;
+  if (t->progress && t->progress->begin)
+    t->progress->begin (t->progress->user_data, "train", t->total);
+  while (t->opt_step < t->total) {
+    double step_loss = 0;
+    for (gint64 a = 0; a < accum; a++) {
+      if (stop_requested) {
+        GError *serr = NULL;
+        if (!save_last (t, &serr)) {
+          g_propagate_error (error, serr);
+          return FALSE;
+        }
+        _tl_priv_train_cancelled (error, "training", t->opt_step);
+        return FALSE;
+      }
+      gint64 k = t->opt_step * accum + a; /* micro-batch index */
+      epoch_order (t, k / t->spe);
+      gint64 j = k % t->spe;
+      for (gint64 i = 0; i < bs; i++)
+        rows[i] = t->order[(j * bs + i) % t->n_rows];
+      TlTensor **fields = _tl_priv_pass_run (&t->pass, t->train, rows, (guint64) k, error);
+      if (!fields)
+        return FALSE;
+      _tl_priv_free_fields (t->train, fields);
+      double l = _tl_priv_scalar_of (tl_exec_get_output (t->pass.ex, (guint) t->pass.loss_out));
+      if (!isfinite (l)) {
+        g_set_error (error, TL_ERROR, TL_ERROR_NUMERIC,
+                     "train: the loss is %g at step %" G_GINT64_FORMAT, l, t->opt_step + 1);
+        return FALSE;
+      }
+      step_loss += l;
+      if (!accumulate (t, a == 0, error))
+        return FALSE;
+    }
+    step_loss /= (double) accum;
+    if (accum > 1) {
+      float inv = 1.0f / (float) accum;
+      for (guint i = 0; i < t->n; i++) {
+        if (!t->acc[i])
+          continue;
+        float *g = tl_tensor_data (t->acc[i]);
+        for (gint64 e = 0; e < tl_tensor_numel (t->acc[i]); e++)
+          g[e] *= inv;
+      }
+    }
+    /* Gradients that did not come this step are absent, not stale. */
+    g_autofree TlTensor **grads = g_new0 (TlTensor *, t->n + 1);
+    for (guint k = 0; k < t->pass.n_grads; k++)
+      grads[t->pass.grad_param[k]] = t->acc[t->pass.grad_param[k]];
+    double gnorm = tl_clip_grad_norm (t->n, grads, cfg->clip_norm);
+    double lr = tl_schedule_lr (cfg->schedule, cfg->lr, t->opt_step, cfg->warmup_steps, t->total);
+    if (!tl_optimizer_step (t->opt, t->n, t->params, grads, lr, error))
+      return FALSE;
+    t->opt_step++;
+    if (!tl_model_instance_step_end (t->m, (guint64) t->opt_step, error))
+      return FALSE;
+    window_loss += step_loss;
+    window_n++;
+    tl_metrics_init (&t->last_train);
+    tl_metrics_set (&t->last_train, "loss", step_loss);
+    tl_metrics_set (&t->last_train, "lr", lr);
+    tl_metrics_set (&t->last_train, "grad_norm", gnorm);
+    if (t->progress && t->progress->step)
+      t->progress->step (t->progress->user_data, t->opt_step, &t->last_train);
+
+    gboolean at_eval;
+    if (cfg->eval_every > 0)
+      at_eval = t->opt_step % cfg->eval_every == 0;
+    else
+      at_eval = (t->opt_step * accum) / t->spe > ((t->opt_step - 1) * accum) / t->spe;
+    if (t->opt_step == t->total)
+      at_eval = TRUE;
+    gboolean stop = FALSE;
+    if (at_eval) {
+      TlMetrics window;
+      tl_metrics_init (&window);
+      tl_metrics_set (&window, "loss", window_loss / (double) MAX (1, window_n));
+      window_loss = 0;
+      window_n = 0;
+      if (!eval_point (t, &window, &stop, error))
+        return FALSE;
+    }
+    gboolean at_ckpt =
+        cfg->checkpoint_every > 0 ? t->opt_step - last_ckpt >= cfg->checkpoint_every : at_eval;
+    if (at_ckpt || stop || t->opt_step == t->total) {
+      if (!save_last (t, error))
+        return FALSE;
+      last_ckpt = t->opt_step;
+    }
+    if (stop)
+      break;
+  }
+  if (t->progress && t->progress->end)
+    t->progress->end (t->progress->user_data, "train");
+  return TRUE;
+}
+
+/**
+ * tl_train:
+ * @m: model instance (its parameters are trained in place)
+ * @train: training data
+ * @eval: (nullable): evaluation data
+ * @cfg: configuration (see tl-trainer.h)
+ * @progress: (nullable): progress sink
+ * @final: (out caller-allocates) (optional): metrics of the last evaluation
+ *   (or of the last training step when there is no evaluation data)
+ * @error: return location for a #GError
+ *
+ * Trains with the configured optimizer, schedule, clipping and gradient
+ * accumulation (the gradient is the mean over accum_steps micro-batches).
+ * With out_dir, writes best.safetensors (parameters at the best evaluation
+ * by select_metric) and last.safetensors (parameters, optimizer state and
+ * trainer state) there; resume_from (a file or such a directory) continues
+ * a run. tl_trainer_request_stop() ends it with TL_ERROR_CANCELLED after
+ * writing last.safetensors.
+ *
+ * Returns: TRUE on success (also after early stopping).
+ */
+gboolean
+tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
+          const TlTrainConfig *cfg, const TlProgress *progress, TlMetrics *final, GError **error)
+{
+  stop_requested = 0;
+  if (!check_config (cfg, error))
+    return FALSE;
+  Trainer t = {0};
+  gboolean ok = FALSE;
+  t.m = m;
+  t.train = train;
+  t.eval = eval;
+  t.cfg = cfg;
+  t.progress = progress;
+  t.cur_epoch = -1;
+  t.ev.mode = TL_MODE_EVAL;
+  t.select = cfg->select_metric ? cfg->select_metric : "loss";
+  if (!eval && !g_str_equal (t.select, "loss")) {
+    _tl_priv_progress_message (
+        progress, "no evaluation data: selecting on the training loss, not %s", t.select);
+    t.select = "loss";
+  }
+  t.n_rows = tl_dataset_instance_size (train);
+  gint64 bs = cfg->batch_size;
+  t.spe = cfg->drop_last ? t.n_rows / bs : (t.n_rows + bs - 1) / bs;
+  if (t.spe <= 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "train: dataset %s has %" G_GINT64_FORMAT
+                 " rows, fewer than one batch of %" G_GINT64_FORMAT
+                 " (set drop_last = 0 or a smaller batch)",
+                 tl_dataset_instance_name (train), t.n_rows, bs);
+    return FALSE;
+  }
+  t.total = cfg->steps > 0 ? cfg->steps : cfg->epochs * t.spe / cfg->accum_steps;
+  if (t.total <= 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "train: no optimizer step to take (epochs x batches per epoch < accum_steps)");
+    return FALSE;
+  }
+  t.names = g_ptr_array_new_with_free_func (g_free);
+  if (!_tl_priv_pass_init (&t.pass, m, train, TL_MODE_TRAIN, bs, cfg, t.names, error))
+    goto out;
+  t.n = t.names->len;
+  TlParamStore *store = tl_model_instance_params (m);
+  t.params = g_new0 (TlTensor *, t.n + 1);
+  t.acc = g_new0 (TlTensor *, t.n + 1);
+  for (guint i = 0; i < t.n; i++)
+    t.params[i] = tl_param_store_lookup (store, t.names->pdata[i]);
+  TlOptimConfig oc;
+  tl_optim_config_init (&oc);
+  gboolean is_sgd = g_strcmp0 (cfg->optimizer, "sgd") == 0;
+  oc.momentum = is_sgd ? cfg->momentum : 0;
+  oc.nesterov = cfg->nesterov;
+  oc.weight_decay = cfg->weight_decay;
+  oc.beta1 = cfg->beta1;
+  oc.beta2 = cfg->beta2;
+  oc.eps = cfg->adam_eps;
+  t.opt = tl_optimizer_new (cfg->optimizer ? cfg->optimizer : "adam", &oc, error);
+  if (!t.opt)
+    goto out;
+  if (!tl_optimizer_set_param_names (t.opt, t.n, (const char *const *) t.names->pdata, error))
+    goto out;
+  t.order = g_try_new (gint64, t.n_rows);
+  if (!t.order) {
+    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY,
+                 "train: out of memory for the order of %" G_GINT64_FORMAT " rows", t.n_rows);
+    goto out;
+  }
+  if (cfg->out_dir && g_mkdir_with_parents (cfg->out_dir, 0777) != 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: cannot create the directory", cfg->out_dir);
+    goto out;
+  }
+  if (cfg->resume_from && !load_resume (&t, error))
+    goto out;
+  if (!train_loop (&t, error))
+    goto out;
+  if (final)
+    *final = t.have_eval ? t.last_eval : t.last_train;
+  ok = TRUE;
+out:
+  trainer_clear (&t);
+  return ok;
+}

@@ -1,0 +1,217 @@
+/* cmd-inspect.c — `tlhost inspect NAME [--json]`: a plugin (by id) or a
+ * component (by full name) with every parameter, in the spirit of gst-inspect. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tlhost-cmds.h"
+#include "tlhost-util.h"
+
+static void
+param_text (const TlParamSpec *s)
+{
+  printf ("    %-18s %-7s", tl_param_spec_name (s), tl_param_spec_type_name (s));
+  if (tl_param_spec_default (s))
+    printf (" default: %s", tl_param_spec_default (s));
+  else
+    printf (" (required)");
+  if (tl_param_spec_min (s) || tl_param_spec_max (s))
+    printf ("  range: [%s, %s]", tl_param_spec_min (s) ? tl_param_spec_min (s) : "-inf",
+            tl_param_spec_max (s) ? tl_param_spec_max (s) : "inf");
+  if (tl_param_spec_choices (s)) {
+    g_autofree char *c = g_strjoinv ("|", (char **) tl_param_spec_choices (s));
+    printf ("  choices: %s", c);
+  }
+  printf ("\n");
+  if (*tl_param_spec_doc (s))
+    printf ("        %s\n", tl_param_spec_doc (s));
+}
+
+static void
+component_text (const TlComponentInfo *c)
+{
+  printf ("  %s %s\n", tl_component_kind_name (tl_component_info_kind (c)), tl_component_info_full_name (c));
+  if (*tl_component_info_description (c))
+    printf ("    %s\n", tl_component_info_description (c));
+  g_autofree char *dev = g_strjoinv (", ", (char **) tl_component_info_devices (c));
+  printf ("    devices: %s\n", dev);
+  if (tl_component_info_n_params (c) == 0)
+    printf ("    parameters: none\n");
+  else
+    printf ("    parameters:\n");
+  for (guint i = 0; i < tl_component_info_n_params (c); i++)
+    param_text (tl_component_info_param (c, i));
+}
+
+static void
+plugin_text (const TlPluginInfo *p, const TlComponentInfo *only)
+{
+  printf ("Plugin %s %s\n", tl_plugin_info_id (p), tl_plugin_info_version (p));
+  if (*tl_plugin_info_description (p))
+    printf ("  description: %s\n", tl_plugin_info_description (p));
+  printf ("  manifest:    %s\n", tl_plugin_info_manifest_path (p));
+  printf ("  library:     %s\n", tl_plugin_info_library_path (p) ? tl_plugin_info_library_path (p)
+                                                                 : "(built into libtl-1)");
+  printf ("  ABI:         %s\n", tl_plugin_info_abi (p));
+  printf ("  license:     %s\n", *tl_plugin_info_license (p) ? tl_plugin_info_license (p) : "(none)");
+  printf ("  status:      %s", tl_plugin_status_name (tl_plugin_info_status (p)));
+  if (tl_plugin_info_skip_reason (p))
+    printf (": %s", tl_plugin_info_skip_reason (p));
+  printf ("\n");
+  const char *const *req = tl_plugin_info_requires (p);
+  if (req && *req) {
+    g_autofree char *r = g_strjoinv (", ", (char **) req);
+    printf ("  requires:    %s\n", r);
+  }
+  printf ("\n");
+  for (guint i = 0; i < tl_plugin_info_n_components (p); i++) {
+    const TlComponentInfo *c = tl_plugin_info_component (p, i);
+    if (!only || only == c) {
+      component_text (c);
+      printf ("\n");
+    }
+  }
+}
+
+static void
+param_json (GString *s, const TlParamSpec *p)
+{
+  g_string_append (s, "{\"name\": ");
+  tlhost_json_string (s, tl_param_spec_name (p));
+  g_string_append (s, ", \"type\": ");
+  tlhost_json_string (s, tl_param_spec_type_name (p));
+  g_string_append (s, ", \"default\": ");
+  tlhost_json_string (s, tl_param_spec_default (p));
+  g_string_append (s, ", \"min\": ");
+  tlhost_json_string (s, tl_param_spec_min (p));
+  g_string_append (s, ", \"max\": ");
+  tlhost_json_string (s, tl_param_spec_max (p));
+  g_string_append (s, ", \"choices\": ");
+  const char *const *ch = tl_param_spec_choices (p);
+  if (!ch) {
+    g_string_append (s, "null");
+  } else {
+    g_string_append_c (s, '[');
+    for (guint i = 0; ch[i]; i++) {
+      if (i)
+        g_string_append (s, ", ");
+      tlhost_json_string (s, ch[i]);
+    }
+    g_string_append_c (s, ']');
+  }
+  g_string_append (s, ", \"doc\": ");
+  tlhost_json_string (s, tl_param_spec_doc (p));
+  g_string_append_c (s, '}');
+}
+
+static void
+component_json (GString *s, const TlComponentInfo *c)
+{
+  g_string_append (s, "{\"name\": ");
+  tlhost_json_string (s, tl_component_info_full_name (c));
+  g_string_append (s, ", \"kind\": ");
+  tlhost_json_string (s, tl_component_kind_name (tl_component_info_kind (c)));
+  g_string_append (s, ", \"description\": ");
+  tlhost_json_string (s, tl_component_info_description (c));
+  g_string_append (s, ", \"devices\": [");
+  const char *const *d = tl_component_info_devices (c);
+  for (guint i = 0; d && d[i]; i++) {
+    if (i)
+      g_string_append (s, ", ");
+    tlhost_json_string (s, d[i]);
+  }
+  g_string_append (s, "], \"params\": [");
+  for (guint i = 0; i < tl_component_info_n_params (c); i++) {
+    if (i)
+      g_string_append (s, ", ");
+    param_json (s, tl_component_info_param (c, i));
+  }
+  g_string_append (s, "]}");
+}
+
+static void
+plugin_json (const TlPluginInfo *p, const TlComponentInfo *only)
+{
+  g_autoptr (GString) s = g_string_new ("{\"id\": ");
+  tlhost_json_string (s, tl_plugin_info_id (p));
+  g_string_append (s, ", \"version\": ");
+  tlhost_json_string (s, tl_plugin_info_version (p));
+  g_string_append (s, ", \"description\": ");
+  tlhost_json_string (s, tl_plugin_info_description (p));
+  g_string_append (s, ", \"manifest\": ");
+  tlhost_json_string (s, tl_plugin_info_manifest_path (p));
+  g_string_append (s, ", \"library\": ");
+  tlhost_json_string (s, tl_plugin_info_library_path (p));
+  g_string_append (s, ", \"abi\": ");
+  tlhost_json_string (s, tl_plugin_info_abi (p));
+  g_string_append (s, ", \"license\": ");
+  tlhost_json_string (s, tl_plugin_info_license (p));
+  g_string_append (s, ", \"status\": ");
+  tlhost_json_string (s, tl_plugin_status_name (tl_plugin_info_status (p)));
+  g_string_append (s, ", \"skip_reason\": ");
+  tlhost_json_string (s, tl_plugin_info_skip_reason (p));
+  g_string_append (s, ", \"components\": [");
+  gboolean first = TRUE;
+  for (guint i = 0; i < tl_plugin_info_n_components (p); i++) {
+    const TlComponentInfo *c = tl_plugin_info_component (p, i);
+    if (only && only != c)
+      continue;
+    if (!first)
+      g_string_append (s, ", ");
+    first = FALSE;
+    component_json (s, c);
+  }
+  g_string_append (s, "]}\n");
+  fputs (s->str, stdout);
+}
+
+int
+tlhost_cmd_inspect (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
+  };
+  if (!tlhost_parse_options ("inspect", "NAME",
+                             "Describe a plugin (by id) or a component (by full name, e.g. tl.mlp): "
+                             "paths, ABI, licence, status, components and every parameter.",
+                             entries, &argc, &argv))
+    return 2;
+  if (argc != 2) {
+    tlhost_error ("inspect: expected one NAME (a plugin id or a component name)");
+    return 2;
+  }
+  TlRegistry *r = tlhost_open_registry (json);
+  if (!r)
+    return 1;
+  const char *name = argv[1];
+  const TlPluginInfo *p = tl_registry_find_plugin (r, name);
+  const TlComponentInfo *c = NULL;
+  int status = 0;
+  if (!p) {
+    g_autoptr (GError) err = NULL;
+    c = tl_registry_find_component (r, name, &err);
+    if (!c && strchr (name, '.')) {
+      /* a component of a skipped plugin: still describe it */
+      g_autofree char *pid = g_strndup (name, (gsize) (strchr (name, '.') - name));
+      const TlPluginInfo *q = tl_registry_find_plugin (r, pid);
+      for (guint i = 0; q && i < tl_plugin_info_n_components (q) && !c; i++)
+        if (strcmp (tl_component_info_full_name (tl_plugin_info_component (q, i)), name) == 0)
+          c = tl_plugin_info_component (q, i);
+    }
+    if (!c) {
+      tlhost_error ("inspect: %s", err->message);
+      status = 2;
+    } else {
+      p = tl_component_info_plugin (c);
+    }
+  }
+  if (p && json)
+    plugin_json (p, c);
+  else if (p)
+    plugin_text (p, c);
+  tl_registry_free (r);
+  return status;
+}

@@ -1,0 +1,85 @@
+/* tlhost-util.c — option parsing, errors, registry and JSON helpers for tlhost. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tlhost-util.h"
+
+void
+tlhost_error (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "tlhost: %s\n", msg);
+}
+
+gboolean
+tlhost_parse_options (const char *cmd, const char *usage, const char *summary, GOptionEntry *entries,
+                      int *argc, char ***argv)
+{
+  g_autofree char *prg = g_strdup_printf ("tlhost %s", cmd);
+  g_set_prgname (prg);
+  GOptionContext *ctx = g_option_context_new (usage && *usage ? usage : NULL);
+  g_option_context_set_summary (ctx, summary);
+  if (entries)
+    g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) err = NULL;
+  gboolean ok = g_option_context_parse (ctx, argc, argv, &err);
+  if (!ok)
+    tlhost_error ("%s: %s (try `tlhost %s --help`)", cmd, err->message, cmd);
+  g_option_context_free (ctx);
+  return ok;
+}
+
+TlRegistry *
+tlhost_open_registry (gboolean quiet)
+{
+  g_autoptr (GError) err = NULL;
+  TlRegistry *r = tl_registry_new (NULL, &err);
+  if (!r) {
+    tlhost_error ("%s", err->message);
+    return NULL;
+  }
+  if (!quiet)
+    for (const char *const *w = tl_registry_warnings (r); w && *w; w++)
+      fprintf (stderr, "tlhost: warning: %s\n", *w);
+  return r;
+}
+
+void
+tlhost_json_string (GString *out, const char *s)
+{
+  if (!s) {
+    g_string_append (out, "null");
+    return;
+  }
+  g_string_append_c (out, '"');
+  for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
+    switch (*c) {
+    case '"':
+      g_string_append (out, "\\\"");
+      break;
+    case '\\':
+      g_string_append (out, "\\\\");
+      break;
+    case '\n':
+      g_string_append (out, "\\n");
+      break;
+    case '\t':
+      g_string_append (out, "\\t");
+      break;
+    case '\r':
+      g_string_append (out, "\\r");
+      break;
+    default:
+      if (*c < 0x20)
+        g_string_append_printf (out, "\\u%04x", *c);
+      else
+        g_string_append_c (out, (char) *c);
+    }
+  }
+  g_string_append_c (out, '"');
+}

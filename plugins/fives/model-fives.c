@@ -1,0 +1,301 @@
+/* model-fives.c — "fives.fives": Feature Interaction Via Edge Search
+ * (Xie et al., arXiv:2007.14573).
+ *
+ * Fields are the nodes of a graph. Node i starts with its embedding
+ * n_i(0) = e_i; layer k multiplies the state by the mean of the transformed
+ * original embeddings of its neighbours under the layer-k adjacency:
+ *
+ *   n_i(k) = n_i(k-1) * sum_j A(k)_ij (W_k e_j) / (F - 1)
+ *
+ * so layer k holds interactions of order k + 1. The soft adjacency is built
+ * recursively from the logits H(k) ("search.H<k>", [F, F]):
+ *
+ *   A(1) = offdiag * sigmoid(c H(1) / tau),  A(k) = A(k-1) * sigmoid(c H(k) / tau)
+ *
+ * (c = arch_lr_scale re-parameterises H, i.e. its learning rate under Adam;
+ * tau is annealed from tau_start to tau_end by the step_end hook, kept in the
+ * non-trainable parameter "search.tau_inv"). The logit is a bias, a
+ * first-order term and a linear read-out of every n(k), k >= 1.
+ *
+ * Alternating optimisation inside one trainer step. The training rows are
+ * split deterministically into a train part and a validation part by a
+ * fixed random hash of the row's field values (non-trainable tables
+ * "split.<field>"; `val_fraction` of the rows). The train graph holds two
+ * forward passes: the weights' loss on the train part with H detached, and
+ * the architecture loss on the validation part with the weights detached
+ * (detached = a constant sharing the parameter's storage, see
+ * fives_param()). Their sum is the loss, so the optimizer step updates the
+ * weights from train rows only and H from validation rows only: the
+ * first-order DARTS alternation, in one step.
+ *
+ * Evaluation and prediction use one pass over all rows. The export task
+ * writes the learned interactions (readout.c).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "fives-private.h"
+
+typedef struct {
+  char *label;
+  gint64 dim;
+  guint layers;
+  double tau_start, tau_end;
+  gint64 anneal_steps;
+  double val_fraction;
+  double h_scale;
+  double init_scale;
+  double sparsity;
+  gint64 search_warmup;
+} Fives;
+
+static void
+fives_destroy (TlModel *model)
+{
+  Fives *m = (Fives *) model;
+  if (!m)
+    return;
+  g_free (m->label);
+  g_free (m);
+}
+
+static TlModel *
+fives_create (const TlParams *params, GError **error)
+{
+  Fives *m = g_new0 (Fives, 1);
+  m->label = g_strdup (tl_params_get_string (params, "label", "label"));
+  m->dim = tl_params_get_int (params, "embed_dim", 8);
+  m->layers = (guint) tl_params_get_int (params, "layers", 2);
+  m->tau_start = tl_params_get_float (params, "tau_start", 1.0);
+  m->tau_end = tl_params_get_float (params, "tau_end", 0.1);
+  m->anneal_steps = tl_params_get_int (params, "anneal_steps", 2000);
+  m->val_fraction = tl_params_get_float (params, "val_fraction", 0.2);
+  m->h_scale = tl_params_get_float (params, "arch_lr_scale", 1.0);
+  m->init_scale = tl_params_get_float (params, "init_scale", 0.3);
+  m->sparsity = tl_params_get_float (params, "sparsity", 0.0);
+  m->search_warmup = tl_params_get_int (params, "search_warmup", 0);
+  if (m->dim < 1 || m->layers < 1 || m->layers > 6 || m->tau_start <= 0 || m->tau_end <= 0 ||
+      m->val_fraction <= 0 || m->val_fraction >= 1 || m->h_scale <= 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "fives: need embed_dim >= 1, 1 <= layers <= 6, tau_start, tau_end, arch_lr_scale > 0 and "
+                 "0 < val_fraction < 1");
+    fives_destroy ((TlModel *) m);
+    return NULL;
+  }
+  return (TlModel *) m;
+}
+
+/* Inverse of the standard normal CDF by bisection (val_fraction quantile). */
+static double
+normal_quantile (double p)
+{
+  double lo = -10, hi = 10;
+  for (int i = 0; i < 100; i++) {
+    double mid = 0.5 * (lo + hi);
+    if (0.5 * erfc (-mid / sqrt (2.0)) < p)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+/* Validation-part weight of each row, ~0/1: sigmoid(50 (s - z)) with
+ * s = sum_f R_f[x_f] / sqrt(F) (~N(0,1)) and z its (1 - val_fraction) quantile. */
+static TlValue *
+val_mask (Fives *m, TlBuild *b, GPtrArray *fields)
+{
+  TlGraph *g = tl_build_graph (b);
+  gint64 batch = tl_build_batch_size (b);
+  TlValue *s = NULL;
+  for (guint i = 0; i < fields->len; i++) {
+    const char *name = fields->pdata[i];
+    g_autofree char *pname = g_strdup_printf ("split.%s", name);
+    gint64 shape[2] = { tl_build_field_cardinality (b, name), 1 };
+    TlValue *t = tl_build_param (b, pname, TL_DTYPE_F32, 2, shape, TL_INIT_NORMAL, 1.0, FALSE);
+    TlValue *e = tl_reshape (g, tl_embedding (g, t, tl_build_input (b, name)), 1, &batch);
+    s = s ? tl_add (g, s, e) : e;
+  }
+  double z = normal_quantile (1.0 - m->val_fraction);
+  double k = 50.0, inv = 1.0 / sqrt ((double) fields->len);
+  return tl_sigmoid (g, tl_scale (g, s, k * inv, -k * z));
+}
+
+/* Logits [batch]. weights_detached / arch_detached: stop-gradients. */
+static TlValue *
+forward (Fives *m, TlBuild *b, GPtrArray *fields, TlValue *offdiag, TlValue *tau_inv,
+         gboolean weights_detached, gboolean arch_detached, TlValue **adj_mass)
+{
+  TlGraph *g = tl_build_graph (b);
+  gint64 batch = tl_build_batch_size (b);
+  gint64 F = (gint64) fields->len, D = m->dim;
+  TlValue *e = fives_stack_embeddings (b, fields, "emb", D, TL_INIT_NORMAL, m->init_scale, weights_detached);
+  gint64 one = 1;
+  TlValue *z = tl_add (g, fives_first_order (b, fields, "w", weights_detached),
+                       fives_param (b, "bias", 1, &one, TL_INIT_ZEROS, 0, weights_detached));
+  TlValue *state = e, *adj = offdiag;
+  gint64 fxf[2] = { F, F }, dxd[2] = { D, D }, ro[2] = { 1, F * D }, a3[3] = { 1, F, F };
+  gint64 flat[2] = { batch, F * D };
+  for (guint k = 1; k <= m->layers; k++) {
+    g_autofree char *hn = g_strdup_printf ("search.H%u", k);
+    g_autofree char *wn = g_strdup_printf ("gnn%u.weight", k);
+    g_autofree char *on = g_strdup_printf ("out%u.weight", k);
+    TlValue *h = fives_param (b, hn, 2, fxf, TL_INIT_ZEROS, 0, arch_detached);
+    TlValue *gate = tl_sigmoid (g, tl_mul (g, tl_scale (g, h, m->h_scale, 0.0), tau_inv));
+    adj = tl_mul (g, adj, gate);
+    if (adj_mass) {
+      TlValue *mass = tl_mean (g, adj, 0, NULL, FALSE);
+      *adj_mass = *adj_mass ? tl_add (g, *adj_mass, mass) : mass;
+    }
+    TlValue *w = fives_param (b, wn, 2, dxd, TL_INIT_KAIMING_UNIFORM, 0, weights_detached);
+    TlValue *t = tl_linear (g, e, w, NULL);                          /* [B, F, D] */
+    TlValue *msg = tl_matmul (g, tl_reshape (g, adj, 3, a3), t, FALSE, FALSE);
+    msg = tl_scale (g, msg, 1.0 / (double) (F - 1), 0.0);
+    state = tl_mul (g, state, msg);
+    TlValue *wo = fives_param (b, on, 2, ro, TL_INIT_ZEROS, 0, weights_detached);
+    TlValue *r = tl_linear (g, tl_reshape (g, state, 2, flat), wo, NULL); /* [B, 1] */
+    z = tl_add (g, z, tl_reshape (g, r, 1, &batch));
+  }
+  return z;
+}
+
+static TlValue *
+masked_mean (TlGraph *g, TlValue *rows, TlValue *weight)
+{
+  TlValue *num = tl_sum (g, tl_mul (g, rows, weight), 0, NULL, FALSE);
+  TlValue *den = tl_scale (g, tl_sum (g, weight, 0, NULL, FALSE), 1.0, 1e-6);
+  return tl_div (g, num, den);
+}
+
+static gboolean
+fives_build (TlModel *model, TlBuild *b, GError **error)
+{
+  Fives *m = (Fives *) model;
+  TlGraph *g = tl_build_graph (b);
+  g_autoptr (GPtrArray) fields = fives_categorical_fields (b, m->label, error);
+  if (!fields)
+    return FALSE;
+  gint64 F = (gint64) fields->len;
+  if (F < 2) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "fives: needs at least 2 categorical fields");
+    return FALSE;
+  }
+  gint64 one = 1;
+  TlValue *tau_inv = tl_build_param (b, "search.tau_inv", TL_DTYPE_F32, 1, &one, TL_INIT_CONSTANT,
+                                     1.0 / m->tau_start, FALSE);
+  gint64 fxf[2] = { F, F };
+  g_autoptr (GError) terr = NULL;
+  TlTensor *od = tl_tensor_new (TL_DTYPE_F32, 2, fxf, &terr);
+  if (!od) {
+    g_propagate_error (error, g_steal_pointer (&terr));
+    return FALSE;
+  }
+  float *p = tl_tensor_data (od);
+  for (gint64 i = 0; i < F * F; i++)
+    p[i] = i / F == i % F ? 0.0f : 1.0f;
+  TlValue *offdiag = tl_graph_const (g, od);
+  tl_tensor_unref (od);
+
+  if (tl_build_mode (b) != TL_MODE_TRAIN) {
+    TlValue *z = forward (m, b, fields, offdiag, tau_inv, FALSE, FALSE, NULL);
+    fives_binary_head (b, z, m->label);
+    return tl_graph_take_error (g, error);
+  }
+  TlValue *y = fives_label_f32 (b, m->label);
+  TlValue *val = val_mask (m, b, fields);
+  TlValue *trn = tl_scale (g, val, -1.0, 1.0);
+  TlValue *mass = NULL;
+  TlValue *z_w = forward (m, b, fields, offdiag, tau_inv, FALSE, TRUE, NULL);
+  TlValue *z_h = forward (m, b, fields, offdiag, tau_inv, TRUE, FALSE, &mass);
+  TlValue *loss_w = masked_mean (g, fives_bce_rows (g, z_w, y), trn);
+  TlValue *loss_h = masked_mean (g, fives_bce_rows (g, z_h, y), val);
+  if (m->sparsity > 0)
+    loss_h = tl_add (g, loss_h, tl_scale (g, mass, m->sparsity, 0.0));
+  /* search.on: 0 during search_warmup (no gradient into H), then 1 */
+  TlValue *on = tl_build_param (b, "search.on", TL_DTYPE_F32, 1, &one, TL_INIT_CONSTANT,
+                                m->search_warmup > 0 ? 0.0 : 1.0, FALSE);
+  loss_h = tl_mul (g, tl_reshape (g, loss_h, 1, &one), on);
+  loss_h = tl_reshape (g, loss_h, 0, NULL);
+  tl_build_set_prediction (b, z_w, TL_TASK_BINARY, m->label);
+  tl_build_set_loss (b, tl_add (g, loss_w, loss_h));
+  return tl_graph_take_error (g, error);
+}
+
+/* Anneal tau: tau_start * (tau_end / tau_start)^min(1, step / anneal_steps). */
+static gboolean
+fives_step_end (TlModel *model, TlParamStore *store, guint64 step, GError **error)
+{
+  Fives *m = (Fives *) model;
+  (void) error;
+  TlTensor *on = tl_param_store_lookup (store, "search.on");
+  if (on)
+    tl_tensor_set_flat (on, 0, (gint64) step >= m->search_warmup ? 1.0 : 0.0);
+  TlTensor *t = tl_param_store_lookup (store, "search.tau_inv");
+  if (!t)
+    return TRUE;
+  gint64 s = MAX (0, (gint64) step - m->search_warmup);
+  double frac = m->anneal_steps > 0 ? MIN (1.0, (double) s / (double) m->anneal_steps) : 1.0;
+  double tau = m->tau_start * pow (m->tau_end / m->tau_start, frac);
+  tl_tensor_set_flat (t, 0, 1.0 / tau);
+  return TRUE;
+}
+
+/* --- export: the learned interactions ----------------------------------- */
+
+static gboolean
+write_file (const char *dir, const char *name, const char *text, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  return g_file_set_contents (path, text, -1, error);
+}
+
+static gboolean
+fives_export (const TlParams *params, TlParamStore *store, const char *out_dir, GError **error)
+{
+  FivesReadoutOptions opts = {
+    .threshold = tl_params_get_float (params, "threshold", 0.5),
+    .max_pairs = (guint) tl_params_get_int (params, "max_pairs", 0),
+    .max_triples = (guint) tl_params_get_int (params, "max_triples", 0),
+    .h_scale = tl_params_get_float (params, "arch_lr_scale", 1.0),
+  };
+  g_autoptr (GPtrArray) crosses = fives_readout (store, &opts, error);
+  if (!crosses)
+    return FALSE;
+  g_autofree char *tsv = fives_readout_to_tsv (crosses);
+  if (!write_file (out_dir, tl_params_get_string (params, "interactions_file", "interactions.tsv"), tsv, error))
+    return FALSE;
+  for (guint k = 1; tl_param_store_lookup (store, "search.H1"); k++) {
+    g_autofree char *hn = g_strdup_printf ("search.H%u", k);
+    if (!tl_param_store_lookup (store, hn))
+      break;
+    g_autofree char *edges = fives_readout_edges_tsv (store, k, &opts);
+    g_autofree char *name = g_strdup_printf ("edges-layer%u.tsv", k);
+    if (!edges || !write_file (out_dir, name, edges, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static const TlModelExportExt fives_export_ext = {
+  TL_TABLE_INIT (TlModelExportExt),
+  .export_model = fives_export,
+};
+
+static const void *
+fives_extension (const char *id)
+{
+  if (g_strcmp0 (id, TL_MODEL_EXT_SAMPLE_DATA) == 0)
+    return &fives_sample_data;
+  if (g_strcmp0 (id, TL_MODEL_EXT_EXPORT) == 0)
+    return &fives_export_ext;
+  return NULL;
+}
+
+const TlModelDef fives_model_def = {
+  TL_TABLE_INIT (TlModelDef),
+  .create = fives_create,
+  .destroy = fives_destroy,
+  .build = fives_build,
+  .step_end = fives_step_end,
+  .get_extension = fives_extension,
+};

@@ -1,0 +1,78 @@
+/* tl-comm.h — the communicator: collectives between the processes of a job.
+ *
+ * One interface, several backends:
+ *   "single"  one process (the embedded default): every collective is the
+ *             identity, send/recv go through an in-process mailbox.
+ *   "mpi"     Open MPI, CPU tensors (built when configure finds Open MPI;
+ *             libtl-1 then links libmpi). MPI is initialised on first use
+ *             unless the program already did it, and finalised at exit.
+ *
+ * tl_comm_new_from_env() picks "mpi" when the process was started by mpirun
+ * (OMPI_COMM_WORLD_SIZE is set) and MPI was built in, else "single"; the
+ * environment variable TL_COMM=single|mpi overrides the choice.
+ *
+ * Failure: a peer that dies ends the whole job (Open MPI's default); a
+ * collective that does not complete within TL_COMM_TIMEOUT seconds (default
+ * 300, 0 disables) aborts the job with a message naming the operation and
+ * the rank. Tensors must be CPU tensors; non-contiguous ones are handled
+ * through a contiguous copy.
+ *
+ *   TlComm *comm = tl_comm_new_from_env (&error);
+ *   tl_comm_allreduce (comm, grad, TL_COMM_MEAN, &error);   // in place
+ *   if (tl_comm_rank (comm) == 0) write_checkpoint ();
+ *   tl_comm_free (comm);
+ */
+#ifndef TL_COMM_H
+#define TL_COMM_H
+
+#include <glib.h>
+#include <tl/tl-macros.h>
+#include <tl/tl-error.h>
+#include <tl/tl-tensor.h>
+
+TL_BEGIN_DECLS
+
+typedef struct _TlComm TlComm;
+
+/* Reductions of tl_comm_allreduce. MEAN on integer tensors divides the sum
+ * by the number of ranks, truncating toward zero. */
+typedef enum {
+  TL_COMM_SUM = 0,
+  TL_COMM_MEAN = 1,
+  TL_COMM_MAX = 2,
+  TL_COMM_MIN = 3
+} TlCommOp;
+
+/* A communicator on `backend` ("single", "mpi"); NULL means the same as
+ * tl_comm_new_from_env(). TL_ERROR_UNSUPPORTED when the backend was not
+ * built, TL_ERROR_COMM when it cannot start. (transfer full) */
+TL_API TlComm *tl_comm_new(const char *backend, GError **error);
+TL_API TlComm *tl_comm_new_from_env(GError **error);
+TL_API void tl_comm_free(TlComm *comm); /* NULL-safe; does not finalise MPI */
+
+TL_API const char *tl_comm_backend(const TlComm *comm); /* "single", "mpi" */
+TL_API int tl_comm_rank(const TlComm *comm);            /* 0 .. size-1 */
+TL_API int tl_comm_size(const TlComm *comm);            /* >= 1 */
+
+/* In place over every rank: f32, f64, i32 or i64 tensors of the same
+ * shape on every rank. */
+TL_API gboolean tl_comm_allreduce(TlComm *comm, TlTensor *t, TlCommOp op, GError **error);
+/* Root's values into t on every rank (any dtype; same shape everywhere). */
+TL_API gboolean tl_comm_broadcast(TlComm *comm, TlTensor *t, int root, GError **error);
+/* out = the `in` of ranks 0..size-1 concatenated (out has size * numel(in)
+ * elements of in's dtype, e.g. shape [size, ...]). */
+TL_API gboolean tl_comm_allgather(TlComm *comm, const TlTensor *in, TlTensor *out,
+                                  GError **error);
+/* Point to point; a recv matches a send of the same tag and byte size.
+ * tag >= 0. */
+TL_API gboolean tl_comm_send(TlComm *comm, const TlTensor *t, int dest, int tag, GError **error);
+TL_API gboolean tl_comm_recv(TlComm *comm, TlTensor *t, int src, int tag, GError **error);
+TL_API gboolean tl_comm_barrier(TlComm *comm, GError **error);
+/* End the whole job now: prints "tl: rank R: MESSAGE" on stderr and aborts
+ * every rank with exit status `code` (the single backend exits the
+ * process). Does not return. */
+TL_API G_GNUC_NORETURN void tl_comm_abort(TlComm *comm, int code, const char *message);
+
+TL_END_DECLS
+
+#endif /* TL_COMM_H */

@@ -1,0 +1,24 @@
+/* builtin-util.h — helpers for the tests of the built-in plugin "tl":
+ * create datasets and models by component name through the registry, with
+ * parameters given as text (validated against the built-in manifest), and
+ * read columns back.
+ */
+#ifndef TL_TESTS_BUILTIN_UTIL_H
+#define TL_TESTS_BUILTIN_UTIL_H
+
+#include <tl/tl.h>
+
+/* kv: NULL-terminated list of name, value, name, value, ... (transfer full) */
+TlDatasetInstance *bt_dataset_new (const char *component, const char *const *kv, GError **error);
+TlModelInstance *bt_model_new (const char *component, const char *const *kv, guint64 seed,
+                               GError **error);
+/* All rows of field `name` as doubles (n_rows * per-row numel). Fails the test on error. */
+double *bt_read_field (TlDatasetInstance *d, const char *name, gint64 *n_values);
+/* The field's schema entry, or NULL. */
+const TlField *bt_field (TlDatasetInstance *d, const char *name);
+/* Write `len` bytes to dir/name; returns the path. (transfer full) */
+char *bt_write_file (const char *dir, const char *name, const void *data, gsize len);
+/* Fixture path $(srcdir)/tests/data/csv/<name>. (transfer full) */
+char *bt_fixture (const char *name);
+
+#endif

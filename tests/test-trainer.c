@@ -1,0 +1,616 @@
+/* test-trainer.c — training, evaluation, checkpoints, resume, early stopping. */
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <tl/tl.h>
+
+#include "train-fixture.h"
+
+typedef struct {
+  gint64 steps, evals, begins, ends, messages;
+  gint64 stop_at;
+  TlMetrics first_eval;
+} Counter;
+
+static void
+on_begin (gpointer ud, const char *phase, gint64 total)
+{
+  (void) phase;
+  (void) total;
+  ((Counter *) ud)->begins++;
+}
+
+static void
+on_step (gpointer ud, gint64 step, const TlMetrics *m)
+{
+  Counter *c = ud;
+  c->steps++;
+  g_assert_true (isfinite (tl_metrics_get (m, "loss")));
+  if (c->stop_at > 0 && step == c->stop_at)
+    tl_trainer_request_stop ();
+}
+
+static void
+on_eval (gpointer ud, gint64 step, const TlMetrics *m)
+{
+  (void) step;
+  Counter *c = ud;
+  if (c->evals == 0)
+    c->first_eval = *m;
+  c->evals++;
+}
+
+static void
+on_end (gpointer ud, const char *phase)
+{
+  (void) phase;
+  ((Counter *) ud)->ends++;
+}
+
+static void
+on_message (gpointer ud, const char *text)
+{
+  ((Counter *) ud)->messages++;
+  g_test_message ("%s", text);
+}
+
+static TlProgress
+progress_for (Counter *c)
+{
+  TlProgress p = { 0 };
+  p.begin = on_begin;
+  p.step = on_step;
+  p.eval = on_eval;
+  p.end = on_end;
+  p.message = on_message;
+  p.user_data = c;
+  return p;
+}
+
+static void
+test_loss_decreases (void)
+{
+  GError *error = NULL;
+  TlDatasetInstance *train = fixture_dataset (256, 4, 3, 1, FALSE);
+  TlDatasetInstance *eval = fixture_dataset (100, 4, 3, 2, FALSE);
+  TlModelInstance *m = fixture_model (16, FALSE, 0, 7);
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  cfg.epochs = 8;
+  cfg.batch_size = 32;
+  cfg.lr = 0.02;
+  cfg.select_metric = "accuracy";
+  Counter c = { 0 };
+  TlProgress p = progress_for (&c);
+  TlMetrics before, after;
+  /* Evaluate once to build the parameters, then train. */
+  g_assert_true (tl_evaluate (m, eval, &cfg, NULL, &before, &error) || error);
+  g_assert_no_error (error);
+  fixture_step_end_calls = 0;
+  g_assert_true (tl_train (m, train, eval, &cfg, &p, &after, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (c.steps, ==, 8 * (256 / 32));
+  g_assert_cmpuint (fixture_step_end_calls, ==, 8 * (256 / 32));
+  g_assert_cmpint (c.evals, ==, 8); /* one per epoch */
+  double l0 = tl_metrics_get (&before, "loss"), l1 = tl_metrics_get (&after, "loss");
+  g_test_message ("eval loss %.4f -> %.4f, accuracy %.3f -> %.3f", l0, l1,
+                  tl_metrics_get (&before, "accuracy"), tl_metrics_get (&after, "accuracy"));
+  g_assert_cmpfloat (l1, <, 0.7 * l0);
+  g_assert_cmpfloat (tl_metrics_get (&after, "accuracy"), >, 0.75);
+  g_assert_false (isnan (tl_metrics_get (&after, "f1_macro")));
+  g_assert_false (isnan (tl_metrics_get (&after, "f1_micro")));
+  tl_model_instance_free (m);
+  tl_dataset_instance_free (train);
+  tl_dataset_instance_free (eval);
+}
+
+/* Remainder batches: metrics with batch 16 (50 = 3 x 16 + 2) equal those of
+ * one batch of 50. */
+static void
+test_eval_remainder (void)
+{
+  GError *error = NULL;
+  TlDatasetInstance *d = fixture_dataset (50, 4, 3, 3, FALSE);
+  TlModelInstance *m = fixture_model (8, FALSE, 0, 11);
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  TlMetrics a, b;
+  cfg.batch_size = 16;
+  g_assert_true (tl_evaluate (m, d, &cfg, NULL, &a, &error));
+  g_assert_no_error (error);
+  cfg.batch_size = 50;
+  g_assert_true (tl_evaluate (m, d, &cfg, NULL, &b, &error));
+  g_assert_no_error (error);
+  cfg.batch_size = 64; /* larger than the dataset: one remainder batch */
+  TlMetrics c;
+  g_assert_true (tl_evaluate (m, d, &cfg, NULL, &c, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (tl_metrics_get (&a, "accuracy"), ==, tl_metrics_get (&b, "accuracy"));
+  g_assert_cmpfloat (tl_metrics_get (&a, "f1_macro"), ==, tl_metrics_get (&b, "f1_macro"));
+  g_assert_cmpfloat (tl_metrics_get (&c, "accuracy"), ==, tl_metrics_get (&b, "accuracy"));
+  g_assert_cmpfloat_with_epsilon (tl_metrics_get (&a, "loss"), tl_metrics_get (&b, "loss"), 1e-5);
+  tl_model_instance_free (m);
+  tl_dataset_instance_free (d);
+}
+
+static void
+test_binary_and_predict (void)
+{
+  GError *error = NULL;
+  g_autofree char *dir = fixture_tmpdir ();
+  TlDatasetInstance *d = fixture_dataset (128, 3, 2, 4, TRUE);
+  TlModelInstance *m = fixture_model (0, FALSE, 0, 3);
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  cfg.epochs = 10;
+  cfg.batch_size = 16;
+  cfg.lr = 0.05;
+  cfg.optimizer = "sgd";
+  cfg.select_metric = "auc";
+  TlMetrics out;
+  g_assert_true (tl_train (m, d, d, &cfg, NULL, &out, &error));
+  g_assert_no_error (error);
+  g_test_message ("binary: auc %.3f accuracy %.3f", tl_metrics_get (&out, "auc"),
+                  tl_metrics_get (&out, "accuracy"));
+  g_assert_cmpfloat (tl_metrics_get (&out, "auc"), >, 0.9);
+  g_autofree char *path = g_build_filename (dir, "pred.tsv", NULL);
+  cfg.batch_size = 50;
+  g_assert_true (tl_predict (m, d, &cfg, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 1 + 128 + 1);
+  g_assert_cmpstr (lines[0], ==, "row\tprediction");
+  g_assert_true (g_str_has_prefix (lines[128], "127\t"));
+  double prob = g_ascii_strtod (strchr (lines[5], '\t') + 1, NULL);
+  g_assert_cmpfloat (prob, >=, 0.0);
+  g_assert_cmpfloat (prob, <=, 1.0);
+  tl_model_instance_free (m);
+  tl_dataset_instance_free (d);
+  fixture_rm_rf (dir);
+}
+
+static void
+test_best_checkpoint (void)
+{
+  GError *error = NULL;
+  g_autofree char *dir = fixture_tmpdir ();
+  TlDatasetInstance *train = fixture_dataset (96, 4, 3, 1, FALSE);
+  TlDatasetInstance *eval = fixture_dataset (40, 4, 3, 2, FALSE);
+  TlModelInstance *m = fixture_model (8, FALSE, 0, 5);
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  cfg.steps = 12;
+  cfg.eval_every = 3;
+  cfg.batch_size = 16;
+  cfg.lr = 0.01;
+  cfg.out_dir = dir;
+  Counter c = { 0 };
+  TlProgress p = progress_for (&c);
+  g_assert_true (tl_train (m, train, eval, &cfg, &p, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (c.evals, ==, 4);
+  g_autofree char *best = g_build_filename (dir, "best.safetensors", NULL);
+  g_autofree char *last = g_build_filename (dir, "last.safetensors", NULL);
+  g_assert_true (g_file_test (best, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (last, G_FILE_TEST_EXISTS));
+  GHashTable *meta = NULL;
+  GHashTable *t = tl_safetensors_read (last, &meta, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (meta, "trainer.opt_step"), ==, "12");
+  g_assert_cmpstr (g_hash_table_lookup (meta, "optim.kind"), ==, "adam");
+  g_hash_table_destroy (t);
+  g_hash_table_destroy (meta);
+  /* The best checkpoint loads into a fresh instance and scores the best loss. */
+  TlModelInstance *m2 = fixture_model (8, FALSE, 0, 99);
+  TlMetrics before;
+  g_assert_true (tl_evaluate (m2, eval, &cfg, NULL, &before, &error));
+  g_assert_true (tl_checkpoint_load (tl_model_instance_params (m2), NULL, best, &error));
+  g_assert_no_error (error);
+  TlMetrics after;
+  g_assert_true (tl_evaluate (m2, eval, &cfg, NULL, &after, &error));
+  g_assert_cmpfloat (tl_metrics_get (&after, "loss"), <, tl_metrics_get (&before, "loss"));
+  tl_model_instance_free (m);
+  tl_model_instance_free (m2);
+  tl_dataset_instance_free (train);
+  tl_dataset_instance_free (eval);
+  fixture_rm_rf (dir);
+}
+
+static void
+resume_config (TlTrainConfig *cfg, const char *dir)
+{
+  tl_train_config_init (cfg);
+  cfg->steps = 14;
+  cfg->batch_size = 8;
+  cfg->accum_steps = 2;
+  cfg->lr = 0.05;
+  cfg->optimizer = "adamw";
+  cfg->weight_decay = 0.01;
+  cfg->schedule = "cosine";
+  cfg->warmup_steps = 3;
+  cfg->clip_norm = 0.5;
+  cfg->eval_every = 4;
+  cfg->deterministic = 1;
+  cfg->out_dir = dir;
+}
+
+static void
+test_resume_bitwise (void)
+{
+  GError *error = NULL;
+  g_autofree char *dir_a = fixture_tmpdir ();
+  g_autofree char *dir_b = fixture_tmpdir ();
+  TlDatasetInstance *train = fixture_dataset (40, 4, 3, 1, FALSE); /* 5 batches: epochs wrap */
+  TlDatasetInstance *eval = fixture_dataset (20, 4, 3, 2, FALSE);
+  TlTrainConfig cfg;
+
+  TlModelInstance *a = fixture_model (8, FALSE, 0.25, 21);
+  resume_config (&cfg, dir_a);
+  g_assert_true (tl_train (a, train, eval, &cfg, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  TlModelInstance *b = fixture_model (8, FALSE, 0.25, 21);
+  resume_config (&cfg, dir_b);
+  Counter c = { 0 };
+  c.stop_at = 6;
+  TlProgress p = progress_for (&c);
+  g_assert_false (tl_train (b, train, eval, &cfg, &p, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpint (c.steps, ==, 6);
+  tl_model_instance_free (b);
+
+  TlModelInstance *r = fixture_model (8, FALSE, 0.25, 21);
+  resume_config (&cfg, dir_b);
+  cfg.resume_from = dir_b;
+  Counter c2 = { 0 };
+  TlProgress p2 = progress_for (&c2);
+  g_assert_true (tl_train (r, train, eval, &cfg, &p2, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (c2.steps, ==, 14 - 6);
+  TlParamStore *sa = tl_model_instance_params (a), *sr = tl_model_instance_params (r);
+  g_assert_cmpuint (tl_param_store_size (sa), ==, tl_param_store_size (sr));
+  for (guint i = 0; i < tl_param_store_size (sa); i++) {
+    TlTensor *x = tl_param_store_tensor (sa, i);
+    TlTensor *y = tl_param_store_lookup (sr, tl_param_store_name (sa, i));
+    if (!tl_tensor_equal_bits (x, y))
+      g_error ("parameter %s differs after resume (max rel diff %g)", tl_param_store_name (sa, i),
+               tl_tensor_max_rel_diff (y, x));
+  }
+  /* And the run did change the parameters. */
+  TlModelInstance *fresh = fixture_model (8, FALSE, 0.25, 21);
+  TlMetrics tmp;
+  g_assert_true (tl_evaluate (fresh, eval, &cfg, NULL, &tmp, &error));
+  g_assert_false (tl_tensor_equal_bits (tl_param_store_lookup (tl_model_instance_params (fresh), "fc1.weight"),
+                                        tl_param_store_lookup (sa, "fc1.weight")));
+  tl_model_instance_free (fresh);
+  tl_model_instance_free (a);
+  tl_model_instance_free (r);
+  tl_dataset_instance_free (train);
+  tl_dataset_instance_free (eval);
+  fixture_rm_rf (dir_a);
+  fixture_rm_rf (dir_b);
+}
+
+static void
+test_early_stopping (void)
+{
+  GError *error = NULL;
+  TlDatasetInstance *train = fixture_dataset (64, 4, 3, 1, FALSE);
+  TlModelInstance *m = fixture_model (0, FALSE, 0, 1);
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  cfg.steps = 50;
+  cfg.batch_size = 16;
+  cfg.lr = 0; /* nothing improves after the first evaluation */
+  cfg.optimizer = "sgd";
+  cfg.eval_every = 2;
+  cfg.patience = 3;
+  Counter c = { 0 };
+  TlProgress p = progress_for (&c);
+  g_assert_true (tl_train (m, train, train, &cfg, &p, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (c.evals, ==, 4);
+  g_assert_cmpint (c.steps, ==, 8);
+  g_assert_cmpint (c.messages, >=, 1);
+  tl_model_instance_free (m);
+  tl_dataset_instance_free (train);
+}
+
+/* accum_steps = 2 with batch 8 averages to the gradient of batch 16. */
+static void
+test_accumulation (void)
+{
+  GError *error = NULL;
+  TlDatasetInstance *train = fixture_dataset (64, 4, 3, 1, FALSE);
+  TlModelInstance *a = fixture_model (8, FALSE, 0, 4);
+  TlModelInstance *b = fixture_model (8, FALSE, 0, 4);
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  cfg.steps = 3;
+  cfg.optimizer = "sgd";
+  cfg.momentum = 0;
+  cfg.lr = 0.1;
+  cfg.batch_size = 16;
+  g_assert_true (tl_train (a, train, NULL, &cfg, NULL, NULL, &error));
+  g_assert_no_error (error);
+  cfg.batch_size = 8;
+  cfg.accum_steps = 2;
+  g_assert_true (tl_train (b, train, NULL, &cfg, NULL, NULL, &error));
+  g_assert_no_error (error);
+  TlParamStore *sa = tl_model_instance_params (a), *sb = tl_model_instance_params (b);
+  for (guint i = 0; i < tl_param_store_size (sa); i++) {
+    double d = tl_tensor_max_rel_diff (tl_param_store_lookup (sb, tl_param_store_name (sa, i)),
+                                       tl_param_store_tensor (sa, i));
+    g_assert_cmpfloat (d, >=, 0);
+    g_assert_cmpfloat (d, <, 1e-5);
+  }
+  tl_model_instance_free (a);
+  tl_model_instance_free (b);
+  tl_dataset_instance_free (train);
+}
+
+static void
+test_errors (void)
+{
+  GError *error = NULL;
+  TlDatasetInstance *train = fixture_dataset (10, 4, 3, 1, FALSE);
+  TlModelInstance *m = fixture_model (0, FALSE, 0, 1);
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  cfg.batch_size = 16;
+  g_assert_false (tl_train (m, train, NULL, &cfg, NULL, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "fewer than one batch"));
+  g_clear_error (&error);
+  cfg.batch_size = 4;
+  cfg.optimizer = "rmsprop";
+  g_assert_false (tl_train (m, train, NULL, &cfg, NULL, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  cfg.optimizer = "adam";
+  cfg.schedule = "exponential";
+  g_assert_false (tl_train (m, train, NULL, &cfg, NULL, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  cfg.schedule = NULL;
+  cfg.select_metric = "auc"; /* not computed for multiclass */
+  g_assert_false (tl_train (m, train, train, &cfg, NULL, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "\"auc\""));
+  g_clear_error (&error);
+  cfg.select_metric = "bogus";
+  g_assert_false (tl_train (m, train, train, &cfg, NULL, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  cfg.select_metric = NULL;
+  cfg.resume_from = "/nonexistent/last.safetensors";
+  g_assert_false (tl_train (m, train, NULL, &cfg, NULL, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  /* Free functions accept NULL. */
+  tl_model_instance_free (NULL);
+  tl_dataset_instance_free (NULL);
+  tl_planner_instance_free (NULL);
+  tl_model_instance_free (m);
+  tl_dataset_instance_free (train);
+}
+
+/* --- instances: ABI checks, plugin misbehaviour, build errors ------------ */
+
+struct _TlPlanner {
+  int n;
+};
+
+static TlPlanner *
+pl_create (const TlParams *p, GError **error)
+{
+  (void) error;
+  if (tl_params_get_bool (p, "fail", FALSE))
+    return NULL; /* misbehaves: no error set */
+  return g_new0 (TlPlanner, 1);
+}
+
+static void
+pl_destroy (TlPlanner *p)
+{
+  g_free (p);
+}
+
+static TlPlan *
+pl_plan (TlPlanner *p, const TlGraph *g, const TlCluster *c, guint64 seed, GError **error)
+{
+  (void) g;
+  (void) c;
+  (void) seed;
+  (void) error;
+  p->n++;
+  return tl_plan_new ("test.planner");
+}
+
+static gboolean
+pl_apply (TlPlanner *p, const TlPlan *plan, TlGraph *g, GError **error)
+{
+  (void) p;
+  (void) plan;
+  (void) g;
+  g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "apply refuses");
+  return FALSE;
+}
+
+static const TlPlannerDef planner_def = {
+  TL_TABLE_INIT (TlPlannerDef),
+  .create = pl_create,
+  .destroy = pl_destroy,
+  .plan = pl_plan,
+  .apply = pl_apply,
+};
+
+static TlModel *
+bad_create (const TlParams *p, GError **error)
+{
+  (void) p;
+  (void) error;
+  return (TlModel *) g_new0 (int, 1);
+}
+
+static void
+bad_destroy (TlModel *m)
+{
+  g_free (m);
+}
+
+static int bad_mode;
+
+static gboolean
+bad_build (TlModel *m, TlBuild *b, GError **error)
+{
+  (void) m;
+  TlGraph *g = tl_build_graph (b);
+  TlValue *x = tl_build_input (b, bad_mode == 1 ? "image" : "x");
+  gint64 n = bad_mode == 2 && tl_build_batch_size (b) == 4 ? 5 : 4;
+  tl_build_param (b, "w", TL_DTYPE_F32, 1, &n, TL_INIT_ZEROS, 0, TRUE);
+  tl_build_set_prediction (b, x, TL_TASK_REGRESSION, "label");
+  /* never sets a loss */
+  return tl_graph_take_error (g, error);
+}
+
+static const TlModelDef bad_model_def = {
+  TL_TABLE_INIT (TlModelDef),
+  .create = bad_create,
+  .destroy = bad_destroy,
+  .build = bad_build,
+};
+
+static void
+test_instances (void)
+{
+  GError *error = NULL;
+  /* Planner wrapper */
+  TlPlannerInstance *pi = tl_planner_instance_new (&planner_def, "test.planner", NULL, &error);
+  g_assert_no_error (error);
+  TlPlan *plan = tl_planner_instance_plan (pi, NULL, NULL, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (tl_plan_planner (plan), ==, "test.planner");
+  g_assert_false (tl_planner_instance_apply (pi, plan, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED);
+  g_clear_error (&error);
+  tl_plan_free (plan);
+  tl_planner_instance_free (pi);
+  TlParams *fail = tl_params_new ();
+  tl_params_set_bool (fail, "fail", TRUE);
+  g_assert_null (tl_planner_instance_new (&planner_def, "test.planner", fail, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_PLUGIN);
+  g_assert_nonnull (strstr (error->message, "test.planner"));
+  g_clear_error (&error);
+  tl_params_free (fail);
+  /* ABI mismatch */
+  TlModelDef wrong = fixture_model_def;
+  wrong.abi_major = 2;
+  g_assert_null (tl_model_instance_new (&wrong, "test.wrong", NULL, 1, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_ABI);
+  g_clear_error (&error);
+  TlDatasetDef nodef = fixture_dataset_def;
+  nodef.read = NULL;
+  g_assert_null (tl_dataset_instance_new (&nodef, "test.noread", NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_PLUGIN);
+  g_clear_error (&error);
+
+  /* Dataset reads: rows checked */
+  TlDatasetInstance *d = fixture_dataset (10, 2, 3, 1, FALSE);
+  g_assert_cmpint (tl_dataset_instance_size (d), ==, 10);
+  g_assert_cmpuint (tl_dataset_instance_n_fields (d), ==, 2);
+  g_assert_cmpint (tl_dataset_instance_field_index (d, "label"), ==, 1);
+  g_assert_cmpint (tl_dataset_instance_field_index (d, "nope"), ==, -1);
+  gint64 rows[2] = { 3, 10 };
+  g_assert_null (tl_dataset_instance_read (d, 2, rows, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  rows[1] = 9;
+  TlTensor **f = tl_dataset_instance_read (d, 2, rows, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tl_tensor_dim (f[0], 0), ==, 2);
+  g_assert_cmpint (tl_tensor_dim (f[0], 1), ==, 2);
+  tl_tensor_unref (f[0]);
+  tl_tensor_unref (f[1]);
+  g_free (f);
+
+  /* A plugin that returns a category outside its cardinality. */
+  TlParams *bp = tl_params_new ();
+  tl_params_set_bool (bp, "bad_label", TRUE);
+  TlDatasetInstance *bd = tl_dataset_instance_new (&fixture_dataset_def, "test.bad", bp, &error);
+  g_assert_no_error (error);
+  rows[0] = 0;
+  g_assert_null (tl_dataset_instance_read (bd, 2, rows, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_PLUGIN);
+  g_assert_nonnull (strstr (error->message, "'label' value 3 out of [0, 3)"));
+  g_clear_error (&error);
+  tl_dataset_instance_free (bd);
+  tl_params_free (bp);
+
+  /* Build errors */
+  TlModelInstance *m = tl_model_instance_new (&bad_model_def, "test.bad", NULL, 1, &error);
+  g_assert_no_error (error);
+  bad_mode = 0;
+  TlTask task;
+  const char *label = NULL;
+  TlGraph *g = tl_model_instance_build (m, d, TL_MODE_EVAL, 4, &task, &label, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (task, ==, TL_TASK_REGRESSION);
+  g_assert_cmpstr (label, ==, "label");
+  g_assert_nonnull (tl_graph_get_output (g, "prediction"));
+  tl_graph_unref (g);
+  g_assert_null (tl_model_instance_build (m, d, TL_MODE_TRAIN, 4, NULL, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_PLUGIN);
+  g_assert_nonnull (strstr (error->message, "no loss"));
+  g_clear_error (&error);
+  bad_mode = 1;
+  g_assert_null (tl_model_instance_build (m, d, TL_MODE_EVAL, 4, NULL, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "'image'"));
+  g_assert_nonnull (strstr (error->message, "x, label"));
+  g_clear_error (&error);
+  bad_mode = 2;
+  g_assert_null (tl_model_instance_build (m, d, TL_MODE_EVAL, 4, NULL, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "'w'"));
+  g_clear_error (&error);
+  tl_model_instance_free (m);
+  tl_dataset_instance_free (d);
+}
+
+/* Runs last: the stop flag stays set until the next tl_train. */
+static void
+test_cancel_evaluate (void)
+{
+  GError *error = NULL;
+  TlDatasetInstance *d = fixture_dataset (20, 4, 3, 1, FALSE);
+  TlModelInstance *m = fixture_model (0, FALSE, 0, 1);
+  TlMetrics out;
+  tl_trainer_request_stop ();
+  g_assert_false (tl_evaluate (m, d, NULL, NULL, &out, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_CANCELLED);
+  g_clear_error (&error);
+  tl_model_instance_free (m);
+  tl_dataset_instance_free (d);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_assert_true (tl_init (NULL));
+  g_test_add_func ("/trainer/loss-decreases", test_loss_decreases);
+  g_test_add_func ("/trainer/eval-remainder", test_eval_remainder);
+  g_test_add_func ("/trainer/binary-and-predict", test_binary_and_predict);
+  g_test_add_func ("/trainer/best-checkpoint", test_best_checkpoint);
+  g_test_add_func ("/trainer/resume-bitwise", test_resume_bitwise);
+  g_test_add_func ("/trainer/early-stopping", test_early_stopping);
+  g_test_add_func ("/trainer/accumulation", test_accumulation);
+  g_test_add_func ("/trainer/errors", test_errors);
+  g_test_add_func ("/trainer/instances", test_instances);
+  g_test_add_func ("/trainer/zz-cancel-evaluate", test_cancel_evaluate);
+  return g_test_run ();
+}
