@@ -76,8 +76,8 @@ bench_shape (gint64 m, gint64 n, gint64 k, GError **error)
   qsort (te, reps, sizeof (double), cmp_double);
   qsort (td, reps, sizeof (double), cmp_double);
   double e = te[reps / 2], d = MAX (td[reps / 2], 1.0);
-  g_print ("BENCH sgemm_overhead m=%ld n=%ld k=%ld engine_us=%.1f direct_us=%.1f ratio=%.3f better=lower\n", (long) m, (long) n,
-           (long) k, e, d, e / d);
+  g_print ("BENCH sgemm_overhead m=%ld n=%ld k=%ld engine_us=%.1f direct_us=%.1f ratio=%.3f better=lower\n",
+           (long) m, (long) n, (long) k, e, d, e / d);
   ok = TRUE;
 out_free:
   g_free (te);

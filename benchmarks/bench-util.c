@@ -64,18 +64,20 @@ void
 bench_profile (TlExec *ex, TlGraph *g, const BenchOptions *opts, const char *extra_label,
                double extra_secs)
 {
+  if (!opts->profile)
+    return;
+
   g_autoptr (GError) error = NULL;
   guint n = tl_graph_n_nodes (g);
   g_autofree double *secs = g_new0 (double, n);
   g_autoptr (GArray) ops = g_array_new (FALSE, TRUE, sizeof (OpTime));
-
-  if (!opts->profile)
-    return;
   bench_check (tl_exec_profile (ex, (guint) opts->steps, secs, &error), error, "tl_exec_profile");
   double total = extra_secs;
   for (guint i = 0; i < n; i++) {
     const char *op = tl_node_op (tl_graph_node (g, i));
     guint j;
+    if (secs[i] <= 0)
+      continue; /* not run: not needed for the outputs */
     for (j = 0; j < ops->len; j++)
       if (g_str_equal (g_array_index (ops, OpTime, j).op, op))
         break;
@@ -88,7 +90,7 @@ bench_profile (TlExec *ex, TlGraph *g, const BenchOptions *opts, const char *ext
   if (extra_label)
     g_array_append_val (ops, ((OpTime) { extra_label, extra_secs, 0 }));
   g_array_sort (ops, cmp_op_time);
-  printf ("# profile: %.3f ms per step (executor nodes + %s)\n", 1e3 * total,
+  printf ("# profile: %.3f ms per step (executor nodes run + %s)\n", 1e3 * total,
           extra_label ? extra_label : "nothing");
   for (guint j = 0; j < ops->len; j++) {
     const OpTime *o = &g_array_index (ops, OpTime, j);

@@ -26,3 +26,14 @@ benchmarks_bench_sgemm_SOURCES = benchmarks/bench-sgemm.c
 benchmarks_bench_sgemm_CPPFLAGS = $(AM_CPPFLAGS)
 benchmarks_bench_sgemm_CFLAGS = $(AM_CFLAGS) $(BLAS_CFLAGS)
 benchmarks_bench_sgemm_LDADD = core/libtl-1.la $(GLIB_LIBS) $(BLAS_LIBS) $(LIBM)
+
+# Communicator (issue 4 c): allreduce through tl_comm vs MPI_Allreduce, 2 processes.
+if HAVE_MPI
+noinst_PROGRAMS += benchmarks/bench-allreduce
+benchmarks_bench_allreduce_SOURCES = benchmarks/bench-allreduce.c
+benchmarks_bench_allreduce_CPPFLAGS = $(AM_CPPFLAGS)
+benchmarks_bench_allreduce_CFLAGS = $(AM_CFLAGS) $(MPI_CFLAGS)
+benchmarks_bench_allreduce_LDADD = core/libtl-1.la $(GLIB_LIBS) $(MPI_LIBS)
+endif
+TL_BENCH_SHELL += benchmarks/run-allreduce.sh
+EXTRA_DIST += benchmarks/run-allreduce.sh

@@ -539,3 +539,57 @@ tl_comm_abort (TlComm *comm, int code, const char *message)
   fflush (stderr);
   _exit (code != 0 ? code : 1);
 }
+
+/* --- the process default and the trainer's slot ------------------------------- */
+
+static GMutex default_lock;
+static TlComm *default_comm;
+
+/**
+ * tl_comm_get_default:
+ * @error: return location for a #GError
+ *
+ * The process's communicator, made by tl_comm_new_from_env() on the first
+ * successful call and kept until exit.
+ *
+ * Returns: (transfer none): the communicator, or NULL on error
+ */
+TlComm *
+tl_comm_get_default (GError **error)
+{
+  g_mutex_lock (&default_lock);
+  if (!default_comm)
+    default_comm = tl_comm_new_from_env (error);
+  TlComm *c = default_comm;
+  g_mutex_unlock (&default_lock);
+  return c;
+}
+
+/**
+ * tl_train_config_set_comm:
+ * @cfg: a train config
+ * @comm: (nullable) (transfer none): the communicator tl_train uses for
+ *   data-parallel training; NULL means tl_comm_get_default()
+ *
+ * Stores @comm in cfg->reserved[0]; it must outlive the tl_train call.
+ */
+void
+tl_train_config_set_comm (TlTrainConfig *cfg, TlComm *comm)
+{
+  g_return_if_fail (cfg != NULL);
+  cfg->reserved[0] = comm;
+}
+
+/**
+ * tl_train_config_get_comm:
+ * @cfg: a train config
+ *
+ * Returns: (transfer none) (nullable): the communicator set with
+ *   tl_train_config_set_comm()
+ */
+TlComm *
+tl_train_config_get_comm (const TlTrainConfig *cfg)
+{
+  g_return_val_if_fail (cfg != NULL, NULL);
+  return cfg->reserved[0];
+}

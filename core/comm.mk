@@ -6,3 +6,5 @@ TL_RUNTIME_SOURCES += core/comm-mpi.c
 core_libtl_1_la_CFLAGS += $(MPI_CFLAGS)
 core_libtl_1_la_LIBADD += $(MPI_LIBS)
 endif
+# Data-parallel training (used by core/trainer.c).
+TL_RUNTIME_SOURCES += core/train-dp.c core/train-dp.h

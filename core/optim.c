@@ -3,6 +3,9 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef __SSE__
+#include <xmmintrin.h>
+#endif
 
 #include "tl-private.h"
 
@@ -217,9 +220,12 @@ tl_optimizer_param_name (const TlOptimizer *opt, guint i)
 {
   if (i < opt->n_params && opt->names->pdata[i])
     return opt->names->pdata[i];
-  char *s = g_strdup_printf ("p%u", i);
-  g_ptr_array_add (opt->default_names, s);
-  return s;
+  /* One "p<i>" string per index, made on first use. */
+  if (i >= opt->default_names->len)
+    g_ptr_array_set_size (opt->default_names, i + 1);
+  if (!opt->default_names->pdata[i])
+    opt->default_names->pdata[i] = g_strdup_printf ("p%u", i);
+  return opt->default_names->pdata[i];
 }
 
 /**
@@ -348,6 +354,23 @@ sgd_range (gint64 b, gint64 e, gpointer data)
  * p; the loop above reads p before writing it, element by element, so the
  * value is the old one. */
 
+/* Elements per block: the moment loops vectorise, and sqrt (which GCC will
+ * not vectorise while sqrtf may set errno) runs on a cache-resident block. */
+#define OPT_BLOCK 256
+
+/* dst[i] = sqrt(src[i]) (correctly rounded, as sqrtf). */
+static void
+sqrt_block (float *restrict dst, const float *restrict src, gint64 n)
+{
+  gint64 i = 0;
+#ifdef __SSE__
+  for (; i + 4 <= n; i += 4)
+    _mm_storeu_ps (dst + i, _mm_sqrt_ps (_mm_loadu_ps (src + i)));
+#endif
+  for (; i < n; i++)
+    dst[i] = sqrtf (src[i]);
+}
+
 static void
 adam_range (gint64 b, gint64 e, gpointer data)
 {
@@ -359,16 +382,23 @@ adam_range (gint64 b, gint64 e, gpointer data)
   const gboolean decoupled = k->opt->kind == OPT_ADAMW;
   const float decay = decoupled ? 1.0f - k->lr * wd : 1.0f;
   const float l2 = decoupled ? 0.0f : wd;
-  float *restrict p = k->p, *restrict m = k->s0, *restrict v = k->s1;
-  const float *restrict g = k->g;
+  float root[OPT_BLOCK];
+  for (gint64 s0 = b; s0 < e; s0 += OPT_BLOCK) {
+    const gint64 n = MIN (OPT_BLOCK, e - s0);
+    float *restrict p = k->p + s0, *restrict m = k->s0 + s0, *restrict v = k->s1 + s0;
+    const float *restrict g = k->g + s0;
 #pragma omp simd
-  for (gint64 i = b; i < e; i++) {
-    float pi = p[i] * decay;
-    float gi = g[i] + l2 * p[i];
-    m[i] = m[i] + (gi - m[i]) * (1.0f - b1);
-    v[i] = v[i] * b2 + (1.0f - b2) * gi * gi;
-    float denom = sqrtf (v[i]) / bc2s + eps;
-    p[i] = pi - step_size * (m[i] / denom);
+    for (gint64 i = 0; i < n; i++) {
+      float gi = g[i] + l2 * p[i];
+      m[i] = m[i] + (gi - m[i]) * (1.0f - b1);
+      v[i] = v[i] * b2 + (1.0f - b2) * gi * gi;
+    }
+    sqrt_block (root, v, n);
+#pragma omp simd
+    for (gint64 i = 0; i < n; i++) {
+      float denom = root[i] / bc2s + eps;
+      p[i] = p[i] * decay - step_size * (m[i] / denom);
+    }
   }
 }
 
@@ -379,13 +409,21 @@ lamb_moments_range (gint64 b, gint64 e, gpointer data)
   const TlOptimConfig *c = &k->opt->cfg;
   const float b1 = (float) c->beta1, b2 = (float) c->beta2, eps = (float) c->eps;
   const float wd = (float) c->weight_decay, bc1 = k->bc1, bc2s = k->bc2_sqrt;
-  float *restrict p = k->p, *restrict m = k->s0, *restrict v = k->s1, *restrict u = k->u;
-  const float *restrict g = k->g;
+  float root[OPT_BLOCK];
+  for (gint64 s0 = b; s0 < e; s0 += OPT_BLOCK) {
+    const gint64 n = MIN (OPT_BLOCK, e - s0);
+    float *restrict p = k->p + s0, *restrict m = k->s0 + s0, *restrict v = k->s1 + s0;
+    float *restrict u = k->u + s0;
+    const float *restrict g = k->g + s0;
 #pragma omp simd
-  for (gint64 i = b; i < e; i++) {
-    m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-    v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-    u[i] = (m[i] / bc1) / (sqrtf (v[i]) / bc2s + eps) + wd * p[i];
+    for (gint64 i = 0; i < n; i++) {
+      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+    }
+    sqrt_block (root, v, n);
+#pragma omp simd
+    for (gint64 i = 0; i < n; i++)
+      u[i] = (m[i] / bc1) / (root[i] / bc2s + eps) + wd * p[i];
   }
 }
 

@@ -197,6 +197,12 @@ _tl_priv_evaluator_run (Evaluator *e, TlModelInstance *m, TlDatasetInstance *d,
     _tl_priv_free_fields (d, fields);
     if (!ok)
       return FALSE;
+    if (progress && progress->step) {
+      /* Advance the host's bar; metrics come once, at the end. */
+      TlMetrics none;
+      tl_metrics_init (&none);
+      progress->step (progress->user_data, b + 1, &none);
+    }
   }
   if (progress && progress->end)
     progress->end (progress->user_data, phase);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "train-private.h"
+#include "train-dp.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -109,6 +110,7 @@ typedef struct {
   gboolean have_eval;
   gboolean checked_select;
   TlMetrics last_train;
+  TlDataParallel dp; /* data-parallel shard and communicator (train-dp.c) */
 } Trainer;
 
 static void
@@ -124,6 +126,7 @@ trainer_clear (Trainer *t)
   g_free (t->acc);
   g_free (t->params);
   g_free (t->order);
+  _tl_priv_dp_clear (&t->dp);
 }
 
 static void
@@ -150,8 +153,8 @@ join_path (const char *dir, const char *file)
 static gboolean
 save_last (Trainer *t, GError **error)
 {
-  if (!t->cfg->out_dir)
-    return TRUE;
+  if (!t->cfg->out_dir || !_tl_priv_dp_is_root (&t->dp))
+    return TRUE; /* data-parallel: rank 0 writes */
   g_autoptr (GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
   g_hash_table_insert (meta, "step", g_strdup_printf ("%" G_GINT64_FORMAT, t->opt_step));
@@ -178,6 +181,8 @@ save_last (Trainer *t, GError **error)
 static gboolean
 save_best (Trainer *t, const TlMetrics *mt, GError **error)
 {
+  if (!_tl_priv_dp_is_root (&t->dp))
+    return TRUE;
   g_autoptr (GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   g_hash_table_insert (meta, "step", g_strdup_printf ("%" G_GINT64_FORMAT, t->opt_step));
   g_hash_table_insert (meta, "model", g_strdup (tl_model_instance_name (t->m)));
@@ -391,14 +396,15 @@ train_loop (Trainer *t, GError **error)
       gint64 k = t->opt_step * accum + a; /* micro-batch index */
       epoch_order (t, k / t->spe);
       gint64 j = k % t->spe;
-      for (gint64 i = 0; i < bs; i++)
-        rows[i] = t->order[(j * bs + i) % t->n_rows];
+      /* this rank's shard of the global batch (all of it on one rank) */
+      for (gint64 i = 0; i < t->dp.n; i++)
+        rows[i] = t->order[(j * bs + t->dp.lo + i) % t->n_rows];
       TlTensor **fields = _tl_priv_pass_run (&t->pass, t->train, rows, (guint64) k, error);
       if (!fields)
         return FALSE;
       _tl_priv_free_fields (t->train, fields);
       double l = _tl_priv_scalar_of (tl_exec_get_output (t->pass.ex, (guint) t->pass.loss_out));
-      if (!isfinite (l)) {
+      if (!isfinite (l) && !_tl_priv_dp_active (&t->dp)) {
         g_set_error (error, TL_ERROR, TL_ERROR_NUMERIC,
                      "train: the loss is %g at step %" G_GINT64_FORMAT, l, t->opt_step + 1);
         return FALSE;
@@ -422,7 +428,25 @@ train_loop (Trainer *t, GError **error)
     g_autofree TlTensor **grads = g_new0 (TlTensor *, t->n + 1);
     for (guint k = 0; k < t->pass.n_grads; k++)
       grads[t->pass.grad_param[k]] = t->acc[t->pass.grad_param[k]];
+    if (_tl_priv_dp_active (&t->dp)) {
+      /* sum of the ranks' share-weighted gradients and losses; the loss is
+       * checked after the sum so that every rank stops together */
+      if (!_tl_priv_dp_reduce (&t->dp, t->n, grads, &step_loss, error))
+        return FALSE;
+      if (!isfinite (step_loss)) {
+        g_set_error (error, TL_ERROR, TL_ERROR_NUMERIC,
+                     "train: the loss is %g at step %" G_GINT64_FORMAT, step_loss, t->opt_step + 1);
+        return FALSE;
+      }
+    }
     double gnorm = tl_clip_grad_norm (t->n, grads, cfg->clip_norm);
+    if (!isfinite (gnorm)) {
+      /* Stop before the optimizer spreads NaN/Inf into every parameter. */
+      g_set_error (error, TL_ERROR, TL_ERROR_NUMERIC,
+                   "train: the gradient norm is %g at step %" G_GINT64_FORMAT, gnorm,
+                   t->opt_step + 1);
+      return FALSE;
+    }
     double lr = tl_schedule_lr (cfg->schedule, cfg->lr, t->opt_step, cfg->warmup_steps, t->total);
     if (!tl_optimizer_step (t->opt, t->n, t->params, grads, lr, error))
       return FALSE;
@@ -505,6 +529,10 @@ tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
   t.eval = eval;
   t.cfg = cfg;
   t.progress = progress;
+  if (!_tl_priv_dp_init (&t.dp, cfg, progress, error))
+    return FALSE;
+  if (!_tl_priv_dp_is_root (&t.dp))
+    t.progress = progress = NULL; /* data-parallel: rank 0 reports */
   t.cur_epoch = -1;
   t.ev.mode = TL_MODE_EVAL;
   t.select = cfg->select_metric ? cfg->select_metric : "loss";
@@ -531,7 +559,7 @@ tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
     return FALSE;
   }
   t.names = g_ptr_array_new_with_free_func (g_free);
-  if (!_tl_priv_pass_init (&t.pass, m, train, TL_MODE_TRAIN, bs, cfg, t.names, error))
+  if (!_tl_priv_pass_init (&t.pass, m, train, TL_MODE_TRAIN, t.dp.n, cfg, t.names, error))
     goto out;
   t.n = t.names->len;
   TlParamStore *store = tl_model_instance_params (m);
@@ -564,6 +592,8 @@ tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
     goto out;
   }
   if (cfg->resume_from && !load_resume (&t, error))
+    goto out;
+  if (!_tl_priv_dp_sync_params (&t.dp, store, error))
     goto out;
   if (!train_loop (&t, error))
     goto out;

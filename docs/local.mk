@@ -3,3 +3,4 @@ dist_doc_DATA += docs/design.md
 dist_doc_DATA += docs/plugin-guide.md
 dist_doc_DATA += docs/manifest-reference.md
 dist_doc_DATA += docs/ops.md
+dist_doc_DATA += docs/training.md

@@ -256,6 +256,20 @@ tlhost_cmd_run (int argc, char **argv)
   if (status != 0)
     return status;
 
+  /* Under mpirun the ranks train data-parallel (tl-comm.h): rank 0 alone
+   * reports and writes --metrics. */
+  TlComm *comm = tl_comm_get_default (&error);
+  if (!comm) {
+    tlhost_error ("run: %s", error->message);
+    tl_job_free (job);
+    tl_registry_free (reg);
+    return 1;
+  }
+  const gboolean root = tl_comm_rank (comm) == 0;
+  if (!root) {
+    quiet = TRUE;
+    g_clear_pointer (&metrics_path, g_free);
+  }
   RunProgress rp = { .tty = isatty (STDERR_FILENO) && g_strcmp0 (g_getenv ("TERM"), "dumb") != 0,
                      .quiet = quiet };
   if (metrics_path) {
@@ -291,7 +305,7 @@ tlhost_cmd_run (int argc, char **argv)
   }
 
   const TlMetrics *final = tl_job_final_metrics (job);
-  if (final && final->n > 0) {
+  if (root && final && final->n > 0) {
     g_autofree char *s = tl_metrics_to_string (final);
     printf ("final: %s\n", s);
   }
@@ -300,8 +314,11 @@ tlhost_cmd_run (int argc, char **argv)
       fprintf (stderr, "interrupted; outputs written so far are in %s\n", tl_job_output_dir (job));
       status = 130;
     } else {
-      fprintf (stderr, "%s\n", error ? error->message : "tlhost run: failed");
       status = 1;
+      /* one rank failing must not leave the others waiting for it */
+      if (tl_comm_size (comm) > 1)
+        tl_comm_abort (comm, status, error ? error->message : "tlhost run: failed");
+      fprintf (stderr, "%s\n", error ? error->message : "tlhost run: failed");
     }
   } else if (!quiet) {
     fprintf (stderr, "outputs in %s\n", tl_job_output_dir (job));

@@ -51,6 +51,7 @@ struct _TlJob {
   JobSet *cluster;       /* NULL: local */
   char *cluster_resolved;
   gboolean validated;
+  const TlRegistry *validated_with; /* component infos point into it */
   TlMetrics final;
   char *output_dir;
   volatile sig_atomic_t cancelled;

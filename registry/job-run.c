@@ -393,8 +393,12 @@ run_task_ext (RunCtx *rc, guint index, JobTask *t, GError **error)
   } else if (mi >= 0) {
     provider = mi;
   }
-  if (provider >= 0)
-    ext = task_extension (rc, (guint) provider, ext_id);
+  if (provider < 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%s: task %s needs planner= or model=", t->loc,
+                 t->kind);
+    return FALSE;
+  }
+  ext = task_extension (rc, (guint) provider, ext_id);
   if (!ext) {
     JobComponent *c = component_at (rc, (guint) provider);
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
@@ -531,7 +535,7 @@ tl_job_run (TlJob *job, TlRegistry *reg, const TlJobRunOptions *opts, const TlPr
             GError **error)
 {
   g_return_val_if_fail (job != NULL && reg != NULL, FALSE);
-  if (!job->validated && !tl_job_validate (job, reg, error))
+  if ((!job->validated || job->validated_with != reg) && !tl_job_validate (job, reg, error))
     return FALSE;
 
   RunCtx rc = { .job = job, .reg = reg, .opts = opts, .progress = progress };
@@ -546,6 +550,7 @@ tl_job_run (TlJob *job, TlRegistry *reg, const TlJobRunOptions *opts, const TlPr
     return FALSE;
   }
   tl_metrics_init (&job->final);
+  job->cancelled = 0;
 
   if (job->allow->len > 0) {
     g_autoptr (GPtrArray) ids = g_ptr_array_new ();

@@ -318,10 +318,14 @@ validate_component (TlJob *job, TlRegistry *reg, JobComponent *c, GString *errs)
     gboolean is_path = spec && tl_param_spec_type (spec) == TL_PARAM_PATH;
     char *v = _tl_priv_job_expand (s, is_path, &local);
     if (!v) {
-      g_string_append_printf (errs, "%s: %s.%s: %s\n", s->loc, c->id, s->name, local->message);
+      /* path parameters: tl_component_info_make_params expands and
+       * reports them itself (same location) */
+      if (!is_path) {
+        g_string_append_printf (errs, "%s: %s.%s: %s\n", s->loc, c->id, s->name, local->message);
+        expand_failed = TRUE;
+      }
       g_clear_error (&local);
-      expand_failed = TRUE;
-      continue;
+      v = g_strdup (s->value); /* still checked: no spurious "required" */
     }
     g_ptr_array_add (names, s->name);
     g_ptr_array_add (values, v);
@@ -352,6 +356,49 @@ validate_component (TlJob *job, TlRegistry *reg, JobComponent *c, GString *errs)
   }
   c->info = ci;
   c->params = params;
+}
+
+/* "FILE:LINE: ..." -> LINE; G_MAXINT64 for lines without one ("--set ..."). */
+static gint64
+line_number (const char *l, gsize *file_len)
+{
+  for (const char *p = strchr (l, ':'); p; p = strchr (p + 1, ':')) {
+    if (!g_ascii_isdigit (p[1]))
+      continue;
+    char *end = NULL;
+    gint64 n = g_ascii_strtoll (p + 1, &end, 10);
+    if (*end == ':') {
+      *file_len = (gsize) (p - l);
+      return n;
+    }
+  }
+  *file_len = strlen (l);
+  return G_MAXINT64;
+}
+
+static gint
+compare_lines (gconstpointer a, gconstpointer b)
+{
+  const char *x = *(const char *const *) a, *y = *(const char *const *) b;
+  gsize lx, ly;
+  gint64 nx = line_number (x, &lx), ny = line_number (y, &ly);
+  int c = strncmp (x, y, MIN (lx, ly));
+  if (nx == G_MAXINT64 || ny == G_MAXINT64 || c != 0 || lx != ly)
+    return (nx == G_MAXINT64) - (ny == G_MAXINT64); /* located lines first, else keep order */
+  return nx < ny ? -1 : nx > ny;
+}
+
+/* Messages in file order (stable: same line keeps the order found). */
+static char *
+sort_lines (const char *text)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_autoptr (GPtrArray) arr = g_ptr_array_new ();
+  for (guint i = 0; lines[i]; i++)
+    g_ptr_array_add (arr, lines[i]);
+  g_ptr_array_sort (arr, compare_lines);
+  g_ptr_array_add (arr, NULL);
+  return g_strjoinv ("\n", (char **) arr->pdata);
 }
 
 /**
@@ -401,9 +448,11 @@ tl_job_validate (TlJob *job, TlRegistry *reg, GError **error)
 
   if (errs->len > 0) {
     g_string_truncate (errs, errs->len - 1);
-    g_set_error_literal (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, errs->str);
+    g_autofree char *sorted = sort_lines (errs->str);
+    g_set_error_literal (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, sorted);
     return FALSE;
   }
   job->validated = TRUE;
+  job->validated_with = reg;
   return TRUE;
 }

@@ -15,3 +15,4 @@ include tests/plugins/local.mk
 TESTS += tests/test-headers.sh
 EXTRA_DIST += tests/test-headers.sh
 include tests/datasets.mk
+include tests/comm.mk

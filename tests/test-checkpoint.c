@@ -1,5 +1,6 @@
 /* test-checkpoint.c — checkpoints of a param store, optimizer state, mismatch
  * messages, and the BERT name mapping. */
+#include <math.h>
 #include <string.h>
 #include <tl/tl.h>
 
@@ -312,6 +313,60 @@ test_bert_mapping (void)
   tl_model_instance_free (m);
 }
 
+static void
+check_range (TlTensor *t, double lo, double hi, double spread)
+{
+  double mn = 1e30, mx = -1e30;
+  for (gint64 i = 0; i < tl_tensor_numel (t); i++) {
+    double v = tl_tensor_get_flat (t, i);
+    mn = MIN (mn, v);
+    mx = MAX (mx, v);
+  }
+  g_assert_cmpfloat (mn, >=, lo);
+  g_assert_cmpfloat (mx, <=, hi);
+  g_assert_cmpfloat (mx - mn, >=, spread);
+}
+
+static void
+test_init (void)
+{
+  GError *error = NULL;
+  TlModelInstance *m = built_model (16, TRUE, 3);
+  TlParamStore *s = tl_model_instance_params (m);
+  /* fc1: [16, 3] kaiming: U(+-1/sqrt(3)); bias fan_in 3 from scale */
+  double b = 1 / sqrt (3.0);
+  check_range (tl_param_store_lookup (s, "fc1.weight"), -b, b, b);
+  check_range (tl_param_store_lookup (s, "fc1.bias"), -b, b, b / 4);
+  /* fc2: [3, 16]: U(+-1/4) */
+  check_range (tl_param_store_lookup (s, "fc2.weight"), -0.25, 0.25, 0.25);
+  check_range (tl_param_store_lookup (s, "extra.weight"), 0, 0, 0);
+  g_assert_true (tl_param_store_trainable (s, 0));
+  for (guint i = 0; i < tl_param_store_size (s); i++)
+    if (g_str_equal (tl_param_store_name (s, i), "extra.weight"))
+      g_assert_false (tl_param_store_trainable (s, i));
+  /* Values depend on (seed, name) only: a model without the extra layer
+   * has the same fc1 values. */
+  TlModelInstance *m2 = built_model (16, FALSE, 3);
+  g_assert_true (tl_tensor_equal_bits (tl_param_store_lookup (s, "fc1.weight"),
+                                       tl_param_store_lookup (tl_model_instance_params (m2), "fc1.weight")));
+  tl_model_instance_free (m2);
+  tl_model_instance_free (m);
+
+  TlModelInstance *bm = tl_model_instance_new (&bert_like_def, "test.bert", NULL, 3, &error);
+  TlDatasetInstance *d = fixture_dataset (4, 3, 3, 1, FALSE);
+  TlGraph *g = tl_model_instance_build (bm, d, TL_MODE_PREDICT, 2, NULL, NULL, &error);
+  g_assert_no_error (error);
+  tl_graph_unref (g);
+  TlParamStore *bs = tl_model_instance_params (bm);
+  check_range (tl_param_store_lookup (bs, "embed.word.weight"), -0.1, 0.1, 0.02);
+  double xb = sqrt (6.0 / 8.0);
+  check_range (tl_param_store_lookup (bs, "encoder.0.attn.q.weight"), -xb, xb, xb / 2);
+  check_range (tl_param_store_lookup (bs, "embed.norm.weight"), 1, 1, 0);
+  check_range (tl_param_store_lookup (bs, "classifier.weight"), 0.5, 0.5, 0);
+  tl_dataset_instance_free (d);
+  tl_model_instance_free (bm);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -323,6 +378,7 @@ main (int argc, char **argv)
   g_test_add_func ("/checkpoint/optimizer-state", test_optimizer_state);
   g_test_add_func ("/checkpoint/map-names", test_map_names);
   g_test_add_func ("/checkpoint/bert-mapping", test_bert_mapping);
+  g_test_add_func ("/checkpoint/init", test_init);
   int r = g_test_run ();
   fixture_rm_rf (tmpdir);
   g_free (tmpdir);

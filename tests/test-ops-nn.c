@@ -161,6 +161,9 @@ static const MatmulCase matmul_cases[] = {
   { 3, 4, { 1, 3, 4 }, { 2, 2, 4, 3 }, FALSE, FALSE },   /* a broadcast over two axes */
   { 4, 3, { 2, 1, 4, 3 }, { 3, 2, 4 }, TRUE, TRUE },     /* both broadcast */
   { 2, 3, { 3, 4 }, { 2, 5, 4 }, FALSE, TRUE },          /* a without batch */
+  { 3, 2, { 2, 3, 4 }, { 5, 4 }, FALSE, TRUE },          /* shared b, transposed */
+  { 4, 3, { 2, 2, 3, 4 }, { 1, 4, 5 }, FALSE, FALSE },   /* shared b with a size-1 batch axis */
+  { 3, 2, { 2, 4, 3 }, { 4, 5 }, TRUE, FALSE },          /* shared b, a transposed */
 };
 
 static void
@@ -191,6 +194,27 @@ test_matmul_grad (void)
     tl_attrs_free (attrs);
     unref_all (in, 2);
   }
+}
+
+/* Empty inner dimension: zeros; empty batch: empty result. */
+static void
+test_matmul_empty (void)
+{
+  TlTensor *in[2] = { tl_test_randn (&rng, 2, (gint64[]) { 2, 0 }, 1.0),
+                      tl_test_randn (&rng, 2, (gint64[]) { 0, 3 }, 1.0) };
+  TlTensor *got = run1 ("matmul", 2, in, NULL);
+  g_assert_cmpint (tl_tensor_numel (got), ==, 6);
+  for (gint64 i = 0; i < 6; i++)
+    g_assert_cmpfloat (tl_tensor_get_flat (got, i), ==, 0.0);
+  tl_tensor_unref (got);
+  unref_all (in, 2);
+
+  TlTensor *bat[2] = { tl_test_randn (&rng, 3, (gint64[]) { 0, 2, 3 }, 1.0),
+                       tl_test_randn (&rng, 2, (gint64[]) { 3, 4 }, 1.0) };
+  got = run1 ("matmul", 2, bat, NULL);
+  g_assert_cmpint (tl_tensor_numel (got), ==, 0);
+  tl_tensor_unref (got);
+  unref_all (bat, 2);
 }
 
 static void
@@ -324,7 +348,8 @@ ref_conv (const ConvCase *cc, TlTensor *x, TlTensor *w, TlTensor *b)
   gint64 ow_n = (cc->w + 2 * cc->pad - ew) / cc->stride + 1;
   gint64 cg = cc->c / cc->groups, og = cc->o / cc->groups;
   gint64 shape4[4] = { cc->n, cc->o, oh_n, ow_n }, shape3[3] = { cc->n, cc->o, ow_n };
-  TlTensor *y = cc->sp == 2 ? tl_tensor_new (TL_DTYPE_F32, 4, shape4, NULL) : tl_tensor_new (TL_DTYPE_F32, 3, shape3, NULL);
+  TlTensor *y = cc->sp == 2 ? tl_tensor_new (TL_DTYPE_F32, 4, shape4, NULL)
+                            : tl_tensor_new (TL_DTYPE_F32, 3, shape3, NULL);
   for (gint64 n = 0; n < cc->n; n++)
     for (gint64 o = 0; o < cc->o; o++)
       for (gint64 oh = 0; oh < oh_n; oh++)
@@ -500,7 +525,8 @@ ref_pool (const PoolCase *pc, TlTensor *x, gboolean is_max)
   gint64 kh = pc->sp == 2 ? pc->k : 1, sh = pc->sp == 2 ? s : 1, ph = pc->sp == 2 ? pc->pad : 0;
   gint64 oh_n = (pc->h + 2 * ph - kh) / sh + 1, ow_n = (pc->w + 2 * pc->pad - pc->k) / s + 1;
   gint64 shape4[4] = { pc->n, pc->c, oh_n, ow_n }, shape3[3] = { pc->n, pc->c, ow_n };
-  TlTensor *y = pc->sp == 2 ? tl_tensor_new (TL_DTYPE_F32, 4, shape4, NULL) : tl_tensor_new (TL_DTYPE_F32, 3, shape3, NULL);
+  TlTensor *y = pc->sp == 2 ? tl_tensor_new (TL_DTYPE_F32, 4, shape4, NULL)
+                            : tl_tensor_new (TL_DTYPE_F32, 3, shape3, NULL);
   for (gint64 p = 0; p < pc->n * pc->c; p++)
     for (gint64 oh = 0; oh < oh_n; oh++)
       for (gint64 ow = 0; ow < ow_n; ow++) {
@@ -744,6 +770,35 @@ test_spmm (void)
   unref_all (in, 4);
 }
 
+/* A larger matrix: spmm, and spmm_t (parallel over columns) against dense A^T y. */
+static void
+test_spmm_large (void)
+{
+  gint64 rows = 40, cols = 30, n = 70;
+  TlTensor *in[4];
+  random_csr (rows, cols, &in[0], &in[1], &in[2]);
+  g_assert_cmpint (tl_tensor_numel (in[1]), >=, 256);
+  in[3] = tl_test_randn (&rng, 2, (gint64[]) { rows, n }, 1.0);
+  TlTensor *a = tl_tensor_new (TL_DTYPE_F32, 2, (gint64[]) { rows, cols }, NULL);
+  for (gint64 r = 0; r < rows; r++)
+    for (gint64 e = (gint64) tl_tensor_get_flat (in[0], r); e < (gint64) tl_tensor_get_flat (in[0], r + 1); e++)
+      tl_tensor_set_flat (a, r * cols + (gint64) tl_tensor_get_flat (in[1], e), tl_tensor_get_flat (in[2], e));
+  TlAttrs *attrs = attrs_ints ("n_cols", cols, NULL);
+  TlTensor *got = run1 ("spmm_t", 4, in, attrs);
+  TlTensor *want = ref_matmul (a, in[3], TRUE, FALSE);
+  assert_close (got, want, 1e-5);
+  tl_tensor_unref (got);
+  tl_tensor_unref (want);
+  tl_attrs_free (attrs);
+  g_autoptr (GError) error = NULL;
+  attrs = attrs_ints ("n_cols", cols, NULL);
+  g_assert_true (tl_test_forward_deterministic ("spmm_t", 4, in, attrs, &error));
+  g_assert_no_error (error);
+  tl_attrs_free (attrs);
+  tl_tensor_unref (a);
+  unref_all (in, 4);
+}
+
 static void
 test_spmm_errors (void)
 {
@@ -931,6 +986,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/matmul/forward", test_matmul_forward);
   g_test_add_func ("/ops-nn/matmul/grad", test_matmul_grad);
   g_test_add_func ("/ops-nn/matmul/errors", test_matmul_errors);
+  g_test_add_func ("/ops-nn/matmul/empty", test_matmul_empty);
   g_test_add_func ("/ops-nn/matmul/cost", test_matmul_cost);
   g_test_add_func ("/ops-nn/matmul/split", test_matmul_split);
   g_test_add_func ("/ops-nn/linear", test_linear);
@@ -945,6 +1001,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/scatter-add", test_scatter_add);
   g_test_add_func ("/ops-nn/index-errors", test_index_errors);
   g_test_add_func ("/ops-nn/spmm", test_spmm);
+  g_test_add_func ("/ops-nn/spmm/large", test_spmm_large);
   g_test_add_func ("/ops-nn/spmm/errors", test_spmm_errors);
   g_test_add_func ("/ops-nn/dropout", test_dropout);
   g_test_add_func ("/ops-nn/deterministic", test_deterministic);

@@ -129,6 +129,24 @@ test_eval_remainder (void)
   g_assert_cmpfloat (tl_metrics_get (&a, "f1_macro"), ==, tl_metrics_get (&b, "f1_macro"));
   g_assert_cmpfloat (tl_metrics_get (&c, "accuracy"), ==, tl_metrics_get (&b, "accuracy"));
   g_assert_cmpfloat_with_epsilon (tl_metrics_get (&a, "loss"), tl_metrics_get (&b, "loss"), 1e-5);
+  /* Multiclass predictions: one class per row, in order, remainder included. */
+  g_autofree char *dir = fixture_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "pred.tsv", NULL);
+  cfg.batch_size = 16;
+  g_assert_true (tl_predict (m, d, &cfg, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 1 + 50 + 1);
+  for (int i = 1; i <= 50; i++) {
+    g_auto (GStrv) cols = g_strsplit (lines[i], "\t", -1);
+    g_assert_cmpuint (g_strv_length (cols), ==, 2);
+    g_assert_cmpint (g_ascii_strtoll (cols[0], NULL, 10), ==, i - 1);
+    gint64 cls = g_ascii_strtoll (cols[1], NULL, 10);
+    g_assert_true (cls >= 0 && cls < 3);
+  }
+  fixture_rm_rf (dir);
   tl_model_instance_free (m);
   tl_dataset_instance_free (d);
 }
@@ -386,6 +404,16 @@ test_errors (void)
   g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   cfg.select_metric = NULL;
+  /* Divergence is reported, not trained through. */
+  TlTrainConfig wild;
+  tl_train_config_init (&wild);
+  wild.batch_size = 4;
+  wild.steps = 20;
+  wild.optimizer = "sgd";
+  wild.lr = 1e38;
+  g_assert_false (tl_train (m, train, NULL, &wild, NULL, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_NUMERIC);
+  g_clear_error (&error);
   cfg.resume_from = "/nonexistent/last.safetensors";
   g_assert_false (tl_train (m, train, NULL, &cfg, NULL, NULL, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_NOT_FOUND);

@@ -1,7 +1,8 @@
 /* conv.c — "conv1d" / "conv2d" (stride, padding, dilation, groups) by
- * im2col + sgemm, parallel over the batch, and their gradient ops
- * "conv{1,2}d_grad_input" (dy, w -> dx; col2im) and
- * "conv{1,2}d_grad_weight" (x, dy -> dw). The bias gradient is a sum.
+ * im2col + sgemm, and their gradient ops "conv{1,2}d_grad_input"
+ * (dy, w -> dx; col2im) and "conv{1,2}d_grad_weight" (x, dy -> dw). The
+ * bias gradient is a sum. Images are im2col'ed in parallel, in chunks, so
+ * that each group and chunk is one large sgemm (see conv_run).
  *
  * conv1d is conv2d with H = KH = 1: both share one 2-D implementation.
  * Gradient ops carry the forward attrs plus "input_shape" / "weight_shape".
@@ -162,14 +163,14 @@ im2col (const ConvGeom *c, const float *x, float *col, gint64 ld)
             memset (r, 0, c->OW * sizeof (float));
             continue;
           }
-          const float *xr = x + (ch * c->H + ih) * c->W + off;
+          const float *xr = x + (ch * c->H + ih) * c->W;
           for (gint64 ow = 0; ow < lo; ow++)
             r[ow] = 0.0f;
-          if (c->sw == 1)
-            memcpy (r + lo, xr + lo, (hi - lo) * sizeof (float));
+          if (c->sw == 1 && hi > lo)
+            memcpy (r + lo, xr + lo + off, (hi - lo) * sizeof (float));
           else
             for (gint64 ow = lo; ow < hi; ow++)
-              r[ow] = xr[ow * c->sw];
+              r[ow] = xr[ow * c->sw + off];
           for (gint64 ow = hi; ow < c->OW; ow++)
             r[ow] = 0.0f;
         }
@@ -191,9 +192,9 @@ col2im (const ConvGeom *c, const float *col, gint64 ld, float *x)
           if (ih < 0 || ih >= c->H)
             continue;
           const float *r = row + oh * c->OW;
-          float *xr = x + (ch * c->H + ih) * c->W + off;
+          float *xr = x + (ch * c->H + ih) * c->W;
           for (gint64 ow = lo; ow < hi; ow++)
-            xr[ow * c->sw] += r[ow];
+            xr[ow * c->sw + off] += r[ow];
         }
       }
 }
@@ -288,7 +289,8 @@ conv_run (ConvJob *j, const char *op, GError **error)
     return TRUE;
   j->col = g_try_malloc ((gsize) B * per_image * sizeof (float));
   if (j->col == NULL) {
-    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY, "%s: cannot allocate %" G_GINT64_FORMAT " bytes of im2col buffer",
+    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY,
+                 "%s: cannot allocate %" G_GINT64_FORMAT " bytes of im2col buffer",
                  op, (gint64) (B * per_image * sizeof (float)));
     return FALSE;
   }

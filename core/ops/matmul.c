@@ -150,7 +150,7 @@ matmul_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, G
   if (gm.nbatch == 0)
     return TRUE;
   /* b shared by every batch and a not transposed: one GEMM over all rows. */
-  if (gm.b_nbatch == 1 && !ta && gm.a_nbatch == gm.nbatch) {
+  if (gm.b_nbatch == 1 && !ta && gm.a_nbatch == gm.nbatch && gm.nbatch * gm.m <= G_MAXINT) {
     _tl_priv_nn_sgemm (FALSE, tb, gm.nbatch * gm.m, gm.n, gm.k, a, gm.cols_a, b, gm.cols_b, 0.0f, c, gm.n);
     return TRUE;
   }
@@ -176,7 +176,21 @@ matmul_backward (TlGraph *g, const TlNode *node, TlValue *const *gout, TlValue *
     return TRUE;
   /* op(A) op(B) = C: d op(A) = dC op(B)^T, d op(B) = op(A)^T dC. */
   TlValue *ga = ta ? tl_matmul (g, b, dc, tb, TRUE) : tl_matmul (g, dc, b, FALSE, !tb);
-  TlValue *gb = tb ? tl_matmul (g, dc, a, TRUE, ta) : tl_matmul (g, a, dc, !ta, FALSE);
+  TlValue *gb;
+  MatmulGeom gm;
+  if (!ta && matmul_geom (tl_value_desc (a), tl_value_desc (b), ta, tb, &gm, NULL) && gm.nbatch > 1
+      && gm.b_nbatch == 1 && gm.a_nbatch == gm.nbatch) {
+    /* b shared by every batch entry: fold the batch into the rows, one
+     * product instead of nbatch products and a sum_to. */
+    const TlTensorDesc *bd = tl_value_desc (b);
+    TlValue *a2 = tl_reshape (g, a, 2, (gint64[]) { gm.nbatch * gm.m, gm.k });
+    TlValue *c2 = tl_reshape (g, dc, 2, (gint64[]) { gm.nbatch * gm.m, gm.n });
+    gb = tb ? tl_matmul (g, c2, a2, TRUE, FALSE) : tl_matmul (g, a2, c2, TRUE, FALSE);
+    if (bd->ndim != 2)
+      gb = tl_reshape (g, gb, bd->ndim, bd->shape);
+  } else {
+    gb = tb ? tl_matmul (g, dc, a, TRUE, ta) : tl_matmul (g, a, dc, !ta, FALSE);
+  }
   gin[0] = _tl_priv_ops_sum_to_like (g, ga, a);
   gin[1] = _tl_priv_ops_sum_to_like (g, gb, b);
   return tl_graph_ok (g);

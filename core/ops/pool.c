@@ -104,10 +104,9 @@ pool_row (const PoolGeom *p, gboolean is_max, const float *x, gint64 oh, float *
           m[ow] += row[ow * p->sw - p->pw + k];
         continue;
       }
-      const float *r = row - p->pw + k;
-      gint64 base = ih * p->W - p->pw + k;
+      gint64 off = k - p->pw, base = ih * p->W + off;
       for (gint64 ow = lo; ow < hi; ow++) {
-        float v = r[ow * p->sw], cur = m[ow];
+        float v = row[ow * p->sw + off], cur = m[ow];
         gint64 take = v > cur;
         nan |= v != v;
         m[ow] = v > cur ? v : cur;
@@ -267,7 +266,8 @@ pool_infer_sp (guint sp, gboolean is_max, const TlOpCall *call, TlTensorDesc *ou
 {
   const char *op = pool_name (sp, is_max, FALSE);
   PoolGeom p;
-  if (!_tl_priv_nn_n_out (op, 1, max_out, n_out, error) || !pool_geom (op, sp, &call->inputs[0], call->attrs, &p, error))
+  if (!_tl_priv_nn_n_out (op, 1, max_out, n_out, error)
+      || !pool_geom (op, sp, &call->inputs[0], call->attrs, &p, error))
     return FALSE;
   pool_out_desc (sp, &call->inputs[0], &p, out);
   return TRUE;

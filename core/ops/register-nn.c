@@ -2,8 +2,6 @@
  * gather/embedding, spmm, dropout) and holds the small helpers they share. */
 #include "config.h"
 
-#include <string.h>
-
 #include "ops-common.h"
 #include "ops-nn.h"
 

@@ -227,27 +227,39 @@ spmm_t_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_
   return TRUE;
 }
 
+/* Threads split the n columns; each output element sums its terms in edge
+ * order whatever the thread count. */
+static void
+spmm_t_cols (gint64 begin, gint64 end, gpointer data)
+{
+  const SpJob *j = data;
+  gint64 n = j->c.n;
+  for (gint64 r = 0; r < j->c.rows; r++)
+    for (gint64 e = CSR_PTR (&j->c, r); e < CSR_PTR (&j->c, r + 1); e++) {
+      float *d = j->out + CSR_COL (&j->c, e) * n;
+      const float *s = j->a + r * n;
+      float v = j->vals[e];
+      for (gint64 q = begin; q < end; q++)
+        d[q] += v * s[q];
+    }
+}
+
 static gboolean
 spmm_t_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
 {
-  Csr c;
+  SpJob j;
   gint64 n = tl_tensor_dim (in[3], 1);
   (void) ctx;
-  if (!csr_load ("spmm_t", in[0], in[1], tl_tensor_dim (out[0], 0), n, &c, error))
+  if (!csr_load ("spmm_t", in[0], in[1], tl_tensor_dim (out[0], 0), n, &j.c, error))
     return FALSE;
-  const float *vals = tl_tensor_const_data (in[2]);
-  const float *y = tl_tensor_const_data (in[3]);
-  float *o = tl_tensor_data (out[0]);
-  memset (o, 0, tl_tensor_nbytes (out[0]));
-  /* Sequential scatter: deterministic at any thread count. */
-  for (gint64 r = 0; r < c.rows; r++)
-    for (gint64 e = CSR_PTR (&c, r); e < CSR_PTR (&c, r + 1); e++) {
-      float *d = o + CSR_COL (&c, e) * n;
-      const float *s = y + r * n;
-      float v = vals[e];
-      for (gint64 q = 0; q < n; q++)
-        d[q] += v * s[q];
-    }
+  j.vals = tl_tensor_const_data (in[2]);
+  j.a = tl_tensor_const_data (in[3]);
+  j.out = tl_tensor_data (out[0]);
+  memset (j.out, 0, tl_tensor_nbytes (out[0]));
+  if (n >= 64 && j.c.nnz >= 256)
+    tl_parallel_for (n, 32, spmm_t_cols, &j);
+  else
+    spmm_t_cols (0, n, &j);
   return TRUE;
 }
 

@@ -88,14 +88,17 @@ fives_crosses_load (const char *path, GError **error)
     g_auto (GStrv) cols = g_strsplit (line, "\t", -1);
     const char *spec = g_strv_length (cols) >= 2 ? cols[1] : cols[0];
     GError *local = NULL;
-    FivesCross *c = parse_one (spec, &local);
-    if (!c) {
+    GPtrArray *some = fives_crosses_parse (spec, &local);
+    if (!some) {
       g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s:%u: %s", path, i + 1, local->message);
       g_error_free (local);
       g_ptr_array_unref (out);
       return NULL;
     }
-    g_ptr_array_add (out, c);
+    for (guint k = 0; k < some->len; k++)
+      g_ptr_array_add (out, some->pdata[k]);
+    g_ptr_array_set_free_func (some, NULL);
+    g_ptr_array_unref (some);
   }
   return out;
 }

@@ -75,8 +75,8 @@ typedef struct {
  * score (descending). */
 G_GNUC_INTERNAL GPtrArray *fives_readout (TlParamStore *store, const FivesReadoutOptions *opts,
                                           GError **error);
-/* Every edge {i, j} of layer `layer` (1-based) ranked by its soft score
- * max(A_ij, A_ji): TSV "rank field_a field_b score". NULL without that layer. */
+/* Every edge {i, j} of layer `layer` (1-based) ranked by its mean
+ * logit over both directions (see readout.c): TSV "rank field_a field_b score logit"; NULL without that layer. */
 G_GNUC_INTERNAL char *fives_readout_edges_tsv (TlParamStore *store, guint layer,
                                                const FivesReadoutOptions *opts);
 G_GNUC_INTERNAL char *fives_readout_to_tsv (GPtrArray *crosses);

@@ -47,6 +47,8 @@ typedef struct {
   double init_scale;
   double sparsity;
   gint64 search_warmup;
+  gboolean degree_norm;
+  gint64 search_steps;
 } Fives;
 
 static void
@@ -68,12 +70,14 @@ fives_create (const TlParams *params, GError **error)
   m->layers = (guint) tl_params_get_int (params, "layers", 2);
   m->tau_start = tl_params_get_float (params, "tau_start", 1.0);
   m->tau_end = tl_params_get_float (params, "tau_end", 0.1);
-  m->anneal_steps = tl_params_get_int (params, "anneal_steps", 2000);
+  m->anneal_steps = tl_params_get_int (params, "anneal_steps", 150);
   m->val_fraction = tl_params_get_float (params, "val_fraction", 0.2);
   m->h_scale = tl_params_get_float (params, "arch_lr_scale", 1.0);
   m->init_scale = tl_params_get_float (params, "init_scale", 0.3);
-  m->sparsity = tl_params_get_float (params, "sparsity", 0.0);
+  m->sparsity = tl_params_get_float (params, "sparsity", 0.01);
   m->search_warmup = tl_params_get_int (params, "search_warmup", 0);
+  m->search_steps = tl_params_get_int (params, "search_steps", 150);
+  m->degree_norm = g_strcmp0 (tl_params_get_string (params, "aggregate", "sum"), "mean") == 0;
   if (m->dim < 1 || m->layers < 1 || m->layers > 6 || m->tau_start <= 0 || m->tau_end <= 0 ||
       m->val_fraction <= 0 || m->val_fraction >= 1 || m->h_scale <= 0) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
@@ -143,14 +147,21 @@ forward (Fives *m, TlBuild *b, GPtrArray *fields, TlValue *offdiag, TlValue *tau
     TlValue *h = fives_param (b, hn, 2, fxf, TL_INIT_ZEROS, 0, arch_detached);
     TlValue *gate = tl_sigmoid (g, tl_mul (g, tl_scale (g, h, m->h_scale, 0.0), tau_inv));
     adj = tl_mul (g, adj, gate);
-    if (adj_mass) {
+    if (adj_mass && k == 1) {
       TlValue *mass = tl_mean (g, adj, 0, NULL, FALSE);
       *adj_mass = *adj_mass ? tl_add (g, *adj_mass, mass) : mass;
     }
     TlValue *w = fives_param (b, wn, 2, dxd, TL_INIT_KAIMING_UNIFORM, 0, weights_detached);
     TlValue *t = tl_linear (g, e, w, NULL);                          /* [B, F, D] */
     TlValue *msg = tl_matmul (g, tl_reshape (g, adj, 3, a3), t, FALSE, FALSE);
-    msg = tl_scale (g, msg, 1.0 / (double) (F - 1), 0.0);
+    if (m->degree_norm) {
+      gint last = -1;
+      gint64 d3[3] = { 1, F, 1 };
+      TlValue *deg = tl_scale (g, tl_sum (g, adj, 1, &last, TRUE), 1.0, 1e-6);
+      msg = tl_div (g, msg, tl_reshape (g, deg, 3, d3));
+    } else {
+      msg = tl_scale (g, msg, 1.0 / (double) (F - 1), 0.0);
+    }
     state = tl_mul (g, state, msg);
     TlValue *wo = fives_param (b, on, 2, ro, TL_INIT_ZEROS, 0, weights_detached);
     TlValue *r = tl_linear (g, tl_reshape (g, state, 2, flat), wo, NULL); /* [B, 1] */
@@ -229,7 +240,9 @@ fives_step_end (TlModel *model, TlParamStore *store, guint64 step, GError **erro
   (void) error;
   TlTensor *on = tl_param_store_lookup (store, "search.on");
   if (on)
-    tl_tensor_set_flat (on, 0, (gint64) step >= m->search_warmup ? 1.0 : 0.0);
+    tl_tensor_set_flat (on, 0, (gint64) step >= m->search_warmup &&
+                                   (m->search_steps == 0 || (gint64) step < m->search_warmup + m->search_steps)
+                                 ? 1.0 : 0.0);
   TlTensor *t = tl_param_store_lookup (store, "search.tau_inv");
   if (!t)
     return TRUE;

@@ -10,8 +10,11 @@
  *       + noise * N(0, 1)
  *
  * P_ab is a random table with zero row and column means and unit variance
- * (a pure pairwise interaction); u are zero-mean unit-variance random
- * vectors, so a planted triple has no pairwise marginal effect. The
+ * (a pure pairwise interaction); u are unit-variance random vectors of mean
+ * `triple_heredity` (h): the triple then also has pairwise effects of scale
+ * h (and main effects h^2), the "heredity" FIVES assumes (an order-k
+ * interaction is built on order-(k-1) ones). h = 0 plants a pure three-way
+ * interaction without any pairwise marginal. The
  * problem (tables) depends on `seed` only; the rows on (seed, split).
  */
 #include <math.h>
@@ -132,10 +135,11 @@ planted_open (const TlParams *params, GError **error)
   guint64 seed = (guint64) tl_params_get_int (params, "seed", 1);
   guint64 split = (guint64) tl_params_get_int (params, "split", 0);
   double main_s = tl_params_get_float (params, "main_strength", 0.3);
-  double pair_s = tl_params_get_float (params, "pair_strength", 1.5);
+  double pair_s = tl_params_get_float (params, "pair_strength", 2.0);
   double triple_s = tl_params_get_float (params, "triple_strength", 1.5);
   double noise = tl_params_get_float (params, "noise", 0.0);
   double bias = tl_params_get_float (params, "bias", 0.0);
+  double heredity = tl_params_get_float (params, "triple_heredity", 0.5);
   if (nf < 2 || nf > MAX_FIELDS || card < 2 || card > 1000000 || n_rows < 1 || n_rows > 100000000) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                  "fives.planted: n_fields must be 2..%d, cardinality 2..1000000, n_rows 1..1e8", MAX_FIELDS);
@@ -183,8 +187,11 @@ planted_open (const TlParams *params, GError **error)
   for (guint p = 0; p < n_pairs; p++)
     pure_pair (&rng, ptab + (gint64) p * card * card, card);
   g_autofree double *tvec = g_new (double, MAX (1, n_triples) * 3 * card);
-  for (guint t = 0; t < n_triples * 3; t++)
+  for (guint t = 0; t < n_triples * 3; t++) {
     centred (&rng, tvec + (gint64) t * card, card);
+    for (gint64 c = 0; c < card; c++)
+      tvec[(gint64) t * card + c] += heredity;
+  }
 
   /* The rows: depend on (seed, split). */
   tl_rng_init (&rng, seed, 1 + split);

@@ -19,6 +19,7 @@ typedef struct {
   guint layers;
   char **names;  /* borrowed from the store's parameter names */
   double *adj;   /* [layers, F, F] soft adjacency */
+  double *logit; /* [layers, F, F] min over layers <= k of c H / tau: the weakest gate */
 } Graph;
 
 static void
@@ -26,6 +27,7 @@ graph_clear (Graph *gr)
 {
   g_free (gr->names);
   g_free (gr->adj);
+  g_free (gr->logit);
 }
 
 static gboolean
@@ -57,6 +59,7 @@ graph_load (TlParamStore *store, double h_scale, Graph *gr, GError **error)
   }
   guint F = gr->F;
   gr->adj = g_new0 (double, (gsize) gr->layers * F * F);
+  gr->logit = g_new0 (double, (gsize) gr->layers * F * F);
   for (guint k = 0; k < gr->layers; k++) {
     g_autofree char *hn = g_strdup_printf ("search.H%u", k + 1);
     TlTensor *h = tl_param_store_lookup (store, hn);
@@ -68,9 +71,12 @@ graph_load (TlParamStore *store, double h_scale, Graph *gr, GError **error)
     }
     for (guint i = 0; i < F; i++)
       for (guint j = 0; j < F; j++) {
-        double gate = 1.0 / (1.0 + exp (-h_scale * tau_inv * tl_tensor_get_flat (h, (gint64) i * F + j)));
+        double z = h_scale * tau_inv * tl_tensor_get_flat (h, (gint64) i * F + j);
+        double gate = 1.0 / (1.0 + exp (-z));
         double prev = k == 0 ? (i == j ? 0.0 : 1.0) : gr->adj[((gsize) (k - 1) * F + i) * F + j];
+        double prev_z = k == 0 ? (i == j ? -HUGE_VAL : HUGE_VAL) : gr->logit[((gsize) (k - 1) * F + i) * F + j];
         gr->adj[((gsize) k * F + i) * F + j] = prev * gate;
+        gr->logit[((gsize) k * F + i) * F + j] = MIN (prev_z, z);
       }
   }
   return TRUE;
@@ -226,15 +232,15 @@ fives_readout_to_tsv (GPtrArray *crosses)
 
 typedef struct {
   guint i, j;
-  double score;
+  double score, logit;
 } Edge;
 
 static int
 cmp_edge (const void *a, const void *b)
 {
   const Edge *x = a, *y = b;
-  if (x->score != y->score)
-    return x->score > y->score ? -1 : 1;
+  if (x->logit != y->logit)
+    return x->logit > y->logit ? -1 : 1;
   if (x->i != y->i)
     return x->i < y->i ? -1 : 1;
   return x->j < y->j ? -1 : x->j > y->j;
@@ -246,8 +252,13 @@ cmp_edge (const void *a, const void *b)
  * @layer: 1-based layer
  * @opts: options (h_scale)
  *
- * Returns: (transfer full) (nullable): "rank field_a field_b score" lines,
- * strongest first; NULL when the store has no such layer.
+ * An edge {i, j} is scored in both directions (i's neighbour j, j's
+ * neighbour i): score is the mean of A_ij and A_ji, and edges are ranked by
+ * the mean of the two logits (each the weakest gate c H / tau on the way to
+ * layer k), which does not saturate like the soft score.
+ *
+ * Returns: (transfer full) (nullable): "rank field_a field_b score logit"
+ * lines, strongest first; NULL when the store has no such layer.
  */
 char *
 fives_readout_edges_tsv (TlParamStore *store, guint layer, const FivesReadoutOptions *opts)
@@ -262,14 +273,16 @@ fives_readout_edges_tsv (TlParamStore *store, guint layer, const FivesReadoutOpt
   GArray *edges = g_array_new (FALSE, FALSE, sizeof (Edge));
   for (guint i = 0; i < gr.F; i++)
     for (guint j = i + 1; j < gr.F; j++) {
-      Edge e = { i, j, MAX (adj (&gr, layer - 1, i, j), adj (&gr, layer - 1, j, i)) };
+      gsize ij = ((gsize) (layer - 1) * gr.F + i) * gr.F + j, ji = ((gsize) (layer - 1) * gr.F + j) * gr.F + i;
+      Edge e = { i, j, 0.5 * (gr.adj[ij] + gr.adj[ji]), 0.5 * (gr.logit[ij] + gr.logit[ji]) };
       g_array_append_val (edges, e);
     }
   qsort (edges->data, edges->len, sizeof (Edge), cmp_edge);
-  GString *s = g_string_new ("rank\tfield_a\tfield_b\tscore\n");
+  GString *s = g_string_new ("rank\tfield_a\tfield_b\tscore\tlogit\n");
   for (guint k = 0; k < edges->len; k++) {
     Edge *e = &g_array_index (edges, Edge, k);
-    g_string_append_printf (s, "%u\t%s\t%s\t%.6f\n", k + 1, gr.names[e->i], gr.names[e->j], e->score);
+    g_string_append_printf (s, "%u\t%s\t%s\t%.6f\t%.4f\n", k + 1, gr.names[e->i], gr.names[e->j], e->score,
+                            e->logit);
   }
   g_array_unref (edges);
   graph_clear (&gr);

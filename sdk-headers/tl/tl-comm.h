@@ -29,6 +29,7 @@
 #include <tl/tl-macros.h>
 #include <tl/tl-error.h>
 #include <tl/tl-tensor.h>
+#include <tl/tl-trainer.h>
 
 TL_BEGIN_DECLS
 
@@ -49,6 +50,11 @@ typedef enum {
 TL_API TlComm *tl_comm_new(const char *backend, GError **error);
 TL_API TlComm *tl_comm_new_from_env(GError **error);
 TL_API void tl_comm_free(TlComm *comm); /* NULL-safe; does not finalise MPI */
+/* The process's communicator: made by tl_comm_new_from_env() on the first
+ * call and kept until exit (do not free). tl_train uses it when the config
+ * names none, so `mpirun -np N tlhost run job.xml` trains data-parallel.
+ * (transfer none) */
+TL_API TlComm *tl_comm_get_default(GError **error);
 
 TL_API const char *tl_comm_backend(const TlComm *comm); /* "single", "mpi" */
 TL_API int tl_comm_rank(const TlComm *comm);            /* 0 .. size-1 */
@@ -72,6 +78,22 @@ TL_API gboolean tl_comm_barrier(TlComm *comm, GError **error);
  * every rank with exit status `code` (the single backend exits the
  * process). Does not return. */
 TL_API G_GNUC_NORETURN void tl_comm_abort(TlComm *comm, int code, const char *message);
+
+/* --- data-parallel training ----------------------------------------------
+ *
+ * tl_train on a communicator of N > 1 ranks: every rank builds its graph
+ * for batch_size / N rows (rank r reads rows [r*B/N, (r+1)*B/N) of each
+ * global batch of B rows, in the same seeded order on every rank); after
+ * each backward the gradients (and the loss) are allreduced, weighted by
+ * each rank's share of the batch (the mean when N divides B); parameters are
+ * broadcast from rank 0 before the first step. Only rank 0 reports progress
+ * and writes checkpoints. The loss must be a mean over the batch rows.
+ *
+ * The communicator travels in TlTrainConfig.reserved[0] (ABI 1.0 layout
+ * unchanged); NULL there means tl_comm_get_default(). comm is borrowed and
+ * must outlive the tl_train call. */
+TL_API void tl_train_config_set_comm(TlTrainConfig *cfg, TlComm *comm);
+TL_API TlComm *tl_train_config_get_comm(const TlTrainConfig *cfg); /* nullable, borrowed */
 
 TL_END_DECLS
 

@@ -92,6 +92,8 @@ typedef struct {
   void *reserved[8];
 } TlJobRunOptions;
 
+TL_STATIC_ASSERT(offsetof(TlJobRunOptions, quiet) == sizeof(void *), "TlJobRunOptions ABI 1.0");
+
 TL_API void tl_job_run_options_init(TlJobRunOptions *opts);
 
 /* Validate (if not done), load the plugins needed, instantiate datasets,
@@ -145,6 +147,9 @@ typedef struct {
   guint64 seed;
   void *reserved[8];
 } TlTaskContext;
+
+TL_STATIC_ASSERT(offsetof(TlTaskContext, graph) == 2 * sizeof(void *), "TlTaskContext ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlTaskContext, seed) == 10 * sizeof(void *), "TlTaskContext ABI 1.0");
 
 typedef struct {
   TL_TABLE_HEADER;

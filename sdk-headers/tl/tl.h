@@ -26,5 +26,6 @@
 #include <tl/tl-registry.h>
 #include <tl/tl-job.h>
 #include <tl/tl-conformance.h>
+#include <tl/tl-comm.h>
 
 #endif /* TL_H */

@@ -26,11 +26,12 @@ is_builtin (const TlPluginInfo *p)
 static char *
 find_schema (const char *name)
 {
-  const char *dirs[] = { g_getenv ("TL_SCHEMA_DIR"), TL_SCHEMADIR,
+  /* $TL_SCHEMA_DIR, the source tree (uninstalled runs), the installed copy */
+  const char *dirs[] = { g_getenv ("TL_SCHEMA_DIR"),
 #ifdef TL_SRCDIR
                          TL_SRCDIR "/sdk-headers/schema",
 #endif
-                         NULL };
+                         TL_SCHEMADIR, NULL };
   for (guint i = 0; i < G_N_ELEMENTS (dirs); i++) {
     if (!dirs[i] || !*dirs[i])
       continue;
@@ -303,9 +304,13 @@ static gboolean
 check_symbols (TlcSuite *s, const TlComponentInfo *ci, GError **error)
 {
   const char *lib = tl_plugin_info_library_path (s->plugin);
-  if (!lib) {
+  if (!lib && is_builtin (s->plugin)) {
     tlc_skip ("no library (built-in plugin)");
     return TRUE;
+  }
+  if (!lib) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "the manifest's library was not found");
+    return FALSE;
   }
   g_autofree char *data = NULL;
   gsize len = 0;
@@ -341,6 +346,8 @@ check_symbols (TlcSuite *s, const TlComponentInfo *ci, GError **error)
   return TRUE;
 }
 
+static gboolean check_lifecycle_all (TlcSuite *s, const TlComponentInfo *unused, GError **error);
+
 void
 tlc_checks_plugin (TlcSuite *s)
 {
@@ -348,6 +355,7 @@ tlc_checks_plugin (TlcSuite *s)
   tlc_run (s, "manifest: consistent with the descriptor", check_descriptor, NULL);
   tlc_run (s, "library: only the entry symbol exported", check_symbols, NULL);
   tlc_run (s, "abi: accepted", check_abi, NULL);
+  tlc_run (s, "components: all alive together, destroyed in odd orders", check_lifecycle_all, NULL);
 }
 
 /* --- every component: lifecycle and parameters ------------------------------ */
@@ -490,6 +498,50 @@ check_params (TlcSuite *s, const TlComponentInfo *ci, GError **error)
     return FALSE;
   }
   return TRUE;
+}
+
+/* Instances of all the plugin's components alive together, destroyed in
+ * creation order, then created again and destroyed in reverse order. */
+static gboolean
+check_lifecycle_all (TlcSuite *s, const TlComponentInfo *unused, GError **error)
+{
+  const TlPluginInfo *p = s->plugin;
+  g_autoptr (GPtrArray) cis = g_ptr_array_new ();
+  g_autoptr (GPtrArray) params = g_ptr_array_new_with_free_func ((GDestroyNotify) tl_params_free);
+  for (guint i = 0; i < tl_plugin_info_n_components (p); i++) {
+    const TlComponentInfo *ci = tl_plugin_info_component (p, i);
+    if (tl_component_info_kind (ci) == TL_COMPONENT_OP)
+      continue;
+    gboolean required = FALSE;
+    for (guint k = 0; k < tl_component_info_n_params (ci); k++)
+      required = required || !tl_param_spec_default (tl_component_info_param (ci, k));
+    if (required)
+      continue;
+    TlParams *pp = tlc_make_params (ci, NULL, error);
+    if (!pp)
+      return FALSE;
+    g_ptr_array_add (cis, (gpointer) ci);
+    g_ptr_array_add (params, pp);
+  }
+  if (cis->len < 2) {
+    tlc_skip ("fewer than two components creatable with defaults");
+    return TRUE;
+  }
+  gpointer *inst = g_new0 (gpointer, cis->len);
+  gboolean ok = TRUE;
+  for (guint round = 0; ok && round < 2; round++) {
+    for (guint i = 0; ok && i < cis->len; i++) {
+      inst[i] = tlc_create (s, cis->pdata[i], params->pdata[i], error);
+      ok = inst[i] != NULL;
+    }
+    for (guint k = 0; k < cis->len; k++) {
+      guint i = round == 0 ? k : cis->len - 1 - k; /* FIFO, then LIFO */
+      tlc_destroy (cis->pdata[i], inst[i]);
+      inst[i] = NULL;
+    }
+  }
+  g_free (inst);
+  return ok;
 }
 
 void

@@ -19,3 +19,5 @@ EXTRA_DIST += hosts/cmd-job.h
 
 TESTS += tests/conformance/run-all.sh
 dist_noinst_SCRIPTS += tests/conformance/run-all.sh
+TESTS += tests/conformance/expect-failures.sh
+dist_noinst_SCRIPTS += tests/conformance/expect-failures.sh

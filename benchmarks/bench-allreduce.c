@@ -1,0 +1,99 @@
+/* bench-allreduce.c — issue 4 (c): allreduce bandwidth through the
+ * communicator (tl_comm_allreduce, "mpi" backend) against MPI_Allreduce
+ * called directly, on f32 buffers of 1 MB to 64 MB. Run under
+ * `mpirun -np 2` (benchmarks/run-allreduce.sh). Rank 0 prints
+ *   BENCH allreduce bytes=N tl_gbps=X mpi_gbps=Y ratio=<tl/mpi>
+ * where gbps is the buffer size in GB (1e9 bytes) over the time of one
+ * allreduce (the best of 3 rounds of several calls, the two interleaved).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <mpi.h>
+#include <tl/tl.h>
+
+static double
+time_tl (TlComm *comm, TlTensor *t, int iters)
+{
+  MPI_Barrier (MPI_COMM_WORLD);
+  double t0 = MPI_Wtime ();
+  for (int i = 0; i < iters; i++) {
+    GError *error = NULL;
+    if (!tl_comm_allreduce (comm, t, TL_COMM_SUM, &error)) {
+      fprintf (stderr, "bench-allreduce: %s\n", error->message);
+      exit (1);
+    }
+  }
+  MPI_Barrier (MPI_COMM_WORLD);
+  return (MPI_Wtime () - t0) / iters;
+}
+
+static double
+time_mpi (float *buf, int count, int iters)
+{
+  MPI_Barrier (MPI_COMM_WORLD);
+  double t0 = MPI_Wtime ();
+  for (int i = 0; i < iters; i++)
+    if (MPI_Allreduce (MPI_IN_PLACE, buf, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) !=
+        MPI_SUCCESS) {
+      fprintf (stderr, "bench-allreduce: MPI_Allreduce failed\n");
+      exit (1);
+    }
+  MPI_Barrier (MPI_COMM_WORLD);
+  return (MPI_Wtime () - t0) / iters;
+}
+
+int
+main (int argc, char **argv)
+{
+  GError *error = NULL;
+  /* tl initialises MPI (MPI_THREAD_MULTIPLE, for its watchdog); the direct
+   * calls below run in the same process, so both sides share that level. */
+  TlComm *comm = tl_comm_new ("mpi", &error);
+  if (!comm) {
+    fprintf (stderr, "bench-allreduce: %s\n", error->message);
+    return 1;
+  }
+  int rank = tl_comm_rank (comm), size = tl_comm_size (comm);
+  if (rank == 0 && size < 2)
+    fprintf (stderr, "bench-allreduce: run it under mpirun -np 2 (1 rank measures nothing)\n");
+  for (gint64 mb = 1; mb <= 64; mb *= 4) {
+    gint64 bytes = mb << 20;
+    gint64 n = bytes / 4;
+    TlTensor *t = tl_tensor_new (TL_DTYPE_F32, 1, &n, &error);
+    float *raw = malloc ((size_t) bytes);
+    if (!t || !raw) {
+      fprintf (stderr, "bench-allreduce: out of memory\n");
+      return 1;
+    }
+    float *p = tl_tensor_data (t);
+    for (gint64 i = 0; i < n; i++)
+      p[i] = raw[i] = 1e-3f * (float) (i % 1000);
+    int iters = (int) CLAMP ((256 << 20) / bytes, 4, 100);
+    time_tl (comm, t, 2); /* warm up both paths */
+    time_mpi (raw, (int) n, 2);
+    double best_tl = G_MAXDOUBLE, best_mpi = G_MAXDOUBLE;
+    for (int round = 0; round < 3; round++) {
+      if (round % 2 == 0) {
+        best_tl = MIN (best_tl, time_tl (comm, t, iters));
+        best_mpi = MIN (best_mpi, time_mpi (raw, (int) n, iters));
+      } else {
+        best_mpi = MIN (best_mpi, time_mpi (raw, (int) n, iters));
+        best_tl = MIN (best_tl, time_tl (comm, t, iters));
+      }
+    }
+    if (rank == 0) {
+      double tl_gbps = (double) bytes / 1e9 / best_tl, mpi_gbps = (double) bytes / 1e9 / best_mpi;
+      printf ("BENCH allreduce bytes=%" G_GINT64_FORMAT " ranks=%d tl_gbps=%.3f mpi_gbps=%.3f "
+              "ratio=%.3f\n",
+              bytes, size, tl_gbps, mpi_gbps, tl_gbps / mpi_gbps);
+      fflush (stdout);
+    }
+    free (raw);
+    tl_tensor_unref (t);
+  }
+  tl_comm_free (comm);
+  return 0;
+}

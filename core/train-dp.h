@@ -1,0 +1,39 @@
+/* train-dp.h — data-parallel training over a TlComm (train-dp.c), used by
+ * trainer.c. With one rank every call is a no-op and the shard is the whole
+ * batch, so the single-process trainer is unchanged. */
+#ifndef TL_TRAIN_DP_H
+#define TL_TRAIN_DP_H
+
+#include "train-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  TlComm *comm; /* borrowed */
+  int rank;
+  int size;
+  gint64 global; /* rows per global batch */
+  gint64 lo;     /* this rank reads rows [lo, lo + n) of each global batch */
+  gint64 n;
+  TlTensor *flat; /* f32 scratch for the packed gradients */
+} TlDataParallel;
+
+/* Resolve the communicator (cfg's slot, else the default) and this rank's
+ * shard of a batch_size batch; with several ranks, rank 0 says so through
+ * progress (nullable). */
+G_GNUC_INTERNAL gboolean _tl_priv_dp_init (TlDataParallel *dp, const TlTrainConfig *cfg,
+                                           const TlProgress *progress, GError **error);
+G_GNUC_INTERNAL void _tl_priv_dp_clear (TlDataParallel *dp);
+#define _tl_priv_dp_active(dp) ((dp)->size > 1)
+#define _tl_priv_dp_is_root(dp) ((dp)->rank == 0)
+/* Every tensor of the store takes rank 0's values. */
+G_GNUC_INTERNAL gboolean _tl_priv_dp_sync_params (TlDataParallel *dp, TlParamStore *store,
+                                                  GError **error);
+/* grads[n] (f32, NULL entries skipped) and *loss, each rank's scaled by its
+ * share n / global, summed over the ranks in place. */
+G_GNUC_INTERNAL gboolean _tl_priv_dp_reduce (TlDataParallel *dp, guint n, TlTensor **grads,
+                                             double *loss, GError **error);
+
+G_END_DECLS
+
+#endif /* TL_TRAIN_DP_H */

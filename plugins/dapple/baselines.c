@@ -1,0 +1,178 @@
+/* baselines.c — planning front end: the DAPPLE planner over placement
+ * policies and micro-batch counts, and the baselines of the paper's
+ * comparison: GPipe (balanced contiguous stages, one device each,
+ * all-forward-then-all-backward), the PipeDream planner's objective (its
+ * bottleneck, planned with the same DP, then run synchronously) and pure
+ * data parallelism. */
+#include "dapple-private.h"
+
+/* Micro-batch counts tried: divisors of the global batch up to 64. */
+static GArray *
+micro_batch_candidates (const DapplePlanOptions *o)
+{
+  GArray *a = g_array_new (FALSE, FALSE, sizeof (guint));
+  if (o->micro_batches > 0) {
+    g_array_append_val (a, o->micro_batches);
+    return a;
+  }
+  guint64 b = (guint64) o->global_batch;
+  for (guint m = 1; m <= 64 && m <= b; m++)
+    if (b % m == 0)
+      g_array_append_val (a, m);
+  return a;
+}
+
+/* GPipe: S = min(devices, layers) stages minimising the largest stage
+ * compute time, stage s on device s. */
+static DapplePipeline *
+plan_gpipe (const DappleModel *m, guint M, double B)
+{
+  const DappleProfile *pr = m->profile;
+  guint L = pr->n_layers, N = m->shape.n_machines * m->shape.per_machine;
+  guint S = MIN (N, L);
+  /* best[s][j]: min over splits of layers [0, j) into s stages of the max stage time */
+  g_autofree double *best = g_new (double, (S + 1) * (L + 1));
+  g_autofree guint *cut = g_new0 (guint, (S + 1) * (L + 1));
+  g_autofree double *prefix = g_new0 (double, L + 1);
+  for (guint l = 0; l < L; l++)
+    prefix[l + 1] = prefix[l] + pr->layers[l].fwd + pr->layers[l].bwd;
+  for (guint i = 0; i < (S + 1) * (L + 1); i++)
+    best[i] = G_MAXDOUBLE;
+  best[0] = 0;
+  for (guint s = 1; s <= S; s++)
+    for (guint j = s; j <= L; j++)
+      for (guint i = s - 1; i < j; i++) {
+        double prev = best[(s - 1) * (L + 1) + i];
+        if (prev == G_MAXDOUBLE)
+          continue;
+        double v = MAX (prev, prefix[j] - prefix[i]);
+        if (v < best[s * (L + 1) + j]) {
+          best[s * (L + 1) + j] = v;
+          cut[s * (L + 1) + j] = i;
+        }
+      }
+  DapplePipeline *p = dapple_pipeline_new (S);
+  guint j = L;
+  for (guint s = S; s > 0; s--) {
+    guint i = cut[s * (L + 1) + j];
+    guint dev = s - 1;
+    dapple_pipeline_set_stage (p, s - 1, i, j, 1, &dev);
+    j = i;
+  }
+  p->micro_batches = M;
+  p->global_batch = B;
+  p->schedule = DAPPLE_SCHEDULE_GPIPE;
+  p->method = g_strdup ("gpipe");
+  p->estimate = dapple_estimate (m, p);
+  return p;
+}
+
+static DapplePipeline *
+plan_data_parallel (const DappleModel *m, guint M, double B)
+{
+  guint N = m->shape.n_machines * m->shape.per_machine;
+  N = MIN (N, (guint) (B / M));
+  g_autofree guint *devices = g_new (guint, MAX (N, 1));
+  for (guint d = 0; d < N; d++)
+    devices[d] = d;
+  DapplePipeline *p = dapple_pipeline_new (1);
+  dapple_pipeline_set_stage (p, 0, 0, m->profile->n_layers, MAX (N, 1), devices);
+  p->micro_batches = M;
+  p->global_batch = B;
+  p->schedule = DAPPLE_SCHEDULE_EARLY_BACKWARD;
+  p->method = g_strdup ("dp");
+  p->estimate = dapple_estimate (m, p);
+  return p;
+}
+
+/* Keep the better of *best and p (by estimate, fitting plans first). */
+static void
+keep_better (const DappleModel *m, DapplePipeline **best, DapplePipeline *p)
+{
+  if (!p)
+    return;
+  if (!*best) {
+    *best = p;
+    return;
+  }
+  gboolean fb = dapple_fits (m, *best), fp = dapple_fits (m, p);
+  if ((fp && !fb) || (fp == fb && p->estimate < (*best)->estimate * (1 - 1e-12))) {
+    dapple_pipeline_free (*best);
+    *best = p;
+  } else {
+    dapple_pipeline_free (p);
+  }
+}
+
+/**
+ * dapple_plan_pipeline:
+ * @m: the model
+ * @opts: method, policy (-1: best), micro-batches (0: choose), global batch
+ * @error: return location for a #GError
+ *
+ * Plans with @opts->method. With micro-batches 0 every divisor of the global
+ * batch up to 64 is tried and the plan with the smallest estimated step
+ * (dapple_estimate()) kept; data parallelism takes the fewest micro-batches
+ * that fit. PipeDream's plans come from its own objective and are then
+ * compared by the same estimate.
+ *
+ * Returns: (transfer full) (nullable): the pipeline.
+ */
+DapplePipeline *
+dapple_plan_pipeline (const DappleModel *m, const DapplePlanOptions *opts, GError **error)
+{
+  if (!(opts->global_batch >= 1)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "dapple: the global batch must be >= 1");
+    return NULL;
+  }
+  g_autoptr (GArray) ms = micro_batch_candidates (opts);
+  DapplePipeline *best = NULL;
+  for (guint k = 0; k < ms->len; k++) {
+    guint M = g_array_index (ms, guint, k);
+    if (M > opts->global_batch)
+      continue;
+    switch (opts->method) {
+    case DAPPLE_METHOD_GPIPE:
+      keep_better (m, &best, plan_gpipe (m, M, opts->global_batch));
+      break;
+    case DAPPLE_METHOD_DP: {
+      DapplePipeline *p = plan_data_parallel (m, M, opts->global_batch);
+      if (best && dapple_fits (m, best)) {
+        dapple_pipeline_free (p);
+        break;
+      }
+      dapple_pipeline_free (best);
+      best = p;
+      break;
+    }
+    case DAPPLE_METHOD_DAPPLE:
+    case DAPPLE_METHOD_PIPEDREAM:
+    default:
+      for (guint pol = 0; pol < DAPPLE_N_POLICIES; pol++) {
+        if (opts->policy >= 0 && (guint) opts->policy != pol)
+          continue;
+        GError *local = NULL;
+        guint N = m->shape.n_machines * m->shape.per_machine;
+        DapplePipeline *p = dapple_dp (m, opts->method, (DapplePolicy) pol, M, opts->global_batch, N, &local);
+        if (!p) {
+          if (!g_error_matches (local, TL_ERROR, TL_ERROR_NO_MEMORY)) {
+            g_propagate_error (error, local);
+            dapple_pipeline_free (best);
+            return NULL;
+          }
+          g_error_free (local);
+          continue;
+        }
+        p->estimate = dapple_estimate (m, p);
+        keep_better (m, &best, p);
+      }
+      break;
+    }
+  }
+  if (!best) {
+    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY,
+                 "dapple: no %s plan fits the devices' memory", dapple_method_name (opts->method));
+    return NULL;
+  }
+  return best;
+}

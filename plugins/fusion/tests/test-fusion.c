@@ -1,0 +1,545 @@
+/* test-fusion.c — the fusion plugin: fused results equal unfused ones
+ * (LayerNorm, softmax, bias+GELU+residual+LayerNorm as primitive ops, and
+ * random DAGs of memory-bound ops), kernel counts, the explorer against a
+ * brute-force optimum on small DAGs, plan XML/DOT, and fused gradients. */
+#include <math.h>
+#include <string.h>
+#include <tl/tl.h>
+
+#include "fusion-private.h"
+
+#define TOL 1e-5
+
+static TlPlanner *
+make_planner (const char *mode, guint beam)
+{
+  g_autoptr (TlParams) params = tl_params_new ();
+  tl_params_set_string (params, "mode", mode);
+  tl_params_set_int (params, "beam", beam);
+  tl_params_set_int (params, "top_k", 4);
+  tl_params_set_int (params, "max_group", 64);
+  tl_params_set_bool (params, "non_adjacent", TRUE);
+  tl_params_set_bool (params, "rewrite", TRUE);
+  tl_params_set_bool (params, "report", FALSE);
+  GError *error = NULL;
+  TlPlanner *p = fusion_stitch_planner.create (params, &error);
+  g_assert_no_error (error);
+  return p;
+}
+
+/* Plan and apply on a copy of g; returns the fused copy. */
+static TlGraph *
+fuse_copy (TlGraph *g, const char *mode, TlPlan **plan_out)
+{
+  GError *error = NULL;
+  TlPlanner *p = make_planner (mode, 4);
+  TlGraph *c = tl_graph_copy (g, &error);
+  g_assert_no_error (error);
+  TlPlan *plan = fusion_stitch_planner.plan (p, c, NULL, 1, &error);
+  g_assert_no_error (error);
+  g_assert_true (fusion_stitch_planner.apply (p, plan, c, &error));
+  g_assert_no_error (error);
+  fusion_stitch_planner.destroy (p);
+  if (plan_out)
+    *plan_out = plan;
+  else
+    tl_plan_free (plan);
+  return c;
+}
+
+/* Run every named output of g with the given inputs; returns new refs. */
+static GPtrArray *
+run_graph (TlGraph *g, guint n_in, const char *const *names, TlTensor *const *in, guint *n_kernels)
+{
+  GError *error = NULL;
+  guint n = tl_graph_n_outputs (g);
+  TlValue **outs = g_new (TlValue *, n);
+  for (guint i = 0; i < n; i++)
+    outs[i] = tl_graph_get_output (g, tl_graph_output_name (g, i));
+  TlExecOptions o;
+  tl_exec_options_init (&o);
+  TlExec *ex = tl_exec_new (g, n, outs, &o, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n_in; i++) {
+    g_assert_true (tl_exec_set_input (ex, names[i], in[i], &error));
+    g_assert_no_error (error);
+  }
+  g_assert_true (tl_exec_run (ex, 0, &error));
+  g_assert_no_error (error);
+  GPtrArray *res = g_ptr_array_new_with_free_func ((GDestroyNotify) tl_tensor_unref);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (res, tl_tensor_copy (tl_exec_get_output (ex, i), NULL));
+  if (n_kernels)
+    *n_kernels = tl_exec_n_kernels (ex);
+  tl_exec_free (ex);
+  g_free (outs);
+  return res;
+}
+
+static TlTensor *
+rand_tensor (TlRng *rng, guint ndim, const gint64 *shape, double lo, double hi)
+{
+  TlTensor *t = tl_tensor_new (TL_DTYPE_F32, ndim, shape, NULL);
+  float *d = tl_tensor_data (t);
+  for (gint64 i = 0; i < tl_tensor_numel (t); i++)
+    d[i] = (float) (lo + (hi - lo) * tl_rng_uniform (rng));
+  return t;
+}
+
+/* Compare fused and unfused outputs; returns the largest relative diff. */
+static double
+compare (TlGraph *g, TlGraph *f, guint n_in, const char *const *names, TlTensor *const *in,
+         guint *k_before, guint *k_after)
+{
+  g_autoptr (GPtrArray) a = run_graph (g, n_in, names, in, k_before);
+  g_autoptr (GPtrArray) b = run_graph (f, n_in, names, in, k_after);
+  g_assert_cmpuint (a->len, ==, b->len);
+  double worst = 0;
+  for (guint i = 0; i < a->len; i++) {
+    double d = tl_tensor_max_rel_diff (b->pdata[i], a->pdata[i]);
+    g_assert_cmpfloat (d, >=, 0);
+    worst = MAX (worst, d);
+  }
+  return worst;
+}
+
+/* --- the three patterns ---------------------------------------------------- */
+
+static TlValue *
+layer_norm_prims (TlGraph *g, TlValue *x, TlValue *gamma, TlValue *beta)
+{
+  gint ax = -1;
+  TlValue *m = tl_mean (g, x, 1, &ax, TRUE);
+  TlValue *d = tl_sub (g, x, m);
+  TlValue *v = tl_mean (g, tl_square (g, d), 1, &ax, TRUE);
+  TlValue *r = tl_rsqrt (g, tl_add (g, v, tl_graph_scalar (g, 1e-5f)));
+  return tl_add (g, tl_mul (g, tl_mul (g, d, r), gamma), beta);
+}
+
+static TlValue *
+softmax_prims (TlGraph *g, TlValue *x)
+{
+  gint ax = -1;
+  TlValue *m = tl_max (g, x, 1, &ax, TRUE);
+  TlValue *e = tl_exp (g, tl_sub (g, x, m));
+  return tl_div (g, e, tl_sum (g, e, 1, &ax, TRUE));
+}
+
+typedef enum { PAT_LN, PAT_SOFTMAX, PAT_GELU_LN } Pattern;
+
+static TlGraph *
+build_pattern (Pattern pat, gint64 rows, gint64 cols, TlRng *rng)
+{
+  TlGraph *g = tl_graph_new ();
+  gint64 shape[2] = { rows, cols };
+  TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 2, shape);
+  g_autoptr (TlTensor) gt = rand_tensor (rng, 1, &cols, 0.5, 1.5);
+  g_autoptr (TlTensor) bt = rand_tensor (rng, 1, &cols, -0.5, 0.5);
+  g_autoptr (TlTensor) biast = rand_tensor (rng, 1, &cols, -0.5, 0.5);
+  TlValue *y;
+  if (pat == PAT_SOFTMAX) {
+    y = softmax_prims (g, x);
+  } else if (pat == PAT_LN) {
+    y = layer_norm_prims (g, x, tl_graph_param (g, "gamma", gt), tl_graph_param (g, "beta", bt));
+  } else {
+    TlValue *res = tl_graph_input (g, "res", TL_DTYPE_F32, 2, shape);
+    TlValue *h = tl_gelu (g, tl_add (g, x, tl_graph_param (g, "bias", biast)));
+    y = layer_norm_prims (g, tl_add (g, h, res), tl_graph_param (g, "gamma", gt),
+                          tl_graph_param (g, "beta", bt));
+  }
+  tl_graph_set_output (g, "y", y);
+  GError *error = NULL;
+  g_assert_true (tl_graph_take_error (g, &error));
+  g_assert_no_error (error);
+  return g;
+}
+
+static void
+check_pattern (Pattern pat, guint want_kernels)
+{
+  TlRng rng;
+  tl_rng_init (&rng, 42, pat);
+  gint64 shape[2] = { 37, 300 };
+  TlGraph *g = build_pattern (pat, shape[0], shape[1], &rng);
+  g_autoptr (TlTensor) x = rand_tensor (&rng, 2, shape, -3, 3);
+  g_autoptr (TlTensor) res = rand_tensor (&rng, 2, shape, -1, 1);
+  const char *names[] = { "x", "res" };
+  TlTensor *in[] = { x, res };
+  guint n_in = pat == PAT_GELU_LN ? 2 : 1;
+  guint kb, ka, kbase;
+  TlGraph *f = fuse_copy (g, "stitch", NULL);
+  double d = compare (g, f, n_in, names, in, &kb, &ka);
+  g_test_message ("pattern %d: kernels %u -> %u, rel diff %.3g", pat, kb, ka, d);
+  g_assert_cmpfloat (d, <=, TOL);
+  g_assert_cmpuint (ka, ==, want_kernels);
+  TlGraph *b = fuse_copy (g, "baseline", NULL);
+  d = compare (g, b, n_in, names, in, NULL, &kbase);
+  g_test_message ("pattern %d baseline: kernels %u, rel diff %.3g", pat, kbase, d);
+  g_assert_cmpfloat (d, <=, TOL);
+  g_assert_cmpuint (kbase, >=, 3);
+  g_assert_cmpuint (kbase, <, kb + 1);
+  tl_graph_unref (b);
+  tl_graph_unref (f);
+  tl_graph_unref (g);
+}
+
+static void
+test_layernorm (void)
+{
+  check_pattern (PAT_LN, 1);
+}
+
+static void
+test_softmax (void)
+{
+  check_pattern (PAT_SOFTMAX, 1);
+}
+
+static void
+test_gelu_ln (void)
+{
+  check_pattern (PAT_GELU_LN, 1);
+}
+
+/* --- random DAGs ------------------------------------------------------------ */
+
+static const char *const unary_ops[] = { "neg", "relu", "gelu", "tanh", "sigmoid", "abs", "exp", "square" };
+static const char *const binary_ops[] = { "add", "sub", "mul", "maximum", "minimum", "div" };
+
+/* A random DAG of memory-bound ops on [R, C] with row, column and scalar
+ * inputs. n_ops counts the ops drawn (helpers for safe domains add some). */
+static TlGraph *
+random_dag (TlRng *rng, guint n_ops, gboolean extras, guint *n_inputs, char ***names, TlTensor ***ins)
+{
+  TlGraph *g = tl_graph_new ();
+  gint64 R = 1 + (gint64) tl_rng_below (rng, 9), C = 1 + (gint64) tl_rng_below (rng, 40);
+  gint64 shapes[3][2] = { { R, C }, { R, 1 }, { C, 0 } };
+  guint nd[3] = { 2, 2, 1 };
+  g_autoptr (GPtrArray) vals = g_ptr_array_new ();
+  guint ni = 2 + (guint) tl_rng_below (rng, 3);
+  *names = g_new0 (char *, ni + 1);
+  *ins = g_new0 (TlTensor *, ni);
+  for (guint i = 0; i < ni; i++) {
+    guint k = i == 0 ? 0 : (guint) tl_rng_below (rng, 3);
+    (*names)[i] = g_strdup_printf ("in%u", i);
+    g_ptr_array_add (vals, tl_graph_input (g, (*names)[i], TL_DTYPE_F32, nd[k], shapes[k]));
+    (*ins)[i] = rand_tensor (rng, nd[k], shapes[k], -1, 1);
+  }
+  *n_inputs = ni;
+  guint first_op = vals->len;
+  for (guint i = 0; i < n_ops; i++) {
+    TlValue *a = vals->pdata[tl_rng_below (rng, vals->len)];
+    TlValue *b = vals->pdata[tl_rng_below (rng, vals->len)];
+    TlValue *r = NULL;
+    guint kind = (guint) tl_rng_below (rng, 10);
+    gint ax = -1;
+    if (kind < 4) {
+      const char *op = unary_ops[tl_rng_below (rng, G_N_ELEMENTS (unary_ops))];
+      if (g_str_equal (op, "exp") || g_str_equal (op, "square"))
+        a = tl_tanh (g, a); /* keep values bounded */
+      r = tl_graph_op (g, op, 1, &a, NULL);
+    } else if (kind < 8) {
+      const char *op = binary_ops[tl_rng_below (rng, G_N_ELEMENTS (binary_ops))];
+      if (g_str_equal (op, "div"))
+        b = tl_scale (g, tl_sigmoid (g, b), 1.0, 0.5);
+      TlValue *ab[2] = { a, b };
+      r = tl_graph_op (g, op, 2, ab, NULL);
+    } else if (kind == 8 && tl_value_ndim (a) == 2 && tl_value_dim (a, -1) == C) {
+      guint w = (guint) tl_rng_below (rng, 3);
+      r = w == 0 ? tl_sum (g, a, 1, &ax, TRUE) : w == 1 ? tl_mean (g, a, 1, &ax, TRUE) : tl_max (g, a, 1, &ax, TRUE);
+    } else if (extras && tl_value_ndim (a) == 2) {
+      /* not fusible: a softmax, or a reduction over the rows */
+      if (tl_rng_below (rng, 2))
+        r = tl_softmax (g, a, -1);
+      else {
+        gint ax0 = 0;
+        r = tl_sum (g, a, 1, &ax0, TRUE);
+      }
+    } else {
+      r = tl_scale (g, a, 0.5 + tl_rng_uniform (rng), tl_rng_uniform (rng) - 0.5);
+    }
+    g_assert_nonnull (r);
+    g_ptr_array_add (vals, r);
+  }
+  guint k = 0;
+  for (guint i = first_op; i < vals->len; i++) {
+    TlValue *v = vals->pdata[i];
+    if (tl_value_n_users (v) == 0 || tl_rng_below (rng, 8) == 0) {
+      g_autofree char *name = g_strdup_printf ("out%u", k++);
+      tl_graph_set_output (g, name, v);
+    }
+  }
+  GError *error = NULL;
+  g_assert_true (tl_graph_take_error (g, &error));
+  return g;
+}
+
+static void
+free_inputs (guint n, char **names, TlTensor **ins)
+{
+  for (guint i = 0; i < n; i++)
+    tl_tensor_unref (ins[i]);
+  g_free (ins);
+  g_strfreev (names);
+}
+
+static void
+test_random_dags (void)
+{
+  TlRng rng;
+  tl_rng_init (&rng, 7, 0);
+  guint fused_total = 0, kb_total = 0, ka_total = 0;
+  for (guint t = 0; t < 220; t++) {
+    guint ni;
+    char **names;
+    TlTensor **ins;
+    TlGraph *g = random_dag (&rng, 4 + (guint) tl_rng_below (&rng, 20), TRUE, &ni, &names, &ins);
+    const char *mode = t % 5 == 4 ? "baseline" : "stitch";
+    TlPlan *plan = NULL;
+    TlGraph *f = fuse_copy (g, mode, &plan);
+    guint kb, ka;
+    double d = compare (g, f, ni, (const char *const *) names, ins, &kb, &ka);
+    if (d > TOL) {
+      g_autofree char *xml = tl_plan_to_xml (plan);
+      g_autofree char *json = tl_graph_to_json (g);
+      g_test_message ("DAG %u (%s): rel diff %g\n%s\n%s", t, mode, d, xml, json);
+    }
+    g_assert_cmpfloat (d, <=, TOL);
+    g_assert_cmpuint (ka, <=, kb);
+    fused_total += tl_plan_n_items (plan);
+    kb_total += kb;
+    ka_total += ka;
+    tl_plan_free (plan);
+    tl_graph_unref (f);
+    tl_graph_unref (g);
+    free_inputs (ni, names, ins);
+  }
+  g_test_message ("220 DAGs: %u groups, kernels %u -> %u", fused_total, kb_total, ka_total);
+  g_assert_cmpuint (ka_total, <, kb_total);
+}
+
+/* --- brute force ------------------------------------------------------------ */
+
+typedef struct {
+  FusionCtx *ctx;
+  guint m;          /* fusible nodes */
+  guint *fpos;      /* their positions */
+  double *gain;     /* per subset mask */
+  guint *comp;
+  double best;
+} Brute;
+
+/* Enumerate partitions of the fusible nodes into valid groups; check
+ * acyclicity of each complete partition. */
+static void
+brute_walk (Brute *b, guint used, double acc, guint *stack, guint depth)
+{
+  guint full = (1u << b->m) - 1;
+  if (used == full) {
+    guint n = fusion_ctx_n_nodes (b->ctx);
+    for (guint i = 0; i < n; i++)
+      b->comp[i] = i;
+    for (guint s = 0; s < depth; s++) {
+      guint rep = G_MAXUINT;
+      for (guint k = 0; k < b->m; k++)
+        if (stack[s] & (1u << k)) {
+          if (rep == G_MAXUINT)
+            rep = b->fpos[k];
+          b->comp[b->fpos[k]] = rep;
+        }
+    }
+    if (acc > b->best && fusion_ctx_acyclic (b->ctx, b->comp))
+      b->best = acc;
+    return;
+  }
+  guint low = 0;
+  while (used & (1u << low))
+    low++;
+  guint rest = full & ~used & ~(1u << low);
+  /* every subset of rest, plus low */
+  for (guint sub = rest;; sub = (sub - 1) & rest) {
+    guint s = sub | (1u << low);
+    if (b->gain[s] > -INFINITY) {
+      stack[depth] = s;
+      brute_walk (b, used | s, acc + b->gain[s], stack, depth + 1);
+    }
+    if (sub == 0)
+      break;
+  }
+}
+
+static void
+test_brute_force (void)
+{
+  TlRng rng;
+  tl_rng_init (&rng, 11, 0);
+  guint ok = 0, total = 0;
+  double worst = 1;
+  for (guint t = 0; t < 120; t++) {
+    guint ni;
+    char **names;
+    TlTensor **ins;
+    TlGraph *g = random_dag (&rng, 3 + (guint) tl_rng_below (&rng, 6), t % 3 == 0, &ni, &names, &ins);
+    if (tl_graph_n_nodes (g) > 10) {
+      tl_graph_unref (g);
+      free_inputs (ni, names, ins);
+      continue;
+    }
+    FusionExploreOptions o = { .beam = 4, .top_k = 4, .non_adjacent = TRUE };
+    fusion_cost_model_init (&o.cm, NULL);
+    FusionCtx *ctx = fusion_ctx_new (g, &o);
+    double obj = 0;
+    GPtrArray *groups = fusion_explore (ctx, &obj);
+    Brute b = { .ctx = ctx, .best = 0 };
+    guint n = fusion_ctx_n_nodes (ctx);
+    b.fpos = g_new0 (guint, n + 1);
+    for (guint i = 0; i < n; i++)
+      if (fusion_ctx_fusible (ctx, i))
+        b.fpos[b.m++] = i;
+    b.gain = g_new (double, 1u << b.m);
+    for (guint s = 1; s < (1u << b.m); s++) {
+      guint pos[16], k = 0;
+      for (guint i = 0; i < b.m; i++)
+        if (s & (1u << i))
+          pos[k++] = b.fpos[i];
+      b.gain[s] = fusion_ctx_gain (ctx, k, pos);
+    }
+    b.comp = g_new (guint, n + 1);
+    guint stack[16];
+    brute_walk (&b, 0, 0, stack, 0);
+    total++;
+    gboolean good = obj >= 0.95 * b.best - 1e-9;
+    ok += good;
+    if (b.best > 0)
+      worst = MIN (worst, obj / b.best);
+    if (!good)
+      g_test_message ("DAG %u: explorer %.4f, optimum %.4f (%u nodes)", t, obj, b.best, n);
+    g_assert_cmpfloat (obj, <=, b.best + 1e-6);
+    g_free (b.fpos);
+    g_free (b.gain);
+    g_free (b.comp);
+    g_ptr_array_unref (groups);
+    fusion_ctx_free (ctx);
+    tl_graph_unref (g);
+    free_inputs (ni, names, ins);
+  }
+  g_test_message ("brute force: %u of %u within 0.95 of the optimum (worst ratio %.3f)", ok, total, worst);
+  g_assert_cmpuint (total, >=, 80);
+  g_assert_cmpuint (ok * 100, >=, 95 * total);
+}
+
+/* --- plan I/O, DOT, gradient --------------------------------------------------- */
+
+static void
+test_plan_io (void)
+{
+  TlRng rng;
+  tl_rng_init (&rng, 3, 0);
+  TlGraph *g = build_pattern (PAT_GELU_LN, 4, 16, &rng);
+  GError *error = NULL;
+  TlPlanner *p = make_planner ("stitch", 4);
+  TlPlan *plan = fusion_stitch_planner.plan (p, g, NULL, 0, &error);
+  g_assert_no_error (error);
+  g_autofree char *xml = tl_plan_to_xml (plan);
+  g_assert_nonnull (strstr (xml, "group"));
+  TlPlan *back = tl_plan_from_xml (xml, -1, "plan.xml", &error);
+  g_assert_no_error (error);
+  g_assert_true (tl_plan_equal (plan, back));
+  g_assert_cmpint (tl_attrs_get_int (tl_plan_get_attrs (plan), "kernels_after", 0), ==, 1);
+  g_assert_cmpfloat (tl_attrs_get_float (tl_plan_get_attrs (plan), "bytes_after", 0), <,
+                     tl_attrs_get_float (tl_plan_get_attrs (plan), "bytes_before", 0));
+  g_autofree char *dot = fusion_plan_to_dot (g, plan);
+  g_assert_nonnull (dot);
+  g_assert_nonnull (strstr (dot, "digraph"));
+  /* a plan loaded back applies the same way */
+  TlGraph *c = tl_graph_copy (g, &error);
+  g_assert_true (fusion_stitch_planner.apply (p, back, c, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (tl_graph_n_nodes (c), ==, 1);
+  /* a plan for another graph is refused */
+  TlGraph *other = build_pattern (PAT_SOFTMAX, 4, 16, &rng);
+  TlAttrs *it = tl_plan_add_item (back, "group");
+  gint64 ids[] = { 9999, 10000 };
+  tl_attrs_set_ints (it, "nodes", 2, ids);
+  g_assert_false (fusion_stitch_planner.apply (p, back, other, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  tl_graph_unref (other);
+  tl_graph_unref (c);
+  tl_plan_free (back);
+  tl_plan_free (plan);
+  fusion_stitch_planner.destroy (p);
+  tl_graph_unref (g);
+}
+
+/* Gradients through fused nodes (fused before autodiff: re-expansion). */
+static void
+test_gradient (void)
+{
+  TlRng rng;
+  tl_rng_init (&rng, 5, 0);
+  for (guint pat = 0; pat < 3; pat++) {
+    TlGraph *g = build_pattern (pat, 6, 24, &rng);
+    TlGraph *f = fuse_copy (g, "stitch", NULL);
+    TlGraph *gs[2] = { g, f };
+    g_autoptr (TlTensor) x = rand_tensor (&rng, 2, (gint64[]){ 6, 24 }, -2, 2);
+    g_autoptr (TlTensor) res = rand_tensor (&rng, 2, (gint64[]){ 6, 24 }, -1, 1);
+    g_autoptr (TlTensor) w = rand_tensor (&rng, 2, (gint64[]){ 6, 24 }, -1, 1);
+    TlTensor *grads[2][2] = { { NULL, NULL }, { NULL, NULL } };
+    for (guint k = 0; k < 2; k++) {
+      TlGraph *h = gs[k];
+      GError *error = NULL;
+      TlValue *y = tl_graph_get_output (h, "y");
+      TlValue *wv = tl_graph_input (h, "w", TL_DTYPE_F32, 2, (gint64[]){ 6, 24 });
+      TlValue *loss = tl_sum (h, tl_mul (h, y, wv), 0, NULL, FALSE);
+      TlValue *wrt[2] = { tl_graph_find_input (h, "x"), tl_graph_find_param (h, "gamma") };
+      guint nw = wrt[1] ? 2 : 1;
+      TlValue *gv[2] = { NULL, NULL };
+      g_assert_true (tl_autodiff (h, loss, nw, wrt, gv, &error));
+      g_assert_no_error (error);
+      TlExecOptions o;
+      tl_exec_options_init (&o);
+      TlExec *ex = tl_exec_new (h, nw, gv, &o, &error);
+      g_assert_no_error (error);
+      tl_exec_set_input (ex, "x", x, &error);
+      tl_exec_set_input (ex, "w", w, &error);
+      if (pat == PAT_GELU_LN)
+        tl_exec_set_input (ex, "res", res, &error);
+      g_assert_true (tl_exec_run (ex, 0, &error));
+      g_assert_no_error (error);
+      for (guint i = 0; i < nw; i++)
+        grads[k][i] = tl_tensor_copy (tl_exec_get_output (ex, i), NULL);
+      tl_exec_free (ex);
+    }
+    for (guint i = 0; i < 2; i++) {
+      if (!grads[0][i])
+        continue;
+      double d = tl_tensor_max_rel_diff (grads[1][i], grads[0][i]);
+      g_test_message ("pattern %u grad %u: rel diff %.3g", pat, i, d);
+      g_assert_cmpfloat (d, <=, 1e-4);
+      tl_tensor_unref (grads[0][i]);
+      tl_tensor_unref (grads[1][i]);
+    }
+    tl_graph_unref (f);
+    tl_graph_unref (g);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  GError *error = NULL;
+  if (!tl_init (&error))
+    g_error ("tl_init: %s", error->message);
+  if (!tl_op_lookup (fusion_fused_op.name))
+    tl_op_register (&fusion_fused_op, NULL);
+  g_test_add_func ("/fusion/layernorm", test_layernorm);
+  g_test_add_func ("/fusion/softmax", test_softmax);
+  g_test_add_func ("/fusion/gelu-residual-layernorm", test_gelu_ln);
+  g_test_add_func ("/fusion/random-dags", test_random_dags);
+  g_test_add_func ("/fusion/brute-force", test_brute_force);
+  g_test_add_func ("/fusion/plan-io", test_plan_io);
+  g_test_add_func ("/fusion/gradient", test_gradient);
+  return g_test_run ();
+}

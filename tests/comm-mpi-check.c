@@ -1,0 +1,185 @@
+/* comm-mpi-check.c — run under mpirun by test-comm-mpi.sh.
+ *
+ *   comm-mpi-check collectives   every collective's values checked on every
+ *                                rank; prints "rank R of N: ok", exit 0
+ *   comm-mpi-check dead-peer     rank 1 exits abruptly while rank 0 waits in
+ *                                an allreduce: the job must end, non-zero
+ *   comm-mpi-check hang          rank 1 sleeps while rank 0 waits: the
+ *                                TL_COMM_TIMEOUT watchdog must abort the job
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tl/tl.h>
+
+static int failures;
+
+#define CHECK(cond)                                                                  \
+  do {                                                                               \
+    if (!(cond)) {                                                                   \
+      fprintf (stderr, "rank %d: check failed at line %d: %s\n", rank, __LINE__, #cond); \
+      failures++;                                                                    \
+    }                                                                                \
+  } while (0)
+
+static int rank, size;
+
+static TlTensor *
+vec (TlDType dt, gint64 n, double base)
+{
+  gint64 shape[1] = {n};
+  TlTensor *t = tl_tensor_new (dt, 1, shape, NULL);
+  for (gint64 i = 0; i < n; i++)
+    tl_tensor_set_flat (t, i, base + (double) i);
+  return t;
+}
+
+static void
+ok_or_fail (gboolean ok, GError *error, const char *what)
+{
+  if (!ok) {
+    fprintf (stderr, "rank %d: %s: %s\n", rank, what, error ? error->message : "?");
+    failures++;
+  }
+  g_clear_error (&error);
+}
+
+static void
+collectives (TlComm *c)
+{
+  GError *error = NULL;
+  const gint64 n = 1000;
+  TlDType dts[4] = {TL_DTYPE_F32, TL_DTYPE_F64, TL_DTYPE_I32, TL_DTYPE_I64};
+  double ranks_sum = size * (size - 1) / 2.0;
+  for (int d = 0; d < 4; d++) {
+    /* rank r holds 10 r + i */
+    TlTensor *t = vec (dts[d], n, 10.0 * rank);
+    ok_or_fail (tl_comm_allreduce (c, t, TL_COMM_SUM, &error), error, "allreduce sum");
+    for (gint64 i = 0; i < n; i++)
+      CHECK (tl_tensor_get_flat (t, i) == 10.0 * ranks_sum + size * (double) i);
+    tl_tensor_unref (t);
+    t = vec (dts[d], n, 10.0 * rank);
+    ok_or_fail (tl_comm_allreduce (c, t, TL_COMM_MAX, &error), error, "allreduce max");
+    for (gint64 i = 0; i < n; i++)
+      CHECK (tl_tensor_get_flat (t, i) == 10.0 * (size - 1) + (double) i);
+    tl_tensor_unref (t);
+    t = vec (dts[d], n, 10.0 * rank);
+    ok_or_fail (tl_comm_allreduce (c, t, TL_COMM_MIN, &error), error, "allreduce min");
+    for (gint64 i = 0; i < n; i++)
+      CHECK (tl_tensor_get_flat (t, i) == (double) i);
+    tl_tensor_unref (t);
+    t = vec (dts[d], n, 10.0 * rank);
+    ok_or_fail (tl_comm_allreduce (c, t, TL_COMM_MEAN, &error), error, "allreduce mean");
+    for (gint64 i = 0; i < n; i++) {
+      double want = (10.0 * ranks_sum + size * (double) i) / size;
+      if (dts[d] == TL_DTYPE_I32 || dts[d] == TL_DTYPE_I64)
+        want = (double) (gint64) want;
+      CHECK (tl_tensor_get_flat (t, i) == want);
+    }
+    tl_tensor_unref (t);
+  }
+  /* broadcast from the last rank */
+  TlTensor *b = vec (TL_DTYPE_F64, n, rank == size - 1 ? 0.5 : -1.0);
+  ok_or_fail (tl_comm_broadcast (c, b, size - 1, &error), error, "broadcast");
+  for (gint64 i = 0; i < n; i++)
+    CHECK (tl_tensor_get_flat (b, i) == 0.5 + (double) i);
+  tl_tensor_unref (b);
+  /* allgather: [size, 3] */
+  TlTensor *in = vec (TL_DTYPE_I64, 3, 100.0 * rank);
+  gint64 oshape[2] = {size, 3};
+  TlTensor *out = tl_tensor_new (TL_DTYPE_I64, 2, oshape, NULL);
+  ok_or_fail (tl_comm_allgather (c, in, out, &error), error, "allgather");
+  for (int r = 0; r < size; r++)
+    for (int i = 0; i < 3; i++)
+      CHECK (tl_tensor_get_flat (out, r * 3 + i) == 100.0 * r + i);
+  tl_tensor_unref (in);
+  tl_tensor_unref (out);
+  /* ring of tagged messages: send to rank+1, receive from rank-1; two tags
+   * sent in one order and received in the other */
+  if (size > 1) {
+    int next = (rank + 1) % size, prev = (rank + size - 1) % size;
+    TlTensor *s1 = vec (TL_DTYPE_F32, 8, 1000.0 * rank + 1);
+    TlTensor *s2 = vec (TL_DTYPE_F32, 4, 1000.0 * rank + 2);
+    TlTensor *r1 = vec (TL_DTYPE_F32, 8, 0);
+    TlTensor *r2 = vec (TL_DTYPE_F32, 4, 0);
+    if (rank % 2 == 0) {
+      ok_or_fail (tl_comm_send (c, s1, next, 11, &error), error, "send 11");
+      ok_or_fail (tl_comm_send (c, s2, next, 22, &error), error, "send 22");
+      ok_or_fail (tl_comm_recv (c, r2, prev, 22, &error), error, "recv 22");
+      ok_or_fail (tl_comm_recv (c, r1, prev, 11, &error), error, "recv 11");
+    } else {
+      ok_or_fail (tl_comm_recv (c, r2, prev, 22, &error), error, "recv 22");
+      ok_or_fail (tl_comm_recv (c, r1, prev, 11, &error), error, "recv 11");
+      ok_or_fail (tl_comm_send (c, s1, next, 11, &error), error, "send 11");
+      ok_or_fail (tl_comm_send (c, s2, next, 22, &error), error, "send 22");
+    }
+    for (int i = 0; i < 8; i++)
+      CHECK (tl_tensor_get_flat (r1, i) == 1000.0 * prev + 1 + i);
+    for (int i = 0; i < 4; i++)
+      CHECK (tl_tensor_get_flat (r2, i) == 1000.0 * prev + 2 + i);
+    tl_tensor_unref (s1);
+    tl_tensor_unref (s2);
+    tl_tensor_unref (r1);
+    tl_tensor_unref (r2);
+  }
+  ok_or_fail (tl_comm_barrier (c, &error), error, "barrier");
+  /* an MPI error (message larger than the receive buffer) is a GError */
+  if (size > 1) {
+    TlTensor *big = vec (TL_DTYPE_F64, 16, 0), *small = vec (TL_DTYPE_F64, 2, 0);
+    if (rank == 0) {
+      ok_or_fail (tl_comm_send (c, big, 1, 5, &error), error, "send big");
+    } else if (rank == 1) {
+      CHECK (!tl_comm_recv (c, small, 0, 5, &error));
+      CHECK (error && error->domain == TL_ERROR && error->code == TL_ERROR_COMM);
+      if (error)
+        printf ("rank 1: expected error: %s\n", error->message);
+      g_clear_error (&error);
+    }
+    tl_tensor_unref (big);
+    tl_tensor_unref (small);
+    ok_or_fail (tl_comm_barrier (c, &error), error, "barrier 2");
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *mode = argc > 1 ? argv[1] : "collectives";
+  GError *error = NULL;
+  TlComm *c = tl_comm_new_from_env (&error);
+  if (!c) {
+    fprintf (stderr, "comm: %s\n", error->message);
+    return 2;
+  }
+  rank = tl_comm_rank (c);
+  size = tl_comm_size (c);
+  if (strcmp (mode, "collectives") == 0) {
+    if (strcmp (tl_comm_backend (c), "mpi") != 0 || size < 2) {
+      fprintf (stderr, "expected the mpi backend with >= 2 ranks, got %s with %d\n",
+               tl_comm_backend (c), size);
+      return 2;
+    }
+    collectives (c);
+    printf ("rank %d of %d: %s\n", rank, size, failures ? "FAILED" : "ok");
+    tl_comm_free (c);
+    return failures ? 1 : 0;
+  }
+  TlTensor *t = vec (TL_DTYPE_F32, 4, 0);
+  ok_or_fail (tl_comm_allreduce (c, t, TL_COMM_SUM, &error), error, "allreduce");
+  fflush (stdout);
+  if (rank == 1) {
+    if (strcmp (mode, "dead-peer") == 0)
+      _exit (3); /* abruptly: no finalize, no goodbye */
+    sleep (120);   /* hang */
+  }
+  for (int i = 0; i < 10; i++)
+    ok_or_fail (tl_comm_allreduce (c, t, TL_COMM_SUM, &error), error, "allreduce");
+  printf ("rank %d: the collective returned although rank 1 is gone\n", rank);
+  tl_tensor_unref (t);
+  tl_comm_free (c);
+  return 0;
+}

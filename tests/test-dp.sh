@@ -1,0 +1,61 @@
+#!/bin/sh
+# test-dp.sh — data-parallel training: the same job (tl.synthetic + tl.mlp,
+# global batch 32, same seed) once in one process and once under
+# mpirun -np 2 (16 rows per rank, gradients allreduced); the per-step
+# training loss of the two runs must agree within a relative 1e-5 (the only
+# difference is the summation order of the gradient mean).
+set -u
+. "${TL_SRCDIR:-$(dirname "$0")/..}/tests/comm-lib.sh"
+skip_without_mpi
+tlhost="$builddir/hosts/tlhost"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+TOL=${TL_DP_TOLERANCE:-1e-5}
+cat >"$tmp/dp.xml" <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<job xmlns="urn:tl:job:1" name="dp">
+  <dataset id="train" component="tl.synthetic">
+    <set name="n_rows">512</set>
+    <set name="n_features">8</set>
+    <set name="n_classes">3</set>
+    <set name="noise">4.0</set>
+    <set name="seed">3</set>
+  </dataset>
+  <model id="m" component="tl.mlp">
+    <set name="input">features</set>
+    <set name="hidden">16</set>
+  </model>
+  <task kind="train" model="m" data="train" steps="40" batch="32" optimizer="OPT" lr="LR" seed="7"/>
+</job>
+XML
+# The loss of each training step, "STEP LOSS" per line.
+losses () {
+  sed -n 's/.*"step":\([0-9]*\),"phase":"train","loss":\([^,}]*\).*/\1 \2/p' "$1"
+}
+# compare A B: every step of A in B, max relative difference <= TOL
+compare () {
+  awk -v tol="$TOL" 'NR == FNR { a[$1] = $2; n++; next }
+    ($1 in a) { d = $2 - a[$1]; if (d < 0) d = -d; s = a[$1] < 0 ? -a[$1] : a[$1];
+                r = d / (s > 1e-30 ? s : 1e-30); if (r > max) max = r; m++ }
+    END { printf "# steps %d/%d, max relative loss difference %.3g (tolerance %s)\n", m, n, max, tol;
+          exit !(n >= 40 && m == n && max <= tol) }' "$1" "$2"
+}
+echo "1..4"
+OMP_NUM_THREADS=1; export OMP_NUM_THREADS
+for opt in sgd:0.1 adam:0.01; do
+  o=${opt%%:*}; lr=${opt#*:}
+  sed -e "s/OPT/$o/" -e "s/LR/$lr/" "$tmp/dp.xml" >"$tmp/$o.xml"
+  "$tlhost" run -q -o "$tmp/out1-$o" --metrics "$tmp/m1-$o.jsonl" "$tmp/$o.xml" \
+    >"$tmp/out1" 2>"$tmp/err1"; rc1=$?
+  timeout 300 $(mpirun_cmd) -np 2 -x OMP_NUM_THREADS -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH \
+    -x XDG_CACHE_HOME "$tlhost" run -q -o "$tmp/out2-$o" --metrics "$tmp/m2-$o.jsonl" "$tmp/$o.xml" \
+    >"$tmp/out2" 2>"$tmp/err2"; rc2=$?
+  check "$o: one process and mpirun -np 2 both succeed" '[ $rc1 = 0 ] && [ $rc2 = 0 ]' \
+    "$tmp/err1" "$tmp/out2" "$tmp/err2"
+  losses "$tmp/m1-$o.jsonl" >"$tmp/l1"
+  losses "$tmp/m2-$o.jsonl" >"$tmp/l2"
+  paste "$tmp/l1" "$tmp/l2" | awk 'NR % 10 == 1 { printf "# step %s: 1 process %s, 2 processes %s\n", $1, $2, $4 }'
+  check "$o: per-step loss of 2 ranks matches 1 process within $TOL" 'compare "$tmp/l1" "$tmp/l2"' \
+    "$tmp/l1" "$tmp/l2"
+done
+exit $failed
