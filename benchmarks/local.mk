@@ -37,3 +37,12 @@ benchmarks_bench_allreduce_LDADD = core/libtl-1.la $(GLIB_LIBS) $(MPI_LIBS)
 endif
 TL_BENCH_SHELL += benchmarks/run-allreduce.sh
 EXTRA_DIST += benchmarks/run-allreduce.sh
+
+# plugins/fusion: fused vs unfused vs the rule-based baseline vs PyTorch
+# eager (bench-fusion.sh pairs bench-fusion with torch_fusion.py).
+noinst_PROGRAMS += benchmarks/bench-fusion
+TL_BENCH_SHELL += benchmarks/bench-fusion.sh
+benchmarks_bench_fusion_SOURCES = benchmarks/bench-fusion.c benchmarks/bench-util.c benchmarks/bench-util.h
+benchmarks_bench_fusion_CPPFLAGS = $(TL_BENCH_ENGINE_CPP_FLAGS)
+benchmarks_bench_fusion_LDADD = $(TL_BENCH_ENGINE_LIBS)
+EXTRA_DIST += benchmarks/bench-fusion.sh benchmarks/torch_fusion.py

@@ -6,6 +6,7 @@
 
 #include "tl-private.h"
 #include "graph-private.h"
+#include "json-mini.h"
 
 /* Fixed palette (ColorBrewer Set3) for the color_by annotation. */
 static const char *const palette[] = {
@@ -129,31 +130,12 @@ tl_graph_to_dot (const TlGraph *g, const char *color_by)
   return g_string_free (s, FALSE);
 }
 
-static void
-json_string (GString *s, const char *str)
-{
-  g_string_append_c (s, '"');
-  append_escaped (s, str ? str : "", TRUE);
-  g_string_append_c (s, '"');
-}
-
-static void
-json_double (GString *s, double v)
-{
-  if (!isfinite (v)) {
-    g_string_append (s, "null");
-    return;
-  }
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  g_ascii_dtostr (buf, sizeof buf, v);
-  g_string_append (s, buf);
-}
 
 static void
 json_desc (GString *s, const TlTensorDesc *d)
 {
   g_string_append (s, "{\"dtype\":");
-  json_string (s, tl_dtype_name (d->dtype));
+  _tl_priv_json_append_string (s, tl_dtype_name (d->dtype));
   g_string_append (s, ",\"shape\":[");
   for (guint i = 0; i < d->ndim; i++)
     g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? "," : "", d->shape[i]);
@@ -168,15 +150,15 @@ json_attrs (GString *s, const TlAttrs *a)
     const char *k = tl_attrs_key (a, i);
     if (i)
       g_string_append_c (s, ',');
-    json_string (s, k);
+    _tl_priv_json_append_string (s, k);
     g_string_append_c (s, ':');
     guint n = 0;
     switch (tl_attrs_type (a, k)) {
     case TL_ATTR_INT:
       g_string_append_printf (s, "%" G_GINT64_FORMAT, tl_attrs_get_int (a, k, 0));
       break;
-    case TL_ATTR_FLOAT: json_double (s, tl_attrs_get_float (a, k, 0)); break;
-    case TL_ATTR_STRING: json_string (s, tl_attrs_get_string (a, k, "")); break;
+    case TL_ATTR_FLOAT: _tl_priv_json_append_double (s, tl_attrs_get_float (a, k, 0)); break;
+    case TL_ATTR_STRING: _tl_priv_json_append_string (s, tl_attrs_get_string (a, k, "")); break;
     case TL_ATTR_INTS: {
       const gint64 *v = tl_attrs_get_ints (a, k, &n);
       g_string_append_c (s, '[');
@@ -191,7 +173,7 @@ json_attrs (GString *s, const TlAttrs *a)
       for (guint j = 0; j < n; j++) {
         if (j)
           g_string_append_c (s, ',');
-        json_double (s, v[j]);
+        _tl_priv_json_append_double (s, v[j]);
       }
       g_string_append_c (s, ']');
       break;
@@ -219,10 +201,10 @@ tl_graph_to_json (const TlGraph *g)
   for (guint i = 0; g && i < g->leaves->len; i++) {
     TlValue *v = g->leaves->pdata[i];
     g_string_append_printf (s, "%s\n    {\"id\":%u,\"kind\":", i ? "," : "", v->id);
-    json_string (s, leaf_kind_name (v->kind));
+    _tl_priv_json_append_string (s, leaf_kind_name (v->kind));
     if (v->name) {
       g_string_append (s, ",\"name\":");
-      json_string (s, v->name);
+      _tl_priv_json_append_string (s, v->name);
     }
     g_string_append (s, ",\"desc\":");
     json_desc (s, &v->desc);
@@ -232,7 +214,7 @@ tl_graph_to_json (const TlGraph *g)
   for (guint i = 0; g && i < g->nodes->len; i++) {
     TlNode *n = g->nodes->pdata[i];
     g_string_append_printf (s, "%s\n    {\"id\":%u,\"op\":", i ? "," : "", n->id);
-    json_string (s, n->def->name);
+    _tl_priv_json_append_string (s, n->def->name);
     g_string_append (s, ",\"inputs\":[");
     for (guint j = 0; j < n->n_inputs; j++)
       g_string_append_printf (s, "%s%u", j ? "," : "", n->inputs[j]->id);
@@ -253,7 +235,7 @@ tl_graph_to_json (const TlGraph *g)
     TlGraphOutput *o = &g_array_index (g->outputs, TlGraphOutput, i);
     if (i)
       g_string_append_c (s, ',');
-    json_string (s, o->name);
+    _tl_priv_json_append_string (s, o->name);
     g_string_append_printf (s, ":%u", o->value->id);
   }
   g_string_append (s, "}\n}\n");

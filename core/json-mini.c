@@ -406,3 +406,37 @@ _tl_priv_json_parse (const char *text, gsize len, GError **error)
   }
   return j;
 }
+
+void
+_tl_priv_json_append_string (GString *s, const char *str)
+{
+  g_string_append_c (s, '"');
+  for (const unsigned char *p = (const unsigned char *) (str ? str : ""); *p; p++) {
+    switch (*p) {
+    case '"': g_string_append (s, "\\\""); break;
+    case '\\': g_string_append (s, "\\\\"); break;
+    case '\n': g_string_append (s, "\\n"); break;
+    case '\r': g_string_append (s, "\\r"); break;
+    case '\t': g_string_append (s, "\\t"); break;
+    default:
+      if (*p < 0x20)
+        g_string_append_printf (s, "\\u%04x", *p);
+      else
+        g_string_append_c (s, (char) *p);
+      break;
+    }
+  }
+  g_string_append_c (s, '"');
+}
+
+void
+_tl_priv_json_append_double (GString *s, double v)
+{
+  if (!isfinite (v)) {
+    g_string_append (s, "null");
+    return;
+  }
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_dtostr (buf, sizeof buf, v);
+  g_string_append (s, buf);
+}

@@ -34,6 +34,11 @@ struct _TlJson {
   char **keys;    /* object keys (in file order) */
 };
 
+/* Writers: append a JSON string literal (escaped, quoted; NULL as "") or a
+ * number (shortest round-trip form; NaN and infinities as null). */
+G_GNUC_INTERNAL void _tl_priv_json_append_string (GString *s, const char *str);
+G_GNUC_INTERNAL void _tl_priv_json_append_double (GString *s, double v);
+
 G_GNUC_INTERNAL TlJson *_tl_priv_json_parse (const char *text, gsize len, GError **error);
 G_GNUC_INTERNAL void _tl_priv_json_free (TlJson *j);
 /* Member of an object, NULL when missing or not an object. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tl-private.h"
+#include "json-mini.h"
 
 /**
  * tl_metrics_init:
@@ -72,28 +73,13 @@ tl_metrics_to_string (const TlMetrics *m)
   return g_string_free (s, FALSE);
 }
 
-static void
-json_str (GString *s, const char *str)
-{
-  g_string_append_c (s, '"');
-  for (const unsigned char *p = (const unsigned char *) str; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      g_string_append_printf (s, "\\%c", *p);
-    else if (*p < 0x20)
-      g_string_append_printf (s, "\\u%04x", *p);
-    else
-      g_string_append_c (s, (char) *p);
-  }
-  g_string_append_c (s, '"');
-}
-
 /**
  * tl_metrics_to_json:
  * @m: metric set
  * @step: step number
  * @phase: (nullable): "train", "eval", ... (written as "phase" when set)
  *
- * One JSON object on one line; values with %.17g, NaN and infinities as null.
+ * One JSON object on one line; values in shortest round-trip form, NaN and infinities as null.
  *
  * Returns: (transfer full): the JSON text.
  */
@@ -104,16 +90,13 @@ tl_metrics_to_json (const TlMetrics *m, gint64 step, const char *phase)
   g_string_append_printf (s, "{\"step\":%" G_GINT64_FORMAT, step);
   if (phase) {
     g_string_append (s, ",\"phase\":");
-    json_str (s, phase);
+    _tl_priv_json_append_string (s, phase);
   }
   for (guint32 i = 0; i < m->n && i < TL_METRICS_MAX; i++) {
-    char buf[G_ASCII_DTOSTR_BUF_SIZE];
     g_string_append_c (s, ',');
-    json_str (s, m->names[i]);
-    if (isfinite (m->values[i]))
-      g_string_append_printf (s, ":%s", g_ascii_formatd (buf, sizeof buf, "%.17g", m->values[i]));
-    else
-      g_string_append (s, ":null");
+    _tl_priv_json_append_string (s, m->names[i]);
+    g_string_append_c (s, ':');
+    _tl_priv_json_append_double (s, m->values[i]);
   }
   g_string_append_c (s, '}');
   return g_string_free (s, FALSE);

@@ -297,20 +297,6 @@ out:
   return result;
 }
 
-static void
-json_append_string (GString *s, const char *str)
-{
-  g_string_append_c (s, '"');
-  for (const unsigned char *p = (const unsigned char *) str; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      g_string_append_printf (s, "\\%c", *p);
-    else if (*p < 0x20)
-      g_string_append_printf (s, "\\u%04x", *p);
-    else
-      g_string_append_c (s, (char) *p);
-  }
-  g_string_append_c (s, '"');
-}
 
 static int
 str_ptr_cmp (gconstpointer a, gconstpointer b)
@@ -349,9 +335,9 @@ tl_safetensors_write (const char *path, guint n, const char *const *names, TlTen
       const char *v = g_hash_table_lookup (metadata, keys[i]);
       if (i)
         g_string_append_c (h, ',');
-      json_append_string (h, keys[i]);
+      _tl_priv_json_append_string (h, keys[i]);
       g_string_append_c (h, ':');
-      json_append_string (h, v ? v : "");
+      _tl_priv_json_append_string (h, v ? v : "");
     }
     g_string_append_c (h, '}');
     first = FALSE;
@@ -390,7 +376,7 @@ tl_safetensors_write (const char *path, guint n, const char *const *names, TlTen
     if (!first)
       g_string_append_c (h, ',');
     first = FALSE;
-    json_append_string (h, name);
+    _tl_priv_json_append_string (h, name);
     g_string_append_printf (h, ":{\"dtype\":\"%s\",\"shape\":[", dt);
     const gint64 *shape = tl_tensor_shape (t);
     for (guint d = 0; d < tl_tensor_ndim (t); d++)

@@ -141,6 +141,15 @@ test_overlay_swap (void)
   g_assert_true (tl_job_validate (job, reg, &error));
   g_assert_no_error (error);
 
+  /* from memory; a job is not an overlay */
+  g_assert_true (tl_job_apply_overlay_data (job, "<overlay xmlns='urn:tl:job:1'><set path='m.n_classes'>3</set></overlay>",
+                                            -1, "mem.xml", &error));
+  g_assert_cmpstr (tl_job_get_param (job, "m", "n_classes"), ==, "3");
+  g_assert_false (tl_job_apply_overlay_data (job, "<job xmlns='urn:tl:job:1' name='x'/>", -1, "mem.xml", &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
+  g_assert_true (g_str_has_prefix (error->message, "mem.xml:1: expected <overlay"));
+  g_clear_error (&error);
+
   g_autofree char *bad = fixture ("overlay-bad.xml");
   g_assert_false (tl_job_apply_overlay (job, bad, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);

@@ -1,0 +1,327 @@
+/* bench-fusion.c — tl's half of the fusion benchmarks (plugins/fusion):
+ * unfused primitive graphs vs the FusionStitching planner ("stitch") vs its
+ * rule-based elementwise baseline, on LayerNorm, softmax,
+ * bias+GELU+residual+LayerNorm, the memory-bound part of a BERT encoder
+ * layer, and a whole encoder-layer training step (forward + backward, the
+ * planner applied after autodiff as `tlhost run` does; the optimizer update
+ * is the same with and without fusion and is left out).
+ *
+ * Prints one half line per benchmark:
+ *   fusion-NAME tl threads=N unfused_ms=.. stitch_ms=.. baseline_ms=..
+ *     kernels_unfused=.. kernels_stitch=.. kernels_baseline=..
+ *     mbytes_unfused=.. mbytes_stitch=..
+ * (medians over --steps runs). benchmarks/bench-fusion.sh pairs them with
+ * benchmarks/torch_fusion.py. The planner is loaded through the registry
+ * (TL_PLUGIN_PATH must reach plugins/fusion). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench-util.h"
+
+static TlValue *
+ln_prims (TlGraph *g, TlValue *x, TlValue *gamma, TlValue *beta)
+{
+  gint ax = -1;
+  TlValue *m = tl_mean (g, x, 1, &ax, TRUE);
+  TlValue *d = tl_sub (g, x, m);
+  TlValue *v = tl_mean (g, tl_square (g, d), 1, &ax, TRUE);
+  TlValue *r = tl_rsqrt (g, tl_add (g, v, tl_graph_scalar (g, 1e-5f)));
+  return tl_add (g, tl_mul (g, tl_mul (g, d, r), gamma), beta);
+}
+
+static TlValue *
+softmax_prims (TlGraph *g, TlValue *x)
+{
+  gint ax = -1;
+  TlValue *m = tl_max (g, x, 1, &ax, TRUE);
+  TlValue *e = tl_exp (g, tl_sub (g, x, m));
+  return tl_div (g, e, tl_sum (g, e, 1, &ax, TRUE));
+}
+
+typedef struct {
+  TlRegistry *reg;
+  const TlPlannerDef *def;
+  const TlComponentInfo *ci;
+} Planner;
+
+static void
+planner_init (Planner *p)
+{
+  GError *error = NULL;
+  p->reg = tl_registry_new (NULL, &error);
+  bench_check (p->reg != NULL, error, "registry");
+  p->ci = tl_registry_find_component (p->reg, "fusion.stitch", &error);
+  bench_check (p->ci != NULL, error, "find fusion.stitch");
+  p->def = tl_registry_load_component (p->reg, p->ci, &error);
+  bench_check (p->def != NULL, error, "load fusion.stitch");
+}
+
+/* Apply the planner in `mode` to g in place (NULL mode: leave g as it is). */
+static void
+plan_apply (Planner *p, TlGraph *g, const char *mode)
+{
+  if (!mode)
+    return;
+  GError *error = NULL;
+  const char *names[] = { "mode", "report" };
+  const char *values[] = { mode, "false" };
+  TlParams *params = tl_component_info_make_params (p->ci, 2, names, values, NULL, &error);
+  bench_check (params != NULL, error, "params");
+  TlPlanner *pl = p->def->create (params, &error);
+  bench_check (pl != NULL, error, "create");
+  TlPlan *plan = p->def->plan (pl, g, NULL, 1, &error);
+  bench_check (plan != NULL, error, "plan");
+  bench_check (p->def->apply (pl, plan, g, &error), error, "apply");
+  tl_plan_free (plan);
+  p->def->destroy (pl);
+  tl_params_free (params);
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+typedef TlGraph *(*BuildFn) (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs);
+
+typedef struct {
+  double ms;
+  guint kernels;
+  double mbytes;
+} Result;
+
+static Result
+measure (Planner *p, BuildFn build, const char *mode, const BenchOptions *opts)
+{
+  GError *error = NULL;
+  TlRng rng;
+  tl_rng_init (&rng, (guint64) opts->seed, 0);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) tl_tensor_unref);
+  g_autoptr (GPtrArray) outs = g_ptr_array_new_with_free_func (g_free);
+  TlGraph *g = build (&rng, names, inputs, outs);
+  bench_check (tl_graph_take_error (g, &error), error, "build");
+  plan_apply (p, g, mode);
+  Result r = { 0 };
+  for (guint i = 0; i < tl_graph_n_nodes (g); i++) {
+    TlOpCost c = { 0 };
+    tl_node_cost (tl_graph_node (g, i), &c);
+    r.mbytes += (c.bytes_read + c.bytes_written) / 1e6;
+  }
+  TlValue **ov = g_new (TlValue *, outs->len);
+  for (guint i = 0; i < outs->len; i++)
+    ov[i] = tl_graph_get_output (g, outs->pdata[i]);
+  TlExecOptions eo;
+  tl_exec_options_init (&eo);
+  TlExec *ex = tl_exec_new (g, outs->len, ov, &eo, &error);
+  bench_check (ex != NULL, error, "exec");
+  for (guint i = 0; i < names->len; i++)
+    bench_check (tl_exec_set_input (ex, names->pdata[i], inputs->pdata[i], &error), error, "input");
+  for (gint i = 0; i < opts->warmup; i++)
+    bench_check (tl_exec_run (ex, (guint64) i, &error), error, "run");
+  double *t = g_new (double, MAX (1, opts->steps));
+  for (gint i = 0; i < opts->steps; i++) {
+    double t0 = bench_now ();
+    bench_check (tl_exec_run (ex, (guint64) i, &error), error, "run");
+    t[i] = (bench_now () - t0) * 1e3;
+  }
+  qsort (t, (size_t) opts->steps, sizeof (double), cmp_double);
+  r.ms = t[opts->steps / 2];
+  r.kernels = tl_exec_n_kernels (ex);
+  g_free (t);
+  tl_exec_free (ex);
+  g_free (ov);
+  tl_graph_unref (g);
+  return r;
+}
+
+static TlValue *
+input (TlGraph *g, TlRng *rng, GPtrArray *names, GPtrArray *inputs, const char *name, guint nd,
+       const gint64 *shape)
+{
+  g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_add (inputs, bench_tensor_normal (rng, nd, shape));
+  return tl_graph_input (g, name, TL_DTYPE_F32, nd, shape);
+}
+
+static TlValue *
+param (TlGraph *g, TlRng *rng, const char *name, gint64 n, float lo)
+{
+  return bench_param_uniform (g, rng, name, 1, &n, lo);
+}
+
+#define ROWS 2048
+#define COLS 768
+
+static TlGraph *
+build_ln (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
+{
+  TlGraph *g = tl_graph_new ();
+  gint64 s[2] = { ROWS, COLS };
+  TlValue *x = input (g, rng, names, inputs, "x", 2, s);
+  tl_graph_set_output (g, "y", ln_prims (g, x, param (g, rng, "gamma", COLS, 1), param (g, rng, "beta", COLS, 1)));
+  g_ptr_array_add (outs, g_strdup ("y"));
+  return g;
+}
+
+static TlGraph *
+build_softmax (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
+{
+  TlGraph *g = tl_graph_new ();
+  gint64 s[2] = { 8 * 12 * 128 / 4, 128 }; /* attention rows of a small batch */
+  TlValue *x = input (g, rng, names, inputs, "x", 2, s);
+  tl_graph_set_output (g, "y", softmax_prims (g, x));
+  g_ptr_array_add (outs, g_strdup ("y"));
+  return g;
+}
+
+static TlGraph *
+build_gelu_ln (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
+{
+  TlGraph *g = tl_graph_new ();
+  gint64 s[2] = { ROWS, COLS };
+  TlValue *x = input (g, rng, names, inputs, "x", 2, s);
+  TlValue *res = input (g, rng, names, inputs, "res", 2, s);
+  TlValue *h = tl_gelu (g, tl_add (g, x, param (g, rng, "bias", COLS, 1)));
+  tl_graph_set_output (g, "y", ln_prims (g, tl_add (g, h, res), param (g, rng, "gamma", COLS, 1),
+                                         param (g, rng, "beta", COLS, 1)));
+  g_ptr_array_add (outs, g_strdup ("y"));
+  return g;
+}
+
+/* The memory-bound ops of one BERT-base encoder layer (batch 4, sequence
+ * 128); GEMM outputs are inputs here. */
+#define BB 4
+#define SS 128
+#define HH 768
+#define NH 12
+#define FF 3072
+
+static TlGraph *
+build_bert_mb (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
+{
+  TlGraph *g = tl_graph_new ();
+  gint64 sc[4] = { BB, NH, SS, SS }, mk[4] = { BB, 1, 1, SS };
+  gint64 sh[2] = { BB * SS, HH }, sf[2] = { BB * SS, FF };
+  TlValue *scores = input (g, rng, names, inputs, "scores", 4, sc);
+  TlValue *mask = input (g, rng, names, inputs, "mask", 4, mk);
+  TlValue *attn = input (g, rng, names, inputs, "attn_out", 2, sh);
+  TlValue *x = input (g, rng, names, inputs, "x", 2, sh);
+  TlValue *ff1 = input (g, rng, names, inputs, "ff1", 2, sf);
+  TlValue *ff2 = input (g, rng, names, inputs, "ff2", 2, sh);
+  TlValue *p = softmax_prims (g, tl_add (g, tl_scale (g, scores, 0.125, 0), mask));
+  TlValue *h1 = ln_prims (g, tl_add (g, tl_add (g, attn, param (g, rng, "bo", HH, 1)), x),
+                          param (g, rng, "g1", HH, 1), param (g, rng, "b1", HH, 1));
+  TlValue *act = tl_gelu (g, tl_add (g, ff1, param (g, rng, "bf1", FF, 1)));
+  TlValue *h2 = ln_prims (g, tl_add (g, tl_add (g, ff2, param (g, rng, "bf2", HH, 1)), h1),
+                          param (g, rng, "g2", HH, 1), param (g, rng, "b2", HH, 1));
+  tl_graph_set_output (g, "probs", p);
+  tl_graph_set_output (g, "act", act);
+  tl_graph_set_output (g, "h2", h2);
+  g_ptr_array_add (outs, g_strdup ("probs"));
+  g_ptr_array_add (outs, g_strdup ("act"));
+  g_ptr_array_add (outs, g_strdup ("h2"));
+  return g;
+}
+
+/* A whole encoder layer (batch 4, sequence 64, hidden 256, 4 heads, FFN
+ * 1024), MSE loss, gradients of every parameter as outputs. */
+#define TB 4
+#define TS 64
+#define TH 256
+#define TN 4
+#define TF 1024
+
+static TlValue *
+dense (TlGraph *g, TlRng *rng, TlValue *x, const char *name, gint64 in, gint64 out)
+{
+  g_autofree char *wn = g_strdup_printf ("%s.w", name);
+  g_autofree char *bn = g_strdup_printf ("%s.b", name);
+  gint64 ws[2] = { in, out };
+  TlValue *w = bench_param_uniform (g, rng, wn, 2, ws, 1.0f / sqrtf ((float) in));
+  return tl_add (g, tl_matmul (g, x, w, FALSE, FALSE), param (g, rng, bn, out, 0.1f));
+}
+
+static TlValue *
+heads (TlGraph *g, TlValue *x)
+{
+  gint64 s[4] = { TB, TS, TN, TH / TN };
+  gint perm[4] = { 0, 2, 1, 3 };
+  return tl_transpose (g, tl_reshape (g, x, 4, s), 4, perm);
+}
+
+static TlGraph *
+build_train (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
+{
+  GError *error = NULL;
+  TlGraph *g = tl_graph_new ();
+  gint64 sx[2] = { TB * TS, TH };
+  TlValue *x = input (g, rng, names, inputs, "x", 2, sx);
+  TlValue *y = input (g, rng, names, inputs, "y", 2, sx);
+  TlValue *q = heads (g, dense (g, rng, x, "q", TH, TH));
+  TlValue *k = heads (g, dense (g, rng, x, "k", TH, TH));
+  TlValue *v = heads (g, dense (g, rng, x, "v", TH, TH));
+  TlValue *p = softmax_prims (g, tl_scale (g, tl_matmul (g, q, k, FALSE, TRUE), 1.0 / sqrt (TH / TN), 0));
+  gint perm[4] = { 0, 2, 1, 3 };
+  TlValue *ctx = tl_reshape (g, tl_transpose (g, tl_matmul (g, p, v, FALSE, FALSE), 4, perm), 2, sx);
+  TlValue *h1 = ln_prims (g, tl_add (g, dense (g, rng, ctx, "o", TH, TH), x), param (g, rng, "ln1.g", TH, 1),
+                          param (g, rng, "ln1.b", TH, 1));
+  TlValue *f = tl_gelu (g, dense (g, rng, h1, "f1", TH, TF));
+  TlValue *h2 = ln_prims (g, tl_add (g, dense (g, rng, f, "f2", TF, TH), h1), param (g, rng, "ln2.g", TH, 1),
+                          param (g, rng, "ln2.b", TH, 1));
+  TlValue *loss = tl_mse (g, h2, y);
+  tl_graph_set_output (g, "loss", loss);
+  g_ptr_array_add (outs, g_strdup ("loss"));
+  guint np = tl_graph_n_params (g);
+  TlValue **wrt = g_new (TlValue *, np), **grads = g_new0 (TlValue *, np);
+  for (guint i = 0; i < np; i++)
+    wrt[i] = tl_graph_param_value (g, i);
+  bench_check (tl_autodiff (g, loss, np, wrt, grads, &error), error, "autodiff");
+  for (guint i = 0; i < np; i++) {
+    char *name = g_strdup_printf ("grad/%s", tl_value_name (wrt[i]));
+    tl_graph_set_output (g, name, grads[i]);
+    g_ptr_array_add (outs, name);
+  }
+  g_free (wrt);
+  g_free (grads);
+  return g;
+}
+
+int
+main (int argc, char **argv)
+{
+  BenchOptions opts = { .steps = 20, .warmup = 3, .seed = 42 };
+  bench_init (&argc, &argv, "- fusion planner benchmarks (tl's half)", &opts);
+  Planner p;
+  planner_init (&p);
+  static const struct {
+    const char *name;
+    BuildFn build;
+  } cases[] = {
+    { "layernorm", build_ln },
+    { "softmax", build_softmax },
+    { "gelu-residual-layernorm", build_gelu_ln },
+    { "bert-memory-bound", build_bert_mb },
+    { "encoder-train-step", build_train },
+  };
+  const char *only = argc > 1 ? argv[1] : NULL;
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    if (only && !strstr (cases[c].name, only))
+      continue;
+    Result u = measure (&p, cases[c].build, NULL, &opts);
+    Result s = measure (&p, cases[c].build, "stitch", &opts);
+    Result b = measure (&p, cases[c].build, "baseline", &opts);
+    printf ("fusion-%s tl threads=%d unfused_ms=%.3f stitch_ms=%.3f baseline_ms=%.3f "
+            "kernels_unfused=%u kernels_stitch=%u kernels_baseline=%u mbytes_unfused=%.1f "
+            "mbytes_stitch=%.1f mbytes_baseline=%.1f\n",
+            cases[c].name, opts.threads, u.ms, s.ms, b.ms, u.kernels, s.kernels, b.kernels, u.mbytes,
+            s.mbytes, b.mbytes);
+    fflush (stdout);
+  }
+  tl_registry_free (p.reg);
+  return 0;
+}
