@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
@@ -29,6 +30,26 @@ fsync_dir_of (const char *path)
   return ok;
 }
 
+/* The process umask without changing it (umask(2) cannot read it without
+ * writing it, which would race with other threads): Linux reports it in
+ * /proc/self/status; fall back to 022. */
+static mode_t
+current_umask (void)
+{
+  static gsize once = 0;
+  static mode_t mask = 022;
+  if (g_once_init_enter (&once)) {
+    g_autofree char *status = NULL;
+    if (g_file_get_contents ("/proc/self/status", &status, NULL, NULL)) {
+      const char *p = strstr (status, "\nUmask:");
+      if (p)
+        mask = (mode_t) strtoul (p + 8, NULL, 8) & 0777;
+    }
+    g_once_init_leave (&once, 1);
+  }
+  return mask;
+}
+
 TlAtomicFile *
 _tl_priv_atomic_open (const char *path, GError **error)
 {
@@ -43,6 +64,11 @@ _tl_priv_atomic_open (const char *path, GError **error)
     g_free (tmpl);
     return NULL;
   }
+  /* mkstemp creates 0600; give the file the mode a plain fopen would (or
+   * keep the mode of the file it replaces). */
+  struct stat st;
+  mode_t mode = g_stat (path, &st) == 0 ? (st.st_mode & 07777) : (0666 & ~current_umask ());
+  (void) fchmod (fd, mode); /* on failure the file merely stays owner-only */
   FILE *fp = fdopen (fd, "wb");
   if (!fp) {
     int e = errno;

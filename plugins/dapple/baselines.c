@@ -127,6 +127,19 @@ dapple_plan_pipeline (const DappleModel *m, const DapplePlanOptions *opts, GErro
   }
   g_autoptr (GArray) ms = micro_batch_candidates (opts);
   DapplePipeline *best = NULL;
+  if (opts->method == DAPPLE_METHOD_DAPPLE) {
+    /* a first bound: pure data parallelism, a DAPPLE plan too */
+    DapplePlanOptions dp = *opts;
+    dp.method = DAPPLE_METHOD_DP;
+    best = dapple_plan_pipeline (m, &dp, NULL);
+    if (best && (!dapple_fits (m, best) || opts->policy >= 0))
+      g_clear_pointer (&best, dapple_pipeline_free);
+    if (best) {
+      g_free (best->method);
+      best->method = g_strdup ("dapple");
+      best->policy = g_strdup ("fresh");
+    }
+  }
   for (guint k = 0; k < ms->len; k++) {
     guint M = g_array_index (ms, guint, k);
     if (M > opts->global_batch)
@@ -153,7 +166,12 @@ dapple_plan_pipeline (const DappleModel *m, const DapplePlanOptions *opts, GErro
           continue;
         GError *local = NULL;
         guint N = m->shape.n_machines * m->shape.per_machine;
-        DapplePipeline *p = dapple_dp (m, opts->method, (DapplePolicy) pol, M, opts->global_batch, N, &local);
+        /* DAPPLE's objective is the estimate: the best fitting plan so
+         * far bounds the search (PipeDream's objective is another one) */
+        double bound = G_MAXDOUBLE;
+        if (opts->method == DAPPLE_METHOD_DAPPLE && best && dapple_fits (m, best))
+          bound = best->estimate;
+        DapplePipeline *p = dapple_dp (m, opts->method, (DapplePolicy) pol, M, opts->global_batch, N, bound, &local);
         if (!p) {
           if (!g_error_matches (local, TL_ERROR, TL_ERROR_NO_MEMORY)) {
             g_propagate_error (error, local);

@@ -159,7 +159,7 @@ const char *dapple_method_name (DappleMethod m);
  * (DAPPLE: dapple_estimate; PipeDream: the bottleneck max(M * stage, allreduce)).
  * NULL with error when nothing fits. */
 DapplePipeline *dapple_dp (const DappleModel *m, DappleMethod method, DapplePolicy policy, guint micro_batches,
-                           double global_batch, guint max_devices, GError **error);
+                           double global_batch, guint max_devices, double bound, GError **error);
 /* Exhaustive search of the same space (tests; small cases only). */
 DapplePipeline *dapple_brute_force (const DappleModel *m, DappleMethod method, DapplePolicy policy,
                                     guint micro_batches, double global_batch, GError **error);

@@ -39,6 +39,7 @@ typedef struct {
   guint M;
   double mb;
   guint max_devices;
+  double bound; /* drop partial plans whose objective already reaches it */
   guint key_len;
   GHashTable *memo; /* key -> DpState */
 } Dp;
@@ -94,9 +95,15 @@ dominates (const DpElem *a, const DpElem *b)
          a->ar <= b->ar * (1 + EPS) + EPS;
 }
 
+static double elem_objective (const Dp *dp, const DpElem *e);
+
 static void
-front_insert (GArray *front, const DpElem *c)
+front_insert (const Dp *dp, GArray *front, const DpElem *c)
 {
+  /* the objective only grows as stages are added: a partial plan already
+   * at the bound cannot beat it */
+  if (dp->bound < G_MAXDOUBLE && elem_objective (dp, c) >= dp->bound)
+    return;
   for (guint i = 0; i < front->len; i++)
     if (dominates (&g_array_index (front, DpElem, i), c))
       return;
@@ -156,14 +163,14 @@ solve (Dp *dp, guint j, guint k, guint64 next_mask, const guint *free_count)
       double t_mx = MAX (c.fwd + c.bwd, c.link);
       if (first == 0) {
         DpElem e = { t_sum, t_mx, c.allreduce, first, n, NULL, 0 };
-        front_insert (st->front, &e);
+        front_insert (dp, st->front, &e);
         continue;
       }
       DpState *child = solve (dp, first, MIN (k + 1, dp->M), mask, next_free);
       for (guint x = 0; x < child->front->len; x++) {
         const DpElem *ce = &g_array_index (child->front, DpElem, x);
         DpElem e = { ce->sum + t_sum, MAX (ce->mx, t_mx), MAX (ce->ar, c.allreduce), first, n, child, x };
-        front_insert (st->front, &e);
+        front_insert (dp, st->front, &e);
       }
     }
   }
@@ -198,18 +205,21 @@ check_model (const DappleModel *m, guint micro_batches, double global_batch, GEr
  * @micro_batches: M
  * @global_batch: samples per step
  * @max_devices: use at most this many devices
+ * @bound: only look for plans whose objective is below this (G_MAXDOUBLE:
+ *   no bound); partial plans at the bound are pruned
  * @error: return location for a #GError
  *
  * Returns: (transfer full) (nullable): the pipeline minimising the
- * method's objective under the early-backward memory bound.
+ * method's objective under the early-backward memory bound; NULL with
+ * TL_ERROR_NO_MEMORY when no plan fits (or none is below @bound).
  */
 DapplePipeline *
 dapple_dp (const DappleModel *m, DappleMethod method, DapplePolicy policy, guint micro_batches, double global_batch,
-           guint max_devices, GError **error)
+           guint max_devices, double bound, GError **error)
 {
   if (!check_model (m, micro_batches, global_batch, error))
     return NULL;
-  Dp dp = { m, method, policy, micro_batches, global_batch / micro_batches, max_devices,
+  Dp dp = { m, method, policy, micro_batches, global_batch / micro_batches, max_devices, bound,
             12 + m->shape.n_machines, NULL };
   dp.memo = g_hash_table_new_full (key_hash, key_equal, NULL, state_free);
   guint free_count[64];

@@ -160,7 +160,7 @@ test_dp_equals_brute_force (void)
       for (guint pol = 0; pol < DAPPLE_N_POLICIES; pol++) {
         guint M = 1 + (guint) tl_rng_below (&rng, 4);
         GError *e1 = NULL, *e2 = NULL;
-        DapplePipeline *a = dapple_dp (&m, method, pol, M, 16 * M, 2 * per, &e1);
+        DapplePipeline *a = dapple_dp (&m, method, pol, M, 16 * M, 2 * per, G_MAXDOUBLE, &e1);
         DapplePipeline *b = dapple_brute_force (&m, method, pol, M, 16 * M, &e2);
         g_assert_true ((a == NULL) == (b == NULL));
         if (a) {
@@ -187,7 +187,7 @@ test_dp_equals_brute_force (void)
   DappleModel m;
   model_init (&m, prof, c);
   for (guint pol = 0; pol < DAPPLE_N_POLICIES; pol++) {
-    DapplePipeline *a = dapple_dp (&m, DAPPLE_METHOD_DAPPLE, pol, 4, 32, 8, NULL);
+    DapplePipeline *a = dapple_dp (&m, DAPPLE_METHOD_DAPPLE, pol, 4, 32, 8, G_MAXDOUBLE, NULL);
     DapplePipeline *b = dapple_brute_force (&m, DAPPLE_METHOD_DAPPLE, pol, 4, 32, NULL);
     g_assert_nonnull (a);
     g_assert_nonnull (b);
