@@ -3,8 +3,9 @@
  * called directly, on f32 buffers of 1 MB to 64 MB. Run under
  * `mpirun -np 2` (benchmarks/run-allreduce.sh). Rank 0 prints
  *   BENCH allreduce bytes=N tl_gbps=X mpi_gbps=Y ratio=<tl/mpi>
- * where gbps is the buffer size in GB (1e9 bytes) over the time of one
- * allreduce (the best of 3 rounds of several calls, the two interleaved).
+ * where gbps is the buffer size in GB (1e9 bytes) over the median time of
+ * one allreduce on rank 0 (tl and MPI calls interleaved one by one, each
+ * after a barrier, so that both see the same load on a busy machine).
  */
 #include "config.h"
 
@@ -14,35 +15,44 @@
 #include <mpi.h>
 #include <tl/tl.h>
 
+/* One call of each kind, timed alone after a barrier (seconds). */
 static double
-time_tl (TlComm *comm, TlTensor *t, int iters)
+time_tl (TlComm *comm, TlTensor *t)
 {
+  GError *error = NULL;
   MPI_Barrier (MPI_COMM_WORLD);
   double t0 = MPI_Wtime ();
-  for (int i = 0; i < iters; i++) {
-    GError *error = NULL;
-    if (!tl_comm_allreduce (comm, t, TL_COMM_SUM, &error)) {
-      fprintf (stderr, "bench-allreduce: %s\n", error->message);
-      exit (1);
-    }
+  if (!tl_comm_allreduce (comm, t, TL_COMM_SUM, &error)) {
+    fprintf (stderr, "bench-allreduce: %s\n", error->message);
+    exit (1);
   }
-  MPI_Barrier (MPI_COMM_WORLD);
-  return (MPI_Wtime () - t0) / iters;
+  return MPI_Wtime () - t0;
 }
 
 static double
-time_mpi (float *buf, int count, int iters)
+time_mpi (float *buf, int count)
 {
   MPI_Barrier (MPI_COMM_WORLD);
   double t0 = MPI_Wtime ();
-  for (int i = 0; i < iters; i++)
-    if (MPI_Allreduce (MPI_IN_PLACE, buf, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) !=
-        MPI_SUCCESS) {
-      fprintf (stderr, "bench-allreduce: MPI_Allreduce failed\n");
-      exit (1);
-    }
-  MPI_Barrier (MPI_COMM_WORLD);
-  return (MPI_Wtime () - t0) / iters;
+  if (MPI_Allreduce (MPI_IN_PLACE, buf, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS) {
+    fprintf (stderr, "bench-allreduce: MPI_Allreduce failed\n");
+    exit (1);
+  }
+  return MPI_Wtime () - t0;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static double
+median (double *v, int n)
+{
+  qsort (v, (size_t) n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 int
@@ -71,19 +81,24 @@ main (int argc, char **argv)
     float *p = tl_tensor_data (t);
     for (gint64 i = 0; i < n; i++)
       p[i] = raw[i] = 1e-3f * (float) (i % 1000);
-    int iters = (int) CLAMP ((256 << 20) / bytes, 4, 100);
-    time_tl (comm, t, 2); /* warm up both paths */
-    time_mpi (raw, (int) n, 2);
-    double best_tl = G_MAXDOUBLE, best_mpi = G_MAXDOUBLE;
-    for (int round = 0; round < 3; round++) {
-      if (round % 2 == 0) {
-        best_tl = MIN (best_tl, time_tl (comm, t, iters));
-        best_mpi = MIN (best_mpi, time_mpi (raw, (int) n, iters));
+    /* Samples alternate one tl call and one MPI call (the order flipping
+     * each time), so both see the same machine load; the median of each. */
+    int samples = (int) CLAMP ((512 << 20) / bytes, 15, 101);
+    double *ts = g_new (double, samples), *ms = g_new (double, samples);
+    time_tl (comm, t); /* warm up both paths */
+    time_mpi (raw, (int) n);
+    for (int i = 0; i < samples; i++) {
+      if (i % 2 == 0) {
+        ts[i] = time_tl (comm, t);
+        ms[i] = time_mpi (raw, (int) n);
       } else {
-        best_mpi = MIN (best_mpi, time_mpi (raw, (int) n, iters));
-        best_tl = MIN (best_tl, time_tl (comm, t, iters));
+        ms[i] = time_mpi (raw, (int) n);
+        ts[i] = time_tl (comm, t);
       }
     }
+    double best_tl = median (ts, samples), best_mpi = median (ms, samples);
+    g_free (ts);
+    g_free (ms);
     if (rank == 0) {
       double tl_gbps = (double) bytes / 1e9 / best_tl, mpi_gbps = (double) bytes / 1e9 / best_mpi;
       printf ("BENCH allreduce bytes=%" G_GINT64_FORMAT " ranks=%d tl_gbps=%.3f mpi_gbps=%.3f "

@@ -130,6 +130,10 @@ measure (Planner *p, BuildFn build, const char *mode, const BenchOptions *opts)
     t[i] = (bench_now () - t0) * 1e3;
   }
   qsort (t, (size_t) opts->steps, sizeof (double), cmp_double);
+  if (opts->profile) {
+    printf ("# %s:\n", mode ? mode : "unfused");
+    bench_profile (ex, g, opts, NULL, 0);
+  }
   r.ms = t[opts->steps / 2];
   r.kernels = tl_exec_n_kernels (ex);
   g_free (t);

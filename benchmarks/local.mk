@@ -46,3 +46,7 @@ benchmarks_bench_fusion_SOURCES = benchmarks/bench-fusion.c benchmarks/bench-uti
 benchmarks_bench_fusion_CPPFLAGS = $(TL_BENCH_ENGINE_CPP_FLAGS)
 benchmarks_bench_fusion_LDADD = $(TL_BENCH_ENGINE_LIBS)
 EXTRA_DIST += benchmarks/bench-fusion.sh benchmarks/torch_fusion.py
+
+# plugins/fives: FIVES training throughput, tl vs the same model in PyTorch.
+TL_BENCH_SHELL += benchmarks/bench-fives.sh
+EXTRA_DIST += benchmarks/bench-fives.sh benchmarks/fives_torch.py

@@ -3,4 +3,3 @@ TL_ENGINE_SOURCES += core/tensor.c core/dtype.c core/attrs.c core/op-registry.c 
 	core/rng.c core/host.c core/graph-private.h \
 	core/graph.c core/graph-rewrite.c core/graph-export.c core/exec.c core/exec-plan.c \
 	core/autodiff.c
-TL_ENGINE_SOURCES += core/dev-stubs.c  # DEV ONLY: remove before landing

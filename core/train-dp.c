@@ -28,6 +28,8 @@ _tl_priv_dp_init (TlDataParallel *dp, const TlTrainConfig *cfg, const TlProgress
   dp->rank = tl_comm_rank (dp->comm);
   dp->size = tl_comm_size (dp->comm);
   dp->global = cfg->batch_size;
+  dp->accum = cfg->accum_steps;
+  dp->seed = cfg->seed;
   if (dp->global < dp->size) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                  "train: a batch of %" G_GINT64_FORMAT " rows cannot be split over %d ranks",
@@ -52,11 +54,48 @@ _tl_priv_dp_clear (TlDataParallel *dp)
   g_clear_pointer (&dp->flat, tl_tensor_unref);
 }
 
+/* Every rank must run the same job: compare what the collectives depend on
+ * (a mismatch would otherwise hang or mix unrelated gradients). */
+static gboolean
+check_same_job (TlDataParallel *dp, TlParamStore *store, GError **error)
+{
+  enum { N_KEYS = 5 };
+  gint64 shape[1] = {N_KEYS};
+  g_autoptr (TlTensor) mx = tl_tensor_new (TL_DTYPE_I64, 1, shape, error);
+  g_autoptr (TlTensor) mn = tl_tensor_new (TL_DTYPE_I64, 1, shape, error);
+  if (!mx || !mn)
+    return FALSE;
+  gint64 *k = tl_tensor_data (mx);
+  guint n = tl_param_store_size (store);
+  gint64 numel = 0;
+  for (guint i = 0; i < n; i++)
+    numel += tl_tensor_numel (tl_param_store_tensor (store, i));
+  k[0] = dp->global;
+  k[1] = dp->accum;
+  k[2] = (gint64) (dp->seed & G_MAXINT64);
+  k[3] = n;
+  k[4] = numel;
+  memcpy (tl_tensor_data (mn), k, sizeof (gint64) * N_KEYS);
+  if (!tl_comm_allreduce (dp->comm, mx, TL_COMM_MAX, error) ||
+      !tl_comm_allreduce (dp->comm, mn, TL_COMM_MIN, error))
+    return FALSE;
+  if (memcmp (tl_tensor_const_data (mx), tl_tensor_const_data (mn), sizeof (gint64) * N_KEYS) != 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_COMM,
+                 "train: the %d ranks do not run the same training (batch size, accumulation, "
+                 "seed or model parameters differ); every rank must run the same job",
+                 dp->size);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 _tl_priv_dp_sync_params (TlDataParallel *dp, TlParamStore *store, GError **error)
 {
   if (!_tl_priv_dp_active (dp))
     return TRUE;
+  if (!check_same_job (dp, store, error))
+    return FALSE;
   guint n = tl_param_store_size (store);
   for (guint i = 0; i < n; i++) {
     TlTensor *p = tl_param_store_tensor (store, i);

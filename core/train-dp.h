@@ -13,6 +13,8 @@ typedef struct {
   int rank;
   int size;
   gint64 global; /* rows per global batch */
+  gint64 accum;  /* micro-batches per step */
+  guint64 seed;
   gint64 lo;     /* this rank reads rows [lo, lo + n) of each global batch */
   gint64 n;
   TlTensor *flat; /* f32 scratch for the packed gradients */
@@ -26,7 +28,9 @@ G_GNUC_INTERNAL gboolean _tl_priv_dp_init (TlDataParallel *dp, const TlTrainConf
 G_GNUC_INTERNAL void _tl_priv_dp_clear (TlDataParallel *dp);
 #define _tl_priv_dp_active(dp) ((dp)->size > 1)
 #define _tl_priv_dp_is_root(dp) ((dp)->rank == 0)
-/* Every tensor of the store takes rank 0's values. */
+/* Checks that every rank runs the same training (batch, accumulation, seed,
+ * parameter count and sizes), then every tensor of the store takes rank 0's
+ * values. */
 G_GNUC_INTERNAL gboolean _tl_priv_dp_sync_params (TlDataParallel *dp, TlParamStore *store,
                                                   GError **error);
 /* grads[n] (f32, NULL entries skipped) and *loss, each rank's scaled by its

@@ -4,3 +4,4 @@ dist_doc_DATA += docs/plugin-guide.md
 dist_doc_DATA += docs/manifest-reference.md
 dist_doc_DATA += docs/ops.md
 dist_doc_DATA += docs/training.md
+dist_doc_DATA += docs/communicator.md

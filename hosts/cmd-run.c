@@ -275,6 +275,10 @@ tlhost_cmd_run (int argc, char **argv)
   if (metrics_path) {
     rp.metrics = fopen (metrics_path, "w");
     if (!rp.metrics) {
+      if (tl_comm_size (comm) > 1) {
+        g_autofree char *msg = g_strdup_printf ("run: %s: %s", metrics_path, g_strerror (errno));
+        tl_comm_abort (comm, 1, msg);
+      }
       tlhost_error ("run: %s: %s", metrics_path, g_strerror (errno));
       tl_job_free (job);
       tl_registry_free (reg);

@@ -22,14 +22,6 @@ _tl_priv_builtin_manifest (void)
   return (const char *) tl_builtin_manifest_data;
 }
 
-/* Until core/ provides the built-in descriptor, this weak fallback says
- * "no built-in components"; the strong definition in core/ replaces it. */
-G_GNUC_INTERNAL __attribute__ ((weak)) const TlPluginDesc *
-_tl_priv_builtin_plugin (void)
-{
-  return NULL;
-}
-
 /**
  * _tl_priv_builtin_info:
  * @error: return location for a #GError

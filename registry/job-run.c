@@ -121,9 +121,20 @@ task_config (JobTask *t, TlTrainConfig *cfg)
 #undef STR_ATTR
 }
 
+/* Under mpirun the ranks run the same job data-parallel (tl-comm.h): rank 0
+ * alone writes outputs (the others compute the same bytes). */
+static gboolean
+writes_outputs (void)
+{
+  TlComm *c = tl_comm_get_default (NULL);
+  return !c || tl_comm_rank (c) == 0;
+}
+
 static gboolean
 write_text (const char *dir, const char *name, const char *text, GError **error)
 {
+  if (!writes_outputs ())
+    return TRUE;
   g_autofree char *path = g_build_filename (dir, name, NULL);
   g_autofree char *parent = g_path_get_dirname (path);
   if (g_mkdir_with_parents (parent, 0755) != 0) {
@@ -332,6 +343,8 @@ run_export (RunCtx *rc, guint index, JobTask *t, GError **error)
     if (!g)
       return FALSE;
   }
+  if (!writes_outputs ())
+    return TRUE;
   const char *out = task_value (t, "out");
   g_autofree char *name = out ? g_strdup (out) : g_strdup_printf ("%s.safetensors", c->id);
   g_autofree char *path = g_build_filename (rc->out_dir, name, NULL);
@@ -482,6 +495,8 @@ run_task (RunCtx *rc, guint index, JobTask *t, GError **error)
     return TRUE;
   }
   if (g_str_equal (t->kind, "predict")) {
+    if (!writes_outputs ())
+      return TRUE;
     const char *out = task_value (t, "out");
     g_autofree char *name = out ? g_strdup (out)
                                 : g_strdup_printf ("predictions-%s.tsv", task_value (t, "data"));

@@ -152,7 +152,7 @@ main (int argc, char **argv)
   GError *error = NULL;
   TlComm *c = tl_comm_new_from_env (&error);
   if (!c) {
-    fprintf (stderr, "comm: %s\n", error->message);
+    fprintf (stderr, "comm-mpi-check: %s\n", error->message);
     return 2;
   }
   rank = tl_comm_rank (c);

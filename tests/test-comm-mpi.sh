@@ -8,7 +8,7 @@ prog="$builddir/tests/comm-mpi-check"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 MPI="$(mpirun_cmd) -np 2"
-echo "1..7"
+echo "1..8"
 
 # every collective on 2 ranks (and 3: uneven ring, rank 2 sends to rank 0)
 timeout 120 $MPI "$prog" collectives >"$tmp/out" 2>"$tmp/err"; rc=$?
@@ -36,5 +36,12 @@ TL_COMM_TIMEOUT=2 timeout 100 $MPI -x TL_COMM_TIMEOUT "$prog" hang >"$tmp/out" 2
 rc=$?
 check "hung peer: the watchdog aborts the job with its message" \
   '[ $rc != 0 ] && [ $rc != 124 ] && grep -q "tl: rank 0 of 2: mpi MPI_Allreduce did not complete within 2 s (TL_COMM_TIMEOUT)" "$tmp/err"' \
+  "$tmp/out" "$tmp/err"
+
+# a TL_COMM_TIMEOUT that is not a number is an error, before any collective
+TL_COMM_TIMEOUT=soon timeout 60 $MPI -x TL_COMM_TIMEOUT "$prog" collectives >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "bad TL_COMM_TIMEOUT: an error naming it" \
+  '[ $rc != 0 ] && grep -q "TL_COMM_TIMEOUT=\"soon\" is not a number of seconds" "$tmp/err"' \
   "$tmp/out" "$tmp/err"
 exit $failed

@@ -209,6 +209,30 @@ test_backend_choice (void)
 #endif
 }
 
+/* The trainer's slot and the process default. */
+static void
+test_train_config_and_default (void)
+{
+  GError *error = NULL;
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  g_assert_null (tl_train_config_get_comm (&cfg));
+  TlComm *c = single ();
+  tl_train_config_set_comm (&cfg, c);
+  g_assert_true (tl_train_config_get_comm (&cfg) == c);
+  g_assert_true (cfg.reserved[0] == (void *) c);
+  tl_train_config_set_comm (&cfg, NULL);
+  g_assert_null (tl_train_config_get_comm (&cfg));
+  tl_comm_free (c);
+  g_unsetenv ("OMPI_COMM_WORLD_SIZE");
+  g_unsetenv ("TL_COMM");
+  TlComm *d = tl_comm_get_default (&error);
+  g_assert_no_error (error);
+  g_assert_nonnull (d);
+  g_assert_cmpstr (tl_comm_backend (d), ==, "single");
+  g_assert_true (tl_comm_get_default (&error) == d);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -220,5 +244,6 @@ main (int argc, char **argv)
   g_test_add_func ("/comm/single/allgather", test_allgather);
   g_test_add_func ("/comm/single/send-recv", test_send_recv_self);
   g_test_add_func ("/comm/backend-choice", test_backend_choice);
+  g_test_add_func ("/comm/train-config-and-default", test_train_config_and_default);
   return g_test_run ();
 }

@@ -25,7 +25,7 @@ cat >"$tmp/dp.xml" <<'XML'
     <set name="input">features</set>
     <set name="hidden">16</set>
   </model>
-  <task kind="train" model="m" data="train" steps="40" batch="32" optimizer="OPT" lr="LR" seed="7"/>
+  <task kind="train" model="m" data="train" steps="40" batch="32" accum="ACC" optimizer="OPT" lr="LR" seed="7"/>
 </job>
 XML
 # The loss of each training step, "STEP LOSS" per line.
@@ -40,22 +40,41 @@ compare () {
     END { printf "# steps %d/%d, max relative loss difference %.3g (tolerance %s)\n", m, n, max, tol;
           exit !(n >= 40 && m == n && max <= tol) }' "$1" "$2"
 }
-echo "1..4"
+echo "1..13"
 OMP_NUM_THREADS=1; export OMP_NUM_THREADS
-for opt in sgd:0.1 adam:0.01; do
-  o=${opt%%:*}; lr=${opt#*:}
-  sed -e "s/OPT/$o/" -e "s/LR/$lr/" "$tmp/dp.xml" >"$tmp/$o.xml"
-  "$tlhost" run -q -o "$tmp/out1-$o" --metrics "$tmp/m1-$o.jsonl" "$tmp/$o.xml" \
-    >"$tmp/out1" 2>"$tmp/err1"; rc1=$?
-  timeout 300 $(mpirun_cmd) -np 2 -x OMP_NUM_THREADS -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH \
-    -x XDG_CACHE_HOME "$tlhost" run -q -o "$tmp/out2-$o" --metrics "$tmp/m2-$o.jsonl" "$tmp/$o.xml" \
+# optimizer:lr:ranks:accum — 3 ranks split the batch of 32 unevenly
+# (10/11/11 rows), which the share-weighted gradient sum must still get
+# right; accum 2 reduces after the accumulated micro-batches
+for run in sgd:0.1:2:1 adam:0.01:2:1 adam:0.01:3:1 adam:0.01:2:2; do
+  o=${run%%:*}; rest=${run#*:}; lr=${rest%%:*}; rest=${rest#*:}; np=${rest%%:*}; acc=${rest#*:}
+  key=$o-$acc
+  sed -e "s/OPT/$o/" -e "s/LR/$lr/" -e "s/ACC/$acc/" "$tmp/dp.xml" >"$tmp/$key.xml"
+  if ! [ -f "$tmp/m1-$key.jsonl" ]; then
+    "$tlhost" run -q -o "$tmp/out1-$key" --metrics "$tmp/m1-$key.jsonl" "$tmp/$key.xml" \
+      >"$tmp/out1" 2>"$tmp/err1" || echo "# one-process run of $key failed"
+  fi
+  rm -f "$tmp/m2.jsonl"
+  timeout 300 $(mpirun_cmd) -np $np -x OMP_NUM_THREADS -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH \
+    -x XDG_CACHE_HOME "$tlhost" run -o "$tmp/out2-$key-$np" --metrics "$tmp/m2.jsonl" "$tmp/$key.xml" \
     >"$tmp/out2" 2>"$tmp/err2"; rc2=$?
-  check "$o: one process and mpirun -np 2 both succeed" '[ $rc1 = 0 ] && [ $rc2 = 0 ]' \
-    "$tmp/err1" "$tmp/out2" "$tmp/err2"
-  losses "$tmp/m1-$o.jsonl" >"$tmp/l1"
-  losses "$tmp/m2-$o.jsonl" >"$tmp/l2"
-  paste "$tmp/l1" "$tmp/l2" | awk 'NR % 10 == 1 { printf "# step %s: 1 process %s, 2 processes %s\n", $1, $2, $4 }'
-  check "$o: per-step loss of 2 ranks matches 1 process within $TOL" 'compare "$tmp/l1" "$tmp/l2"' \
+  o="$o (accum $acc)"
+  check "$o, $np ranks: one process and mpirun -np $np both succeed" \
+    '[ -s "$tmp/m1-$key.jsonl" ] && [ $rc2 = 0 ]' "$tmp/err1" "$tmp/out2" "$tmp/err2"
+  check "$o, $np ranks: trained data-parallel, reported once" \
+    '[ "$(grep -c "^data-parallel: $np ranks (mpi), 32 rows per global batch" "$tmp/err2")" = 1 ] &&
+     [ "$(grep -c "^final: " "$tmp/out2")" = 1 ]' "$tmp/out2" "$tmp/err2"
+  losses "$tmp/m1-$key.jsonl" >"$tmp/l1"
+  losses "$tmp/m2.jsonl" >"$tmp/l2"
+  paste "$tmp/l1" "$tmp/l2" | awk 'NR % 10 == 1 { printf "# step %s: 1 process %s, N processes %s\n", $1, $2, $4 }'
+  check "$o, $np ranks: per-step loss matches 1 process within $TOL" 'compare "$tmp/l1" "$tmp/l2"' \
     "$tmp/l1" "$tmp/l2"
 done
+
+# ranks that do not run the same model: a clear error on every rank, no hang
+timeout 120 $(mpirun_cmd) -np 2 -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH -x XDG_CACHE_HOME \
+  sh -c 'exec "$0" run -q -o "$1" --set m.hidden=$((16 + OMPI_COMM_WORLD_RANK)) "$2"' \
+  "$tlhost" "$tmp/out3" "$tmp/sgd-1.xml" >"$tmp/out3.log" 2>&1; rc=$?
+check "ranks running different models: the job fails with a clear message, no hang" \
+  '[ $rc != 0 ] && [ $rc != 124 ] && [ "$(grep -c "^tl: rank [01] of 2: .*the 2 ranks do not run the same training" "$tmp/out3.log")" -ge 1 ]' \
+  "$tmp/out3.log"
 exit $failed

@@ -22,14 +22,25 @@ micro_batch_candidates (const DapplePlanOptions *o)
   return a;
 }
 
-/* GPipe: S = min(devices, layers) stages minimising the largest stage
- * compute time, stage s on device s. */
-static DapplePipeline *
-plan_gpipe (const DappleModel *m, guint M, double B)
+/**
+ * dapple_plan_fixed:
+ * @m: the model
+ * @S: stages (at most the layer count)
+ * @g: replicas per stage
+ * @micro_batches: M
+ * @global_batch: samples per step
+ * @schedule: the schedule
+ *
+ * Returns: (transfer full): @S contiguous stages minimising the largest
+ * stage compute time, stage s on devices s g ... s g + g - 1.
+ */
+DapplePipeline *
+dapple_plan_fixed (const DappleModel *m, guint S, guint g, guint micro_batches, double global_batch,
+                   DappleSchedule schedule)
 {
   const DappleProfile *pr = m->profile;
-  guint L = pr->n_layers, N = m->shape.n_machines * m->shape.per_machine;
-  guint S = MIN (N, L);
+  guint L = pr->n_layers;
+  S = CLAMP (S, 1, L);
   /* best[s][j]: min over splits of layers [0, j) into s stages of the max stage time */
   g_autofree double *best = g_new (double, (S + 1) * (L + 1));
   g_autofree guint *cut = g_new0 (guint, (S + 1) * (L + 1));
@@ -52,16 +63,30 @@ plan_gpipe (const DappleModel *m, guint M, double B)
         }
       }
   DapplePipeline *p = dapple_pipeline_new (S);
+  g_autofree guint *devs = g_new (guint, MAX (g, 1));
   guint j = L;
   for (guint s = S; s > 0; s--) {
     guint i = cut[s * (L + 1) + j];
-    guint dev = s - 1;
-    dapple_pipeline_set_stage (p, s - 1, i, j, 1, &dev);
+    for (guint r = 0; r < g; r++)
+      devs[r] = (s - 1) * g + r;
+    dapple_pipeline_set_stage (p, s - 1, i, j, g, devs);
     j = i;
   }
-  p->micro_batches = M;
-  p->global_batch = B;
-  p->schedule = DAPPLE_SCHEDULE_GPIPE;
+  p->micro_batches = micro_batches;
+  p->global_batch = global_batch;
+  p->schedule = schedule;
+  p->method = g_strdup ("fixed");
+  return p;
+}
+
+/* GPipe: S = min(devices, layers) stages minimising the largest stage
+ * compute time, stage s on device s. */
+static DapplePipeline *
+plan_gpipe (const DappleModel *m, guint M, double B)
+{
+  guint N = m->shape.n_machines * m->shape.per_machine;
+  DapplePipeline *p = dapple_plan_fixed (m, MIN (N, m->profile->n_layers), 1, M, B, DAPPLE_SCHEDULE_GPIPE);
+  g_free (p->method);
   p->method = g_strdup ("gpipe");
   p->estimate = dapple_estimate (m, p);
   return p;
@@ -132,16 +157,19 @@ dapple_plan_pipeline (const DappleModel *m, const DapplePlanOptions *opts, GErro
     DapplePlanOptions dp = *opts;
     dp.method = DAPPLE_METHOD_DP;
     best = dapple_plan_pipeline (m, &dp, NULL);
-    if (best && (!dapple_fits (m, best) || opts->policy >= 0))
+    if (best && !dapple_fits (m, best))
       g_clear_pointer (&best, dapple_pipeline_free);
     if (best) {
       g_free (best->method);
       best->method = g_strdup ("dapple");
-      best->policy = g_strdup ("fresh");
+      best->policy = g_strdup (opts->policy >= 0 ? dapple_policy_name ((DapplePolicy) opts->policy) : "fresh");
     }
   }
-  for (guint k = 0; k < ms->len; k++) {
+  /* most micro-batches first: their plans tend to be good, which makes the
+   * bound of the following searches tight */
+  for (guint k = ms->len; k-- > 0;) {
     guint M = g_array_index (ms, guint, k);
+    double pd_bound = G_MAXDOUBLE; /* PipeDream: its objective at this M */
     if (M > opts->global_batch)
       continue;
     switch (opts->method) {
@@ -149,8 +177,9 @@ dapple_plan_pipeline (const DappleModel *m, const DapplePlanOptions *opts, GErro
       keep_better (m, &best, plan_gpipe (m, M, opts->global_batch));
       break;
     case DAPPLE_METHOD_DP: {
+      /* M descends: the last plan that fits has the fewest micro-batches */
       DapplePipeline *p = plan_data_parallel (m, M, opts->global_batch);
-      if (best && dapple_fits (m, best)) {
+      if (best && !dapple_fits (m, p)) {
         dapple_pipeline_free (p);
         break;
       }
@@ -171,6 +200,8 @@ dapple_plan_pipeline (const DappleModel *m, const DapplePlanOptions *opts, GErro
         double bound = G_MAXDOUBLE;
         if (opts->method == DAPPLE_METHOD_DAPPLE && best && dapple_fits (m, best))
           bound = best->estimate;
+        else if (opts->method == DAPPLE_METHOD_PIPEDREAM)
+          bound = pd_bound;
         DapplePipeline *p = dapple_dp (m, opts->method, (DapplePolicy) pol, M, opts->global_batch, N, bound, &local);
         if (!p) {
           if (!g_error_matches (local, TL_ERROR, TL_ERROR_NO_MEMORY)) {
@@ -181,6 +212,8 @@ dapple_plan_pipeline (const DappleModel *m, const DapplePlanOptions *opts, GErro
           g_error_free (local);
           continue;
         }
+        if (opts->method == DAPPLE_METHOD_PIPEDREAM)
+          pd_bound = MIN (pd_bound, p->estimate * (1 + 1e-12));
         p->estimate = dapple_estimate (m, p);
         keep_better (m, &best, p);
       }

@@ -237,8 +237,10 @@ pipeline_stage_cost (const DappleModel *m, const DapplePipeline *p, guint s, Dap
  *
  * The planner's estimate of one step: sum over stages of (forward +
  * backward + 2 link) (warm-up and drain of one micro-batch) + (M - 1) x
- * the slowest of (forward + backward) and the links (steady phase) + the
- * largest ending allreduce.
+ * the steady period: under GPipe the slowest of (forward + backward) and
+ * the links; under early backward the slowest (forward + backward + 2
+ * link) and the round trip from stage s to the end and back divided by its
+ * min(S - s, M) micro-batches in flight + the largest ending allreduce.
  *
  * Returns: seconds.
  */
@@ -246,12 +248,23 @@ double
 dapple_estimate (const DappleModel *m, const DapplePipeline *p)
 {
   double sum = 0, mx = 0, ar = 0;
-  for (guint s = 0; s < p->n_stages; s++) {
+  for (guint s = p->n_stages; s-- > 0;) {
     DappleStageCost c;
     pipeline_stage_cost (m, p, s, &c);
     sum += c.fwd + c.bwd + 2 * c.link;
-    mx = MAX (mx, MAX (c.fwd + c.bwd, c.link));
     ar = MAX (ar, c.allreduce);
+    if (p->schedule != DAPPLE_SCHEDULE_EARLY_BACKWARD) {
+      mx = MAX (mx, MAX (c.fwd + c.bwd, c.link));
+      continue;
+    }
+    /* early backward alternates strictly: in the steady phase a stage waits
+     * for the round trip to its successor, so its period includes the
+     * transfers both ways (this bounds the mean over every window of
+     * adjacent stages, the period of the schedule's event graph) */
+    mx = MAX (mx, c.fwd + c.bwd + 2 * c.link);
+    /* and stage s has min(S - s, M) micro-batches in flight, each of
+     * which must reach the last stage and come back */
+    mx = MAX (mx, sum / (double) dapple_live (p->schedule, s, p->n_stages, p->micro_batches));
   }
   return sum + (double) (p->micro_batches - 1) * mx + ar;
 }

@@ -137,8 +137,10 @@ void dapple_stage_cost (const DappleModel *m, guint first, guint last, guint n, 
 /* Live micro-batches of stage s of S under a schedule. */
 guint dapple_live (DappleSchedule schedule, guint s, guint n_stages, guint micro_batches);
 /* The planner's analytic estimate of a whole pipeline's step time:
- * sum of per-stage (fwd + bwd + 2 link) + (M - 1) * max(fwd + bwd, link)
- * + max allreduce (memory not checked). */
+ * sum of per-stage (fwd + bwd + 2 link) + (M - 1) * steady period (GPipe:
+ * max(fwd + bwd, link); early backward: max(fwd + bwd + 2 link, suffix
+ * round trip / micro-batches in flight)) + max allreduce (memory not
+ * checked). */
 double dapple_estimate (const DappleModel *m, const DapplePipeline *p);
 /* Does every stage fit its devices' memory under p's schedule? */
 gboolean dapple_fits (const DappleModel *m, const DapplePipeline *p);
@@ -179,6 +181,14 @@ DapplePipeline *dapple_plan_pipeline (const DappleModel *m, const DapplePlanOpti
 
 /* --- simulator ------------------------------------------------------------------ */
 typedef struct {
+  guint kind; /* 0 forward, 1 backward */
+  guint micro;
+} DappleOp;
+
+/* Operations of stage s in schedule order (GArray of DappleOp). */
+GArray *dapple_stage_ops (DappleSchedule schedule, guint s, guint S, guint M);
+
+typedef struct {
   guint stage;
   guint kind;  /* 0 forward, 1 backward, 2 allreduce, 3 send, 4 gradient send */
   guint micro; /* micro-batch (0 for allreduce) */
@@ -187,7 +197,7 @@ typedef struct {
 
 typedef struct {
   double step_time;
-  double bubble;        /* mean over stages of idle / step time */
+  double bubble;        /* mean over stages of idle share of the forward/backward phase */
   guint n_stages;
   guint *peak_live;     /* [n_stages] micro-batches stashed at once */
   double *peak_memory;  /* [n_stages] bytes per device: params + peak activations */
@@ -204,6 +214,15 @@ char *dapple_pipeline_table (const DappleModel *m, const DapplePipeline *p, cons
 char *dapple_timeline_svg (const DapplePipeline *p, const DappleSimResult *r);
 TlPlan *dapple_pipeline_to_plan (const DappleModel *m, const DapplePipeline *p, const DappleSimResult *r);
 DapplePipeline *dapple_pipeline_from_plan (const TlPlan *plan, GError **error);
+
+/* --- runtime ------------------------------------------------------------------------------ */
+/* Run a plan (equal replicas per stage, devices = ranks) on this process's
+ * rank for `steps` steps and compare its gradients with one process. */
+gboolean dapple_run_pipeline (const TlTaskContext *ctx, const DapplePipeline *p, guint steps, GError **error);
+/* S stages of g replicas each (devices s * g ... s * g + g - 1), layers
+ * balanced by compute time. */
+DapplePipeline *dapple_plan_fixed (const DappleModel *m, guint S, guint g, guint micro_batches, double global_batch,
+                                   DappleSchedule schedule);
 
 /* --- the component -------------------------------------------------------------------- */
 extern const TlPlannerDef dapple_planner_def;

@@ -2,16 +2,19 @@
  * replica counts and device placement (DAPPLE section 4), and an
  * exhaustive search of the same space for tests.
  *
- * Stages are chosen from the last layer backwards, so the number of stages
+ * Stages are added from the last layer backwards, so the number of stages
  * after a stage — which bounds its live activations under early backward,
- * min(S - s, M) — is known when its memory is checked. A state is (first
- * layer placed, stages placed (capped at M), machines of the stage starting
- * there, free devices per machine); placement policies are deterministic,
- * so the free vector fixes every later device choice. The objective,
- * sum + (M - 1) max + max-allreduce (or PipeDream's max(M max, allreduce)),
- * is not additive, so each state keeps the Pareto front of its
- * (sum, max stage, max allreduce) triples: exact, since both objectives are
- * monotone in each. */
+ * min(S - s, M) — is known when its memory is checked, and so is the sum
+ * over the stages from s to the end, which bounds the steady phase: stage s
+ * has min(S - s, M) micro-batches in flight, each of which must travel to
+ * the last stage and back. A state is (first layer of the suffix placed,
+ * stages in it (capped at M), machines of its first stage, free devices per
+ * machine); placement policies are deterministic, so the free vector fixes
+ * every later device choice. The objective, sum + (M - 1) max +
+ * max-allreduce (or PipeDream's max(M max, allreduce)), is not additive, so
+ * each state keeps the Pareto front of its (sum, max, max allreduce)
+ * triples: exact, since the objectives and the transitions are monotone in
+ * each. */
 #include <string.h>
 
 #include "dapple-private.h"
@@ -19,16 +22,16 @@
 typedef struct _DpState DpState;
 
 typedef struct {
-  double sum, mx, ar;
-  guint first;      /* the stage chosen here: layers [first, state->j) */
-  guint n;          /* its replicas */
-  DpState *child;   /* state after it (NULL: this stage starts at layer 0) */
-  guint child_elem;
+  double sum, mx, ar; /* over the suffix of stages */
+  guint n;            /* replicas of its first stage: layers [state->j, parent->j) */
+  DpState *parent;    /* the suffix after that stage (NULL: the empty suffix) */
+  guint parent_elem;
 } DpElem;
 
 struct _DpState {
   guint8 *key;
-  guint j;
+  guint j, k;
+  guint64 mask;
   GArray *front; /* DpElem */
 };
 
@@ -41,7 +44,8 @@ typedef struct {
   guint max_devices;
   double bound; /* drop partial plans whose objective already reaches it */
   guint key_len;
-  GHashTable *memo; /* key -> DpState */
+  GHashTable *memo;   /* key -> DpState */
+  GPtrArray **at;     /* [L + 1]: states by first layer */
 } Dp;
 
 /* key: [len][j lo][j hi][k][mask x 8][free x n_machines] */
@@ -121,14 +125,10 @@ elem_objective (const Dp *dp, const DpElem *e)
   return e->sum + (double) (dp->M - 1) * e->mx + e->ar;
 }
 
-/* Front for layers [0, j) given k stages placed after them, the stage at j
- * on machines next_mask (0 when j is the end) and free devices. */
 static DpState *
-solve (Dp *dp, guint j, guint k, guint64 next_mask, const guint *free_count)
+state_get (Dp *dp, guint j, guint k, guint64 mask, const guint *free_count)
 {
-  const DappleModel *m = dp->m;
-  guint n_mach = m->shape.n_machines;
-  guint8 *key = make_key (dp, j, k, next_mask, free_count);
+  guint8 *key = make_key (dp, j, k, mask, free_count);
   DpState *st = g_hash_table_lookup (dp->memo, key);
   if (st) {
     g_free (key);
@@ -137,44 +137,57 @@ solve (Dp *dp, guint j, guint k, guint64 next_mask, const guint *free_count)
   st = g_new0 (DpState, 1);
   st->key = key;
   st->j = j;
+  st->k = k;
+  st->mask = mask;
   st->front = g_array_new (FALSE, FALSE, sizeof (DpElem));
   g_hash_table_insert (dp->memo, key, st);
+  g_ptr_array_add (dp->at[j], st);
+  return st;
+}
 
+/* Extend every suffix of state st by one stage in front of it. */
+static void
+expand (Dp *dp, DpState *st)
+{
+  const DappleModel *m = dp->m;
+  guint n_mach = m->shape.n_machines;
+  guint free_count[64], next_free[64];
   guint total = 0;
-  for (guint i = 0; i < n_mach; i++)
+  for (guint i = 0; i < n_mach; i++) {
+    free_count[i] = st->key[12 + i];
     total += free_count[i];
+  }
   guint max_n = MIN (total, (guint) dp->mb);
-  guint used = m->shape.n_machines * m->shape.per_machine - total;
+  guint used = n_mach * m->shape.per_machine - total;
   max_n = MIN (max_n, dp->max_devices > used ? dp->max_devices - used : 0);
-  guint live = MIN (k + 1, dp->M);
+  guint w = MIN (st->k + 1, dp->M); /* live micro-batches of the new stage */
   guint devices[DAPPLE_MAX_DEVICES];
-  guint next_free[64];
-  for (guint first = j; first-- > 0;) {
+  for (guint first = st->j; first-- > 0;) {
     for (guint n = 1; n <= max_n; n++) {
       memcpy (next_free, free_count, sizeof (guint) * n_mach);
       if (!dapple_place (&m->shape, dp->policy, next_free, n, devices))
         continue;
       guint64 mask = dapple_machine_mask (&m->shape, n, devices);
       DappleStageCost c;
-      dapple_stage_cost (m, first, j, n, mask, next_mask, dp->mb, &c);
-      if (c.param_mem + c.act_mem * live > c.memory)
+      dapple_stage_cost (m, first, st->j, n, mask, st->mask, dp->mb, &c);
+      if (c.param_mem + c.act_mem * w > c.memory)
         continue;
-      double t_sum = c.fwd + c.bwd + 2 * c.link;
-      double t_mx = MAX (c.fwd + c.bwd, c.link);
-      if (first == 0) {
-        DpElem e = { t_sum, t_mx, c.allreduce, first, n, NULL, 0 };
-        front_insert (dp, st->front, &e);
-        continue;
-      }
-      DpState *child = solve (dp, first, MIN (k + 1, dp->M), mask, next_free);
-      for (guint x = 0; x < child->front->len; x++) {
-        const DpElem *ce = &g_array_index (child->front, DpElem, x);
-        DpElem e = { ce->sum + t_sum, MAX (ce->mx, t_mx), MAX (ce->ar, c.allreduce), first, n, child, x };
-        front_insert (dp, st->front, &e);
+      gboolean pd = dp->method == DAPPLE_METHOD_PIPEDREAM;
+      /* PipeDream's objective ignores the sum: keep it 0 (smaller fronts) */
+      double t_sum = pd ? 0 : c.fwd + c.bwd + 2 * c.link;
+      /* early backward: a stage's steady period includes the transfers to
+       * and from the next stage (PipeDream: overlapped, a link is a stage) */
+      double t_mx = pd ? MAX (c.fwd + c.bwd, c.link) : c.fwd + c.bwd + 2 * c.link;
+      DpState *to = state_get (dp, first, MIN (st->k + 1, dp->M), mask, next_free);
+      for (guint x = 0; x < st->front->len; x++) {
+        const DpElem *pe = &g_array_index (st->front, DpElem, x);
+        DpElem e = { pe->sum + t_sum, MAX (pe->mx, t_mx), MAX (pe->ar, c.allreduce), n, st, x };
+        if (!pd)
+          e.mx = MAX (e.mx, e.sum / w); /* w micro-batches in flight for the round trip */
+        front_insert (dp, to->front, &e);
       }
     }
   }
-  return st;
 }
 
 static void
@@ -219,49 +232,72 @@ dapple_dp (const DappleModel *m, DappleMethod method, DapplePolicy policy, guint
 {
   if (!check_model (m, micro_batches, global_batch, error))
     return NULL;
+  guint L = m->profile->n_layers;
   Dp dp = { m, method, policy, micro_batches, global_batch / micro_batches, max_devices, bound,
-            12 + m->shape.n_machines, NULL };
+            12 + m->shape.n_machines, NULL, NULL };
   dp.memo = g_hash_table_new_full (key_hash, key_equal, NULL, state_free);
+  dp.at = g_new0 (GPtrArray *, L + 1);
+  for (guint j = 0; j <= L; j++)
+    dp.at[j] = g_ptr_array_new ();
   guint free_count[64];
   init_free (m, free_count);
-  DpState *root = solve (&dp, m->profile->n_layers, 0, 0, free_count);
-  gint best = -1;
+  DpState *root = state_get (&dp, L, 0, 0, free_count);
+  DpElem empty = { 0, 0, 0, 0, NULL, 0 };
+  g_array_append_val (root->front, empty);
+  /* suffixes grow towards layer 0: a state's front is complete once every
+   * state of a later first layer has been expanded */
+  for (guint j = L; j > 0; j--)
+    for (guint i = 0; i < dp.at[j]->len; i++)
+      expand (&dp, dp.at[j]->pdata[i]);
+  const DpElem *best = NULL;
+  DpState *best_st = NULL;
   double best_v = G_MAXDOUBLE;
-  for (guint x = 0; x < root->front->len; x++) {
-    double v = elem_objective (&dp, &g_array_index (root->front, DpElem, x));
-    if (v < best_v * (1 - 1e-12)) {
-      best_v = v;
-      best = (gint) x;
+  for (guint i = 0; i < dp.at[0]->len; i++) {
+    DpState *st = dp.at[0]->pdata[i];
+    for (guint x = 0; x < st->front->len; x++) {
+      const DpElem *e = &g_array_index (st->front, DpElem, x);
+      double v = elem_objective (&dp, e);
+      if (v < best_v * (1 - 1e-12)) {
+        best_v = v;
+        best = e;
+        best_st = st;
+      }
     }
   }
-  if (best < 0) {
-    g_hash_table_destroy (dp.memo);
+  DapplePipeline *p = NULL;
+  if (best) {
+    /* the chain runs from stage 0 to the last stage; devices were placed
+     * from the last stage backwards */
+    GPtrArray *chain = g_ptr_array_new ();
+    const DpElem *e = best;
+    DpState *st = best_st;
+    while (e->parent) {
+      g_ptr_array_add (chain, (gpointer) e);
+      g_ptr_array_add (chain, st);
+      st = e->parent;
+      e = &g_array_index (st->front, DpElem, e->parent_elem);
+    }
+    guint S = chain->len / 2;
+    p = dapple_pipeline_new (S);
+    init_free (m, free_count);
+    for (guint s = S; s-- > 0;) {
+      const DpElem *ce = chain->pdata[2 * s];
+      const DpState *cs = chain->pdata[2 * s + 1];
+      guint devices[DAPPLE_MAX_DEVICES];
+      dapple_place (&m->shape, policy, free_count, ce->n, devices);
+      dapple_pipeline_set_stage (p, s, cs->j, ce->parent->j, ce->n, devices);
+    }
+    g_ptr_array_free (chain, TRUE);
+  }
+  for (guint j = 0; j <= L; j++)
+    g_ptr_array_free (dp.at[j], TRUE);
+  g_free (dp.at);
+  g_hash_table_destroy (dp.memo);
+  if (!p) {
     g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY,
                  "dapple: no pipeline of the model fits the devices' memory (%u micro-batches)", micro_batches);
     return NULL;
   }
-  /* walk the choices: they run from the last stage to the first */
-  GArray *path = g_array_new (FALSE, FALSE, sizeof (DpElem));
-  DpState *s = root;
-  guint x = (guint) best;
-  while (s) {
-    DpElem e = g_array_index (s->front, DpElem, x);
-    g_array_append_val (path, e);
-    s = e.child;
-    x = e.child_elem;
-  }
-  DapplePipeline *p = dapple_pipeline_new (path->len);
-  init_free (m, free_count);
-  guint j = m->profile->n_layers;
-  for (guint i = 0; i < path->len; i++) {
-    const DpElem *e = &g_array_index (path, DpElem, i);
-    guint devices[DAPPLE_MAX_DEVICES];
-    dapple_place (&m->shape, policy, free_count, e->n, devices);
-    dapple_pipeline_set_stage (p, path->len - 1 - i, e->first, j, e->n, devices);
-    j = e->first;
-  }
-  g_array_unref (path);
-  g_hash_table_destroy (dp.memo);
   p->micro_batches = micro_batches;
   p->global_batch = global_batch;
   p->schedule = DAPPLE_SCHEDULE_EARLY_BACKWARD;

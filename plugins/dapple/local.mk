@@ -14,6 +14,7 @@ DAPPLE_CORE_SOURCES = \
 	plugins/dapple/baselines.c \
 	plugins/dapple/simulator.c \
 	plugins/dapple/svg.c \
+	plugins/dapple/runtime.c \
 	plugins/dapple/planner.c
 
 plugins_dapple_libtl_dapple_la_SOURCES = plugins/dapple/dapple.c $(DAPPLE_CORE_SOURCES)

@@ -19,6 +19,7 @@ struct _TlPlanner {
   gint schedule; /* -1: the method's */
   gboolean show;
   char *timeline;
+  guint stages; /* bench: stages of the run (0: choose) */
 };
 
 static void
@@ -73,6 +74,7 @@ planner_create (const TlParams *params, GError **error)
                 : g_strcmp0 (sched, "early-backward") == 0 ? DAPPLE_SCHEDULE_EARLY_BACKWARD
                                                            : -1;
   p->show = tl_params_get_bool (params, "show", FALSE);
+  p->stages = (guint) CLAMP (tl_params_get_int (params, "stages", 0), 0, DAPPLE_MAX_DEVICES);
   const char *tlp = tl_params_get_string (params, "timeline", "");
   p->timeline = tlp && *tlp ? g_strdup (tlp) : NULL;
   return p;
@@ -319,10 +321,64 @@ static const TlTaskExt simulate_ext = {
   .run = simulate_task,
 };
 
+/* --- the bench task: the plan for real across the job's processes ------------- */
+
+static gboolean
+bench_task (const TlTaskContext *ctx, GError **error)
+{
+  TlComm *comm = tl_comm_get_default (error);
+  if (!comm)
+    return FALSE;
+  if (!ctx->graph) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "dapple: the bench task needs model= and data=");
+    return FALSE;
+  }
+  TlPlanner *p = planner_create (ctx->params, error);
+  if (!p)
+    return FALSE;
+  g_free (p->profile); /* the run needs the graph's own layers */
+  p->profile = NULL;
+  Ctx c;
+  gboolean ok = ctx_init (p, ctx->graph, ctx->cluster, &c, error);
+  guint N = (guint) tl_comm_size (comm);
+  guint S = p->stages;
+  if (ok && S == 0)
+    for (S = MIN (N, c.profile->n_layers); N % S != 0; S--)
+      ;
+  if (ok && (N % S != 0 || S > c.profile->n_layers)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "dapple: %u stages do not divide %u processes (or exceed the %u layers)", S, N,
+                 c.profile->n_layers);
+    ok = FALSE;
+  }
+  if (ok) {
+    guint g = N / S, M = p->micro_batches ? p->micro_batches : 2 * S;
+    double B = c.profile->batch * M * g;
+    DappleSchedule sched = p->schedule >= 0 ? (DappleSchedule) p->schedule : DAPPLE_SCHEDULE_EARLY_BACKWARD;
+    DapplePipeline *pl = dapple_plan_fixed (&c.model, S, g, M, B, sched);
+    const char *steps = tl_attrs_get_string (ctx->attrs, "steps", NULL);
+    guint n_steps = steps ? (guint) CLAMP (g_ascii_strtoll (steps, NULL, 10), 1, 1000000) : 1;
+    ok = dapple_run_pipeline (ctx, pl, n_steps, error);
+    dapple_pipeline_free (pl);
+  }
+  ctx_clear (&c);
+  planner_destroy (p);
+  return ok;
+}
+
+static const TlTaskExt bench_ext = {
+  TL_TABLE_INIT (TlTaskExt),
+  .run = bench_task,
+};
+
 static const void *
 planner_extension (const char *id)
 {
-  return g_strcmp0 (id, TL_TASK_EXT_SIMULATE) == 0 ? &simulate_ext : NULL;
+  if (g_strcmp0 (id, TL_TASK_EXT_SIMULATE) == 0)
+    return &simulate_ext;
+  if (g_strcmp0 (id, TL_TASK_EXT_BENCH) == 0)
+    return &bench_ext;
+  return NULL;
 }
 
 const TlPlannerDef dapple_planner_def = {

@@ -12,36 +12,40 @@
 
 #include "dapple-private.h"
 
-typedef struct {
-  guint kind; /* 0 forward, 1 backward */
-  guint micro;
-} Op;
-
-static GArray *
-stage_ops (DappleSchedule schedule, guint s, guint S, guint M)
+/**
+ * dapple_stage_ops:
+ * @schedule: the schedule
+ * @s: stage
+ * @S: stages
+ * @M: micro-batches
+ *
+ * Returns: (transfer full): the DappleOp sequence stage @s runs.
+ */
+GArray *
+dapple_stage_ops (DappleSchedule schedule, guint s, guint S, guint M)
 {
-  GArray *ops = g_array_new (FALSE, FALSE, sizeof (Op));
+  GArray *ops = g_array_new (FALSE, FALSE, sizeof (DappleOp));
   if (schedule == DAPPLE_SCHEDULE_GPIPE) {
     for (guint m = 0; m < M; m++) {
-      Op o = { 0, m };
+      DappleOp o = { 0, m };
       g_array_append_val (ops, o);
     }
     for (guint m = 0; m < M; m++) {
-      Op o = { 1, m };
+      DappleOp o = { 1, m };
       g_array_append_val (ops, o);
     }
     return ops;
   }
   guint w = dapple_live (schedule, s, S, M);
   for (guint m = 0; m < w; m++) {
-    Op o = { 0, m };
+    DappleOp o = { 0, m };
     g_array_append_val (ops, o);
   }
   for (guint m = 0; m < M; m++) {
-    Op b = { 1, m };
+    DappleOp b = { 1, m };
     g_array_append_val (ops, b);
     if (w + m < M) {
-      Op f = { 0, w + m };
+      DappleOp f = { 0, w + m };
       g_array_append_val (ops, f);
     }
   }
@@ -63,7 +67,8 @@ add_event (GArray *events, guint stage, guint kind, guint micro, double start, d
  * Simulates one step of @p (its schedule, micro-batches and placement).
  *
  * Returns: (transfer full): step time, bubble fraction (mean over stages of
- * the share of the step a stage does no forward or backward work), peak
+ * the share of the forward/backward phase — until the last backward pass
+ * ends, before the final allreduce — a stage does no work), peak
  * live micro-batches and memory per device of every stage, and the events.
  */
 DappleSimResult *
@@ -102,14 +107,14 @@ dapple_simulate (const DappleModel *m, const DapplePipeline *p)
   guint *live = g_new0 (guint, S);
   GArray **ops = g_new0 (GArray *, S);
   for (guint s = 0; s < S; s++)
-    ops[s] = stage_ops (p->schedule, s, S, M);
+    ops[s] = dapple_stage_ops (p->schedule, s, S, M);
 
   guint remaining = S * 2 * M;
   while (remaining > 0) {
     gboolean progress = FALSE;
     for (guint s = 0; s < S; s++) {
       while (next_op[s] < ops[s]->len) {
-        Op o = g_array_index (ops[s], Op, next_op[s]);
+        DappleOp o = g_array_index (ops[s], DappleOp, next_op[s]);
         double ready;
         if (o.kind == 0)
           ready = act_in[s * M + o.micro];
@@ -154,7 +159,9 @@ dapple_simulate (const DappleModel *m, const DapplePipeline *p)
     if (!progress)
       break; /* cannot happen for the two schedules */
   }
-  double step = 0, idle = 0;
+  double step = 0, idle = 0, compute_end = 0;
+  for (guint s = 0; s < S; s++)
+    compute_end = MAX (compute_end, stage_free[s]);
   for (guint s = 0; s < S; s++) {
     double end = stage_free[s];
     if (cost[s].allreduce > 0) {
@@ -164,7 +171,7 @@ dapple_simulate (const DappleModel *m, const DapplePipeline *p)
     step = MAX (step, end);
   }
   for (guint s = 0; s < S; s++) {
-    idle += 1.0 - (double) M * (cost[s].fwd + cost[s].bwd) / MAX (step, 1e-300);
+    idle += 1.0 - (double) M * (cost[s].fwd + cost[s].bwd) / MAX (compute_end, 1e-300);
     r->peak_act[s] = cost[s].act_mem * r->peak_live[s];
     r->peak_memory[s] = cost[s].param_mem + r->peak_act[s];
   }

@@ -14,7 +14,8 @@ is_integer (TlDType dt)
  * @error: return location for a #GError
  *
  * Returns: (transfer full): the names (borrowed strings) of the categorical
- * scalar fields in schema order, or NULL with @error set when there is none.
+ * scalar fields in schema order, or NULL with @error set when there is none
+ * (or no label field, except when predicting).
  */
 GPtrArray *
 fives_categorical_fields (TlBuild *b, const char *label, GError **error)
@@ -34,7 +35,7 @@ fives_categorical_fields (TlBuild *b, const char *label, GError **error)
     g_ptr_array_unref (out);
     return NULL;
   }
-  if (!tl_build_has_field (b, label)) {
+  if (!tl_build_has_field (b, label) && tl_build_mode (b) != TL_MODE_PREDICT) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "the dataset has no label field '%s'", label);
     g_ptr_array_unref (out);
     return NULL;
@@ -169,14 +170,17 @@ fives_bce_rows (TlGraph *g, TlValue *logits, TlValue *targets)
  * @logits: [batch] logits
  * @label: label field
  *
- * Sets the prediction (binary logits) and the loss (mean BCE with logits).
+ * Sets the prediction (binary logits) and the loss (mean BCE with logits);
+ * no loss when predicting on a dataset without the label field.
  */
 void
 fives_binary_head (TlBuild *b, TlValue *logits, const char *label)
 {
   TlGraph *g = tl_build_graph (b);
   tl_build_set_prediction (b, logits, TL_TASK_BINARY, label);
-  tl_build_set_loss (b, tl_bce_with_logits (g, logits, fives_label_f32 (b, label)));
+  /* predicting on an unlabelled file: no loss */
+  if (tl_build_mode (b) != TL_MODE_PREDICT || tl_build_has_field (b, label))
+    tl_build_set_loss (b, tl_bce_with_logits (g, logits, fives_label_f32 (b, label)));
 }
 
 static const char *const sample_params[] = { "n_rows=64", "n_fields=4", "cardinality=4", "pairs=0+1",

@@ -4,6 +4,12 @@
 
 #include "fives-private.h"
 
+/**
+ * fives_cross_free:
+ * @c: (nullable): a cross
+ *
+ * Frees @c and its field names.
+ */
 void
 fives_cross_free (FivesCross *c)
 {

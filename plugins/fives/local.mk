@@ -16,12 +16,15 @@ plugins_fives_libtl_fives_la_SOURCES = \
 	plugins/fives/readout.c
 plugins_fives_libtl_fives_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
 plugins_fives_libtl_fives_la_LDFLAGS = $(TL_PLUGIN_LD_FLAGS)
-plugins_fives_libtl_fives_la_LIBADD = $(TL_PLUGIN_LIBS) -lm
+plugins_fives_libtl_fives_la_LIBADD = $(TL_PLUGIN_LIBS) $(LIBM)
 
 EXTRA_DIST += \
 	plugins/fives/README.md \
+	plugins/fives/fives.tlplugin.xml \
 	plugins/fives/examples/adult.xml \
 	plugins/fives/examples/planted.xml \
+	plugins/fives/examples/criteo.xml \
+	plugins/fives/examples/avazu.xml \
 	plugins/fives/scripts/adult-table.sh
 
 check_PROGRAMS += plugins/fives/tests/test-fives

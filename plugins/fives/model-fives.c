@@ -26,7 +26,10 @@
  * (detached = a constant sharing the parameter's storage, see
  * fives_param()). Their sum is the loss, so the optimizer step updates the
  * weights from train rows only and H from validation rows only: the
- * first-order DARTS alternation, in one step.
+ * first-order DARTS alternation, in one step. The search runs for
+ * `search_steps` optimizer steps (after `search_warmup`); then H is frozen
+ * (its loss is multiplied by the non-trainable "search.on" = 0) and the
+ * weights keep training on all rows of the found graph.
  *
  * Evaluation and prediction use one pass over all rows. The export task
  * writes the learned interactions (readout.c).
@@ -49,6 +52,7 @@ typedef struct {
   gint64 search_warmup;
   gboolean degree_norm;
   gint64 search_steps;
+  gboolean symmetric;
 } Fives;
 
 static void
@@ -77,6 +81,7 @@ fives_create (const TlParams *params, GError **error)
   m->sparsity = tl_params_get_float (params, "sparsity", 0.01);
   m->search_warmup = tl_params_get_int (params, "search_warmup", 0);
   m->search_steps = tl_params_get_int (params, "search_steps", 150);
+  m->symmetric = tl_params_get_bool (params, "symmetric", TRUE);
   m->degree_norm = g_strcmp0 (tl_params_get_string (params, "aggregate", "sum"), "mean") == 0;
   if (m->dim < 1 || m->layers < 1 || m->layers > 6 || m->tau_start <= 0 || m->tau_end <= 0 ||
       m->val_fraction <= 0 || m->val_fraction >= 1 || m->h_scale <= 0) {
@@ -145,6 +150,8 @@ forward (Fives *m, TlBuild *b, GPtrArray *fields, TlValue *offdiag, TlValue *tau
     g_autofree char *wn = g_strdup_printf ("gnn%u.weight", k);
     g_autofree char *on = g_strdup_printf ("out%u.weight", k);
     TlValue *h = fives_param (b, hn, 2, fxf, TL_INIT_ZEROS, 0, arch_detached);
+    if (m->symmetric)
+      h = tl_scale (g, tl_add (g, h, tl_transpose (g, h, 0, NULL)), 0.5, 0.0);
     TlValue *gate = tl_sigmoid (g, tl_mul (g, tl_scale (g, h, m->h_scale, 0.0), tau_inv));
     adj = tl_mul (g, adj, gate);
     if (adj_mass && k == 1) {
@@ -214,7 +221,11 @@ fives_build (TlModel *model, TlBuild *b, GError **error)
   }
   TlValue *y = fives_label_f32 (b, m->label);
   TlValue *val = val_mask (m, b, fields);
-  TlValue *trn = tl_scale (g, val, -1.0, 1.0);
+  /* search.on: 1 while searching (in the search_warmup .. + search_steps
+   * window), else 0: no gradient into H, and the weights train on all rows */
+  TlValue *on = tl_build_param (b, "search.on", TL_DTYPE_F32, 1, &one, TL_INIT_CONSTANT,
+                                m->search_warmup > 0 ? 0.0 : 1.0, FALSE);
+  TlValue *trn = tl_scale (g, tl_mul (g, val, on), -1.0, 1.0);
   TlValue *mass = NULL;
   TlValue *z_w = forward (m, b, fields, offdiag, tau_inv, FALSE, TRUE, NULL);
   TlValue *z_h = forward (m, b, fields, offdiag, tau_inv, TRUE, FALSE, &mass);
@@ -222,9 +233,6 @@ fives_build (TlModel *model, TlBuild *b, GError **error)
   TlValue *loss_h = masked_mean (g, fives_bce_rows (g, z_h, y), val);
   if (m->sparsity > 0)
     loss_h = tl_add (g, loss_h, tl_scale (g, mass, m->sparsity, 0.0));
-  /* search.on: 0 during search_warmup (no gradient into H), then 1 */
-  TlValue *on = tl_build_param (b, "search.on", TL_DTYPE_F32, 1, &one, TL_INIT_CONSTANT,
-                                m->search_warmup > 0 ? 0.0 : 1.0, FALSE);
   loss_h = tl_mul (g, tl_reshape (g, loss_h, 1, &one), on);
   loss_h = tl_reshape (g, loss_h, 0, NULL);
   tl_build_set_prediction (b, z_w, TL_TASK_BINARY, m->label);
@@ -277,7 +285,7 @@ fives_export (const TlParams *params, TlParamStore *store, const char *out_dir, 
   g_autofree char *tsv = fives_readout_to_tsv (crosses);
   if (!write_file (out_dir, tl_params_get_string (params, "interactions_file", "interactions.tsv"), tsv, error))
     return FALSE;
-  for (guint k = 1; tl_param_store_lookup (store, "search.H1"); k++) {
+  for (guint k = 1;; k++) {
     g_autofree char *hn = g_strdup_printf ("search.H%u", k);
     if (!tl_param_store_lookup (store, hn))
       break;

@@ -177,16 +177,24 @@ planted_open (const TlParams *params, GError **error)
   }
 
   /* The problem: depends on seed only. */
+  guint n_pairs = pairs->len / 2, n_triples = triples->len / 3;
+  double n_pair_cells = (double) MAX (1, n_pairs) * (double) card * (double) card;
+  g_autofree double *mains = g_try_new (double, (gsize) (nf * card));
+  g_autofree double *ptab = n_pair_cells <= 1e8 ? g_try_new (double, (gsize) n_pair_cells) : NULL;
+  g_autofree double *tvec = g_try_new (double, (gsize) (MAX (1, n_triples) * 3 * card));
+  if (!mains || !ptab || !tvec) {
+    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY,
+                 "fives.planted: cannot allocate the interaction tables (%u pairs of %" G_GINT64_FORMAT
+                 " x %" G_GINT64_FORMAT " values)", n_pairs, card, card);
+    planted_close (ds);
+    return NULL;
+  }
   TlRng rng;
   tl_rng_init (&rng, seed, 0);
-  g_autofree double *mains = g_new (double, nf * card);
   for (gint64 i = 0; i < nf; i++)
     centred (&rng, mains + i * card, card);
-  guint n_pairs = pairs->len / 2, n_triples = triples->len / 3;
-  g_autofree double *ptab = g_new (double, MAX (1, n_pairs) * card * card);
   for (guint p = 0; p < n_pairs; p++)
     pure_pair (&rng, ptab + (gint64) p * card * card, card);
-  g_autofree double *tvec = g_new (double, MAX (1, n_triples) * 3 * card);
   for (guint t = 0; t < n_triples * 3; t++) {
     centred (&rng, tvec + (gint64) t * card, card);
     for (gint64 c = 0; c < card; c++)

@@ -7,12 +7,16 @@
  * i -(layer 1)- j1 -(layer 2)- j2 ... with binarised edges A(l)_{i,jl}
  * and distinct fields is the cross feature {i, j1, ..., jk} of order k + 1,
  * scored by the product of its edges' soft values. Crosses are
- * deduplicated (best score kept) and sorted by order, then score.
+ * deduplicated (best score kept) and sorted by order, then score; at most
+ * MAX_CROSSES are enumerated (a dense graph of many layers explodes).
  */
 #include <math.h>
 #include <string.h>
 
 #include "fives-private.h"
+
+/* Bound on the crosses a (dense) learned graph can produce. */
+#define MAX_CROSSES 100000
 
 typedef struct {
   guint F;
@@ -134,12 +138,12 @@ static void
 walk (Walk *w, guint *chain, guint len, double score)
 {
   guint layer = len - 1; /* next layer index (0-based) */
-  if (layer >= w->gr->layers || len >= 7)
+  if (layer >= w->gr->layers || len >= 7 || w->out->len >= MAX_CROSSES)
     return;
   guint i = chain[0];
   for (guint j = 0; j < w->gr->F; j++) {
     double a = adj (w->gr, layer, i, j);
-    if (a < w->threshold)
+    if (a <= w->threshold)
       continue;
     gboolean dup = FALSE;
     for (guint k = 0; k < len; k++)

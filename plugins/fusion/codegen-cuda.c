@@ -1,20 +1,369 @@
-/* codegen-cuda.c — CUDA C source for a fused pattern (see README.md).
- * Placeholder until the generator lands: returns NULL (the caller falls back
- * to the CPU interpreter / unfused execution). */
+/* codegen-cuda.c — CUDA C for a fused pattern, one kernel per group, with
+ * the stitching scheme of the paper picked from the group's shape:
+ *
+ *   thread composition  no reduction: one thread per element (grid-stride),
+ *                       every intermediate in a register;
+ *   warp composition    row reductions over <= 1024 columns: one warp per
+ *                       row, each lane keeps its columns in registers, a
+ *                       reduction is a shuffle butterfly whose result every
+ *                       lane holds, so consumers read it from registers;
+ *   block composition   longer rows: one block per row, warp shuffles then
+ *                       one shared-memory slot per warp, the total broadcast
+ *                       to the block through shared memory;
+ *   kernel packing      unconnected parts of one group share the domain and
+ *                       are emitted into the same kernel body.
+ *
+ * No scheme needs inter-block communication. Shapes are baked into the
+ * source (the code is cached by fusion_program_hash(), which covers the
+ * input descs). The source is compiled at run time with NVRTC when the
+ * plugin is built with CUDA (codegen-nvrtc in fused-op); here only the
+ * generator, which tests check with `nvcc -ptx`. */
+#include <string.h>
+
 #include "fusion-private.h"
+
+#define WARP 32
+#define BLOCK 256
+
+static const char *
+expr_of (FusionOpcode op)
+{
+  switch (op) {
+  case FOP_NEG: return "(-(A))";
+  case FOP_EXP: return "expf(A)";
+  case FOP_LOG: return "logf(A)";
+  case FOP_SQRT: return "sqrtf(A)";
+  case FOP_RSQRT: return "rsqrtf(A)";
+  case FOP_ABS: return "fabsf(A)";
+  case FOP_SQUARE: return "((A) * (A))";
+  case FOP_RELU: return "fmaxf(A, 0.0f)";
+  case FOP_GELU: return "(0.5f * (A) * (1.0f + erff((A) * 0.70710678118654752f)))";
+  case FOP_TANH: return "tanhf(A)";
+  case FOP_SIGMOID: return "(1.0f / (1.0f + expf(-(A))))";
+  case FOP_SIGN: return "(float) (((A) > 0.0f) - ((A) < 0.0f))";
+  case FOP_AFFINE: return "((A) * S + T)";
+  case FOP_COPY: return "(A)";
+  case FOP_ADD: return "((A) + (B))";
+  case FOP_SUB: return "((A) - (B))";
+  case FOP_MUL: return "((A) * (B))";
+  case FOP_DIV: return "((A) / (B))";
+  case FOP_MAXIMUM: return "((A) > (B) ? (A) : (B))";
+  case FOP_MINIMUM: return "((A) < (B) ? (A) : (B))";
+  case FOP_POW: return "powf(A, B)";
+  case FOP_RELU_GRAD: return "((B) > 0.0f ? (A) : 0.0f)";
+  case FOP_GELU_GRAD:
+    return "((A) * (0.5f * (1.0f + erff((B) * 0.70710678118654752f)) + (B) * 0.39894228040143268f * expf(-0.5f * (B) * (B))))";
+  case FOP_TANH_GRAD: return "((A) * (1.0f - (B) * (B)))";
+  case FOP_SIGMOID_GRAD: return "((A) * (B) * (1.0f - (B)))";
+  default: return NULL;
+  }
+}
+
+/* Substitute A, B, S, T in an expression template. */
+static void
+append_expr (GString *s, const char *tmpl, const char *a, const char *b, float scale, float bias)
+{
+  for (const char *p = tmpl; *p; p++) {
+    if (*p == 'A')
+      g_string_append (s, a);
+    else if (*p == 'B')
+      g_string_append (s, b ? b : a);
+    else if (*p == 'S')
+      g_string_append_printf (s, "(float) %.17g", scale);
+    else if (*p == 'T')
+      g_string_append_printf (s, "(float) %.17g", bias);
+    else
+      g_string_append_c (s, *p);
+  }
+}
+
+/* Offset of row r (in variable `r`) into external input e for an access. */
+static char *
+row_offset_expr (const FusionProgram *p, const FusionAccess *acc)
+{
+  GString *s = g_string_new ("(0LL");
+  gint64 div = 1;
+  for (gint a = (gint) p->domain.ndim - 2; a >= 0; a--) {
+    if (acc->row_stride[a])
+      g_string_append_printf (s, " + ((r / %" G_GINT64_FORMAT "LL) %% %" G_GINT64_FORMAT "LL) * %" G_GINT64_FORMAT "LL",
+                              div, p->domain.shape[a], acc->row_stride[a]);
+    div *= p->domain.shape[a];
+  }
+  g_string_append_c (s, ')');
+  return g_string_free (s, FALSE);
+}
+
+/* Operand j of instruction k as an expression; `col` names the column
+ * expression and `slot` the per-thread slot of full values ("" for
+ * thread composition). */
+static char *
+operand (const FusionProgram *p, guint k, guint j, const char *col, const char *slot)
+{
+  const FusionInstr *in = &p->ins[k];
+  gint r = in->in[j];
+  if (r < 0) {
+    const FusionInstr *src = &p->ins[-r - 1];
+    gboolean full = src->cls == FCLASS_FULL && !src->info->reduction;
+    return full ? g_strdup_printf ("v%d%s", -r - 1, slot) : g_strdup_printf ("v%d", -r - 1);
+  }
+  g_autofree char *off = row_offset_expr (p, &in->acc[j]);
+  if (in->acc[j].col_stride && (in->cls == FCLASS_FULL || in->info->reduction))
+    return g_strdup_printf ("in%d[%s + (%s)]", r, off, col);
+  return g_strdup_printf ("in%d[%s]", r, off);
+}
+
+static gboolean
+is_full (const FusionInstr *in)
+{
+  return in->cls == FCLASS_FULL && !in->info->reduction;
+}
 
 /**
  * fusion_codegen_cuda:
  * @p: an analysed program
- * @kernel_name: the __global__ function's name
+ * @kernel_name: the extern "C" __global__ function's name
+ *
+ * The kernel takes the inputs (const float *in0...), then the outputs
+ * (float *out0...), in the program's order; launch configuration: see the
+ * comment at the top of the generated source.
  *
  * Returns: (transfer full) (nullable): CUDA C source, or NULL when the
- * pattern cannot be generated.
+ * pattern cannot be generated (the caller then runs it unfused).
  */
 char *
 fusion_codegen_cuda (const FusionProgram *p, const char *kernel_name)
 {
+  for (guint k = 0; k < p->n_instr; k++)
+    if (!p->ins[k].info->reduction && !expr_of (p->ins[k].info->op))
+      return NULL;
+  gint64 rows = p->rows, cols = p->cols;
+  gboolean red = p->n_reductions > 0;
+  gboolean block = red && cols > 1024;
+  gint64 lanes = block ? BLOCK : WARP;
+  gint64 cpl = red ? (cols + lanes - 1) / lanes : 1; /* columns per lane */
+  GString *s = g_string_new (NULL);
+  g_string_append_printf (s, "/* generated by the tl fusion plugin: %u ops, domain %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT
+                          ", scheme %s */\n", p->n_instr, rows, cols,
+                          !red ? "thread composition" : block ? "block composition" : "warp composition");
+  if (!red)
+    g_string_append (s, "/* launch: any grid x 256 threads (grid-stride) */\n");
+  else if (block)
+    g_string_append_printf (s, "/* launch: %" G_GINT64_FORMAT " blocks (one per row) x %d threads */\n", rows, BLOCK);
+  else
+    g_string_append_printf (s, "/* launch: ceil(%" G_GINT64_FORMAT " / 8) blocks x 256 threads (one warp per row) */\n", rows);
+  g_string_append (s, "#ifndef TL_FUSED_HELPERS\n#define TL_FUSED_HELPERS\n"
+                      "__device__ __forceinline__ float tl_warp_sum(float v) {\n"
+                      "  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);\n  return v;\n}\n"
+                      "__device__ __forceinline__ float tl_warp_max(float v) {\n"
+                      "  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));\n  return v;\n}\n"
+                      "#endif\n");
+  g_string_append_printf (s, "extern \"C\" __global__ void %s(", kernel_name);
+  for (guint i = 0; i < p->n_in; i++)
+    g_string_append_printf (s, "%sconst float *__restrict__ in%u", i ? ", " : "", i);
+  for (guint o = 0; o < p->n_out; o++)
+    g_string_append_printf (s, "%sfloat *__restrict__ out%u", p->n_in + o ? ", " : "", o);
+  g_string_append (s, ") {\n");
+  if (!red) {
+    g_string_append_printf (s, "  const long long n = %" G_GINT64_FORMAT "LL;\n"
+                               "  for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n;"
+                               " i += (long long) gridDim.x * blockDim.x) {\n"
+                               "    const long long r = i / %" G_GINT64_FORMAT "LL, c = i %% %" G_GINT64_FORMAT "LL;\n",
+                            rows * cols, cols, cols);
+    for (guint k = 0; k < p->n_instr; k++) {
+      const FusionInstr *in = &p->ins[k];
+      g_autofree char *a = operand (p, k, 0, "c", "");
+      g_autofree char *b = in->n_in > 1 ? operand (p, k, 1, "c", "") : NULL;
+      g_string_append_printf (s, "    const float v%u = ", k);
+      append_expr (s, expr_of (in->info->op), a, b, in->scale, in->bias);
+      g_string_append (s, ";\n");
+      if (in->out_index >= 0) {
+        if (is_full (in))
+          g_string_append_printf (s, "    out%d[i] = v%u;\n", in->out_index, k);
+        else
+          g_string_append_printf (s, "    if (c == 0) out%d[r] = v%u;\n", in->out_index, k);
+      }
+    }
+    g_string_append (s, "  }\n}\n");
+    return g_string_free (s, FALSE);
+  }
+  if (block)
+    g_string_append_printf (s, "  __shared__ float tl_red[%d];\n  const long long r = blockIdx.x;\n"
+                               "  const int lane = threadIdx.x;\n", BLOCK / WARP + 1);
+  else
+    g_string_append (s, "  const long long r = (blockIdx.x * (long long) blockDim.x + threadIdx.x) / 32;\n"
+                        "  const int lane = threadIdx.x % 32;\n");
+  g_string_append_printf (s, "  if (r >= %" G_GINT64_FORMAT "LL) return;\n", rows);
+  for (guint k = 0; k < p->n_instr; k++) {
+    const FusionInstr *in = &p->ins[k];
+    if (in->info->reduction) {
+      gboolean mx = in->info->op == FOP_MAX;
+      g_autofree char *a = operand (p, k, 0, "c", "[j]");
+      g_autofree char *upd = mx ? g_strdup_printf ("fmaxf(v%u, %s)", k, a) : g_strdup_printf ("v%u + %s", k, a);
+      g_string_append_printf (s, "  float v%u = %s;\n  #pragma unroll\n"
+                                 "  for (int j = 0; j < %" G_GINT64_FORMAT "; j++) {\n"
+                                 "    const long long c = lane + j * %" G_GINT64_FORMAT "LL;\n"
+                                 "    if (c < %" G_GINT64_FORMAT "LL) v%u = %s;\n  }\n",
+                              k, mx ? "__int_as_float(0xff800000)" : "0.0f", cpl, lanes, cols, k, upd);
+      g_string_append_printf (s, "  v%u = tl_warp_%s(v%u);\n", k, mx ? "max" : "sum", k);
+      if (block) {
+        g_string_append_printf (s, "  if (lane %% 32 == 0) tl_red[lane / 32] = v%u;\n  __syncthreads();\n"
+                                   "  if (lane == 0) { float t = tl_red[0]; for (int w = 1; w < %d; w++) t = %s; tl_red[%d] = t; }\n"
+                                   "  __syncthreads();\n  v%u = tl_red[%d];\n  __syncthreads();\n",
+                                k, BLOCK / WARP, mx ? "fmaxf(t, tl_red[w])" : "t + tl_red[w]", BLOCK / WARP, k,
+                                BLOCK / WARP);
+      }
+      if (in->info->op == FOP_MEAN)
+        g_string_append_printf (s, "  v%u = v%u / %" G_GINT64_FORMAT ".0f;\n", k, k, cols);
+      if (in->out_index >= 0)
+        g_string_append_printf (s, "  if (lane == 0) out%d[r] = v%u;\n", in->out_index, k);
+      continue;
+    }
+    g_autofree char *a = operand (p, k, 0, "c", "[j]");
+    g_autofree char *b = in->n_in > 1 ? operand (p, k, 1, "c", "[j]") : NULL;
+    if (!is_full (in)) {
+      g_string_append_printf (s, "  const float v%u = ", k);
+      append_expr (s, expr_of (in->info->op), a, b, in->scale, in->bias);
+      g_string_append (s, ";\n");
+      if (in->out_index >= 0)
+        g_string_append_printf (s, "  if (lane == 0) out%d[r] = v%u;\n", in->out_index, k);
+      continue;
+    }
+    g_string_append_printf (s, "  float v%u[%" G_GINT64_FORMAT "];\n  #pragma unroll\n"
+                               "  for (int j = 0; j < %" G_GINT64_FORMAT "; j++) {\n"
+                               "    const long long c = lane + j * %" G_GINT64_FORMAT "LL;\n"
+                               "    if (c >= %" G_GINT64_FORMAT "LL) continue;\n    v%u[j] = ",
+                            k, cpl, cpl, lanes, cols, k);
+    append_expr (s, expr_of (in->info->op), a, b, in->scale, in->bias);
+    g_string_append (s, ";\n");
+    if (in->out_index >= 0)
+      g_string_append_printf (s, "    out%d[r * %" G_GINT64_FORMAT "LL + c] = v%u[j];\n", in->out_index, cols, k);
+    g_string_append (s, "  }\n");
+  }
+  g_string_append (s, "}\n");
+  return g_string_free (s, FALSE);
+}
+
+/* --- run-time compilation with NVRTC ------------------------------------------ */
+
+#ifdef FUSION_CUDA
+#include <dlfcn.h>
+
+/* The few NVRTC entry points used, resolved with dlopen so the plugin loads
+ * (and falls back to the CPU path) on hosts without the CUDA toolkit. */
+typedef int (*NvrtcCreate) (void **prog, const char *src, const char *name, int n_headers,
+                            const char *const *headers, const char *const *include_names);
+typedef int (*NvrtcCompile) (void *prog, int n_opts, const char *const *opts);
+typedef int (*NvrtcSize) (void *prog, size_t *size);
+typedef int (*NvrtcGet) (void *prog, char *out);
+typedef int (*NvrtcDestroy) (void **prog);
+
+static struct {
+  gsize init;
+  NvrtcCreate create;
+  NvrtcCompile compile;
+  NvrtcSize ptx_size, log_size;
+  NvrtcGet ptx, log;
+  NvrtcDestroy destroy;
+} nvrtc;
+
+static GMutex ptx_lock;
+static GHashTable *ptx_cache; /* guint64 hash -> PTX */
+
+static gboolean
+nvrtc_load (void)
+{
+  if (g_once_init_enter (&nvrtc.init)) {
+    static const char *const names[] = { "libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", NULL };
+    void *h = NULL;
+    for (guint i = 0; names[i] && !h; i++)
+      h = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
+    if (h) {
+      nvrtc.create = (NvrtcCreate) dlsym (h, "nvrtcCreateProgram");
+      nvrtc.compile = (NvrtcCompile) dlsym (h, "nvrtcCompileProgram");
+      nvrtc.ptx_size = (NvrtcSize) dlsym (h, "nvrtcGetPTXSize");
+      nvrtc.ptx = (NvrtcGet) dlsym (h, "nvrtcGetPTX");
+      nvrtc.log_size = (NvrtcSize) dlsym (h, "nvrtcGetProgramLogSize");
+      nvrtc.log = (NvrtcGet) dlsym (h, "nvrtcGetProgramLog");
+      nvrtc.destroy = (NvrtcDestroy) dlsym (h, "nvrtcDestroyProgram");
+    }
+    g_once_init_leave (&nvrtc.init, 1);
+  }
+  return nvrtc.create && nvrtc.compile && nvrtc.ptx_size && nvrtc.ptx && nvrtc.log_size && nvrtc.log &&
+         nvrtc.destroy;
+}
+#endif
+
+/**
+ * fusion_cuda_ptx:
+ * @p: an analysed program
+ * @error: return location for a #GError
+ *
+ * Generates the group's kernel ("tl_fused") and compiles it to PTX with
+ * NVRTC (no GPU needed to compile). Cached by fusion_program_hash().
+ *
+ * Returns: (transfer none) (nullable): the PTX, valid for the process;
+ * NULL with TL_ERROR_UNSUPPORTED when NVRTC or the generator is not
+ * available (callers fall back to the CPU interpreter or unfused ops).
+ */
+const char *
+fusion_cuda_ptx (const FusionProgram *p, GError **error)
+{
+#ifdef FUSION_CUDA
+  guint64 h = fusion_program_hash (p);
+  g_mutex_lock (&ptx_lock);
+  if (!ptx_cache)
+    ptx_cache = g_hash_table_new (g_int64_hash, g_int64_equal);
+  const char *hit = g_hash_table_lookup (ptx_cache, &h);
+  g_mutex_unlock (&ptx_lock);
+  if (hit)
+    return hit;
+  if (!nvrtc_load ()) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "fusion: NVRTC is not available");
+    return NULL;
+  }
+  g_autofree char *src = fusion_codegen_cuda (p, "tl_fused");
+  if (!src) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "fusion: no CUDA code for this pattern");
+    return NULL;
+  }
+  void *prog = NULL;
+  if (nvrtc.create (&prog, src, "tl_fused.cu", 0, NULL, NULL) != 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_DEVICE, "fusion: nvrtcCreateProgram failed");
+    return NULL;
+  }
+  static const char *const opts[] = { "--std=c++17", "-default-device" };
+  int rc = nvrtc.compile (prog, G_N_ELEMENTS (opts), opts);
+  size_t n = 0;
+  char *ptx = NULL;
+  if (rc != 0) {
+    nvrtc.log_size (prog, &n);
+    g_autofree char *log = g_malloc0 (n + 1);
+    nvrtc.log (prog, log);
+    g_strdelimit (log, "\n", ' ');
+    g_set_error (error, TL_ERROR, TL_ERROR_DEVICE, "fusion: NVRTC: %s", log);
+  } else {
+    nvrtc.ptx_size (prog, &n);
+    ptx = g_malloc0 (n + 1);
+    nvrtc.ptx (prog, ptx);
+  }
+  nvrtc.destroy (&prog);
+  if (!ptx)
+    return NULL;
+  g_mutex_lock (&ptx_lock);
+  const char *old = g_hash_table_lookup (ptx_cache, &h);
+  if (old) {
+    g_free (ptx);
+    ptx = (char *) old;
+  } else {
+    guint64 *k = g_new (guint64, 1);
+    *k = h;
+    g_hash_table_insert (ptx_cache, k, ptx);
+  }
+  g_mutex_unlock (&ptx_lock);
+  return ptx;
+#else
   (void) p;
-  (void) kernel_name;
+  g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "fusion: built without CUDA");
   return NULL;
+#endif
 }

@@ -49,6 +49,8 @@ typedef struct {
   FusionClass cls;
   FusionAccess acc[2];
   gint out_index;     /* output of the fused op, or -1 */
+  gboolean flat;      /* full, every operand full-dense or a scalar: a tile of
+                         whole rows runs as one flat loop */
 } FusionInstr;
 
 typedef struct {
@@ -139,11 +141,15 @@ char *fusion_plan_to_dot (const TlGraph *g, const TlPlan *plan);
 /* fusion.c */
 extern const TlPlannerDef fusion_stitch_planner;
 
+/* model-transformer.c */
+extern const TlModelDef fusion_transformer_model;
+
 /* fused-op.c */
 extern const TlOpDef fusion_fused_op;
 
 /* codegen-cuda.c */
 char *fusion_codegen_cuda (const FusionProgram *p, const char *kernel_name);
+const char *fusion_cuda_ptx (const FusionProgram *p, GError **error);
 
 G_END_DECLS
 

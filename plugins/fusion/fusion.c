@@ -5,6 +5,8 @@
  *                  returns groups, apply() replaces each by a fusion.fused
  *                  node (or only annotates with rewrite=false).
  *   fusion.fused   op: one stitched group (see fused-op.c).
+ *   fusion.transformer  model: a small transformer with LayerNorm/softmax
+ *                  as primitives, fused at build time (model-transformer.c).
  */
 #include <string.h>
 
@@ -105,6 +107,7 @@ const TlPlannerDef fusion_stitch_planner = {
 static const TlComponent components[] = {
   { TL_COMPONENT_OP, 0, "fused", &fusion_fused_op },
   { TL_COMPONENT_PLANNER, 0, "stitch", &fusion_stitch_planner },
+  { TL_COMPONENT_MODEL, 0, "transformer", &fusion_transformer_model },
   { 0 }
 };
 

@@ -30,9 +30,19 @@
 #define FSIMD
 #endif
 
+/* The loops are cloned for AVX2/FMA and AVX-512 where the compiler and
+ * libc support ifuncs (picked at load time), plain SSE2 otherwise. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 9
+#define FUSION_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define FUSION_CLONES
+#endif
+
 #define SQRT1_2 0.70710678118654752440f
 #define INV_SQRT_2PI 0.39894228040143267794f
+#ifndef TILE_ELEMS
 #define TILE_ELEMS 4096
+#endif
 
 /* Same polynomials as the built-in kernels (core/ops/ops-common.h). */
 static inline float
@@ -119,7 +129,7 @@ f_tanhf (float x)
     }                                                                    \
   } while (0)
 
-static void
+FUSION_CLONES static void
 ew_run (const FusionInstr *in, float *restrict o, const float *restrict a, gint64 sa,
         const float *restrict b, gint64 sb, gint64 n)
 {
@@ -161,20 +171,35 @@ ew_run (const FusionInstr *in, float *restrict o, const float *restrict a, gint6
   }
 }
 
+/* Row reductions in 8 independent lanes (vectorised, no dependency chain),
+ * lanes combined in double: the same scheme as the built-in reductions. */
 static float
 reduce_row (FusionOpcode op, const float *restrict a, gint64 sa, gint64 n)
 {
+  gint64 n8 = n & ~(gint64) 7;
   if (op == FOP_MAX) {
-    float m = -INFINITY;
     if (!sa)
-      return n > 0 ? a[0] : m;
-    for (gint64 i = 0; i < n; i++)
+      return n > 0 ? a[0] : -INFINITY;
+    float l[8] = { -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY };
+    for (gint64 i = 0; i < n8; i += 8)
+      for (gint j = 0; j < 8; j++)
+        l[j] = a[i + j] > l[j] ? a[i + j] : l[j];
+    float m = -INFINITY;
+    for (gint j = 0; j < 8; j++)
+      m = l[j] > m ? l[j] : m;
+    for (gint64 i = n8; i < n; i++)
       m = a[i] > m ? a[i] : m;
     return m;
   }
   double s = 0;
   if (sa) {
-    FSIMD for (gint64 i = 0; i < n; i++)
+    float l[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+    for (gint64 i = 0; i < n8; i += 8)
+      for (gint j = 0; j < 8; j++)
+        l[j] += a[i + j];
+    for (gint j = 0; j < 8; j++)
+      s += l[j];
+    for (gint64 i = n8; i < n; i++)
       s += a[i];
   } else {
     s = (double) a[0] * (double) n;
@@ -201,7 +226,7 @@ row_offset (const FusionProgram *p, const FusionAccess *acc, gint64 r)
   return off;
 }
 
-static void
+FUSION_CLONES static void
 run_tiles (gint64 begin, gint64 end, gpointer data)
 {
   const RunData *rd = data;
@@ -225,6 +250,23 @@ run_tiles (gint64 begin, gint64 end, gpointer data)
         base = scratch + (gsize) k * (tile + rd->nb);
       vp[k] = base;
       vrs[k] = full ? (in->out_index >= 0 ? p->cols : rd->cc) : 0;
+      if (full && in->flat && nc == p->cols) {
+        /* whole rows, every operand dense or a scalar: one loop over the tile */
+        const float *a[2];
+        gint64 s[2];
+        for (guint j = 0; j < in->n_in; j++) {
+          gint ref = in->in[j];
+          if (ref >= 0) {
+            a[j] = rd->in[ref] + row_offset (p, &in->acc[j], r0);
+            s[j] = in->acc[j].col_stride;
+          } else {
+            a[j] = vp[-ref - 1];
+            s[j] = 1;
+          }
+        }
+        ew_run (in, base, a[0], s[0], a[1], s[1], nr * nc);
+        continue;
+      }
       for (gint64 i = 0; i < nr; i++) {
         const float *a[2];
         gint64 s[2];

@@ -11,9 +11,14 @@ plugins_fusion_libfusion_core_la_SOURCES = \
 	plugins/fusion/interp.c \
 	plugins/fusion/fused-op.c \
 	plugins/fusion/plan-io.c \
+	plugins/fusion/model-transformer.c \
 	plugins/fusion/codegen-cuda.c \
 	plugins/fusion/fusion.c
-plugins_fusion_libfusion_core_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS) $(OPENMP_CFLAGS) -O3
+plugins_fusion_libfusion_core_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS) $(OPENMP_CFLAGS)
+if HAVE_CUDA
+# NVRTC is loaded with dlopen at run time: no CUDA headers or libraries here.
+plugins_fusion_libfusion_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DFUSION_CUDA=1
+endif
 
 tlplugin_LTLIBRARIES += plugins/fusion/libtl-fusion.la
 tlplugin_DATA += plugins/fusion/fusion.tlplugin.xml
@@ -24,11 +29,16 @@ nodist_EXTRA_plugins_fusion_libtl_fusion_la_SOURCES = dummy.c
 
 EXTRA_DIST += \
 	plugins/fusion/README.md \
-	plugins/fusion/fusion.tlplugin.xml
+	plugins/fusion/fusion.tlplugin.xml \
+	plugins/fusion/examples/train-transformer.xml \
+	plugins/fusion/examples/no-fusion.xml
 
 check_PROGRAMS += plugins/fusion/tests/test-fusion
 TESTS += plugins/fusion/tests/test-fusion
 plugins_fusion_tests_test_fusion_SOURCES = plugins/fusion/tests/test-fusion.c
-plugins_fusion_tests_test_fusion_CPPFLAGS = $(TL_TEST_CPP_FLAGS) -I$(top_srcdir)/plugins/fusion
+plugins_fusion_tests_test_fusion_CPPFLAGS = $(TL_TEST_CPP_FLAGS) -I$(top_srcdir)/plugins/fusion -DNVCC='"$(NVCC)"'
 plugins_fusion_tests_test_fusion_CFLAGS = $(TL_TEST_C_FLAGS)
 plugins_fusion_tests_test_fusion_LDADD = plugins/fusion/libfusion-core.la $(TL_TEST_LIBS) $(OPENMP_CFLAGS) -lm
+
+TESTS += plugins/fusion/tests/test-example.sh
+EXTRA_DIST += plugins/fusion/tests/test-example.sh

@@ -421,6 +421,34 @@ make_access (const FusionProgram *p, const TlTensorDesc *s, guint od, FusionAcce
   return TRUE;
 }
 
+/* Can a block of whole rows of this instruction run as one flat loop? */
+static gboolean
+instr_flat (const FusionProgram *p, const FusionInstr *in)
+{
+  if (in->cls != FCLASS_FULL || in->info->reduction)
+    return FALSE;
+  for (guint j = 0; j < in->n_in; j++) {
+    gint r = in->in[j];
+    if (r < 0) {
+      const FusionInstr *src = &p->ins[-r - 1];
+      if (src->cls != FCLASS_FULL || src->info->reduction)
+        return FALSE;
+      continue;
+    }
+    const FusionAccess *acc = &in->acc[j];
+    gboolean scalar = acc->col_stride == 0, dense = acc->col_stride == 1;
+    gint64 run = p->cols;
+    for (gint a = (gint) p->domain.ndim - 2; a >= 0; a--) {
+      scalar = scalar && acc->row_stride[a] == 0;
+      dense = dense && (acc->row_stride[a] == run || p->domain.shape[a] == 1);
+      run *= p->domain.shape[a];
+    }
+    if (!scalar && !dense)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /**
  * fusion_program_analyse:
  * @p: a program with descs
@@ -524,6 +552,8 @@ fusion_program_analyse (FusionProgram *p, GError **error)
       return FALSE;
     }
   }
+  for (guint i = 0; i < p->n_instr; i++)
+    p->ins[i].flat = instr_flat (p, &p->ins[i]);
   if (p->n_out == 0) {
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "fusion: the group has no outputs");
     return FALSE;

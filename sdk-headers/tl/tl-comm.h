@@ -5,7 +5,9 @@
  *             identity, send/recv go through an in-process mailbox.
  *   "mpi"     Open MPI, CPU tensors (built when configure finds Open MPI;
  *             libtl-1 then links libmpi). MPI is initialised on first use
- *             unless the program already did it, and finalised at exit.
+ *             unless the program already did it (and then finalised at
+ *             exit by tl).
+ *   "nccl"    GPU tensors: not built yet (TL_ERROR_UNSUPPORTED).
  *
  * tl_comm_new_from_env() picks "mpi" when the process was started by mpirun
  * (OMPI_COMM_WORLD_SIZE is set) and MPI was built in, else "single"; the

@@ -115,7 +115,8 @@ typedef struct {
   const char *out_dir;       /* NULL: no checkpoints; else best.safetensors, last.safetensors, state */
   const char *resume_from;   /* NULL or a checkpoint written by a previous run */
   int64_t checkpoint_every;  /* 0: at each evaluation */
-  void *reserved[8];
+  void *reserved[8];         /* [0]: the TlComm for data-parallel training, set with
+                              * tl_train_config_set_comm() (tl-comm.h); others zero */
 } TlTrainConfig;
 
 TL_API void tl_train_config_init(TlTrainConfig *cfg);

@@ -7,11 +7,14 @@
  *   - LR on raw + FIVES crosses beats raw LR by >= 0.05 AUC and is within
  *     0.02 AUC of LR given the true crosses (means over the seeds).
  */
+#include <stdlib.h>
 #include <string.h>
 #include <glib/gstdio.h>
 #include <tl/tl.h>
 
 #define N_SEEDS 5
+/* Seed s seeds the planted problem, its rows, the model and the trainer. */
+#define MODEL_SEED s
 
 static TlRegistry *reg;
 
@@ -217,8 +220,8 @@ test_acceptance (void)
     g_autofree char *dir = g_dir_make_tmp ("test-fives-XXXXXX", NULL);
     g_assert_nonnull (dir);
     Model fives;
-    model_open (&fives, "fives.fives", NULL, s);
-    double a_model = train_auc (&fives, train, test, 6, 0.01, s);
+    model_open (&fives, "fives.fives", NULL, MODEL_SEED);
+    double a_model = train_auc (&fives, train, test, 6, 0.01, MODEL_SEED);
     const TlModelExportExt *ext = fives.def->get_extension (TL_MODEL_EXT_EXPORT);
     g_assert_nonnull (ext);
     g_autoptr (GError) error = NULL;
@@ -273,6 +276,67 @@ test_acceptance (void)
   g_assert_cmpfloat (tr - fv, <=, 0.02);
 }
 
+/* The example jobs validate against the manifests (data jobs need TL_DATA_DIR). */
+static void
+test_examples_validate (void)
+{
+  static const char *const jobs[] = { "planted.xml", "adult.xml", "criteo.xml", "avazu.xml" };
+  for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
+    if (i > 0 && !tl_data_dir ()) {
+      g_test_message ("%s: not validated: no data directory (TL_DATA_DIR or ../shared/data)", jobs[i]);
+      continue;
+    }
+    g_autofree char *path = g_test_build_filename (G_TEST_DIST, "plugins", "fives", "examples", jobs[i], NULL);
+    g_autoptr (GError) error = NULL;
+    TlJob *job = tl_job_load (path, &error);
+    g_assert_no_error (error);
+    gboolean ok = tl_job_validate (job, reg, &error);
+    g_assert_no_error (error);
+    g_assert_true (ok);
+    tl_job_free (job);
+  }
+}
+
+/* The planted example end to end (short): train, export, the final LR
+ * reads the exported crosses, predictions written. */
+static void
+test_examples_planted_run (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "plugins", "fives", "examples", "planted.xml", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("test-fives-job-XXXXXX", NULL);
+  g_autoptr (GError) error = NULL;
+  TlJob *job = tl_job_load (path, &error);
+  g_assert_no_error (error);
+  g_autofree char *set_file = g_strdup_printf ("lr.crosses_file=%s/interactions.tsv", dir);
+  const char *sets[] = { set_file, "train.n_rows=8000", "test.n_rows=1000", "task1.epochs=3", "task4.epochs=1" };
+  for (guint i = 0; i < G_N_ELEMENTS (sets); i++) {
+    g_assert_true (tl_job_apply_set (job, sets[i], &error));
+    g_assert_no_error (error);
+  }
+  TlJobRunOptions opts;
+  tl_job_run_options_init (&opts);
+  opts.output_dir = dir;
+  opts.quiet = 1;
+  gboolean ok = tl_job_run (job, reg, &opts, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  const TlMetrics *m = tl_job_final_metrics (job);
+  g_assert_cmpfloat (tl_metrics_get (m, "auc"), >, 0.6);
+  static const char *const files[] = { "interactions.tsv", "edges-layer1.tsv", "edges-layer2.tsv", "lr-crosses.txt",
+                                       "predictions-lr.tsv" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_autofree char *f = g_build_filename (dir, files[i], NULL);
+    g_assert_true (g_file_test (f, G_FILE_TEST_IS_REGULAR));
+  }
+  g_autofree char *crosses = g_build_filename (dir, "lr-crosses.txt", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (crosses, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\nf")); /* the final LR uses the found crosses */
+  tl_job_free (job);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -291,6 +355,8 @@ main (int argc, char **argv)
   g_test_add_func ("/fives/planted/schema", test_planted_schema);
   g_test_add_func ("/fives/planted/bad-params", test_planted_bad_params);
   g_test_add_func ("/fives/lr/bad-cross", test_lr_bad_cross);
+  g_test_add_func ("/fives/examples/validate", test_examples_validate);
+  g_test_add_func ("/fives/examples/planted-run", test_examples_planted_run);
   g_test_add_func ("/fives/acceptance/planted", test_acceptance);
   int rc = g_test_run ();
   tl_registry_free (reg);

@@ -4,11 +4,16 @@
  * brute-force optimum on small DAGs, plan XML/DOT, and fused gradients. */
 #include <math.h>
 #include <string.h>
+#include <glib/gstdio.h>
 #include <tl/tl.h>
 
 #include "fusion-private.h"
 
 #define TOL 1e-5
+
+#ifndef NVCC
+#define NVCC ""
+#endif
 
 static TlPlanner *
 make_planner (const char *mode, guint beam)
@@ -209,10 +214,12 @@ static const char *const binary_ops[] = { "add", "sub", "mul", "maximum", "minim
 /* A random DAG of memory-bound ops on [R, C] with row, column and scalar
  * inputs. n_ops counts the ops drawn (helpers for safe domains add some). */
 static TlGraph *
-random_dag (TlRng *rng, guint n_ops, gboolean extras, guint *n_inputs, char ***names, TlTensor ***ins)
+random_dag (TlRng *rng, guint n_ops, gboolean extras, gboolean big, guint *n_inputs, char ***names,
+            TlTensor ***ins)
 {
   TlGraph *g = tl_graph_new ();
-  gint64 R = 1 + (gint64) tl_rng_below (rng, 9), C = 1 + (gint64) tl_rng_below (rng, 40);
+  gint64 R = 1 + (gint64) tl_rng_below (rng, big ? 40 : 9);
+  gint64 C = 1 + (gint64) tl_rng_below (rng, big ? 9000 : 40);
   gint64 shapes[3][2] = { { R, C }, { R, 1 }, { C, 0 } };
   guint nd[3] = { 2, 2, 1 };
   g_autoptr (GPtrArray) vals = g_ptr_array_new ();
@@ -293,7 +300,7 @@ test_random_dags (void)
     guint ni;
     char **names;
     TlTensor **ins;
-    TlGraph *g = random_dag (&rng, 4 + (guint) tl_rng_below (&rng, 20), TRUE, &ni, &names, &ins);
+    TlGraph *g = random_dag (&rng, 4 + (guint) tl_rng_below (&rng, 20), TRUE, t % 10 == 9, &ni, &names, &ins);
     const char *mode = t % 5 == 4 ? "baseline" : "stitch";
     TlPlan *plan = NULL;
     TlGraph *f = fuse_copy (g, mode, &plan);
@@ -373,13 +380,13 @@ test_brute_force (void)
 {
   TlRng rng;
   tl_rng_init (&rng, 11, 0);
-  guint ok = 0, total = 0;
+  guint ok = 0, total = 0, ok_greedy = 0;
   double worst = 1;
   for (guint t = 0; t < 120; t++) {
     guint ni;
     char **names;
     TlTensor **ins;
-    TlGraph *g = random_dag (&rng, 3 + (guint) tl_rng_below (&rng, 6), t % 3 == 0, &ni, &names, &ins);
+    TlGraph *g = random_dag (&rng, 3 + (guint) tl_rng_below (&rng, 6), t % 3 == 0, FALSE, &ni, &names, &ins);
     if (tl_graph_n_nodes (g) > 10) {
       tl_graph_unref (g);
       free_inputs (ni, names, ins);
@@ -415,6 +422,17 @@ test_brute_force (void)
     if (!good)
       g_test_message ("DAG %u: explorer %.4f, optimum %.4f (%u nodes)", t, obj, b.best, n);
     g_assert_cmpfloat (obj, <=, b.best + 1e-6);
+    {
+      /* for reference: beam 1, top-1 candidates, no packing */
+      FusionExploreOptions o1 = { .beam = 1, .top_k = 1, .non_adjacent = FALSE };
+      fusion_cost_model_init (&o1.cm, NULL);
+      FusionCtx *c1 = fusion_ctx_new (g, &o1);
+      double obj1 = 0;
+      GPtrArray *g1 = fusion_explore (c1, &obj1);
+      ok_greedy += obj1 >= 0.95 * b.best - 1e-9;
+      g_ptr_array_unref (g1);
+      fusion_ctx_free (c1);
+    }
     g_free (b.fpos);
     g_free (b.gain);
     g_free (b.comp);
@@ -423,7 +441,8 @@ test_brute_force (void)
     tl_graph_unref (g);
     free_inputs (ni, names, ins);
   }
-  g_test_message ("brute force: %u of %u within 0.95 of the optimum (worst ratio %.3f)", ok, total, worst);
+  g_test_message ("brute force: %u of %u within 0.95 of the optimum (worst ratio %.3f); "
+                  "beam 1 / top-1 / no packing: %u of %u", ok, total, worst, ok_greedy, total);
   g_assert_cmpuint (total, >=, 80);
   g_assert_cmpuint (ok * 100, >=, 95 * total);
 }
@@ -525,6 +544,109 @@ test_gradient (void)
   }
 }
 
+/* --- CUDA generation ---------------------------------------------------------- */
+
+/* Programs of every fused node of a graph. */
+static void
+collect_programs (TlGraph *f, GPtrArray *progs)
+{
+  for (guint i = 0; i < tl_graph_n_nodes (f); i++) {
+    TlNode *n = tl_graph_node (f, i);
+    if (g_strcmp0 (tl_node_op (n), "fusion.fused") != 0)
+      continue;
+    TlTensorDesc d[64];
+    guint ni = MIN (tl_node_n_inputs (n), 64);
+    for (guint j = 0; j < ni; j++)
+      d[j] = *tl_value_desc (tl_node_input (n, j));
+    GError *error = NULL;
+    FusionProgram *p = fusion_program_from_attrs (tl_node_attrs (n), ni, d, &error);
+    g_assert_no_error (error);
+    g_ptr_array_add (progs, p);
+  }
+}
+
+/* The generated kernels of the three patterns (warp composition), long rows
+ * (block composition), elementwise groups (thread composition) and random
+ * DAGs compile with nvcc -ptx, and with NVRTC when the plugin has it. */
+static void
+test_cuda_codegen (void)
+{
+  g_autoptr (GPtrArray) progs = g_ptr_array_new_with_free_func ((GDestroyNotify) fusion_program_free);
+  TlRng rng;
+  tl_rng_init (&rng, 9, 0);
+  for (guint pat = 0; pat < 3; pat++) {
+    gint64 cols[] = { 768, 3000 };
+    for (guint c = 0; c < 2; c++) {
+      TlGraph *g = build_pattern (pat, 16, cols[c], &rng);
+      TlGraph *f = fuse_copy (g, pat == PAT_LN && c == 1 ? "baseline" : "stitch", NULL);
+      collect_programs (f, progs);
+      tl_graph_unref (f);
+      tl_graph_unref (g);
+    }
+  }
+  for (guint t = 0; t < 30; t++) {
+    guint ni;
+    char **names;
+    TlTensor **ins;
+    TlGraph *g = random_dag (&rng, 6 + (guint) tl_rng_below (&rng, 10), TRUE, t % 3 == 0, &ni, &names, &ins);
+    TlGraph *f = fuse_copy (g, "stitch", NULL);
+    collect_programs (f, progs);
+    tl_graph_unref (f);
+    tl_graph_unref (g);
+    free_inputs (ni, names, ins);
+  }
+  GString *src = g_string_new ("#include <math.h>\n");
+  guint schemes[3] = { 0, 0, 0 };
+  for (guint i = 0; i < progs->len; i++) {
+    const FusionProgram *p = progs->pdata[i];
+    g_autofree char *name = g_strdup_printf ("k%u", i);
+    g_autofree char *cu = fusion_codegen_cuda (p, name);
+    g_assert_nonnull (cu);
+    schemes[p->n_reductions == 0 ? 0 : p->cols > 1024 ? 2 : 1]++;
+    g_string_append (src, cu);
+  }
+  g_test_message ("%u kernels: %u thread, %u warp, %u block composition", progs->len, schemes[0], schemes[1],
+                  schemes[2]);
+  g_assert_cmpuint (schemes[0], >, 0);
+  g_assert_cmpuint (schemes[1], >, 0);
+  g_assert_cmpuint (schemes[2], >, 0);
+  /* NVRTC (in-process; needs no GPU) */
+  GError *error = NULL;
+  const char *ptx = fusion_cuda_ptx (progs->pdata[0], &error);
+  if (ptx) {
+    g_assert_nonnull (strstr (ptx, "tl_fused"));
+    g_assert_true (fusion_cuda_ptx (progs->pdata[0], NULL) == ptx); /* cached */
+  } else {
+    g_test_message ("NVRTC path skipped: %s", error->message);
+    g_assert_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED);
+    g_clear_error (&error);
+  }
+  const char *nvcc = NVCC;
+  if (!*nvcc || !g_file_test (nvcc, G_FILE_TEST_IS_EXECUTABLE)) {
+    g_string_free (src, TRUE);
+    g_test_skip ("nvcc not found at configure time: generated CUDA not compiled");
+    return;
+  }
+  g_autofree char *dir = g_dir_make_tmp ("tl-fusion-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *cu = g_build_filename (dir, "fused.cu", NULL);
+  g_autofree char *out = g_build_filename (dir, "fused.ptx", NULL);
+  g_assert_true (g_file_set_contents (cu, src->str, -1, &error));
+  g_string_free (src, TRUE);
+  const char *argv[] = { nvcc, "-ptx", "-o", out, cu, NULL };
+  g_autofree char *err_out = NULL;
+  gint status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                               &err_out, &status, &error));
+  if (status != 0)
+    g_test_message ("nvcc: %s", err_out);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_unlink (out);
+  g_unlink (cu);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -541,5 +663,6 @@ main (int argc, char **argv)
   g_test_add_func ("/fusion/brute-force", test_brute_force);
   g_test_add_func ("/fusion/plan-io", test_plan_io);
   g_test_add_func ("/fusion/gradient", test_gradient);
+  g_test_add_func ("/fusion/cuda-codegen", test_cuda_codegen);
   return g_test_run ();
 }
