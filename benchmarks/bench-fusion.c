@@ -1,5 +1,6 @@
 /* bench-fusion.c — tl's half of the fusion benchmarks (plugins/fusion):
- * unfused primitive graphs vs the FusionStitching planner ("stitch") vs its
+ * unfused primitive graphs vs the FusionStitching planner ("stitch", with the
+ * fused interpreter; "stitch-cc", with compiled C kernels) vs its
  * rule-based elementwise baseline, on LayerNorm, softmax,
  * bias+GELU+residual+LayerNorm, the memory-bound part of a BERT encoder
  * layer, and a whole encoder-layer training step (forward + backward, the
@@ -7,10 +8,10 @@
  * is the same with and without fusion and is left out).
  *
  * Prints one half line per benchmark:
- *   fusion-NAME tl threads=N unfused_ms=.. stitch_ms=.. baseline_ms=..
+ *   fusion-NAME tl threads=N unfused_ms=.. stitch_ms=.. stitch_cc_ms=.. baseline_ms=..
  *     kernels_unfused=.. kernels_stitch=.. kernels_baseline=..
  *     mbytes_unfused=.. mbytes_stitch=..
- * (medians over --steps runs). benchmarks/bench-fusion.sh pairs them with
+ * (best of --steps runs: other processes share the machine). benchmarks/bench-fusion.sh pairs them with
  * benchmarks/torch_fusion.py. The planner is loaded through the registry
  * (TL_PLUGIN_PATH must reach plugins/fusion). */
 #include <math.h>
@@ -65,9 +66,11 @@ plan_apply (Planner *p, TlGraph *g, const char *mode)
   if (!mode)
     return;
   GError *error = NULL;
-  const char *names[] = { "mode", "report" };
-  const char *values[] = { mode, "false" };
-  TlParams *params = tl_component_info_make_params (p->ci, 2, names, values, NULL, &error);
+  gboolean cc = g_str_has_suffix (mode, "-cc");
+  g_autofree char *m = cc ? g_strndup (mode, strlen (mode) - 3) : g_strdup (mode);
+  const char *names[] = { "mode", "report", "cpu" };
+  const char *values[] = { m, "false", cc ? "cc" : "interp" };
+  TlParams *params = tl_component_info_make_params (p->ci, 3, names, values, NULL, &error);
   bench_check (params != NULL, error, "params");
   TlPlanner *pl = p->def->create (params, &error);
   bench_check (pl != NULL, error, "create");
@@ -134,7 +137,7 @@ measure (Planner *p, BuildFn build, const char *mode, const BenchOptions *opts)
     printf ("# %s:\n", mode ? mode : "unfused");
     bench_profile (ex, g, opts, NULL, 0);
   }
-  r.ms = t[opts->steps / 2];
+  r.ms = t[0]; /* best run: the box is shared, as in run-bench.sh */
   r.kernels = tl_exec_n_kernels (ex);
   g_free (t);
   tl_exec_free (ex);
@@ -319,10 +322,11 @@ main (int argc, char **argv)
     Result u = measure (&p, cases[c].build, NULL, &opts);
     Result s = measure (&p, cases[c].build, "stitch", &opts);
     Result b = measure (&p, cases[c].build, "baseline", &opts);
-    printf ("fusion-%s tl threads=%d unfused_ms=%.3f stitch_ms=%.3f baseline_ms=%.3f "
+    Result sc = measure (&p, cases[c].build, "stitch-cc", &opts);
+    printf ("fusion-%s tl threads=%d unfused_ms=%.3f stitch_ms=%.3f stitch_cc_ms=%.3f baseline_ms=%.3f "
             "kernels_unfused=%u kernels_stitch=%u kernels_baseline=%u mbytes_unfused=%.1f "
             "mbytes_stitch=%.1f mbytes_baseline=%.1f\n",
-            cases[c].name, opts.threads, u.ms, s.ms, b.ms, u.kernels, s.kernels, b.kernels, u.mbytes,
+            cases[c].name, opts.threads, u.ms, s.ms, sc.ms, b.ms, u.kernels, s.kernels, b.kernels, u.mbytes,
             s.mbytes, b.mbytes);
     fflush (stdout);
   }

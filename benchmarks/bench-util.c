@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "bench-util.h"
 
@@ -45,6 +46,15 @@ double
 bench_now (void)
 {
   return (double) g_get_monotonic_time () / 1e6;
+}
+
+double
+bench_cpu_now (void)
+{
+  struct timespec ts;
+  if (clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+    return 0;
+  return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 typedef struct {
@@ -210,18 +220,18 @@ bench_train (const char *name, TlGraph *g, TlValue *loss, TlTensor *x, TlTensor 
   }
   double loss_last = 0;
   optim_secs = 0;
-  double t0 = bench_now ();
+  double t0 = bench_now (), c0 = bench_cpu_now ();
   for (gint i = 0; i < opts->steps; i++, step++) {
     loss_last = train_step (ex, opt, n, params, lr, step, &optim_secs);
     if (opts->warmup == 0 && i == 0)
       loss_first = loss_last;
   }
-  double secs = bench_now () - t0;
+  double secs = bench_now () - t0, cpu = bench_cpu_now () - c0;
 
-  printf ("%s tl threads=%d steps=%d steps_per_s=%.3f ms_per_step=%.3f loss_first=%.4f "
-          "loss_last=%.4f kernels=%u\n",
+  printf ("%s tl threads=%d steps=%d steps_per_s=%.3f ms_per_step=%.3f cpu_ms_per_step=%.3f "
+          "loss_first=%.4f loss_last=%.4f kernels=%u\n",
           name, opts->threads, opts->steps, opts->steps / secs, 1e3 * secs / opts->steps,
-          loss_first, loss_last, tl_exec_n_kernels (ex));
+          1e3 * cpu / opts->steps, loss_first, loss_last, tl_exec_n_kernels (ex));
   fflush (stdout);
   g_autofree char *label = g_strdup_printf ("tl_optimizer_step (%s)", optim);
   bench_profile (ex, g, opts, label, optim_secs / opts->steps);

@@ -27,6 +27,9 @@ void bench_init (int *argc, char ***argv, const char *summary, BenchOptions *opt
 /* Monotonic clock, in seconds. */
 double bench_now (void);
 
+/* CPU time of the process (all threads), in seconds. */
+double bench_cpu_now (void);
+
 /* With opts->profile: run tl_exec_profile() over opts->steps runs and
  * print, as "#" lines, the time per step of each op type (summed over its
  * nodes, largest first) plus `extra_secs` (time per step spent outside the
@@ -52,7 +55,8 @@ TlTensor *bench_tensor_labels (TlRng *rng, gint64 n, gint64 n_classes);
  * build an executor, feed x and y, then run opts->warmup untimed and
  * opts->steps timed steps (executor run + tl_optimizer_step of `optim`
  * with `cfg` and learning rate `lr`) and print the half line
- *   NAME tl threads=N steps=S steps_per_s=... ms_per_step=... loss_first=... loss_last=... kernels=K
+ *   NAME tl threads=N steps=S steps_per_s=... ms_per_step=... cpu_ms_per_step=...
+ *        loss_first=... loss_last=... kernels=K
  * Exits on any error. */
 void bench_train (const char *name, TlGraph *g, TlValue *loss, TlTensor *x, TlTensor *y,
                   const char *optim, const TlOptimConfig *cfg, double lr,

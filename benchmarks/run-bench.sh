@@ -58,6 +58,9 @@ for name in $names; do
     convnet) target=1.5; extra="batch=64 optim=sgd-momentum" ;;
     dispatch) target=5 ;;
   esac
+  # load average before this benchmark: other work on the machine makes
+  # OpenMP/OpenBLAS workers spin against each other (see README.md)
+  load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown)
   tl_best=""; torch_best=""; tl_line=""; failed=""
   r=0
   while [ $r -lt "$rounds" ]; do
@@ -94,7 +97,7 @@ for name in $names; do
     dirinfo="speedup=$ratio"
   fi
   echo "BENCH $name threads=$threads $extra tl_$metric=$tl_best torch_$metric=$torch_best" \
-       "kernels=$(kv kernels "$tl_line") $dirinfo ratio=$ratio better=higher target=$target" \
-    | tr -s ' '
+       "kernels=$(kv kernels "$tl_line") loadavg=$load $dirinfo ratio=$ratio better=higher" \
+       "target=$target" | tr -s ' '
 done
 exit $status

@@ -66,13 +66,13 @@ def train(name, model, x, y, opt, args):
         l = step()
         if loss_first is None:
             loss_first = l
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(args.steps):
         loss_last = step()
         if loss_first is None:
             loss_first = loss_last
-    secs = time.perf_counter() - t0
-    print("%s torch %s steps=%d steps_per_s=%.3f ms_per_step=%.3f "
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print("%s torch %s steps=%d steps_per_s=%.3f ms_per_step=%.3f cpu_ms_per_step=%.3f "
           "loss_first=%.4f loss_last=%.4f torch=%s"
-          % (name, threads_info(), args.steps, args.steps / secs,
-             1e3 * secs / args.steps, loss_first, loss_last, torch.__version__), flush=True)
+          % (name, threads_info(), args.steps, args.steps / secs, 1e3 * secs / args.steps,
+             1e3 * cpu / args.steps, loss_first, loss_last, torch.__version__), flush=True)

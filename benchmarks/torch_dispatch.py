@@ -23,15 +23,17 @@ def main():
 
     for _ in range(args.warmup):
         run()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(args.steps):
         x = run()
-    secs = time.perf_counter() - t0
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     if not torch.allclose(x, x0 + CHAIN * y, atol=1e-3):
         raise SystemExit("torch_dispatch: wrong result")
-    print("dispatch torch %s runs=%d ops=%d us_per_op=%.4f us_per_run=%.3f torch=%s"
+    print("dispatch torch %s runs=%d ops=%d us_per_op=%.4f us_per_run=%.3f cpu_us_per_op=%.4f "
+          "torch=%s"
           % (torch_bench.threads_info(), args.steps, CHAIN, 1e6 * secs / (args.steps * CHAIN),
-             1e6 * secs / args.steps, torch.__version__), flush=True)
+             1e6 * secs / args.steps, 1e6 * cpu / (args.steps * CHAIN), torch.__version__),
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,11 @@ Same graphs, written with the same primitive ops (eager runs one kernel per
 op, like tl's unfused graph). Prints one half line per benchmark:
   fusion-NAME torch threads=N eager_ms=.. native_ms=..
 eager_ms: the primitive composition; native_ms: torch's own fused ops
-(F.layer_norm, torch.softmax) where they apply. Medians over --steps runs.
+(F.layer_norm, torch.softmax) where they apply. Best of --steps runs.
 Reference only: tl never depends on torch.
 """
 import math
 import os
-import statistics
 import time
 
 from torch_bench import parse_args  # sets OPENBLAS_NUM_THREADS first
@@ -38,7 +37,7 @@ def timed(fn, steps, warmup):
         t0 = time.perf_counter()
         fn()
         ts.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(ts)
+    return min(ts)  # best run, as bench-fusion.c
 
 
 def main():

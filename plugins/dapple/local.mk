@@ -23,7 +23,23 @@ plugins_dapple_libtl_dapple_la_LDFLAGS = $(TL_PLUGIN_LD_FLAGS)
 plugins_dapple_libtl_dapple_la_LIBADD = $(TL_PLUGIN_LIBS) -lm
 
 EXTRA_DIST += \
-	plugins/dapple/README.md
+	plugins/dapple/README.md \
+	plugins/dapple/examples/clusters/1x4-cpu.xml \
+	plugins/dapple/examples/clusters/16x1-25gbe.xml \
+	plugins/dapple/examples/clusters/2x8-nvlink-25gbe.xml \
+	plugins/dapple/examples/clusters/2x8-pcie-10gbe.xml \
+	plugins/dapple/examples/plan-mlp.xml \
+	plugins/dapple/examples/run-mlp.xml \
+	plugins/dapple/examples/simulate-bert48.xml \
+	plugins/dapple/examples/simulate-gnmt16.xml \
+	plugins/dapple/examples/simulate-mlp-gpipe.xml \
+	plugins/dapple/examples/simulate-vgg19.xml \
+	plugins/dapple/profiles/bert48.profile \
+	plugins/dapple/profiles/gnmt16.profile \
+	plugins/dapple/profiles/vgg19.profile \
+	plugins/dapple/scripts/make-profiles.py \
+	plugins/dapple/scripts/paper-table.sh \
+	plugins/dapple/scripts/measured-run.sh
 
 # Unit tests compile the planner sources in (no plugin loading).
 check_PROGRAMS += plugins/dapple/tests/test-dapple
@@ -32,3 +48,7 @@ plugins_dapple_tests_test_dapple_SOURCES = plugins/dapple/tests/test-dapple.c $(
 plugins_dapple_tests_test_dapple_CPPFLAGS = $(TL_TEST_CPP_FLAGS) -I$(top_srcdir)/plugins/dapple
 plugins_dapple_tests_test_dapple_CFLAGS = $(TL_TEST_C_FLAGS)
 plugins_dapple_tests_test_dapple_LDADD = $(TL_TEST_LIBS) -lm
+
+# The runtime over 4 processes (skipped without MPI).
+TESTS += plugins/dapple/tests/test-dapple-mpi.sh
+dist_noinst_SCRIPTS += plugins/dapple/tests/test-dapple-mpi.sh

@@ -20,6 +20,7 @@ struct _TlPlanner {
   gboolean show;
   char *timeline;
   guint stages; /* bench: stages of the run (0: choose) */
+  char *plan;   /* bench: run this plan file instead */
 };
 
 static void
@@ -29,6 +30,7 @@ planner_destroy (TlPlanner *p)
     return;
   g_free (p->profile);
   g_free (p->timeline);
+  g_free (p->plan);
   g_free (p);
 }
 
@@ -75,6 +77,8 @@ planner_create (const TlParams *params, GError **error)
                                                            : -1;
   p->show = tl_params_get_bool (params, "show", FALSE);
   p->stages = (guint) CLAMP (tl_params_get_int (params, "stages", 0), 0, DAPPLE_MAX_DEVICES);
+  const char *plan = tl_params_get_string (params, "plan", "");
+  p->plan = plan && *plan ? g_strdup (plan) : NULL;
   const char *tlp = tl_params_get_string (params, "timeline", "");
   p->timeline = tlp && *tlp ? g_strdup (tlp) : NULL;
   return p;
@@ -345,13 +349,46 @@ bench_task (const TlTaskContext *ctx, GError **error)
   if (ok && S == 0)
     for (S = MIN (N, c.profile->n_layers); N % S != 0; S--)
       ;
-  if (ok && (N % S != 0 || S > c.profile->n_layers)) {
+  if (ok && !p->plan && (N % S != 0 || S > c.profile->n_layers)) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                  "dapple: %u stages do not divide %u processes (or exceed the %u layers)", S, N,
                  c.profile->n_layers);
     ok = FALSE;
   }
-  if (ok) {
+  if (ok && p->plan) {
+    /* a stored plan (plan-<id>.xml of a plan task, dapple-plan.xml of a
+     * simulate task) */
+    g_autofree char *xml = NULL;
+    gsize len = 0;
+    GError *local = NULL;
+    TlPlan *plan = NULL;
+    if (!g_file_get_contents (p->plan, &xml, &len, &local)) {
+      g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: %s", p->plan, local->message);
+      g_error_free (local);
+      ok = FALSE;
+    } else {
+      plan = tl_plan_from_xml (xml, (gssize) len, p->plan, error);
+    }
+    DapplePipeline *pl = plan ? dapple_pipeline_from_plan (plan, error) : NULL;
+    tl_plan_free (plan);
+    ok = pl != NULL;
+    if (ok) {
+      double want = c.profile->batch * pl->micro_batches * pl->stages[0].n_devices;
+      if (p->schedule >= 0)
+        pl->schedule = (DappleSchedule) p->schedule;
+      if (pl->global_batch != want) {
+        g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                     "%s: the plan's global batch is %g but the task runs %g rows x %u micro-batches x %u replicas; set the task's batch to %g",
+                     p->plan, pl->global_batch, c.profile->batch, pl->micro_batches, pl->stages[0].n_devices,
+                     pl->global_batch / pl->micro_batches / pl->stages[0].n_devices);
+        ok = FALSE;
+      }
+    }
+    const char *steps = tl_attrs_get_string (ctx->attrs, "steps", NULL);
+    guint n_steps = steps ? (guint) CLAMP (g_ascii_strtoll (steps, NULL, 10), 1, 1000000) : 1;
+    ok = ok && dapple_run_pipeline (ctx, pl, n_steps, error);
+    dapple_pipeline_free (pl);
+  } else if (ok) {
     guint g = N / S, M = p->micro_batches ? p->micro_batches : 2 * S;
     double B = c.profile->batch * M * g;
     DappleSchedule sched = p->schedule >= 0 ? (DappleSchedule) p->schedule : DAPPLE_SCHEDULE_EARLY_BACKWARD;

@@ -395,7 +395,8 @@ reference_diff (const TlTaskContext *ctx, gint64 B, GHashTable *got, double *max
     for (guint k = 0; ok && k < wrt->len; k++) {
       TlTensor *ref = tl_exec_get_output (ex, k);
       TlTensor *mine = g_hash_table_lookup (got, tl_value_name (wrt->pdata[k]));
-      *max_diff = MAX (*max_diff, tl_tensor_max_rel_diff (ref, mine));
+      double d = tl_tensor_max_rel_diff (ref, mine);
+      *max_diff = MAX (*max_diff, d < 0 || !isfinite (d) ? G_MAXDOUBLE : d); /* -1: shapes differ */
     }
     g_ptr_array_free (outs, TRUE);
   }
@@ -528,7 +529,8 @@ run_item (Rank *k, const Item *it, guint64 step, GError **error)
   }
   /* transfers of boundary it->stage */
   const Boundary *b = &g_array_index (k->bounds, Boundary, it->stage);
-  int tag = (int) ((it->stage * k->M + m) * 2 + (it->kind == 3));
+  /* transfers run in one global order, so tags only tell the two kinds apart */
+  int tag = (int) (((guint64) it->stage * k->M + m) * 2 + (it->kind == 3)) % 32768;
   gboolean fwd = it->kind == 2;
   guint sender = fwd ? b->from : b->to, receiver = fwd ? b->to : b->from;
   if (k->s == sender) {

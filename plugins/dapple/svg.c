@@ -102,7 +102,7 @@ dapple_timeline_svg (const DapplePipeline *p, const DappleSimResult *r)
                           "font-family=\"sans-serif\" font-size=\"10\">\n",
                           left + width + 20, h);
   g_string_append_printf (s,
-                          "<text x=\"%.0f\" y=\"16\" font-size=\"12\">%s, %s schedule: %u stages, %u micro-batches, "
+                          "<text x=\"%.0f\" y=\"16\" font-size=\"12\">%s plan, %s schedule: %u stages, %u micro-batches, "
                           "step %.4g s, bubble %.1f%%</text>\n",
                           left, p->method ? p->method : "plan", schedule_name (p->schedule), p->n_stages,
                           p->micro_batches, r->step_time, 100.0 * r->bubble);

@@ -25,8 +25,15 @@
 #define WARP 32
 #define BLOCK 256
 
-static const char *
-expr_of (FusionOpcode op)
+/**
+ * fusion_expr_template:
+ * @op: an opcode
+ *
+ * Returns: the C/CUDA expression template of an elementwise op (A, B:
+ * operands; S, T: affine scale and bias), NULL for reductions.
+ */
+const char *
+fusion_expr_template (FusionOpcode op)
 {
   switch (op) {
   case FOP_NEG: return "(-(A))";
@@ -60,8 +67,8 @@ expr_of (FusionOpcode op)
 }
 
 /* Substitute A, B, S, T in an expression template. */
-static void
-append_expr (GString *s, const char *tmpl, const char *a, const char *b, float scale, float bias)
+void
+fusion_append_expr (GString *s, const char *tmpl, const char *a, const char *b, float scale, float bias)
 {
   for (const char *p = tmpl; *p; p++) {
     if (*p == 'A')
@@ -77,9 +84,16 @@ append_expr (GString *s, const char *tmpl, const char *a, const char *b, float s
   }
 }
 
-/* Offset of row r (in variable `r`) into external input e for an access. */
-static char *
-row_offset_expr (const FusionProgram *p, const FusionAccess *acc)
+/**
+ * fusion_row_offset_expr:
+ * @p: an analysed program
+ * @acc: how an external operand is addressed
+ *
+ * Returns: (transfer full): a C expression of the operand's offset for the
+ * row held in the variable `r` (long long), shared by the generators.
+ */
+char *
+fusion_row_offset_expr (const FusionProgram *p, const FusionAccess *acc)
 {
   GString *s = g_string_new ("(0LL");
   gint64 div = 1;
@@ -106,7 +120,7 @@ operand (const FusionProgram *p, guint k, guint j, const char *col, const char *
     gboolean full = src->cls == FCLASS_FULL && !src->info->reduction;
     return full ? g_strdup_printf ("v%d%s", -r - 1, slot) : g_strdup_printf ("v%d", -r - 1);
   }
-  g_autofree char *off = row_offset_expr (p, &in->acc[j]);
+  g_autofree char *off = fusion_row_offset_expr (p, &in->acc[j]);
   if (in->acc[j].col_stride && (in->cls == FCLASS_FULL || in->info->reduction))
     return g_strdup_printf ("in%d[%s + (%s)]", r, off, col);
   return g_strdup_printf ("in%d[%s]", r, off);
@@ -134,7 +148,7 @@ char *
 fusion_codegen_cuda (const FusionProgram *p, const char *kernel_name)
 {
   for (guint k = 0; k < p->n_instr; k++)
-    if (!p->ins[k].info->reduction && !expr_of (p->ins[k].info->op))
+    if (!p->ins[k].info->reduction && !fusion_expr_template (p->ins[k].info->op))
       return NULL;
   gint64 rows = p->rows, cols = p->cols;
   gboolean red = p->n_reductions > 0;
@@ -174,7 +188,7 @@ fusion_codegen_cuda (const FusionProgram *p, const char *kernel_name)
       g_autofree char *a = operand (p, k, 0, "c", "");
       g_autofree char *b = in->n_in > 1 ? operand (p, k, 1, "c", "") : NULL;
       g_string_append_printf (s, "    const float v%u = ", k);
-      append_expr (s, expr_of (in->info->op), a, b, in->scale, in->bias);
+      fusion_append_expr (s, fusion_expr_template (in->info->op), a, b, in->scale, in->bias);
       g_string_append (s, ";\n");
       if (in->out_index >= 0) {
         if (is_full (in))
@@ -222,7 +236,7 @@ fusion_codegen_cuda (const FusionProgram *p, const char *kernel_name)
     g_autofree char *b = in->n_in > 1 ? operand (p, k, 1, "c", "[j]") : NULL;
     if (!is_full (in)) {
       g_string_append_printf (s, "  const float v%u = ", k);
-      append_expr (s, expr_of (in->info->op), a, b, in->scale, in->bias);
+      fusion_append_expr (s, fusion_expr_template (in->info->op), a, b, in->scale, in->bias);
       g_string_append (s, ";\n");
       if (in->out_index >= 0)
         g_string_append_printf (s, "  if (lane == 0) out%d[r] = v%u;\n", in->out_index, k);
@@ -233,7 +247,7 @@ fusion_codegen_cuda (const FusionProgram *p, const char *kernel_name)
                                "    const long long c = lane + j * %" G_GINT64_FORMAT "LL;\n"
                                "    if (c >= %" G_GINT64_FORMAT "LL) continue;\n    v%u[j] = ",
                             k, cpl, cpl, lanes, cols, k);
-    append_expr (s, expr_of (in->info->op), a, b, in->scale, in->bias);
+    fusion_append_expr (s, fusion_expr_template (in->info->op), a, b, in->scale, in->bias);
     g_string_append (s, ";\n");
     if (in->out_index >= 0)
       g_string_append_printf (s, "    out%d[r * %" G_GINT64_FORMAT "LL + c] = v%u[j];\n", in->out_index, cols, k);

@@ -76,6 +76,19 @@ fused_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t
   return TRUE;
 }
 
+typedef struct {
+  FusionCFunc fn;
+  const float **in;
+  float **out;
+} CompiledRun;
+
+static void
+run_compiled_rows (gint64 begin, gint64 end, gpointer data)
+{
+  const CompiledRun *cr = data;
+  cr->fn (cr->in, cr->out, begin, end);
+}
+
 static gboolean
 fused_forward (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
 {
@@ -83,7 +96,22 @@ fused_forward (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out
   for (guint i = 0; i < ctx->n_inputs; i++)
     tl_tensor_get_desc (in[i], &d[i]);
   const FusionProgram *p = get_program (ctx->attrs, ctx->n_inputs, d, error);
-  return p && fusion_program_run (p, in, out, error);
+  if (!p)
+    return FALSE;
+  /* cpu=cc: the compiled kernel when it can be built, else the interpreter */
+  if (g_strcmp0 (tl_attrs_get_string (ctx->attrs, "fusion.cpu", "interp"), "cc") == 0) {
+    FusionCFunc fn = fusion_c_compile (p, NULL);
+    if (fn) {
+      CompiledRun cr = { fn, g_newa (const float *, p->n_in + 1), g_newa (float *, p->n_out + 1) };
+      for (guint i = 0; i < p->n_in; i++)
+        cr.in[i] = tl_tensor_const_data (in[i]);
+      for (guint i = 0; i < p->n_out; i++)
+        cr.out[i] = tl_tensor_data (out[i]);
+      tl_parallel_for (p->rows, MAX (1, 32768 / MAX (p->cols, 1)), run_compiled_rows, &cr);
+      return TRUE;
+    }
+  }
+  return fusion_program_run (p, in, out, error);
 }
 
 static TlValue *

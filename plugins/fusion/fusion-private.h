@@ -150,6 +150,15 @@ extern const TlOpDef fusion_fused_op;
 /* codegen-cuda.c */
 char *fusion_codegen_cuda (const FusionProgram *p, const char *kernel_name);
 const char *fusion_cuda_ptx (const FusionProgram *p, GError **error);
+const char *fusion_expr_template (FusionOpcode op);
+void fusion_append_expr (GString *s, const char *tmpl, const char *a, const char *b, float scale,
+                         float bias);
+char *fusion_row_offset_expr (const FusionProgram *p, const FusionAccess *acc);
+
+/* codegen-c.c */
+typedef void (*FusionCFunc) (const float *const *in, float *const *out, long long r0, long long r1);
+char *fusion_codegen_c (const FusionProgram *p);
+FusionCFunc fusion_c_compile (const FusionProgram *p, GError **error);
 
 G_END_DECLS
 

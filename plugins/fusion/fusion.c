@@ -14,6 +14,7 @@
 
 struct _TlPlanner {
   gboolean baseline;
+  gboolean cc;
   guint beam, top_k, max_group;
   gboolean non_adjacent, rewrite, report;
   double launch_us;
@@ -27,6 +28,7 @@ stitch_create (const TlParams *params, GError **error)
     return NULL;
   TlPlanner *p = g_new0 (TlPlanner, 1);
   p->baseline = g_strcmp0 (tl_params_get_string (params, "mode", "stitch"), "baseline") == 0;
+  p->cc = g_strcmp0 (tl_params_get_string (params, "cpu", "interp"), "cc") == 0;
   p->beam = (guint) CLAMP (tl_params_get_int (params, "beam", 4), 1, 64);
   p->top_k = (guint) CLAMP (tl_params_get_int (params, "top_k", 4), 1, 32);
   p->max_group = (guint) CLAMP (tl_params_get_int (params, "max_group", 64), 2, 4096);
@@ -67,6 +69,7 @@ stitch_plan (TlPlanner *p, const TlGraph *g, const TlCluster *cluster, guint64 s
   g_autoptr (GPtrArray) groups = fusion_explore (ctx, &objective);
   TlPlan *plan = fusion_make_plan ("fusion.stitch", ctx, groups, objective,
                                    p->baseline ? "baseline" : "stitch");
+  tl_attrs_set_string (tl_plan_attrs (plan), "cpu", p->cc ? "cc" : "interp");
   if (p->dot) {
     g_autofree char *dot = fusion_plan_to_dot (g, plan);
     if (!dot || !g_file_set_contents (p->dot, dot, -1, error)) {

@@ -244,12 +244,15 @@ run_tiles (gint64 begin, gint64 end, gpointer data)
       const FusionInstr *in = &p->ins[k];
       gboolean full = in->cls == FCLASS_FULL && !in->info->reduction;
       float *base;
-      if (in->out_index >= 0)
+      /* row values of a row split in column chunks are written out by the
+       * first chunk only (the others compute them into scratch) */
+      gboolean direct = in->out_index >= 0 && (full || c0 == 0);
+      if (direct)
         base = full ? rd->out[in->out_index] + r0 * p->cols + c0 : rd->out[in->out_index] + r0;
       else
         base = scratch + (gsize) k * (tile + rd->nb);
       vp[k] = base;
-      vrs[k] = full ? (in->out_index >= 0 ? p->cols : rd->cc) : 0;
+      vrs[k] = full ? (direct ? p->cols : rd->cc) : 0;
       if (full && in->flat && nc == p->cols) {
         /* whole rows, every operand dense or a scalar: one loop over the tile */
         const float *a[2];

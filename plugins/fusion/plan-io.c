@@ -170,6 +170,7 @@ fusion_apply_plan (const TlPlan *plan, TlGraph *g, gboolean rewrite, guint *n_fu
       fusion_program_to_attrs (p, a);
       tl_attrs_set_int (a, "fusion.group", id);
       tl_attrs_set_string (a, "fusion.scheme", tl_attrs_get_string (it, "scheme", "thread"));
+      tl_attrs_set_string (a, "fusion.cpu", tl_attrs_get_string (tl_plan_get_attrs (plan), "cpu", "interp"));
       nn = tl_graph_replace_nodes (g, n, nodes, fusion_fused_op.name, a, &local);
     }
     if (!nn) {

@@ -15,11 +15,15 @@
 #define NVCC ""
 #endif
 
+static const char *test_cpu = "interp"; /* planner parameter cpu */
+static void collect_programs (TlGraph *f, GPtrArray *progs);
+
 static TlPlanner *
 make_planner (const char *mode, guint beam)
 {
   g_autoptr (TlParams) params = tl_params_new ();
   tl_params_set_string (params, "mode", mode);
+  tl_params_set_string (params, "cpu", test_cpu);
   tl_params_set_int (params, "beam", beam);
   tl_params_set_int (params, "top_k", 4);
   tl_params_set_int (params, "max_group", 64);
@@ -544,6 +548,44 @@ test_gradient (void)
   }
 }
 
+/* --- the compiled CPU path (cpu=cc) ------------------------------------------------ */
+
+static void
+test_compiled_c (void)
+{
+  g_autofree char *cc = g_find_program_in_path ("cc");
+  if (!cc) {
+    g_test_skip ("no C compiler: the compiled CPU path is not available");
+    return;
+  }
+  test_cpu = "cc";
+  check_pattern (PAT_LN, 1);
+  check_pattern (PAT_SOFTMAX, 1);
+  check_pattern (PAT_GELU_LN, 1);
+  TlRng rng;
+  tl_rng_init (&rng, 21, 0);
+  guint compiled = 0;
+  for (guint t = 0; t < 15; t++) {
+    guint ni;
+    char **names;
+    TlTensor **ins;
+    TlGraph *g = random_dag (&rng, 4 + (guint) tl_rng_below (&rng, 14), TRUE, t % 5 == 4, &ni, &names, &ins);
+    TlGraph *f = fuse_copy (g, "stitch", NULL);
+    double d = compare (g, f, ni, (const char *const *) names, ins, NULL, NULL);
+    g_assert_cmpfloat (d, <=, TOL);
+    g_autoptr (GPtrArray) progs = g_ptr_array_new_with_free_func ((GDestroyNotify) fusion_program_free);
+    collect_programs (f, progs);
+    for (guint i = 0; i < progs->len; i++)
+      compiled += fusion_c_compile (progs->pdata[i], NULL) != NULL;
+    tl_graph_unref (f);
+    tl_graph_unref (g);
+    free_inputs (ni, names, ins);
+  }
+  test_cpu = "interp";
+  g_test_message ("%u compiled kernels", compiled);
+  g_assert_cmpuint (compiled, >, 8);
+}
+
 /* --- CUDA generation ---------------------------------------------------------- */
 
 /* Programs of every fused node of a graph. */
@@ -663,6 +705,7 @@ main (int argc, char **argv)
   g_test_add_func ("/fusion/brute-force", test_brute_force);
   g_test_add_func ("/fusion/plan-io", test_plan_io);
   g_test_add_func ("/fusion/gradient", test_gradient);
+  g_test_add_func ("/fusion/compiled-c", test_compiled_c);
   g_test_add_func ("/fusion/cuda-codegen", test_cuda_codegen);
   return g_test_run ();
 }
