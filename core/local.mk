@@ -19,7 +19,7 @@ core_libtl_1_la_SOURCES = $(TL_ENGINE_SOURCES) $(TL_OPS_SOURCES) $(TL_TRAIN_SOUR
 core_libtl_1_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core -I$(top_srcdir)/registry \
 	-DTL_COMPILATION -DG_LOG_DOMAIN=\"tl\" \
 	-DTL_PLUGINDIR=\"$(tlplugindir)\" -DTL_LIBEXECDIR=\"$(libexecdir)\" -DTL_DATADIR=\"$(tldatadir)\"
-core_libtl_1_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(OPENMP_CFLAGS) $(BLAS_CFLAGS) $(ZLIB_CFLAGS)
+core_libtl_1_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -fno-math-errno $(OPENMP_CFLAGS) $(BLAS_CFLAGS) $(ZLIB_CFLAGS)
 core_libtl_1_la_LIBADD = $(GLIB_LIBS) $(XML_LIBS) $(BLAS_LIBS) $(ZLIB_LIBS) $(LIBM)
 core_libtl_1_la_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS) -version-info $(TL_LT_VERSION) -no-undefined -Wl,--no-undefined
 include core/comm.mk

@@ -166,11 +166,13 @@ op_graph_build (OpGraph *og, const char *op, guint n_inputs, TlTensor *const *in
 }
 
 static TlExec *
-op_graph_exec (OpGraph *og, guint n, TlValue *const *vals, TlTensor *const *inputs, GError **error)
+op_graph_exec (OpGraph *og, guint n, TlValue *const *vals, TlTensor *const *inputs, gboolean training,
+               GError **error)
 {
   TlExecOptions opts;
   tl_exec_options_init (&opts);
   opts.deterministic = 1;
+  opts.training = training ? 1 : 0;
   TlExec *ex = tl_exec_new (og->g, n, vals, &opts, error);
   if (!ex)
     return NULL;
@@ -214,6 +216,21 @@ tl_test_run_op (const char *op, guint n_inputs, TlTensor *const *inputs, const T
                 gboolean with_grads, guint64 grad_seed, guint *n_outputs, TlTensor ***outputs,
                 TlTensor ***grad_outputs, TlTensor ***grad_inputs, GError **error)
 {
+  return tl_test_run_op_mode (op, n_inputs, inputs, attrs, FALSE, with_grads, grad_seed, n_outputs, outputs,
+                              grad_outputs, grad_inputs, error);
+}
+
+/**
+ * tl_test_run_op_mode:
+ *
+ * See gradcheck.h: tl_test_run_op() with the executor in training mode
+ * when @training. Returns: TRUE on success.
+ */
+gboolean
+tl_test_run_op_mode (const char *op, guint n_inputs, TlTensor *const *inputs, const TlAttrs *attrs,
+                     gboolean training, gboolean with_grads, guint64 grad_seed, guint *n_outputs,
+                     TlTensor ***outputs, TlTensor ***grad_outputs, TlTensor ***grad_inputs, GError **error)
+{
   OpGraph og;
   gboolean ok = FALSE;
   TlExec *ex = NULL;
@@ -234,7 +251,7 @@ tl_test_run_op (const char *op, guint n_inputs, TlTensor *const *inputs, const T
       vals[n++] = og.grads[i];
     }
   }
-  ex = op_graph_exec (&og, n, vals, inputs, error);
+  ex = op_graph_exec (&og, n, vals, inputs, training, error);
   if (!ex || !(res = exec_collect (ex, n, error)))
     goto out;
 
@@ -329,7 +346,7 @@ tl_gradcheck (const char *op, guint n_inputs, TlTensor *const *inputs, const TlA
   for (guint i = 0; i < n_inputs; i++)
     if (!(work[i] = tl_tensor_copy (inputs[i], error)))
       goto out;
-  ex = op_graph_exec (&og, og.n_out, og.out_vals, work, error);
+  ex = op_graph_exec (&og, og.n_out, og.out_vals, work, FALSE, error);
   if (!ex)
     goto out;
 
@@ -402,7 +419,7 @@ tl_test_forward_deterministic (const char *op, guint n_inputs, TlTensor *const *
   gboolean ok = FALSE;
   if (!op_graph_build (&og, op, n_inputs, inputs, attrs, FALSE, 0, error))
     goto out;
-  ex = op_graph_exec (&og, og.n_out, og.out_vals, inputs, error);
+  ex = op_graph_exec (&og, og.n_out, og.out_vals, inputs, FALSE, error);
   if (!ex || !(a = exec_collect (ex, og.n_out, error)) || !(b = exec_collect (ex, og.n_out, error)))
     goto out;
   for (guint k = 0; k < og.n_out; k++)

@@ -48,6 +48,12 @@ gboolean tl_test_forward_deterministic (const char *op, guint n_inputs, TlTensor
 gboolean tl_test_run_op (const char *op, guint n_inputs, TlTensor *const *inputs, const TlAttrs *attrs,
                          gboolean with_grads, guint64 grad_seed, guint *n_outputs, TlTensor ***outputs,
                          TlTensor ***grad_outputs, TlTensor ***grad_inputs, GError **error);
+/* tl_test_run_op() with the executor in training mode when `training`
+ * (tl_test_run_op() runs in inference mode). */
+gboolean tl_test_run_op_mode (const char *op, guint n_inputs, TlTensor *const *inputs, const TlAttrs *attrs,
+                              gboolean training, gboolean with_grads, guint64 grad_seed, guint *n_outputs,
+                              TlTensor ***outputs, TlTensor ***grad_outputs, TlTensor ***grad_inputs,
+                              GError **error);
 /* Unref n tensors (NULL entries allowed) and free the array (NULL-safe). */
 void tl_test_tensors_free (TlTensor **ts, guint n);
 

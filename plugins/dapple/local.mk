@@ -30,6 +30,7 @@ EXTRA_DIST += \
 	plugins/dapple/examples/clusters/2x8-pcie-10gbe.xml \
 	plugins/dapple/examples/plan-mlp.xml \
 	plugins/dapple/examples/run-mlp.xml \
+	plugins/dapple/examples/run-dapple-plan.xml \
 	plugins/dapple/examples/simulate-bert48.xml \
 	plugins/dapple/examples/simulate-gnmt16.xml \
 	plugins/dapple/examples/simulate-mlp-gpipe.xml \
@@ -39,7 +40,8 @@ EXTRA_DIST += \
 	plugins/dapple/profiles/vgg19.profile \
 	plugins/dapple/scripts/make-profiles.py \
 	plugins/dapple/scripts/paper-table.sh \
-	plugins/dapple/scripts/measured-run.sh
+	plugins/dapple/scripts/measured-run.sh \
+	plugins/dapple/tests/uneven-plan.xml
 
 # Unit tests compile the planner sources in (no plugin loading).
 check_PROGRAMS += plugins/dapple/tests/test-dapple

@@ -346,9 +346,31 @@ bench_task (const TlTaskContext *ctx, GError **error)
   gboolean ok = ctx_init (p, ctx->graph, ctx->cluster, &c, error);
   guint N = (guint) tl_comm_size (comm);
   guint S = p->stages;
-  if (ok && S == 0)
-    for (S = MIN (N, c.profile->n_layers); N % S != 0; S--)
-      ;
+  if (ok && !p->plan && S == 0) {
+    /* plan now, with the planner's method, on the job's cluster */
+    if (tl_cluster_n_devices (ctx->cluster) != N) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                   "dapple: the cluster has %u devices but the job %u processes (give a matching <cluster>, or set 'stages' or 'plan')",
+                   tl_cluster_n_devices (ctx->cluster), N);
+      ok = FALSE;
+    }
+    if (ok && p->global_batch <= 0)
+      p->global_batch = c.profile->batch * N;
+    DapplePipeline *pl = ok ? plan_method (p, &c, p->method, error) : NULL;
+    ok = pl != NULL;
+    if (ok) {
+      g_autofree char *table = dapple_pipeline_table (&c.model, pl, NULL);
+      if (tl_comm_rank (comm) == 0)
+        g_print ("%s", table);
+    }
+    const char *steps = tl_attrs_get_string (ctx->attrs, "steps", NULL);
+    guint n_steps = steps ? (guint) CLAMP (g_ascii_strtoll (steps, NULL, 10), 1, 1000000) : 1;
+    ok = ok && dapple_run_pipeline (ctx, pl, n_steps, error);
+    dapple_pipeline_free (pl);
+    ctx_clear (&c);
+    planner_destroy (p);
+    return ok;
+  }
   if (ok && !p->plan && (N % S != 0 || S > c.profile->n_layers)) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                  "dapple: %u stages do not divide %u processes (or exceed the %u layers)", S, N,
@@ -372,18 +394,8 @@ bench_task (const TlTaskContext *ctx, GError **error)
     DapplePipeline *pl = plan ? dapple_pipeline_from_plan (plan, error) : NULL;
     tl_plan_free (plan);
     ok = pl != NULL;
-    if (ok) {
-      double want = c.profile->batch * pl->micro_batches * pl->stages[0].n_devices;
-      if (p->schedule >= 0)
-        pl->schedule = (DappleSchedule) p->schedule;
-      if (pl->global_batch != want) {
-        g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
-                     "%s: the plan's global batch is %g but the task runs %g rows x %u micro-batches x %u replicas; set the task's batch to %g",
-                     p->plan, pl->global_batch, c.profile->batch, pl->micro_batches, pl->stages[0].n_devices,
-                     pl->global_batch / pl->micro_batches / pl->stages[0].n_devices);
-        ok = FALSE;
-      }
-    }
+    if (ok && p->schedule >= 0)
+      pl->schedule = (DappleSchedule) p->schedule;
     const char *steps = tl_attrs_get_string (ctx->attrs, "steps", NULL);
     guint n_steps = steps ? (guint) CLAMP (g_ascii_strtoll (steps, NULL, 10), 1, 1000000) : 1;
     ok = ok && dapple_run_pipeline (ctx, pl, n_steps, error);

@@ -438,7 +438,8 @@ slot_of (GArray *list, guint k)
 
 typedef struct {
   guint S, M, s, r, g;
-  gint64 b;   /* rows per micro-batch and replica */
+  gint64 b;   /* rows per micro-batch and replica of this rank's stage */
+  gint64 *rows; /* [S]: the same for every stage */
   GArray *bounds;
   Stage st;
   TlComm *comm;
@@ -458,7 +459,7 @@ typedef struct {
 static gboolean
 set_inputs (Rank *k, TlExec *ex, guint m, gboolean with_gout, GError **error)
 {
-  gint64 first = (gint64) m * k->b * k->g + (gint64) k->r * k->b;
+  gint64 first = (gint64) m * k->b * k->g + (gint64) k->r * k->b; /* b g: the micro-batch */
   if (!feed_data (ex, k->st.g, k->data, first, k->b, error))
     return FALSE;
   for (guint i = 0; i < k->st.in_b->len; i++) {
@@ -506,13 +507,20 @@ run_item (Rank *k, const Item *it, guint64 step, GError **error)
     }
     if (!set_inputs (k, k->st.bwd, m, TRUE, error) || !tl_exec_run (k->st.bwd, step, error))
       return FALSE;
+    /* the micro-batch loss is the mean of the last stage's replicas' losses:
+     * their gradients count 1/g_last, and every stage then sums over its
+     * replicas */
+    double scale = k->s == k->S - 1 ? 1.0 / k->g : 1.0;
     guint np = k->st.params->len;
     for (guint i = 0; i < np; i++)
-      accumulate (k->acc[i], tl_exec_get_output (k->st.bwd, i), 1.0 / k->M);
+      accumulate (k->acc[i], tl_exec_get_output (k->st.bwd, i), scale / k->M);
     for (guint i = 0; i < k->st.in_b->len; i++) {
       TlTensor *t = tl_tensor_copy (tl_exec_get_output (k->st.bwd, np + i), error);
       if (!t)
         return FALSE;
+      if (scale != 1.0)
+        for (gint64 e = 0; e < tl_tensor_numel (t); e++)
+          tl_tensor_set_flat (t, e, scale * tl_tensor_get_flat (t, e));
       g_ptr_array_index (k->gin[m], i) = t;
     }
     if (k->st.loss)
@@ -527,42 +535,73 @@ run_item (Rank *k, const Item *it, guint64 step, GError **error)
     g_ptr_array_set_size (k->gout[m], k->st.out_b->len);
     return TRUE;
   }
-  /* transfers of boundary it->stage */
+  /* transfers of boundary it->stage: replica r of the sending stage holds
+   * rows [r b_a, (r + 1) b_a) of the micro-batch, replica r' of the
+   * receiving stage needs [r' b_c, (r' + 1) b_c); every overlapping pair
+   * exchanges its rows, pairs in one fixed order on every rank */
   const Boundary *b = &g_array_index (k->bounds, Boundary, it->stage);
   /* transfers run in one global order, so tags only tell the two kinds apart */
   int tag = (int) (((guint64) it->stage * k->M + m) * 2 + (it->kind == 3)) % 32768;
   gboolean fwd = it->kind == 2;
   guint sender = fwd ? b->from : b->to, receiver = fwd ? b->to : b->from;
-  if (k->s == sender) {
-    GPtrArray *src = fwd ? k->out[m] : k->gin[m];
-    gint i = slot_of (fwd ? k->st.out_b : k->st.in_b, it->stage);
-    TlTensor *t = src->pdata[i];
-    gboolean ok = tl_comm_send (k->comm, t, rank_of (k->p, receiver, k->r), tag, error);
-    tl_tensor_unref (t);
-    src->pdata[i] = NULL;
-    return ok;
-  }
-  if (k->s == receiver) {
-    TlTensor *t = tl_tensor_new_from_desc (tl_value_desc (b->orig), error);
-    if (!t || !tl_comm_recv (k->comm, t, rank_of (k->p, sender, k->r), tag, error)) {
-      if (t)
-        tl_tensor_unref (t);
+  if (k->s != sender && k->s != receiver)
+    return TRUE;
+  gint64 ba = k->rows[sender], bc = k->rows[receiver];
+  guint ga = k->p->stages[sender].n_devices, gc = k->p->stages[receiver].n_devices;
+  GPtrArray *mine = k->s == sender ? (fwd ? k->out[m] : k->gin[m]) : (fwd ? k->stash[m] : k->gout[m]);
+  gint slot = slot_of (k->s == sender ? (fwd ? k->st.out_b : k->st.in_b) : (fwd ? k->st.in_b : k->st.out_b),
+                       it->stage);
+  TlTensor *have = mine->pdata[slot];
+  if (k->s == receiver && !have) {
+    have = tl_tensor_new_from_desc (tl_value_desc (b->orig), error);
+    if (!have)
       return FALSE;
-    }
-    GPtrArray *dst = fwd ? k->stash[m] : k->gout[m];
-    gint i = slot_of (fwd ? k->st.in_b : k->st.out_b, it->stage);
-    if (dst->pdata[i])
-      tl_tensor_unref (dst->pdata[i]);
-    dst->pdata[i] = t;
+    mine->pdata[slot] = have;
   }
-  return TRUE;
+  gboolean ok = TRUE;
+  for (guint ra = 0; ok && ra < ga; ra++)
+    for (guint rc = 0; ok && rc < gc; rc++) {
+      gint64 lo = MAX ((gint64) ra * ba, (gint64) rc * bc), hi = MIN ((gint64) (ra + 1) * ba, (gint64) (rc + 1) * bc);
+      if (lo >= hi || !((k->s == sender && k->r == ra) || (k->s == receiver && k->r == rc)))
+        continue;
+      gsize row = tl_tensor_nbytes (have) / (gsize) MAX (tl_tensor_dim (have, 0), 1);
+      gint64 at = k->s == sender ? lo - (gint64) ra * ba : lo - (gint64) rc * bc;
+      if (ga == gc) {
+        /* same split on both sides: the whole tensor, no copy */
+        ok = k->s == sender ? tl_comm_send (k->comm, have, rank_of (k->p, receiver, rc), tag, error)
+                            : tl_comm_recv (k->comm, have, rank_of (k->p, sender, ra), tag, error);
+        continue;
+      }
+      gint64 shape[TL_MAX_DIMS];
+      guint nd = tl_tensor_ndim (have);
+      memcpy (shape, tl_tensor_shape (have), sizeof (gint64) * nd);
+      shape[0] = hi - lo;
+      TlTensor *part = tl_tensor_new (tl_tensor_dtype (have), nd, shape, error);
+      ok = part != NULL;
+      if (ok && k->s == sender) {
+        memcpy (tl_tensor_data (part), (const char *) tl_tensor_const_data (have) + at * row, (gsize) (hi - lo) * row);
+        ok = tl_comm_send (k->comm, part, rank_of (k->p, receiver, rc), tag, error);
+      } else if (ok) {
+        ok = tl_comm_recv (k->comm, part, rank_of (k->p, sender, ra), tag, error);
+        if (ok)
+          memcpy ((char *) tl_tensor_data (have) + at * row, tl_tensor_const_data (part), (gsize) (hi - lo) * row);
+      }
+      if (part)
+        tl_tensor_unref (part);
+    }
+  if (k->s == sender) {
+    tl_tensor_unref (have);
+    mine->pdata[slot] = NULL;
+  }
+  return ok;
 }
 
 /**
  * dapple_run_pipeline:
  * @ctx: the bench task's context (graph, model and data needed)
- * @p: the plan: every stage with the same number of replicas, devices =
- *   ranks 0..N-1 of the communicator
+ * @p: the plan: devices = ranks 0..N-1 of the communicator; its
+ *   micro-batches must split evenly over every stage's replicas (with
+ *   uneven replica counts, values between stages must have rows first)
  * @steps: steps to run
  * @error: return location for a #GError
  *
@@ -584,12 +623,16 @@ dapple_run_pipeline (const TlTaskContext *ctx, const DapplePipeline *p, guint st
   TlComm *comm = tl_comm_get_default (error);
   if (!comm)
     return FALSE;
-  guint N = 0, g = p->stages[0].n_devices;
+  guint N = 0;
+  gint64 mb = (gint64) p->global_batch / p->micro_batches;
+  gboolean even = TRUE;
   for (guint s = 0; s < p->n_stages; s++) {
     N += p->stages[s].n_devices;
-    if (p->stages[s].n_devices != g) {
+    even = even && p->stages[s].n_devices == p->stages[0].n_devices;
+    if (mb * p->micro_batches != (gint64) p->global_batch || mb % p->stages[s].n_devices != 0) {
       g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                   "dapple runtime: every stage needs the same number of replicas");
+                   "dapple runtime: micro-batches of %g rows do not split evenly over the %u replicas of stage %u",
+                   p->global_batch / p->micro_batches, p->stages[s].n_devices, s);
       return FALSE;
     }
   }
@@ -602,19 +645,32 @@ dapple_run_pipeline (const TlTaskContext *ctx, const DapplePipeline *p, guint st
   Rank k = { 0 };
   k.S = p->n_stages;
   k.M = p->micro_batches;
-  k.g = g;
   k.p = p;
   k.comm = comm;
   k.data = ctx->data;
-  k.b = tl_graph_n_inputs (ctx->graph) ? tl_value_dim (tl_graph_input_value (ctx->graph, 0), 0) : 1;
   if (!stage_of_rank (p, tl_comm_rank (comm), &k.s, &k.r)) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "dapple runtime: no stage for rank %d",
                  tl_comm_rank (comm));
     return FALSE;
   }
-  DappleLayering *l = dapple_layering_new (ctx->graph, error);
-  if (!l)
+  g_autofree gint64 *rows = g_new (gint64, k.S);
+  for (guint s = 0; s < k.S; s++)
+    rows[s] = mb / p->stages[s].n_devices;
+  k.rows = rows;
+  k.g = p->stages[k.s].n_devices;
+  k.b = rows[k.s];
+  guint g = k.g;
+  /* this rank's train graph, for its rows per micro-batch */
+  TlTask task = TL_TASK_NONE;
+  const char *label = NULL;
+  TlGraph *own = tl_model_instance_build (ctx->model, ctx->data, TL_MODE_TRAIN, k.b, &task, &label, error);
+  if (!own)
     return FALSE;
+  DappleLayering *l = dapple_layering_new (own, error);
+  if (!l) {
+    tl_graph_unref (own);
+    return FALSE;
+  }
   gboolean ok = TRUE;
   if (p->stages[p->n_stages - 1].last != l->n_layers) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "dapple runtime: the plan covers %u layers, the graph has %u",
@@ -626,10 +682,19 @@ dapple_run_pipeline (const TlTaskContext *ctx, const DapplePipeline *p, guint st
     for (guint x = p->stages[s].first; x < p->stages[s].last && x < l->n_layers; x++)
       stage_of_layer[x] = s;
   g_autoptr (GHashTable) index = g_hash_table_new (NULL, NULL);
-  for (guint i = 0; i < tl_graph_n_nodes (ctx->graph); i++)
-    g_hash_table_insert (index, tl_graph_node (ctx->graph, i), GUINT_TO_POINTER (i + 1));
-  k.bounds = find_boundaries (ctx->graph, l, stage_of_layer, index);
-  ok = ok && build_stage (ctx->graph, l, stage_of_layer, k.bounds, k.s, k.S, &k.st, error);
+  for (guint i = 0; i < tl_graph_n_nodes (own); i++)
+    g_hash_table_insert (index, tl_graph_node (own, i), GUINT_TO_POINTER (i + 1));
+  k.bounds = find_boundaries (own, l, stage_of_layer, index);
+  for (guint x = 0; ok && !even && x < k.bounds->len; x++) {
+    const Boundary *b = &g_array_index (k.bounds, Boundary, x);
+    if ((b->from == k.s || b->to == k.s) && (tl_value_ndim (b->orig) == 0 || tl_value_dim (b->orig, 0) != k.b)) {
+      g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                   "dapple runtime: a value between stages %u and %u is not split by rows (uneven replicas need that)",
+                   b->from, b->to);
+      ok = FALSE;
+    }
+  }
+  ok = ok && build_stage (own, l, stage_of_layer, k.bounds, k.s, k.S, &k.st, error);
   g_autoptr (GArray) order = ok ? global_order (p, k.bounds, error) : NULL;
   for (guint i = 0; ok && i < tl_graph_n_inputs (k.st.g); i++) {
     TlValue *v = tl_graph_input_value (k.st.g, i);
@@ -641,8 +706,8 @@ dapple_run_pipeline (const TlTaskContext *ctx, const DapplePipeline *p, guint st
   /* the full parameter layout, the same on every rank */
   GPtrArray *names = g_ptr_array_new ();
   gint64 total = 0;
-  for (guint i = 0; i < tl_graph_n_params (ctx->graph); i++) {
-    TlValue *v = tl_graph_param_value (ctx->graph, i);
+  for (guint i = 0; i < tl_graph_n_params (own); i++) {
+    TlValue *v = tl_graph_param_value (own, i);
     if (tl_value_dtype (v) != TL_DTYPE_F32)
       continue;
     g_ptr_array_add (names, (gpointer) tl_value_name (v));
@@ -670,7 +735,8 @@ dapple_run_pipeline (const TlTaskContext *ctx, const DapplePipeline *p, guint st
       k.loss = 0;
       for (guint x = 0; ok && x < order->len; x++)
         ok = run_item (&k, &g_array_index (order, Item, x), step, error);
-      /* replicas (and stages sharing a parameter) add up their gradients */
+      /* replicas (and stages sharing a parameter) add up their gradients
+       * (already scaled to the micro-batch mean) */
       flat = flat ? flat : tl_tensor_new (TL_DTYPE_F32, 1, (gint64[]){ MAX (total, 1) }, error);
       ok = ok && flat;
       if (ok) {
@@ -678,12 +744,12 @@ dapple_run_pipeline (const TlTaskContext *ctx, const DapplePipeline *p, guint st
         gint64 off = 0;
         float *f = tl_tensor_data (flat);
         for (guint i = 0; i < names->len; i++) {
-          TlValue *v = tl_graph_find_param (ctx->graph, names->pdata[i]);
+          TlValue *v = tl_graph_find_param (own, names->pdata[i]);
           gint64 n = tl_tensor_desc_numel (tl_value_desc (v));
           for (guint j = 0; j < k.st.params->len; j++)
             if (g_strcmp0 (tl_value_name (k.st.params->pdata[j]), names->pdata[i]) == 0)
               for (gint64 e = 0; e < n; e++)
-                f[off + e] += (float) (tl_tensor_get_flat (k.acc[j], e) / g);
+                f[off + e] += (float) tl_tensor_get_flat (k.acc[j], e);
           off += n;
         }
         ok = tl_comm_allreduce (comm, flat, TL_COMM_SUM, error);
@@ -709,16 +775,20 @@ dapple_run_pipeline (const TlTaskContext *ctx, const DapplePipeline *p, guint st
       peak = MAX (peak, tl_tensor_get_flat (fig, 3 * d + 1));
       loss += tl_tensor_get_flat (fig, 3 * d + 2);
     }
-    double B = (double) k.b * k.M * g;
+    double B = (double) mb * k.M;
     tl_metrics_set (ctx->metrics, "samples_per_second", MAX (steps, 1) * B / MAX (t1 - t0, 1e-9));
     tl_metrics_set (ctx->metrics, "loss", loss);
     tl_metrics_set (ctx->metrics, "peak_live_micro_batches", live);
     tl_metrics_set (ctx->metrics, "peak_stash_mib", peak / 1048576.0);
     if (tl_comm_rank (comm) == 0) {
-      g_print ("dapple runtime: %u stages x %u replicas, %u micro-batches of %" G_GINT64_FORMAT
-               " rows per replica, schedule %s, %.1f samples/s\n",
-               k.S, g, k.M, k.b, p->schedule == DAPPLE_SCHEDULE_GPIPE ? "gpipe" : "early-backward",
+      GString *reps = g_string_new (NULL);
+      for (guint s = 0; s < k.S; s++)
+        g_string_append_printf (reps, "%s%u", s ? "+" : "", p->stages[s].n_devices);
+      g_print ("dapple runtime: %u stages (replicas %s), %u micro-batches of %" G_GINT64_FORMAT
+               " rows, schedule %s, %.1f samples/s\n",
+               k.S, reps->str, k.M, mb, p->schedule == DAPPLE_SCHEDULE_GPIPE ? "gpipe" : "early-backward",
                MAX (steps, 1) * B / MAX (t1 - t0, 1e-9));
+      g_string_free (reps, TRUE);
       for (guint d = 0; d < N; d++) {
         guint s = 0, r = 0;
         stage_of_rank (p, (int) d, &s, &r);
@@ -731,7 +801,7 @@ dapple_run_pipeline (const TlTaskContext *ctx, const DapplePipeline *p, guint st
       gint64 off = 0;
       const float *f = tl_tensor_const_data (flat);
       for (guint i = 0; ok && i < names->len; i++) {
-        TlValue *v = tl_graph_find_param (ctx->graph, names->pdata[i]);
+        TlValue *v = tl_graph_find_param (own, names->pdata[i]);
         const TlTensorDesc *d = tl_value_desc (v);
         TlTensor *t = tl_tensor_new_from_data (TL_DTYPE_F32, d->ndim, d->shape, f + off, error);
         ok = t != NULL;
@@ -767,5 +837,6 @@ dapple_run_pipeline (const TlTaskContext *ctx, const DapplePipeline *p, guint st
   stage_clear (&k.st);
   g_array_unref (k.bounds);
   dapple_layering_free (l);
+  tl_graph_unref (own);
   return ok;
 }

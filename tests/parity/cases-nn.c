@@ -1,9 +1,10 @@
 /* cases-nn.c — parity cases for the neural-network op set (see parity.h).
  * The torch side of each case is in torch_cases_nn.py, keyed by case name.
  *
- * Not covered here: "spmm" (a random CSR structure cannot be expressed with
- * the parity input kinds; test-ops-nn compares it with a dense product) and
- * "dropout" (random in training, identity otherwise). */
+ * spmm and its gradient ops take a random CSR structure (CSR_PTR/CSR_IDX,
+ * with empty rows and repeated columns). dropout is identity at p = 0 and in
+ * inference; for p > 0 the torch side recomputes y and dx with the dumped
+ * mask and checks the kept fraction. */
 #include "config.h"
 
 #include "parity.h"
@@ -11,6 +12,13 @@
 #define F TL_PARITY_F32
 #define I64(lo, hi, nd, ...) TL_PARITY_INTS (TL_DTYPE_I64, lo, hi, nd, __VA_ARGS__)
 #define I32(lo, hi, nd, ...) TL_PARITY_INTS (TL_DTYPE_I32, lo, hi, nd, __VA_ARGS__)
+#define PTR64(rows, nnz) TL_PARITY_CSR_PTR (TL_DTYPE_I64, rows, nnz)
+#define IDX64(cols, nnz) TL_PARITY_CSR_IDX (TL_DTYPE_I64, cols, nnz)
+#define PTR32(rows, nnz) TL_PARITY_CSR_PTR (TL_DTYPE_I32, rows, nnz)
+#define IDX32(cols, nnz) TL_PARITY_CSR_IDX (TL_DTYPE_I32, cols, nnz)
+#define DROPOUT(nm, p, train, ...) \
+  { .name = nm, .op = "dropout", .n_inputs = 1, .inputs = { F (__VA_ARGS__) }, .attrs = "p=" p, \
+    .tol = 1e-5, .training = train }
 
 static const TlParityCase cases[] = {
   /* matmul */
@@ -53,6 +61,21 @@ static const TlParityCase cases[] = {
   { "gather_axm1", "gather", 2, { F (3, 2, 3, 5), I32 (0, 5, 1, 8) }, "axis=-1", 1e-4 },
   { "scatter_add", "scatter_add", 2, { F (2, 9, 4), I64 (0, 5, 1, 9) }, "n_rows=5", 1e-4 },
   { "scatter_add_ax1", "scatter_add", 2, { F (3, 2, 6, 3), I32 (0, 4, 1, 6) }, "n_rows=4;axis=1", 1e-4 },
+  /* sparse: A [rows, cols] in CSR times dense; A^T y; sampled a b^T */
+  { "spmm", "spmm", 4, { PTR64 (7, 15), IDX64 (6, 15), F (1, 15), F (2, 6, 4) }, "n_rows=7", 1e-4 },
+  { "spmm_i32", "spmm", 4, { PTR32 (5, 9), IDX32 (8, 9), F (1, 9), F (2, 8, 3) }, "n_rows=5", 1e-4 },
+  { "spmm_big", "spmm", 4, { PTR64 (60, 700), IDX64 (50, 700), F (1, 700), F (2, 50, 33) }, "n_rows=60", 1e-4 },
+  { "spmm_t", "spmm_t", 4, { PTR64 (7, 15), IDX64 (6, 15), F (1, 15), F (2, 7, 4) }, "n_cols=6", 1e-4 },
+  { "spmm_t_big", "spmm_t", 4, { PTR32 (60, 700), IDX32 (50, 700), F (1, 700), F (2, 60, 33) }, "n_cols=50",
+    1e-4 },
+  { "sddmm", "sddmm", 4, { PTR64 (7, 15), IDX64 (6, 15), F (2, 7, 4), F (2, 6, 4) }, NULL, 1e-4 },
+  { "sddmm_big", "sddmm", 4, { PTR32 (60, 700), IDX32 (50, 700), F (2, 60, 33), F (2, 50, 33) }, NULL, 1e-4 },
+  /* dropout (outputs y and the u8 mask) */
+  DROPOUT ("dropout_p0_train", "0.0", TRUE, 2, 16, 32),
+  DROPOUT ("dropout_eval", "0.5", FALSE, 3, 4, 8, 16),
+  DROPOUT ("dropout_p03_train", "0.3", TRUE, 2, 64, 160),
+  DROPOUT ("dropout_p07_train", "0.7", TRUE, 3, 5, 37, 53),
+  DROPOUT ("dropout_p1_train", "1.0", TRUE, 2, 8, 8),
 };
 
 /**

@@ -9,6 +9,10 @@
  *     { "add_bcast", "add", 2, { TL_PARITY_F32 (2, 3, 4), TL_PARITY_F32 (1, 4) } },
  *     { "softmax_ax0", "softmax", 1, { TL_PARITY_F32 (2, 3, 4) }, "axis=0" },
  *   };
+ *
+ * Integer CSR structures (spmm): TL_PARITY_CSR_PTR + TL_PARITY_CSR_IDX.
+ * Random ops (dropout) set .training; their extra outputs (the mask) are
+ * dumped like any output, so the torch side can reuse them.
  */
 #ifndef TL_PARITY_H
 #define TL_PARITY_H
@@ -22,7 +26,8 @@ typedef enum {
   TL_PARITY_POSITIVE,    /* 0.5 + |N(0, a^2)| */
   TL_PARITY_AWAY,        /* N(0, a^2) pushed 0.1 away from 0 */
   TL_PARITY_INT,         /* integers in [a, b) */
-  TL_PARITY_BERNOULLI    /* 0.0 or 1.0 */
+  TL_PARITY_BERNOULLI,   /* 0.0 or 1.0 */
+  TL_PARITY_CSR_INDPTR   /* CSR row pointers [rows + 1] of a nnz entries: 0, sorted, a (empty rows likely) */
 } TlParityInit;
 
 typedef struct {
@@ -46,6 +51,7 @@ typedef struct {
   double tol;              /* relative tolerance; 0: 1e-4 */
   const char *torch_name;  /* torch reference function; NULL: op */
   guint64 seed;            /* 0: derived from the name */
+  gboolean training;       /* run the executor in training mode (dropout) */
 } TlParityCase;
 
 #define TL_PARITY_F32(nd, ...) { TL_DTYPE_F32, TL_PARITY_RANDN, nd, { __VA_ARGS__ }, 1.0, 0 }
@@ -53,6 +59,9 @@ typedef struct {
 #define TL_PARITY_AWAY0(nd, ...) { TL_DTYPE_F32, TL_PARITY_AWAY, nd, { __VA_ARGS__ }, 1.0, 0 }
 #define TL_PARITY_BIN(nd, ...) { TL_DTYPE_F32, TL_PARITY_BERNOULLI, nd, { __VA_ARGS__ }, 0, 0 }
 #define TL_PARITY_INTS(dt, lo, hi, nd, ...) { dt, TL_PARITY_INT, nd, { __VA_ARGS__ }, lo, hi }
+/* A CSR structure [rows, cols] with nnz entries: indptr, then indices in [0, cols) */
+#define TL_PARITY_CSR_PTR(dt, rows, nnz) { dt, TL_PARITY_CSR_INDPTR, 1, { (rows) + 1 }, nnz, 0 }
+#define TL_PARITY_CSR_IDX(dt, cols, nnz) TL_PARITY_INTS (dt, 0, cols, 1, nnz)
 
 /* Case tables; *n set to the count. cases-nn.c is optional (weak fallback). */
 const TlParityCase *tl_parity_cases_basic (guint *n);

@@ -199,6 +199,32 @@ json_attrs (GString *s, const TlAttrs *a)
   g_string_append_c (s, '}');
 }
 
+static int
+cmp_i64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* CSR row pointers of in->a entries over shape[0] - 1 rows: 0, then sorted
+ * uniform cut points in [0, nnz], then nnz. */
+static TlTensor *
+make_indptr (TlRng *rng, const TlParityInput *in)
+{
+  gint64 nnz = (gint64) in->a, n = in->shape[0];
+  if (in->ndim != 1 || n < 1 || nnz < 0)
+    return NULL;
+  g_autofree gint64 *p = g_new0 (gint64, n);
+  for (gint64 i = 1; i + 1 < n; i++)
+    p[i] = (gint64) tl_rng_below (rng, (guint64) nnz + 1);
+  p[n - 1] = nnz;
+  qsort (p, n, sizeof *p, cmp_i64);
+  TlTensor *t = tl_tensor_new (in->dtype, 1, in->shape, NULL);
+  for (gint64 i = 0; t && i < n; i++)
+    tl_tensor_set_flat (t, i, (double) p[i]);
+  return t;
+}
+
 static TlTensor *
 make_input (TlRng *rng, const TlParityInput *in)
 {
@@ -206,6 +232,8 @@ make_input (TlRng *rng, const TlParityInput *in)
   TlTensor *t;
   if (in->init == TL_PARITY_INT)
     return tl_test_randint (rng, (gint64) in->a, (gint64) in->b, in->dtype, in->ndim, in->shape);
+  if (in->init == TL_PARITY_CSR_INDPTR)
+    return make_indptr (rng, in);
   t = tl_test_randn (rng, in->ndim, in->shape, a);
   if (!t)
     return NULL;
@@ -287,8 +315,8 @@ run_case (const TlParityCase *pc, const char *dir, GString *js, GError **error)
   }
   const TlOpDef *def = tl_op_lookup (pc->op);
   gboolean with_grads = def && def->backward && !(def->flags & TL_OP_NONDIFF) && any_float;
-  if (!tl_test_run_op (pc->op, pc->n_inputs, in, attrs, with_grads, seed ^ 0x5eed, &n_out, &outs, &gouts, &gins,
-                       error))
+  if (!tl_test_run_op_mode (pc->op, pc->n_inputs, in, attrs, pc->training, with_grads, seed ^ 0x5eed, &n_out,
+                            &outs, &gouts, &gins, error))
     goto out;
 
   g_string_append (js, ", \"n_outputs\": ");
@@ -344,6 +372,7 @@ main (int argc, char **argv)
       json_string (entry, pc->torch_name ? pc->torch_name : pc->op);
       g_string_append (entry, ", \"tol\": ");
       json_double (entry, pc->tol > 0 ? pc->tol : 1e-4);
+      g_string_append_printf (entry, ", \"training\": %s", pc->training ? "true" : "false");
       g_string_append (entry, ", \"attrs\": ");
       TlAttrs *a = parse_attrs (pc->attrs, NULL);
       json_attrs (entry, a);

@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 job="$srcdir/plugins/dapple/examples/run-mlp.xml"
 MPI="$(mpirun_cmd) -np 4 -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH -x XDG_CACHE_HOME -x G_DEBUG"
-echo "1..12"
+echo "1..16"
 for stages in 4 2; do
   for sched in early-backward gpipe; do
     timeout 300 $MPI "$builddir/hosts/tlhost" run -q -o "$tmp/out" --set p.stages=$stages \
@@ -26,4 +26,20 @@ for stages in 4 2; do
       '[ "$live" = "$want" ]' "$tmp/log"
   done
 done
+# a stored plan with uneven replicas (3 + 1): rows are split and regrouped
+timeout 300 $MPI "$builddir/hosts/tlhost" run -q -o "$tmp/out" \
+  --set p.plan="$srcdir/plugins/dapple/tests/uneven-plan.xml" "$job" >"$tmp/log" 2>&1
+rc=$?
+check "uneven replicas 3+1: the job succeeds" '[ $rc = 0 ]' "$tmp/log"
+diff=$(sed -n 's/.*max_rel_diff=\([0-9.e+-]*\).*/\1/p' "$tmp/log" | head -1)
+check "uneven replicas 3+1: gradients equal one process (max rel diff ${diff:-none})" \
+  '[ -n "$diff" ] && awk -v d="$diff" "BEGIN { exit !(d >= 0 && d < 1e-5) }"' "$tmp/log"
+# planned by DAPPLE on the job's cluster, then run
+timeout 300 $MPI "$builddir/hosts/tlhost" run -q -o "$tmp/out" --set task1.steps=1 \
+  "$srcdir/plugins/dapple/examples/run-dapple-plan.xml" >"$tmp/log" 2>&1
+rc=$?
+check "DAPPLE's own plan: the job succeeds" '[ $rc = 0 ]' "$tmp/log"
+diff=$(sed -n 's/.*max_rel_diff=\([0-9.e+-]*\).*/\1/p' "$tmp/log" | head -1)
+check "DAPPLE's own plan: gradients equal one process (max rel diff ${diff:-none})" \
+  '[ -n "$diff" ] && awk -v d="$diff" "BEGIN { exit !(d >= 0 && d < 1e-5) }"' "$tmp/log"
 exit $failed

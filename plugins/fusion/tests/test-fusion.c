@@ -492,6 +492,24 @@ test_plan_io (void)
   tl_plan_free (back);
   tl_plan_free (plan);
   fusion_stitch_planner.destroy (p);
+  /* dot=FILE writes the coloured picture when planning */
+  g_autofree char *dir = g_dir_make_tmp ("tl-fusion-dot-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (dir, "plan.dot", NULL);
+  g_autoptr (TlParams) params = tl_params_new ();
+  tl_params_set_string (params, "dot", path);
+  tl_params_set_bool (params, "report", FALSE);
+  p = fusion_stitch_planner.create (params, &error);
+  g_assert_no_error (error);
+  plan = fusion_stitch_planner.plan (p, g, NULL, 0, &error);
+  g_assert_no_error (error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "digraph"));
+  g_unlink (path);
+  g_rmdir (dir);
+  tl_plan_free (plan);
+  fusion_stitch_planner.destroy (p);
   tl_graph_unref (g);
 }
 
