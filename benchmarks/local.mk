@@ -1,4 +1,4 @@
-# (filled in by its owner)
+# Benchmarks: `make bench` runs every TL_BENCH_PROGS program and TL_BENCH_SHELL script.
 
 # Engine benchmarks (issue 3): C programs print tl's half, torch_*.py the
 # PyTorch anchor's half; run-bench.sh pairs them into BENCH lines.

@@ -1,0 +1,147 @@
+#!/bin/sh
+# test-kill-resume.sh — a killed training job resumes from its last
+# checkpoint (TAP). A deterministic tlhost job (tl.synthetic + tl.mlp with
+# dropout, checkpoint_every small) is SIGKILLed mid-training once
+# last.safetensors exists; the checkpoint it left must be complete, and
+# rerunning the job with resume= on it must end with the same tensors
+# (parameters and optimizer state, bit for bit) as an uninterrupted run.
+set -u
+builddir=${TL_BUILDDIR:-$(pwd)}
+PY="${PYTHON3:-/usr/bin/python3}"
+tlhost="$builddir/hosts/tlhost"
+STEPS=4000
+
+echo "1..5"
+if ! "$PY" -c 'import json, struct' >/dev/null 2>&1; then
+  for i in 1 2 3 4 5; do echo "ok $i # SKIP python3 not usable ($PY)"; done
+  exit 0
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tl-kill-resume.XXXXXX") || exit 1
+pid=
+trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+fail_log () { sed 's/^/# /' "$1" | tail -20; }
+
+cat >"$tmp/job.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<job xmlns="urn:tl:job:1" name="kill-resume">
+  <dataset id="train" component="tl.synthetic">
+    <set name="n_rows">4000</set>
+    <set name="n_features">20</set>
+    <set name="n_classes">4</set>
+    <set name="noise">4.0</set>
+    <set name="seed">1</set>
+  </dataset>
+  <model id="m" component="tl.mlp">
+    <set name="input">features</set>
+    <set name="hidden">128,128</set>
+    <set name="dropout">0.1</set>
+  </model>
+  <task kind="train" model="m" data="train" steps="$STEPS" batch="128" optimizer="adam" lr="1e-3"
+        seed="42" deterministic="true" checkpoint_every="20"/>
+</job>
+EOF
+
+# A stdlib-only safetensors reader: "check FILE" verifies that the file is
+# complete (header, offsets tiling the data exactly) and prints its step;
+# "same A B" compares every tensor (name, dtype, shape, bytes).
+cat >"$tmp/st.py" <<'EOF'
+import json, struct, sys
+
+def load(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 8:
+        raise ValueError("%s: %d bytes, no header" % (path, len(raw)))
+    (n,) = struct.unpack("<Q", raw[:8])
+    if 8 + n > len(raw):
+        raise ValueError("%s: header of %d bytes past the end" % (path, n))
+    head = json.loads(raw[8:8 + n].decode("utf-8"))
+    meta = head.pop("__metadata__", {})
+    data = raw[8 + n:]
+    spans = sorted(tuple(v["data_offsets"]) for v in head.values())
+    end = 0
+    for a, b in spans:
+        if a != end or b < a:
+            raise ValueError("%s: tensor data at [%d, %d) after %d" % (path, a, b, end))
+        end = b
+    if end != len(data):
+        raise ValueError("%s: tensors cover %d of %d data bytes" % (path, end, len(data)))
+    return meta, {k: (v["dtype"], v["shape"], data[v["data_offsets"][0]:v["data_offsets"][1]])
+                  for k, v in head.items()}
+
+if sys.argv[1] == "check":
+    meta, ts = load(sys.argv[2])
+    print(meta.get("trainer.opt_step", "none"), len(ts))
+else:
+    (_, a), (_, b) = load(sys.argv[2]), load(sys.argv[3])
+    bad = sorted(set(a) ^ set(b)) + sorted(k for k in set(a) & set(b) if a[k] != b[k])
+    if bad:
+        print("differ: " + " ".join(bad))
+        sys.exit(1)
+    print("%d tensors identical" % len(a))
+EOF
+
+# 1: the uninterrupted run
+if "$tlhost" run -q -o "$tmp/full" "$tmp/job.xml" >"$tmp/full.log" 2>&1 &&
+   [ -f "$tmp/full/m/last.safetensors" ]; then
+  echo "ok 1 - uninterrupted run"
+else
+  echo "not ok 1 - uninterrupted run"; fail_log "$tmp/full.log"
+fi
+
+# 2: the same job, SIGKILLed once it has written a checkpoint
+ck="$tmp/killed/m/last.safetensors"
+"$tlhost" run -q -o "$tmp/killed" "$tmp/job.xml" >"$tmp/killed.log" 2>&1 &
+pid=$!
+i=0
+while [ ! -f "$ck" ] && kill -0 "$pid" 2>/dev/null && [ $i -lt 1500 ]; do
+  sleep 0.02
+  i=$((i + 1))
+done
+sleep 0.1
+killed=no
+kill -KILL "$pid" 2>/dev/null && killed=yes
+wait "$pid"
+rc=$?
+pid=
+step=
+if [ -f "$ck" ] && cp "$ck" "$tmp/ckpt.safetensors" &&
+   out=$("$PY" "$tmp/st.py" check "$tmp/ckpt.safetensors" 2>"$tmp/check.log"); then
+  step=${out%% *}
+fi
+if [ $killed = yes ] && [ $rc -eq 137 ] && [ -f "$ck" ]; then
+  echo "ok 2 - job killed by SIGKILL mid-training"
+else
+  echo "not ok 2 - job killed by SIGKILL mid-training (killed: $killed, status $rc, checkpoint: $([ -f "$ck" ] && echo yes || echo no))"
+  fail_log "$tmp/killed.log"
+fi
+
+# 3: the checkpoint it left is complete, from the middle of the run
+case "$step" in
+  '' | *[!0-9]*) ok=no ;;
+  *) if [ "$step" -gt 0 ] && [ "$step" -lt $STEPS ]; then ok=yes; else ok=no; fi ;;
+esac
+if [ $ok = yes ]; then
+  echo "ok 3 - the killed run's last.safetensors loads (step $step of $STEPS)"
+else
+  echo "not ok 3 - the killed run's last.safetensors loads (step '${step}' of $STEPS)"
+  [ -f "$tmp/check.log" ] && fail_log "$tmp/check.log"
+fi
+
+# 4: the job rerun with resume= on that checkpoint
+if [ -n "$step" ] &&
+   "$tlhost" run -o "$tmp/resumed" --set "task1.resume=$tmp/ckpt.safetensors" "$tmp/job.xml" \
+     >"$tmp/resumed.log" 2>&1 &&
+   grep -q "resumed from .* at step $step\$" "$tmp/resumed.log"; then
+  echo "ok 4 - resumed run continues from step $step"
+else
+  echo "not ok 4 - resumed run continues from step ${step}"; fail_log "$tmp/resumed.log"
+fi
+
+# 5: it ends where the uninterrupted run ends
+if out=$("$PY" "$tmp/st.py" same "$tmp/full/m/last.safetensors" "$tmp/resumed/m/last.safetensors" 2>&1); then
+  echo "ok 5 - resumed and uninterrupted runs end with identical tensors ($out)"
+else
+  echo "not ok 5 - resumed and uninterrupted runs end with identical tensors"; echo "$out" | sed 's/^/# /'
+fi
