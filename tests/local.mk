@@ -16,3 +16,4 @@ TESTS += tests/test-headers.sh
 EXTRA_DIST += tests/test-headers.sh
 include tests/datasets.mk
 include tests/comm.mk
+include tests/resume.mk

@@ -38,7 +38,7 @@ cat >"$tmp/job.xml" <<EOF
     <set name="dropout">0.1</set>
   </model>
   <task kind="train" model="m" data="train" steps="$STEPS" batch="128" optimizer="adam" lr="1e-3"
-        seed="42" deterministic="true" checkpoint_every="20"/>
+        seed="42" deterministic="true" threads="1" checkpoint_every="20"/>
 </job>
 EOF
 
@@ -99,7 +99,7 @@ while [ ! -f "$ck" ] && kill -0 "$pid" 2>/dev/null && [ $i -lt 1500 ]; do
   sleep 0.02
   i=$((i + 1))
 done
-sleep 0.1
+sleep 0.3
 killed=no
 kill -KILL "$pid" 2>/dev/null && killed=yes
 wait "$pid"

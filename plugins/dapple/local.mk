@@ -22,7 +22,7 @@ plugins_dapple_libtl_dapple_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
 plugins_dapple_libtl_dapple_la_LDFLAGS = $(TL_PLUGIN_LD_FLAGS)
 plugins_dapple_libtl_dapple_la_LIBADD = $(TL_PLUGIN_LIBS) -lm
 
-EXTRA_DIST += \
+EXTRA_DIST += plugins/dapple/dapple.tlplugin.xml \
 	plugins/dapple/README.md \
 	plugins/dapple/examples/clusters/1x4-cpu.xml \
 	plugins/dapple/examples/clusters/16x1-25gbe.xml \
