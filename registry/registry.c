@@ -64,20 +64,27 @@ build_search_path (const TlRegistryOptions *opts)
   return (char **) g_ptr_array_free (dirs, FALSE);
 }
 
-/* `path` relative to `root` when it lies inside it, else NULL. */
-static const char *
+/* `path` relative to `root` when it lies inside it, else NULL (transfer
+ * full). Both are canonicalised first: a build configured through a
+ * relative path (`../../configure`, as `make distcheck` does) compiles in
+ * TL_SRCDIR with ".." segments. */
+static char *
 under (const char *path, const char *root)
 {
-  gsize n = strlen (root);
-  if (strncmp (path, root, n) == 0 && (path[n] == '/' || path[n] == '\0'))
-    return path + n;
+  g_autofree char *cp = g_canonicalize_filename (path, NULL);
+  g_autofree char *cr = g_canonicalize_filename (root, NULL);
+  gsize n = strlen (cr);
+  if (strncmp (cp, cr, n) == 0 && (cp[n] == '/' || cp[n] == '\0'))
+    return g_strdup (cp + n);
   return NULL;
 }
 
 static gboolean
 vpath_build (void)
 {
-  return strcmp (TL_SRCDIR, TL_BUILDDIR) != 0;
+  g_autofree char *s = g_canonicalize_filename (TL_SRCDIR, NULL);
+  g_autofree char *b = g_canonicalize_filename (TL_BUILDDIR, NULL);
+  return strcmp (s, b) != 0;
 }
 
 static void
@@ -120,7 +127,7 @@ resolve_library (TlPluginInfo *p)
   g_autoptr (GPtrArray) cands = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (cands, g_build_filename (dir, p->library, NULL));
   g_ptr_array_add (cands, g_build_filename (dir, ".libs", p->library, NULL));
-  const char *rel = under (dir, TL_SRCDIR);
+  g_autofree char *rel = under (dir, TL_SRCDIR);
   if (rel && vpath_build ()) {
     g_ptr_array_add (cands, g_build_filename (TL_BUILDDIR, rel, p->library, NULL));
     g_ptr_array_add (cands, g_build_filename (TL_BUILDDIR, rel, ".libs", p->library, NULL));
@@ -301,7 +308,7 @@ scan (TlRegistry *r)
   g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
   for (char **d = r->search_path; *d; d++) {
     collect_manifests (*d, 2, found);
-    const char *rel = under (*d, TL_BUILDDIR);
+    g_autofree char *rel = under (*d, TL_BUILDDIR);
     if (rel && vpath_build ()) {
       g_autofree char *src = g_build_filename (TL_SRCDIR, rel, NULL);
       collect_manifests (src, 2, found);
@@ -633,7 +640,7 @@ tl_registry_add_path (TlRegistry *r, const char *path, GError **error)
     if (g_str_has_suffix (dir, "/.libs")) {
       g_autofree char *up = g_path_get_dirname (dir);
       collect_manifests (up, 0, found);
-      const char *rel = under (up, TL_BUILDDIR);
+      g_autofree char *rel = under (up, TL_BUILDDIR);
       if (rel && vpath_build ()) {
         g_autofree char *src = g_build_filename (TL_SRCDIR, rel, NULL);
         collect_manifests (src, 0, found);
