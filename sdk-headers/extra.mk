@@ -8,3 +8,4 @@ tlpluginschemadir = $(tldatadir)/schema
 dist_tlpluginschema_DATA = sdk-headers/schema/tl-plugin.rng
 dist_doc_DATA += sdk-headers/ABI.md
 TL_SDK_EXTRA += sdk-headers/tl/tl-comm.h
+TL_SDK_EXTRA += sdk-headers/tl/tl-math.h

@@ -58,16 +58,16 @@ binary_infer_common (const TlOpCall *call, TlTensorDesc *out, const char *op, gb
 /* --- unary kernels ------------------------------------------------------ */
 
 TL_UNARY_KERNEL (neg_k, float, void, -v)
-TL_UNARY_KERNEL (exp_k, float, void, _tl_ops_expf (v))
+TL_UNARY_KERNEL (exp_k, float, void, tl_expf_approx (v))
 TL_UNARY_KERNEL (log_k, float, void, logf (v))
 TL_UNARY_KERNEL (sqrt_k, float, void, sqrtf (v))
 TL_UNARY_KERNEL (rsqrt_k, float, void, 1.0f / sqrtf (v))
 TL_UNARY_KERNEL (abs_k, float, void, fabsf (v))
 TL_UNARY_KERNEL (square_k, float, void, v * v)
 TL_UNARY_KERNEL (relu_k, float, void, v > 0.0f ? v : 0.0f)
-TL_UNARY_KERNEL (gelu_k, float, void, 0.5f * v * (1.0f + _tl_ops_erff (v * SQRT1_2)))
-TL_UNARY_KERNEL (tanh_k, float, void, _tl_ops_tanhf (v))
-TL_UNARY_KERNEL (sigmoid_k, float, void, _tl_ops_sigmoidf (v))
+TL_UNARY_KERNEL (gelu_k, float, void, 0.5f * v * (1.0f + tl_erff_approx (v * SQRT1_2)))
+TL_UNARY_KERNEL (tanh_k, float, void, tl_tanhf_approx (v))
+TL_UNARY_KERNEL (sigmoid_k, float, void, tl_sigmoidf_approx (v))
 TL_UNARY_KERNEL (sign_k, float, void, (float) ((v > 0.0f) - (v < 0.0f)))
 
 /* --- unary backward rules ----------------------------------------------- */
@@ -205,7 +205,7 @@ TL_BINARY_KERNEL (greater_mask_f32, float, a > b ? 1.0f : (a == b ? 0.5f : 0.0f)
 /* grad helpers: a = upstream gradient, b = saved input or output */
 TL_BINARY_KERNEL (relu_grad_f32, float, b > 0.0f ? a : 0.0f)
 TL_BINARY_KERNEL (gelu_grad_f32, float,
-                  a * (0.5f * (1.0f + _tl_ops_erff (b * SQRT1_2)) + b * INV_SQRT_2PI * _tl_ops_expf (-0.5f * b * b)))
+                  a * (0.5f * (1.0f + tl_erff_approx (b * SQRT1_2)) + b * INV_SQRT_2PI * tl_expf_approx (-0.5f * b * b)))
 TL_BINARY_KERNEL (tanh_grad_f32, float, a * (1.0f - b * b))
 TL_BINARY_KERNEL (sigmoid_grad_f32, float, a * b * (1.0f - b))
 

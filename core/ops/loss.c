@@ -320,7 +320,7 @@ bce_grad_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint3
   return TRUE;
 }
 
-TL_BINARY_KERNEL (bce_grad_k, float, _tl_ops_sigmoidf (a) - b)
+TL_BINARY_KERNEL (bce_grad_k, float, tl_sigmoidf_approx (a) - b)
 
 static gboolean
 bce_grad_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)

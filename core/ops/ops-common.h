@@ -26,68 +26,7 @@ G_BEGIN_DECLS
 #define TL_SIMD_REDUCTION_MAX(v)
 #endif
 
-/* Vectorisable float math for kernel loops (libm calls keep a loop scalar).
- * Files using them put `#pragma GCC optimize ("no-trapping-math")` before
- * their includes: with trapping math, gcc will not if-convert the clamps.
- * _tl_ops_expf: Cephes polynomial, <= 1.5 ulp on [-86.6, 88.7]; 0 below,
- * inf above. _tl_ops_erff: rational fit on [-4, 4], abs error < 4e-7. */
-static inline float
-_tl_ops_expf (float x)
-{
-  float xc = x < -86.6f ? -86.6f : x;
-  xc = xc > 88.72f ? 88.72f : xc;
-  float t = xc * 1.44269504088896341f + 12582912.0f; /* round(x / ln 2) in the low mantissa bits */
-  float n = t - 12582912.0f;
-  float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  gint32 ti, bits;
-  float s;
-  memcpy (&ti, &t, 4);
-  bits = (ti - 0x4B400000 + 126) * (1 << 23); /* 2^(n-1) */
-  memcpy (&s, &bits, 4);
-  float y = p * s * 2.0f;
-  y = x < -86.6f ? 0.0f : y;
-  return x > 88.72f ? (float) INFINITY : y;
-}
-
-static inline float
-_tl_ops_erff (float x)
-{
-  float c = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x);
-  float x2 = c * c;
-  float p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
-  p = x2 * p + -2.10102402082508e-06f;
-  p = x2 * p + -5.69250639462346e-05f;
-  p = x2 * p + -7.34990630326855e-04f;
-  p = x2 * p + -2.95459980854025e-03f;
-  p = x2 * p + -1.60960333262415e-02f;
-  float q = x2 * -1.45660718464996e-05f + -2.13374055278905e-04f;
-  q = x2 * q + -1.68282697438203e-03f;
-  q = x2 * q + -7.37332916720468e-03f;
-  q = x2 * q + -1.42647390514189e-02f;
-  return c * p / q;
-}
-
-static inline float
-_tl_ops_sigmoidf (float x)
-{
-  return 1.0f / (1.0f + _tl_ops_expf (-x));
-}
-
-static inline float
-_tl_ops_tanhf (float x)
-{
-  float a = x < 0.0f ? -x : x;
-  float big = 1.0f - 2.0f / (_tl_ops_expf (2.0f * a) + 1.0f);
-  float r = a < 0.03f ? a * (1.0f - a * a * (1.0f / 3.0f)) : big;
-  return x < 0.0f ? -r : r;
-}
+/* Vectorisable float math (tl_expf_approx, ...) comes from <tl/tl-math.h>, shared with plugins. */
 
 /* Elements per parallel chunk for memory-bound loops. */
 #define TL_OPS_GRAIN 32768

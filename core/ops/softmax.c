@@ -44,7 +44,7 @@ sm_row_contig (const float *restrict x, float *restrict y, gint64 R, gboolean lo
     m = x[r] > m ? x[r] : m;
   TL_SIMD
   for (gint64 r = 0; r < R; r++)
-    y[r] = _tl_ops_expf (x[r] - m);
+    y[r] = tl_expf_approx (x[r] - m);
   float sum = 0.0f;
   for (gint64 r = 0; r < R; r++)
     sum += y[r];
@@ -79,7 +79,7 @@ sm_rows (gint64 begin, gint64 end, gpointer data)
       m = x[r * inner] > m ? x[r * inner] : m;
     float sum = 0.0f;
     for (gint64 r = 0; r < R; r++) {
-      float e = _tl_ops_expf (x[r * inner] - m);
+      float e = tl_expf_approx (x[r * inner] - m);
       sum += e;
       if (!s->log)
         y[r * inner] = e;
@@ -114,7 +114,7 @@ sm_grad_rows (gint64 begin, gint64 end, gpointer data)
           acc += dy[r];
         TL_SIMD
         for (gint64 r = 0; r < R; r++)
-          dx[r] = dy[r] - _tl_ops_expf (y[r]) * acc;
+          dx[r] = dy[r] - tl_expf_approx (y[r]) * acc;
       } else {
         for (gint64 r = 0; r < R; r++)
           acc += dy[r] * y[r];
@@ -128,7 +128,7 @@ sm_grad_rows (gint64 begin, gint64 end, gpointer data)
       for (gint64 r = 0; r < R; r++)
         acc += dy[r * inner];
       for (gint64 r = 0; r < R; r++)
-        dx[r * inner] = dy[r * inner] - _tl_ops_expf (y[r * inner]) * acc;
+        dx[r * inner] = dy[r * inner] - tl_expf_approx (y[r * inner]) * acc;
     } else {
       for (gint64 r = 0; r < R; r++)
         acc += dy[r * inner] * y[r * inner];

@@ -44,59 +44,6 @@
 #define TILE_ELEMS 4096
 #endif
 
-/* Same polynomials as the built-in kernels (core/ops/ops-common.h). */
-static inline float
-f_expf (float x)
-{
-  float xc = x < -86.6f ? -86.6f : x;
-  xc = xc > 88.72f ? 88.72f : xc;
-  float t = xc * 1.44269504088896341f + 12582912.0f;
-  float n = t - 12582912.0f;
-  float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  gint32 ti, bits;
-  float s;
-  memcpy (&ti, &t, 4);
-  bits = (ti - 0x4B400000 + 126) * (1 << 23);
-  memcpy (&s, &bits, 4);
-  float y = p * s * 2.0f;
-  y = x < -86.6f ? 0.0f : y;
-  return x > 88.72f ? (float) INFINITY : y;
-}
-
-static inline float
-f_erff (float x)
-{
-  float c = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x);
-  float x2 = c * c;
-  float p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
-  p = x2 * p + -2.10102402082508e-06f;
-  p = x2 * p + -5.69250639462346e-05f;
-  p = x2 * p + -7.34990630326855e-04f;
-  p = x2 * p + -2.95459980854025e-03f;
-  p = x2 * p + -1.60960333262415e-02f;
-  float q = x2 * -1.45660718464996e-05f + -2.13374055278905e-04f;
-  q = x2 * q + -1.68282697438203e-03f;
-  q = x2 * q + -7.37332916720468e-03f;
-  q = x2 * q + -1.42647390514189e-02f;
-  return c * p / q;
-}
-
-static inline float
-f_tanhf (float x)
-{
-  float a = x < 0.0f ? -x : x;
-  float big = 1.0f - 2.0f / (f_expf (2.0f * a) + 1.0f);
-  float r = a < 0.03f ? a * (1.0f - a * a * (1.0f / 3.0f)) : big;
-  return x < 0.0f ? -r : r;
-}
-
 /* o[i] = EXPR(x = a[i * sa], y = b[i * sb]) for strides 0/1, vectorised. */
 #define EW_LOOP(EXPR)                                                    \
   do {                                                                   \
@@ -140,16 +87,16 @@ ew_run (const FusionInstr *in, float *restrict o, const float *restrict a, gint6
   }
   switch (in->info->op) {
   case FOP_NEG: EW_LOOP (-x); break;
-  case FOP_EXP: EW_LOOP (f_expf (x)); break;
+  case FOP_EXP: EW_LOOP (tl_expf_approx (x)); break;
   case FOP_LOG: EW_LOOP (logf (x)); break;
   case FOP_SQRT: EW_LOOP (sqrtf (x)); break;
   case FOP_RSQRT: EW_LOOP (1.0f / sqrtf (x)); break;
   case FOP_ABS: EW_LOOP (fabsf (x)); break;
   case FOP_SQUARE: EW_LOOP (x * x); break;
   case FOP_RELU: EW_LOOP (x > 0.0f ? x : 0.0f); break;
-  case FOP_GELU: EW_LOOP (0.5f * x * (1.0f + f_erff (x * SQRT1_2))); break;
-  case FOP_TANH: EW_LOOP (f_tanhf (x)); break;
-  case FOP_SIGMOID: EW_LOOP (1.0f / (1.0f + f_expf (-x))); break;
+  case FOP_GELU: EW_LOOP (0.5f * x * (1.0f + tl_erff_approx (x * SQRT1_2))); break;
+  case FOP_TANH: EW_LOOP (tl_tanhf_approx (x)); break;
+  case FOP_SIGMOID: EW_LOOP (1.0f / (1.0f + tl_expf_approx (-x))); break;
   case FOP_SIGN: EW_LOOP ((float) ((x > 0.0f) - (x < 0.0f))); break;
   case FOP_AFFINE: EW_LOOP (x * scale + bias); break;
   case FOP_COPY: EW_LOOP (x); break;
@@ -162,7 +109,7 @@ ew_run (const FusionInstr *in, float *restrict o, const float *restrict a, gint6
   case FOP_POW: EW_LOOP (powf (x, y)); break;
   case FOP_RELU_GRAD: EW_LOOP (y > 0.0f ? x : 0.0f); break;
   case FOP_GELU_GRAD:
-    EW_LOOP (x * (0.5f * (1.0f + f_erff (y * SQRT1_2)) + y * INV_SQRT_2PI * f_expf (-0.5f * y * y)));
+    EW_LOOP (x * (0.5f * (1.0f + tl_erff_approx (y * SQRT1_2)) + y * INV_SQRT_2PI * tl_expf_approx (-0.5f * y * y)));
     break;
   case FOP_TANH_GRAD: EW_LOOP (x * (1.0f - y * y)); break;
   case FOP_SIGMOID_GRAD: EW_LOOP (x * y * (1.0f - y)); break;

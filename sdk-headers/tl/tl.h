@@ -12,6 +12,7 @@
 #include <tl/tl-graph.h>
 #include <tl/tl-op.h>
 #include <tl/tl-ops.h>
+#include <tl/tl-math.h>
 #include <tl/tl-exec.h>
 #include <tl/tl-params.h>
 #include <tl/tl-model.h>
