@@ -17,6 +17,8 @@ typedef struct {
   double act;    /* bytes kept from forward to backward for `batch` samples */
   double out;    /* bytes sent to the next layer for `batch` samples */
   double params; /* parameter bytes */
+  double fwd_flops; /* cost model flops of the forward of `batch` samples (graph profiles only) */
+  double bwd_flops; /* same, backward */
 } DappleLayer;
 
 typedef struct {
@@ -48,6 +50,15 @@ void dapple_layering_free (DappleLayering *l);
  * (measure = FALSE) or measured with tl_exec_profile (measure = TRUE). */
 DappleProfile *dapple_profile_from_graph (const TlGraph *g, const DappleLayering *l, const TlCluster *cluster,
                                           gboolean measure, GError **error);
+/* Cost-model profile for a device of `flops` flop/s and `bandwidth` B/s. */
+DappleProfile *dapple_profile_from_device (const TlGraph *g, const DappleLayering *l, double flops,
+                                           double bandwidth);
+
+/* --- the paper's models (tools/archs.c) --------------------------------------
+ * VGG-19, GNMT-16, BERT-48 train graphs from their published layer shapes,
+ * forward nodes tagged with TL_ANNOT_LAYER, gradients by tl_autodiff. */
+const char *const *dapple_arch_names (void);
+TlGraph *dapple_arch_build (const char *name, gint64 batch, GError **error);
 
 /* --- placement ------------------------------------------------------------- */
 typedef enum {

@@ -38,7 +38,6 @@ EXTRA_DIST += plugins/dapple/dapple.tlplugin.xml \
 	plugins/dapple/profiles/bert48.profile \
 	plugins/dapple/profiles/gnmt16.profile \
 	plugins/dapple/profiles/vgg19.profile \
-	plugins/dapple/scripts/make-profiles.py \
 	plugins/dapple/scripts/paper-table.sh \
 	plugins/dapple/scripts/measured-run.sh \
 	plugins/dapple/tests/uneven-plan.xml
@@ -46,7 +45,8 @@ EXTRA_DIST += plugins/dapple/dapple.tlplugin.xml \
 # Unit tests compile the planner sources in (no plugin loading).
 check_PROGRAMS += plugins/dapple/tests/test-dapple
 TESTS += plugins/dapple/tests/test-dapple
-plugins_dapple_tests_test_dapple_SOURCES = plugins/dapple/tests/test-dapple.c $(DAPPLE_CORE_SOURCES)
+plugins_dapple_tests_test_dapple_SOURCES = plugins/dapple/tests/test-dapple.c $(DAPPLE_CORE_SOURCES) \
+	plugins/dapple/tools/archs.c
 plugins_dapple_tests_test_dapple_CPPFLAGS = $(TL_TEST_CPP_FLAGS) -I$(top_srcdir)/plugins/dapple
 plugins_dapple_tests_test_dapple_CFLAGS = $(TL_TEST_C_FLAGS)
 plugins_dapple_tests_test_dapple_LDADD = $(TL_TEST_LIBS) -lm
@@ -54,3 +54,13 @@ plugins_dapple_tests_test_dapple_LDADD = $(TL_TEST_LIBS) -lm
 # The runtime over 4 processes (skipped without MPI).
 TESTS += plugins/dapple/tests/test-dapple-mpi.sh
 dist_noinst_SCRIPTS += plugins/dapple/tests/test-dapple-mpi.sh
+
+# tl-dapple-profile: the paper's models (VGG-19, GNMT-16, BERT-48) built as
+# tl train graphs and costed with tl_node_cost on a V100-like device; writes
+# profiles/*.profile (scripts/paper-table.sh runs it).
+noinst_PROGRAMS += plugins/dapple/tools/tl-dapple-profile
+plugins_dapple_tools_tl_dapple_profile_SOURCES = plugins/dapple/tools/tl-dapple-profile.c \
+	plugins/dapple/tools/archs.c plugins/dapple/profile.c plugins/dapple/dapple-private.h
+plugins_dapple_tools_tl_dapple_profile_CPPFLAGS = $(TL_TEST_CPP_FLAGS) -I$(top_srcdir)/plugins/dapple
+plugins_dapple_tools_tl_dapple_profile_CFLAGS = $(TL_TEST_C_FLAGS)
+plugins_dapple_tools_tl_dapple_profile_LDADD = $(TL_TEST_LIBS) -lm

@@ -380,64 +380,37 @@ measure_nodes (const TlGraph *g, GError **error)
   return secs;
 }
 
-/**
- * dapple_profile_from_graph:
- * @g: a train graph
- * @l: its layering
- * @cluster: cluster whose device 0 runs the cost model
- * @measure: %TRUE: time the nodes with tl_exec_profile() on this machine
- * @error: return location for a #GError
- *
- * Per-layer forward/backward seconds (cost model: max(flops / device
- * flops, bytes / memory bandwidth) per node), activation bytes (outputs of
- * the layer's forward nodes), output bytes (forward values the next layers
- * read) and parameter bytes, for the graph's batch (dimension 0 of its
- * first input).
- *
- * Returns: (transfer full) (nullable): the profile.
- */
-DappleProfile *
-dapple_profile_from_graph (const TlGraph *g, const DappleLayering *l, const TlCluster *cluster, gboolean measure,
-                           GError **error)
+/* Sums the node costs per layer: seconds from @secs (measured) or
+ * max(flops / @flops, bytes / @bw) per node. */
+static DappleProfile *
+profile_sum (const TlGraph *g, const DappleLayering *l, const double *secs, double flops, double bw)
 {
   guint n = tl_graph_n_nodes (g);
   double batch = 1;
   if (tl_graph_n_inputs (g) > 0 && tl_value_ndim (tl_graph_input_value (g, 0)) > 0)
     batch = (double) MAX (1, tl_value_dim (tl_graph_input_value (g, 0), 0));
-  g_autofree double *secs = NULL;
-  if (measure && !(secs = measure_nodes (g, error)))
-    return NULL;
-  double flops = tl_cluster_n_devices (cluster) ? tl_cluster_device_flops (cluster, 0) : 1e12;
-  double bw = tl_cluster_n_devices (cluster) ? tl_cluster_device_bandwidth (cluster, 0) : 1e10;
-  if (!(flops > 0))
-    flops = 1e12;
-  if (!(bw > 0))
-    bw = 1e10;
-
   g_autoptr (GHashTable) index = g_hash_table_new (NULL, NULL);
   for (guint i = 0; i < n; i++)
     g_hash_table_insert (index, tl_graph_node (g, i), GUINT_TO_POINTER (i + 1));
   g_autoptr (GHashTable) seen_params = g_hash_table_new (NULL, NULL);
 
   DappleProfile *p = dapple_profile_new (l->n_layers, batch);
-  p->source = g_strdup (measure ? "measured" : "cost-model");
+  p->source = g_strdup (secs ? "measured" : "cost-model");
   for (guint k = 0; k < l->n_layers; k++)
     p->layers[k].name = g_strdup (l->names[k]);
   for (guint i = 0; i < n; i++) {
     TlNode *node = tl_graph_node (g, i);
     DappleLayer *L = &p->layers[l->layer[i]];
-    double t;
-    if (secs) {
-      t = secs[i];
-    } else {
-      TlOpCost c;
-      tl_node_cost (node, &c);
-      t = MAX (c.flops / flops, (c.bytes_read + c.bytes_written) / bw);
-    }
-    if (l->forward[i])
+    TlOpCost c;
+    tl_node_cost (node, &c);
+    double t = secs ? secs[i] : MAX (c.flops / flops, (c.bytes_read + c.bytes_written) / bw);
+    if (l->forward[i]) {
       L->fwd += t;
-    else
+      L->fwd_flops += c.flops;
+    } else {
       L->bwd += t;
+      L->bwd_flops += c.flops;
+    }
     for (guint k = 0; k < tl_node_n_inputs (node); k++) {
       TlValue *v = tl_node_input (node, k);
       if (tl_value_kind (v) == TL_VALUE_PARAM && l->forward[i] &&
@@ -463,4 +436,56 @@ dapple_profile_from_graph (const TlGraph *g, const DappleLayering *l, const TlCl
     }
   }
   return p;
+}
+
+/**
+ * dapple_profile_from_device:
+ * @g: a train graph
+ * @l: its layering
+ * @flops: sustained device flop/s (peak x efficiency)
+ * @bandwidth: device memory bandwidth, bytes/s
+ *
+ * Like dapple_profile_from_graph() with the cost model, for a device given
+ * by its figures: per node max(flops / @flops, bytes / @bandwidth), summed
+ * per layer; also fills the layers' fwd_flops / bwd_flops.
+ *
+ * Returns: (transfer full): the profile.
+ */
+DappleProfile *
+dapple_profile_from_device (const TlGraph *g, const DappleLayering *l, double flops, double bandwidth)
+{
+  g_return_val_if_fail (flops > 0 && bandwidth > 0, NULL);
+  return profile_sum (g, l, NULL, flops, bandwidth);
+}
+
+/**
+ * dapple_profile_from_graph:
+ * @g: a train graph
+ * @l: its layering
+ * @cluster: cluster whose device 0 runs the cost model
+ * @measure: %TRUE: time the nodes with tl_exec_profile() on this machine
+ * @error: return location for a #GError
+ *
+ * Per-layer forward/backward seconds (cost model: max(flops / device
+ * flops, bytes / memory bandwidth) per node), activation bytes (outputs of
+ * the layer's forward nodes), output bytes (forward values the next layers
+ * read) and parameter bytes, for the graph's batch (dimension 0 of its
+ * first input).
+ *
+ * Returns: (transfer full) (nullable): the profile.
+ */
+DappleProfile *
+dapple_profile_from_graph (const TlGraph *g, const DappleLayering *l, const TlCluster *cluster, gboolean measure,
+                           GError **error)
+{
+  g_autofree double *secs = NULL;
+  if (measure && !(secs = measure_nodes (g, error)))
+    return NULL;
+  double flops = tl_cluster_n_devices (cluster) ? tl_cluster_device_flops (cluster, 0) : 1e12;
+  double bw = tl_cluster_n_devices (cluster) ? tl_cluster_device_bandwidth (cluster, 0) : 1e10;
+  if (!(flops > 0))
+    flops = 1e12;
+  if (!(bw > 0))
+    bw = 1e10;
+  return profile_sum (g, l, secs, flops, bw);
 }

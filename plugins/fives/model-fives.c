@@ -53,6 +53,8 @@ typedef struct {
   gboolean degree_norm;
   gint64 search_steps;
   gboolean symmetric;
+  gboolean binarize;
+  double threshold;
 } Fives;
 
 static void
@@ -82,6 +84,8 @@ fives_create (const TlParams *params, GError **error)
   m->search_warmup = tl_params_get_int (params, "search_warmup", 0);
   m->search_steps = tl_params_get_int (params, "search_steps", 150);
   m->symmetric = tl_params_get_bool (params, "symmetric", TRUE);
+  m->binarize = tl_params_get_bool (params, "binarize", FALSE);
+  m->threshold = tl_params_get_float (params, "threshold", 0.5);
   m->degree_norm = g_strcmp0 (tl_params_get_string (params, "aggregate", "sum"), "mean") == 0;
   if (m->dim < 1 || m->layers < 1 || m->layers > 6 || m->tau_start <= 0 || m->tau_end <= 0 ||
       m->val_fraction <= 0 || m->val_fraction >= 1 || m->h_scale <= 0) {
@@ -158,13 +162,22 @@ forward (Fives *m, TlBuild *b, GPtrArray *fields, TlValue *offdiag, TlValue *tau
       TlValue *mass = tl_mean (g, adj, 0, NULL, FALSE);
       *adj_mass = *adj_mass ? tl_add (g, *adj_mass, mass) : mass;
     }
+    TlValue *used = adj;
+    if (m->binarize) {
+      /* after the search: A(k) -> search.mask<k> (its binarisation, set by
+       * step_end): used = adj + binary * (mask - adj) */
+      g_autofree char *mn = g_strdup_printf ("search.mask%u", k);
+      TlValue *mask = tl_build_param (b, mn, TL_DTYPE_F32, 2, fxf, TL_INIT_ZEROS, 0, FALSE);
+      TlValue *bin = tl_build_param (b, "search.binary", TL_DTYPE_F32, 1, &one, TL_INIT_ZEROS, 0, FALSE);
+      used = tl_add (g, adj, tl_mul (g, tl_sub (g, mask, adj), bin));
+    }
     TlValue *w = fives_param (b, wn, 2, dxd, TL_INIT_KAIMING_UNIFORM, 0, weights_detached);
     TlValue *t = tl_linear (g, e, w, NULL);                          /* [B, F, D] */
-    TlValue *msg = tl_matmul (g, tl_reshape (g, adj, 3, a3), t, FALSE, FALSE);
+    TlValue *msg = tl_matmul (g, tl_reshape (g, used, 3, a3), t, FALSE, FALSE);
     if (m->degree_norm) {
       gint last = -1;
       gint64 d3[3] = { 1, F, 1 };
-      TlValue *deg = tl_scale (g, tl_sum (g, adj, 1, &last, TRUE), 1.0, 1e-6);
+      TlValue *deg = tl_scale (g, tl_sum (g, used, 1, &last, TRUE), 1.0, 1e-6);
       msg = tl_div (g, msg, tl_reshape (g, deg, 3, d3));
     } else {
       msg = tl_scale (g, msg, 1.0 / (double) (F - 1), 0.0);
@@ -240,17 +253,55 @@ fives_build (TlModel *model, TlBuild *b, GError **error)
   return tl_graph_take_error (g, error);
 }
 
-/* Anneal tau: tau_start * (tau_end / tau_start)^min(1, step / anneal_steps). */
+/* binarize: write search.mask<k> = [A(k) > threshold] from the current
+ * logits and temperature (A(k) as the graph computes it, with the symmetric
+ * H when `symmetric`) and switch search.binary on. */
+static void
+binarize_adjacency (Fives *m, TlParamStore *store, double tau_inv)
+{
+  TlTensor *bin = tl_param_store_lookup (store, "search.binary");
+  if (!bin || tl_tensor_get_flat (bin, 0) != 0.0)
+    return;
+  TlTensor *h1 = tl_param_store_lookup (store, "search.H1");
+  if (!h1)
+    return;
+  gint64 F = (gint64) llround (sqrt ((double) tl_tensor_numel (h1)));
+  g_autofree double *adj = g_new (double, F * F);
+  for (gint64 i = 0; i < F * F; i++)
+    adj[i] = i / F == i % F ? 0.0 : 1.0;
+  for (guint k = 1; k <= m->layers; k++) {
+    g_autofree char *hn = g_strdup_printf ("search.H%u", k);
+    g_autofree char *mn = g_strdup_printf ("search.mask%u", k);
+    TlTensor *h = tl_param_store_lookup (store, hn);
+    TlTensor *mask = tl_param_store_lookup (store, mn);
+    if (!h || !mask || tl_tensor_numel (h) != F * F || tl_tensor_numel (mask) != F * F)
+      return;
+    for (gint64 i = 0; i < F; i++)
+      for (gint64 j = 0; j < F; j++) {
+        double v = tl_tensor_get_flat (h, i * F + j);
+        if (m->symmetric)
+          v = 0.5 * (v + tl_tensor_get_flat (h, j * F + i));
+        adj[i * F + j] *= 1.0 / (1.0 + exp (-m->h_scale * tau_inv * v));
+      }
+    for (gint64 i = 0; i < F * F; i++)
+      tl_tensor_set_flat (mask, i, adj[i] > m->threshold ? 1.0 : 0.0);
+  }
+  tl_tensor_set_flat (bin, 0, 1.0);
+}
+
+/* Anneal tau: tau_start * (tau_end / tau_start)^min(1, step / anneal_steps);
+ * switch the search off after search_steps (and, with binarize, replace the
+ * soft adjacency by its binarisation). */
 static gboolean
 fives_step_end (TlModel *model, TlParamStore *store, guint64 step, GError **error)
 {
   Fives *m = (Fives *) model;
   (void) error;
+  gboolean searching = (gint64) step >= m->search_warmup &&
+                       (m->search_steps == 0 || (gint64) step < m->search_warmup + m->search_steps);
   TlTensor *on = tl_param_store_lookup (store, "search.on");
   if (on)
-    tl_tensor_set_flat (on, 0, (gint64) step >= m->search_warmup &&
-                                   (m->search_steps == 0 || (gint64) step < m->search_warmup + m->search_steps)
-                                 ? 1.0 : 0.0);
+    tl_tensor_set_flat (on, 0, searching ? 1.0 : 0.0);
   TlTensor *t = tl_param_store_lookup (store, "search.tau_inv");
   if (!t)
     return TRUE;
@@ -258,6 +309,8 @@ fives_step_end (TlModel *model, TlParamStore *store, guint64 step, GError **erro
   double frac = m->anneal_steps > 0 ? MIN (1.0, (double) s / (double) m->anneal_steps) : 1.0;
   double tau = m->tau_start * pow (m->tau_end / m->tau_start, frac);
   tl_tensor_set_flat (t, 0, 1.0 / tau);
+  if (m->binarize && !searching && (gint64) step >= m->search_warmup)
+    binarize_adjacency (m, store, 1.0 / tau);
   return TRUE;
 }
 

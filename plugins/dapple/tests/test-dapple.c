@@ -323,6 +323,49 @@ test_profile_file (void)
   g_clear_error (&error);
 }
 
+/* The generator's (tools/archs.c + the cost model) per-layer flops for a
+ * VGG-19 conv layer equal the analytic 2 K K Cin Cout H W N, up to the
+ * layer's bias and ReLU (at most one flop per output element each). */
+static void
+test_arch_vgg_conv_flops (void)
+{
+  GError *error = NULL;
+  const gint64 N = 2, K = 3, cin = 64, cout = 128, H = 112, W = 112; /* conv2_1 */
+  TlGraph *g = dapple_arch_build ("vgg19", N, &error);
+  g_assert_no_error (error);
+  DappleLayering *l = dapple_layering_new (g, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (l->n_layers, ==, 19);
+  DappleProfile *p = dapple_profile_from_device (g, l, 15.7e12 * 0.6, 900e9);
+  g_assert_cmpfloat (p->batch, ==, N);
+  const DappleLayer *L = NULL;
+  for (guint i = 0; i < p->n_layers; i++)
+    if (g_str_equal (p->layers[i].name, "conv2_1"))
+      L = &p->layers[i];
+  g_assert_nonnull (L);
+  g_assert_cmpstr (p->layers[0].name, ==, "conv1_1");
+  g_assert_cmpstr (p->layers[18].name, ==, "fc8");
+  double analytic = 2.0 * K * K * cin * cout * H * W * N;
+  double elems = (double) cout * H * W * N;
+  g_assert_cmpfloat (L->fwd_flops, >=, analytic);
+  g_assert_cmpfloat (L->fwd_flops, <=, analytic + 2 * elems);
+  /* backward: input and weight gradients, each as many flops as the forward */
+  g_assert_cmpfloat (L->bwd_flops, >=, 2 * analytic);
+  g_assert_cmpfloat (L->bwd_flops, <=, 2 * analytic + 4 * elems);
+  g_assert_cmpfloat (L->params, ==, (double) (K * K * cin * cout + cout) * 4);
+  g_assert_cmpfloat (L->out, ==, elems * 4);
+  /* compute bound: time = flops / sustained flop/s, within the elementwise ops' share */
+  g_assert_cmpfloat (L->fwd, >=, analytic / (15.7e12 * 0.6));
+  g_assert_cmpfloat (L->fwd, <, 1.1 * analytic / (15.7e12 * 0.6));
+  double total = 0;
+  for (guint i = 0; i < p->n_layers; i++)
+    total += p->layers[i].params;
+  g_assert_cmpfloat (fabs (total / 4 - 143667240), <, 1); /* VGG-19's published parameter count */
+  dapple_profile_free (p);
+  dapple_layering_free (l);
+  tl_graph_unref (g);
+}
+
 static TlValue *
 param (TlGraph *g, const char *name, gint64 r, gint64 c)
 {
@@ -563,6 +606,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dapple/quality/big-layer-one-machine", test_big_layer_stays_in_a_machine);
   g_test_add_func ("/dapple/memory-bound", test_memory_bound);
   g_test_add_func ("/dapple/profile-file", test_profile_file);
+  g_test_add_func ("/dapple/arch/vgg-conv-flops", test_arch_vgg_conv_flops);
   g_test_add_func ("/dapple/graph-plan-apply", test_graph_plan_apply);
   g_test_add_func ("/dapple/annotated-measured", test_annotated_measured);
   g_test_add_func ("/dapple/simulate-task", test_simulate_task);
