@@ -2,7 +2,10 @@
  * "matmul" node run by the executor vs cblas_sgemm called directly, on the
  * same data in the same process. Prints one BENCH line per shape:
  *   BENCH sgemm_overhead m=.. n=.. k=.. engine_us=.. direct_us=.. ratio=<engine/direct> better=lower
- * Times are medians of interleaved repetitions. */
+ * Times are medians of interleaved repetitions. Both sides use the same
+ * number of threads (TL_BENCH_THREADS, default tl_get_num_threads()): the
+ * engine splits GEMMs over its own threads with OpenBLAS single-threaded
+ * (core/parallel.c), the direct call runs OpenBLAS with that many threads. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -14,6 +17,14 @@ cmp_double (const void *a, const void *b)
 {
   double x = *(const double *) a, y = *(const double *) b;
   return x < y ? -1 : x > y;
+}
+
+static int bench_threads = 1;
+
+static void
+direct_sgemm (gint64 m, gint64 n, gint64 k, const float *pa, const float *pb, float *pc)
+{
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, pa, k, pb, n, 0.0f, pc, n);
 }
 
 static gboolean
@@ -55,17 +66,22 @@ bench_shape (gint64 m, gint64 n, gint64 k, GError **error)
   for (guint w = 0; w < 2; w++) {  /* warm-up: thread pools, page faults */
     if (!tl_exec_run (ex, 0, error))
       goto out_free;
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, pa, k, pb, n, 0.0f, pc, n);
+    openblas_set_num_threads (bench_threads);
+    direct_sgemm (m, n, k, pa, pb, pc);
+    openblas_set_num_threads (1);
   }
   for (guint r = 0; r < reps; r++) {
     gint64 t0 = g_get_monotonic_time ();
     if (!tl_exec_run (ex, r, error))
       goto out_free;
     gint64 t1 = g_get_monotonic_time ();
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, pa, k, pb, n, 0.0f, pc, n);
+    openblas_set_num_threads (bench_threads);
     gint64 t2 = g_get_monotonic_time ();
+    direct_sgemm (m, n, k, pa, pb, pc);
+    gint64 t3 = g_get_monotonic_time ();
+    openblas_set_num_threads (1);
     te[r] = (double) (t1 - t0);
-    td[r] = (double) (t2 - t1);
+    td[r] = (double) (t3 - t2);
   }
   /* same result */
   if (tl_tensor_max_rel_diff (tl_exec_get_output (ex, 0), c) > 1e-5) {
@@ -76,8 +92,8 @@ bench_shape (gint64 m, gint64 n, gint64 k, GError **error)
   qsort (te, reps, sizeof (double), cmp_double);
   qsort (td, reps, sizeof (double), cmp_double);
   double e = te[reps / 2], d = MAX (td[reps / 2], 1.0);
-  g_print ("BENCH sgemm_overhead m=%ld n=%ld k=%ld engine_us=%.1f direct_us=%.1f ratio=%.3f better=lower\n",
-           (long) m, (long) n, (long) k, e, d, e / d);
+  g_print ("BENCH sgemm_overhead threads=%d m=%ld n=%ld k=%ld engine_us=%.1f direct_us=%.1f ratio=%.3f "
+           "better=lower target=1.05\n", bench_threads, (long) m, (long) n, (long) k, e, d, e / d);
   ok = TRUE;
 out_free:
   g_free (te);
@@ -104,6 +120,10 @@ main (int argc, char **argv)
     g_printerr ("bench-sgemm: %s\n", error->message);
     return 1;
   }
+  const char *env = g_getenv ("TL_BENCH_THREADS");
+  if (env && atoi (env) > 0)
+    tl_set_num_threads ((guint) atoi (env));
+  bench_threads = (int) tl_get_num_threads ();
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
     if (!bench_shape (shapes[i][0], shapes[i][1], shapes[i][2], &error)) {
       g_printerr ("bench-sgemm: %s\n", error->message);

@@ -12,8 +12,10 @@
 
 #include "ops-nn.h"
 
-/* Below this many multiply-adds a split costs more than it saves. */
-#define GEMM_SPLIT_MIN (1 << 18)
+/* Below this many multiply-adds a split costs more than it saves: a
+ * fork/join of the thread pool costs microseconds, milliseconds when the cores
+ * are oversubscribed, while a 128^3 product takes ~40 us on one core. */
+#define GEMM_SPLIT_MIN (1 << 21)
 
 typedef struct {
   gboolean ta, tb, by_rows;
