@@ -29,7 +29,10 @@
  * first-order DARTS alternation, in one step. The search runs for
  * `search_steps` optimizer steps (after `search_warmup`); then H is frozen
  * (its loss is multiplied by the non-trainable "search.on" = 0) and the
- * weights keep training on all rows of the found graph.
+ * weights keep training on all rows of the found graph. With `binarize`
+ * (the paper's step) the found graph is binary: at the switch step_end
+ * writes [A(k) > threshold] into the non-trainable "search.mask<k>" and sets
+ * "search.binary", and the graph uses A(k) + binary * (mask(k) - A(k)).
  *
  * Evaluation and prediction use one pass over all rows. The export task
  * writes the learned interactions (readout.c).
@@ -84,7 +87,7 @@ fives_create (const TlParams *params, GError **error)
   m->search_warmup = tl_params_get_int (params, "search_warmup", 0);
   m->search_steps = tl_params_get_int (params, "search_steps", 150);
   m->symmetric = tl_params_get_bool (params, "symmetric", TRUE);
-  m->binarize = tl_params_get_bool (params, "binarize", FALSE);
+  m->binarize = tl_params_get_bool (params, "binarize", TRUE);
   m->threshold = tl_params_get_float (params, "threshold", 0.5);
   m->degree_norm = g_strcmp0 (tl_params_get_string (params, "aggregate", "sum"), "mean") == 0;
   if (m->dim < 1 || m->layers < 1 || m->layers > 6 || m->tau_start <= 0 || m->tau_end <= 0 ||

@@ -16,10 +16,12 @@ plugins_fusion_libfusion_core_la_SOURCES = \
 	plugins/fusion/codegen-c.c \
 	plugins/fusion/fusion.c
 plugins_fusion_libfusion_core_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS) $(OPENMP_CFLAGS)
-if HAVE_CUDA
 # NVRTC is loaded with dlopen at run time: no CUDA headers or libraries here.
-plugins_fusion_libfusion_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DFUSION_CUDA=1
+FUSION_CUDA_DEFS =
+if HAVE_CUDA
+FUSION_CUDA_DEFS += -DFUSION_CUDA=1
 endif
+plugins_fusion_libfusion_core_la_CPPFLAGS = $(AM_CPPFLAGS) $(FUSION_CUDA_DEFS)
 
 tlplugin_LTLIBRARIES += plugins/fusion/libtl-fusion.la
 tlplugin_DATA += plugins/fusion/fusion.tlplugin.xml

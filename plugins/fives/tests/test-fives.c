@@ -222,6 +222,18 @@ test_acceptance (void)
     Model fives;
     model_open (&fives, "fives.fives", NULL, MODEL_SEED);
     double a_model = train_auc (&fives, train, test, 6, 0.01, MODEL_SEED);
+    /* binarize (default): after the search the GNN ran on the 0/1 graph,
+     * which holds at least the top edge of the read-out */
+    TlParamStore *fstore = tl_model_instance_params (fives.m);
+    TlTensor *binary = tl_param_store_lookup (fstore, "search.binary");
+    TlTensor *mask1 = tl_param_store_lookup (fstore, "search.mask1");
+    g_assert_nonnull (binary);
+    g_assert_nonnull (mask1);
+    g_assert_cmpfloat (tl_tensor_get_flat (binary, 0), ==, 1.0);
+    double edges = 0;
+    for (gint64 i = 0; i < tl_tensor_numel (mask1); i++)
+      edges += tl_tensor_get_flat (mask1, i);
+    g_assert_cmpfloat (edges, >=, 2.0);
     const TlModelExportExt *ext = fives.def->get_extension (TL_MODEL_EXT_EXPORT);
     g_assert_nonnull (ext);
     g_autoptr (GError) error = NULL;
