@@ -19,14 +19,17 @@ typedef struct {
   gint64 cg, og, kk; /* channels per group, outputs per group, cg*KH*KW */
 } ConvGeom;
 
+/* Forward, grad_input (dy, w -> dx) and grad_weight (x, dy -> dw). */
+typedef enum { CONV_FWD, CONV_GIN, CONV_GW } ConvMode;
+
 static const char *
-conv_name (guint sp, const char *suffix)
+conv_name (guint sp, ConvMode mode)
 {
-  if (sp == 1)
-    return g_str_equal (suffix, "") ? "conv1d" : g_str_equal (suffix, "in") ? "conv1d_grad_input"
-                                                                         : "conv1d_grad_weight";
-  return g_str_equal (suffix, "") ? "conv2d" : g_str_equal (suffix, "in") ? "conv2d_grad_input"
-                                                                       : "conv2d_grad_weight";
+  static const char *const names[2][3] = {
+    { "conv1d", "conv1d_grad_input", "conv1d_grad_weight" },
+    { "conv2d", "conv2d_grad_input", "conv2d_grad_weight" },
+  };
+  return names[sp - 1][mode];
 }
 
 /* x: [N, C, (H,) W], w: [O, C/groups, (KH,) KW]. */
@@ -209,8 +212,6 @@ col2im (const ConvGeom *c, const float *col, gint64 ld, float *x)
  *   grad_weight: dw_g[og, kk]  += dyc @ col^T                (chunks in order)
  * Results do not depend on the thread count. */
 
-typedef enum { CONV_FWD, CONV_GIN, CONV_GW } ConvMode;
-
 /* Floats of scratch per chunk (col + yc) aimed at: 16 Mi (64 MiB). */
 #define CONV_SCRATCH_FLOATS (16 << 20)
 
@@ -329,7 +330,7 @@ static gboolean
 conv_infer_sp (guint sp, const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out,
                GError **error)
 {
-  const char *op = conv_name (sp, "");
+  const char *op = conv_name (sp, CONV_FWD);
   ConvGeom c;
   if (!_tl_priv_nn_n_out (op, 1, max_out, n_out, error))
     return FALSE;
@@ -356,7 +357,7 @@ conv_infer_sp (guint sp, const TlOpCall *call, TlTensorDesc *out, uint32_t max_o
 static gboolean
 conv_cpu_sp (guint sp, const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
 {
-  const char *op = conv_name (sp, "");
+  const char *op = conv_name (sp, CONV_FWD);
   TlTensorDesc xd, wd;
   ConvJob j = { 0 };
 
@@ -373,7 +374,7 @@ conv_cpu_sp (guint sp, const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *co
 }
 
 static TlValue *
-conv_grad_node (TlGraph *g, guint sp, const char *suffix, TlValue *a, TlValue *b, const TlAttrs *fwd,
+conv_grad_node (TlGraph *g, guint sp, ConvMode mode, TlValue *a, TlValue *b, const TlAttrs *fwd,
                 const char *key, const TlTensorDesc *d)
 {
   TlAttrs *attrs = tl_attrs_new ();
@@ -382,7 +383,7 @@ conv_grad_node (TlGraph *g, guint sp, const char *suffix, TlValue *a, TlValue *b
     if (tl_attrs_has (fwd, keys[i]))
       tl_attrs_set_int (attrs, keys[i], tl_attrs_get_int (fwd, keys[i], 0));
   tl_attrs_set_ints (attrs, key, d->ndim, d->shape);
-  TlValue *r = tl_graph_op (g, conv_name (sp, suffix), 2, (TlValue *[]) { a, b }, attrs);
+  TlValue *r = tl_graph_op (g, conv_name (sp, mode), 2, (TlValue *[]) { a, b }, attrs);
   tl_attrs_free (attrs);
   return r;
 }
@@ -394,8 +395,8 @@ conv_backward_sp (guint sp, TlGraph *g, const TlNode *node, TlValue *const *gout
   const TlAttrs *attrs = tl_node_attrs (node);
   if (dy == NULL)
     return TRUE;
-  gin[0] = conv_grad_node (g, sp, "in", dy, w, attrs, "input_shape", tl_value_desc (x));
-  gin[1] = conv_grad_node (g, sp, "w", x, dy, attrs, "weight_shape", tl_value_desc (w));
+  gin[0] = conv_grad_node (g, sp, CONV_GIN, dy, w, attrs, "input_shape", tl_value_desc (x));
+  gin[1] = conv_grad_node (g, sp, CONV_GW, x, dy, attrs, "weight_shape", tl_value_desc (w));
   if (tl_node_n_inputs (node) == 3)
     gin[2] = sp == 2 ? tl_sum (g, dy, 3, (gint[]) { 0, 2, 3 }, FALSE) : tl_sum (g, dy, 2, (gint[]) { 0, 2 }, FALSE);
   return tl_graph_ok (g);
@@ -415,119 +416,91 @@ conv_cost_sp (guint sp, const TlOpCall *call, const TlTensorDesc *out, TlOpCost 
   _tl_priv_nn_cost_io (call, out, 1, f, cost);
 }
 
-/* --- grad_input: (dy, w) -> dx ------------------------------------------ */
+/* --- gradient ops: grad_input (dy, w) -> dx, grad_weight (x, dy) -> dw --- *
+ *
+ * Each carries the shape of its output as an attribute ("input_shape" /
+ * "weight_shape"); the geometry is the forward one with that tensor in place. */
 
 static gboolean
-grad_input_geom (guint sp, const TlTensorDesc *dy, const TlTensorDesc *w, const TlAttrs *attrs, ConvGeom *c,
-                 TlTensorDesc *xd, GError **error)
+grad_geom (guint sp, ConvMode mode, const TlTensorDesc *in0, const TlTensorDesc *in1, const TlAttrs *attrs,
+           ConvGeom *c, TlTensorDesc *od, GError **error)
 {
-  const char *op = conv_name (sp, "in");
-  if (!shape_attr (op, attrs, "input_shape", sp + 2, xd, error) || !conv_geom (op, sp, xd, w, attrs, c, error))
+  gboolean gin = mode == CONV_GIN;
+  const char *op = conv_name (sp, mode);
+  const TlTensorDesc *dy = gin ? in0 : in1;
+  if (!shape_attr (op, attrs, gin ? "input_shape" : "weight_shape", sp + 2, od, error)
+      || !conv_geom (op, sp, gin ? od : in0, gin ? in1 : od, attrs, c, error))
     return FALSE;
   TlTensorDesc expect;
   conv_out_desc (sp, c, &expect);
-  if (!tl_tensor_desc_equal (&expect, dy)) {
-    g_autofree char *a = tl_tensor_desc_to_string (dy);
-    g_autofree char *b = tl_tensor_desc_to_string (&expect);
-    g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "%s: dy is %s, expected %s", op, a, b);
-    return FALSE;
-  }
-  return TRUE;
+  return _tl_priv_nn_check_dy (op, dy, &expect, error);
 }
 
 static gboolean
-grad_input_infer_sp (guint sp, const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out,
-                     GError **error)
+grad_infer_sp (guint sp, ConvMode mode, const TlOpCall *call, TlTensorDesc *out, uint32_t max_out,
+               uint32_t *n_out, GError **error)
 {
   ConvGeom c;
-  if (!_tl_priv_nn_n_out (conv_name (sp, "in"), 1, max_out, n_out, error))
+  if (!_tl_priv_nn_n_out (conv_name (sp, mode), 1, max_out, n_out, error))
     return FALSE;
-  return grad_input_geom (sp, &call->inputs[0], &call->inputs[1], call->attrs, &c, out, error);
+  return grad_geom (sp, mode, &call->inputs[0], &call->inputs[1], call->attrs, &c, out, error);
 }
 
 static gboolean
-grad_input_cpu_sp (guint sp, const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
+grad_cpu_sp (guint sp, ConvMode mode, const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out,
+             GError **error)
 {
-  TlTensorDesc dyd, wd, xd;
+  TlTensorDesc d0, d1, od;
   ConvJob j = { 0 };
-  tl_tensor_get_desc (in[0], &dyd);
-  tl_tensor_get_desc (in[1], &wd);
-  if (!grad_input_geom (sp, &dyd, &wd, ctx->attrs, &j.c, &xd, error))
+  tl_tensor_get_desc (in[0], &d0);
+  tl_tensor_get_desc (in[1], &d1);
+  if (!grad_geom (sp, mode, &d0, &d1, ctx->attrs, &j.c, &od, error))
     return FALSE;
-  j.dy = tl_tensor_const_data (in[0]);
-  j.w = tl_tensor_const_data (in[1]);
-  j.dx = tl_tensor_data (out[0]);
-  j.mode = CONV_GIN;
-  return conv_run (&j, conv_name (sp, "in"), error);
+  j.mode = mode;
+  if (mode == CONV_GIN) {
+    j.dy = tl_tensor_const_data (in[0]);
+    j.w = tl_tensor_const_data (in[1]);
+    j.dx = tl_tensor_data (out[0]);
+  } else {
+    j.x = tl_tensor_const_data (in[0]);
+    j.dy = tl_tensor_const_data (in[1]);
+    j.dw = tl_tensor_data (out[0]);
+  }
+  return conv_run (&j, conv_name (sp, mode), error);
 }
 
 static void
-grad_input_cost_sp (guint sp, const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)
+grad_cost_sp (guint sp, ConvMode mode, const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)
 {
   ConvGeom c;
-  TlTensorDesc xd;
-  double f = grad_input_geom (sp, &call->inputs[0], &call->inputs[1], call->attrs, &c, &xd, NULL) ? conv_flops (&c)
-                                                                                                 : 0;
-  _tl_priv_nn_cost_io (call, out, 1, f, cost);
-}
-
-/* --- grad_weight: (x, dy) -> dw ----------------------------------------- */
-
-static gboolean
-grad_weight_geom (guint sp, const TlTensorDesc *x, const TlTensorDesc *dy, const TlAttrs *attrs, ConvGeom *c,
-                  TlTensorDesc *wd, GError **error)
-{
-  const char *op = conv_name (sp, "w");
-  if (!shape_attr (op, attrs, "weight_shape", sp + 2, wd, error) || !conv_geom (op, sp, x, wd, attrs, c, error))
-    return FALSE;
-  TlTensorDesc expect;
-  conv_out_desc (sp, c, &expect);
-  if (!tl_tensor_desc_equal (&expect, dy)) {
-    g_autofree char *a = tl_tensor_desc_to_string (dy);
-    g_autofree char *b = tl_tensor_desc_to_string (&expect);
-    g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "%s: dy is %s, expected %s", op, a, b);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static gboolean
-grad_weight_infer_sp (guint sp, const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out,
-                      GError **error)
-{
-  ConvGeom c;
-  if (!_tl_priv_nn_n_out (conv_name (sp, "w"), 1, max_out, n_out, error))
-    return FALSE;
-  return grad_weight_geom (sp, &call->inputs[0], &call->inputs[1], call->attrs, &c, out, error);
-}
-
-static gboolean
-grad_weight_cpu_sp (guint sp, const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
-{
-  TlTensorDesc xd, dyd, wd;
-  ConvJob j = { 0 };
-  tl_tensor_get_desc (in[0], &xd);
-  tl_tensor_get_desc (in[1], &dyd);
-  if (!grad_weight_geom (sp, &xd, &dyd, ctx->attrs, &j.c, &wd, error))
-    return FALSE;
-  j.x = tl_tensor_const_data (in[0]);
-  j.dy = tl_tensor_const_data (in[1]);
-  j.dw = tl_tensor_data (out[0]);
-  j.mode = CONV_GW;
-  return conv_run (&j, conv_name (sp, "w"), error);
-}
-
-static void
-grad_weight_cost_sp (guint sp, const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)
-{
-  ConvGeom c;
-  TlTensorDesc wd;
-  double f = grad_weight_geom (sp, &call->inputs[0], &call->inputs[1], call->attrs, &c, &wd, NULL) ? conv_flops (&c)
-                                                                                                  : 0;
-  _tl_priv_nn_cost_io (call, out, 1, f, cost);
+  TlTensorDesc od;
+  gboolean ok = grad_geom (sp, mode, &call->inputs[0], &call->inputs[1], call->attrs, &c, &od, NULL);
+  _tl_priv_nn_cost_io (call, out, 1, ok ? conv_flops (&c) : 0, cost);
 }
 
 /* --- per-dimension wrappers and tables ----------------------------------- */
+
+/* conv{SP}d_{TAG}_def: the gradient op MODE ("conv{SP}d" SUFFIX). */
+#define GRAD_WRAPPERS(SP, TAG, MODE, SUFFIX)                                                                     \
+  static gboolean conv##SP##d_##TAG##_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out,        \
+                                             uint32_t *n_out, GError **error)                                    \
+  {                                                                                                              \
+    return grad_infer_sp (SP, MODE, call, out, max_out, n_out, error);                                           \
+  }                                                                                                              \
+  static gboolean conv##SP##d_##TAG##_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out,  \
+                                           GError **error)                                                       \
+  {                                                                                                              \
+    return grad_cpu_sp (SP, MODE, ctx, in, out, error);                                                          \
+  }                                                                                                              \
+  static void conv##SP##d_##TAG##_cost (const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)           \
+  {                                                                                                              \
+    grad_cost_sp (SP, MODE, call, out, cost);                                                                    \
+  }                                                                                                              \
+  static const TlOpDef conv##SP##d_##TAG##_def = {                                                               \
+    TL_TABLE_INIT (TlOpDef), .name = "conv" #SP "d" SUFFIX, .flags = TL_OP_COMPUTE_BOUND, .n_inputs = 2,         \
+    .n_outputs = 1, .infer = conv##SP##d_##TAG##_infer, .forward_cpu = conv##SP##d_##TAG##_cpu,                  \
+    .cost = conv##SP##d_##TAG##_cost,                                                                            \
+  };
 
 #define CONV_WRAPPERS(SP)                                                                                        \
   static gboolean conv##SP##d_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out, \
@@ -550,49 +523,13 @@ grad_weight_cost_sp (guint sp, const TlOpCall *call, const TlTensorDesc *out, Tl
   {                                                                                                              \
     conv_cost_sp (SP, call, out, cost);                                                                          \
   }                                                                                                              \
-  static gboolean conv##SP##d_gi_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out,              \
-                                        uint32_t *n_out, GError **error)                                         \
-  {                                                                                                              \
-    return grad_input_infer_sp (SP, call, out, max_out, n_out, error);                                           \
-  }                                                                                                              \
-  static gboolean conv##SP##d_gi_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out,        \
-                                      GError **error)                                                            \
-  {                                                                                                              \
-    return grad_input_cpu_sp (SP, ctx, in, out, error);                                                          \
-  }                                                                                                              \
-  static void conv##SP##d_gi_cost (const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)                \
-  {                                                                                                              \
-    grad_input_cost_sp (SP, call, out, cost);                                                                    \
-  }                                                                                                              \
-  static gboolean conv##SP##d_gw_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out,              \
-                                        uint32_t *n_out, GError **error)                                         \
-  {                                                                                                              \
-    return grad_weight_infer_sp (SP, call, out, max_out, n_out, error);                                          \
-  }                                                                                                              \
-  static gboolean conv##SP##d_gw_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out,        \
-                                      GError **error)                                                            \
-  {                                                                                                              \
-    return grad_weight_cpu_sp (SP, ctx, in, out, error);                                                         \
-  }                                                                                                              \
-  static void conv##SP##d_gw_cost (const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)                \
-  {                                                                                                              \
-    grad_weight_cost_sp (SP, call, out, cost);                                                                   \
-  }                                                                                                              \
   static const TlOpDef conv##SP##d_def = {                                                                       \
     TL_TABLE_INIT (TlOpDef), .name = "conv" #SP "d", .flags = TL_OP_COMPUTE_BOUND, .n_inputs = -1,               \
     .n_outputs = 1, .infer = conv##SP##d_infer, .forward_cpu = conv##SP##d_cpu,                                  \
     .backward = conv##SP##d_backward, .cost = conv##SP##d_cost,                                                  \
   };                                                                                                             \
-  static const TlOpDef conv##SP##d_gi_def = {                                                                    \
-    TL_TABLE_INIT (TlOpDef), .name = "conv" #SP "d_grad_input", .flags = TL_OP_COMPUTE_BOUND, .n_inputs = 2,     \
-    .n_outputs = 1, .infer = conv##SP##d_gi_infer, .forward_cpu = conv##SP##d_gi_cpu,                            \
-    .cost = conv##SP##d_gi_cost,                                                                                 \
-  };                                                                                                             \
-  static const TlOpDef conv##SP##d_gw_def = {                                                                    \
-    TL_TABLE_INIT (TlOpDef), .name = "conv" #SP "d_grad_weight", .flags = TL_OP_COMPUTE_BOUND, .n_inputs = 2,    \
-    .n_outputs = 1, .infer = conv##SP##d_gw_infer, .forward_cpu = conv##SP##d_gw_cpu,                            \
-    .cost = conv##SP##d_gw_cost,                                                                                 \
-  };
+  GRAD_WRAPPERS (SP, gi, CONV_GIN, "_grad_input")                                                                \
+  GRAD_WRAPPERS (SP, gw, CONV_GW, "_grad_weight")
 
 CONV_WRAPPERS (1)
 CONV_WRAPPERS (2)

@@ -51,6 +51,11 @@ G_GNUC_INTERNAL gboolean _tl_priv_nn_check_indices (const char *op, const TlTens
 G_GNUC_INTERNAL gboolean _tl_priv_nn_n_out (const char *op, guint n, uint32_t max_out, uint32_t *n_out,
                                             GError **error);
 
+/* Fails with TL_ERROR_SHAPE ("OP: dy is ..., expected ...") unless the
+ * incoming gradient `dy` has the forward output's desc `expect`. */
+G_GNUC_INTERNAL gboolean _tl_priv_nn_check_dy (const char *op, const TlTensorDesc *dy,
+                                               const TlTensorDesc *expect, GError **error);
+
 /* _tl_priv_ops_cost_default with `flops` the total, not per element. */
 G_GNUC_INTERNAL void _tl_priv_nn_cost_io (const TlOpCall *call, const TlTensorDesc *out, guint n_out,
                                           double flops, TlOpCost *cost);

@@ -344,13 +344,7 @@ pool_grad_geom (guint sp, gboolean is_max, const TlOpCall *call, PoolGeom *p, Tl
     return FALSE;
   TlTensorDesc expect;
   pool_out_desc (sp, xd, p, &expect);
-  if (!tl_tensor_desc_equal (&expect, dy)) {
-    g_autofree char *a = tl_tensor_desc_to_string (dy);
-    g_autofree char *b = tl_tensor_desc_to_string (&expect);
-    g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "%s: dy is %s, expected %s", op, a, b);
-    return FALSE;
-  }
-  return TRUE;
+  return _tl_priv_nn_check_dy (op, dy, &expect, error);
 }
 
 static gboolean

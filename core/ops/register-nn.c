@@ -43,6 +43,17 @@ _tl_priv_nn_n_out (const char *op, guint n, uint32_t max_out, uint32_t *n_out, G
   return TRUE;
 }
 
+gboolean
+_tl_priv_nn_check_dy (const char *op, const TlTensorDesc *dy, const TlTensorDesc *expect, GError **error)
+{
+  if (tl_tensor_desc_equal (expect, dy))
+    return TRUE;
+  g_autofree char *a = tl_tensor_desc_to_string (dy);
+  g_autofree char *b = tl_tensor_desc_to_string (expect);
+  g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "%s: dy is %s, expected %s", op, a, b);
+  return FALSE;
+}
+
 void
 _tl_priv_nn_cost_io (const TlOpCall *call, const TlTensorDesc *out, guint n_out, double flops,
                      TlOpCost *cost)
