@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "builtin-util.h"
 
 static TlRegistry *
@@ -115,4 +117,21 @@ char *
 bt_fixture (const char *name)
 {
   return g_build_filename (TL_SRCDIR, "tests", "data", "csv", name, NULL);
+}
+
+void
+bt_remove_tmpdir (char *dir)
+{
+  if (!dir)
+    return;
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d))) {
+    g_autofree char *p = g_build_filename (dir, name, NULL);
+    g_unlink (p);
+  }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (dir);
+  g_free (dir);
 }

@@ -18,6 +18,8 @@ double *bt_read_field (TlDatasetInstance *d, const char *name, gint64 *n_values)
 const TlField *bt_field (TlDatasetInstance *d, const char *name);
 /* Write `len` bytes to dir/name; returns the path. (transfer full) */
 char *bt_write_file (const char *dir, const char *name, const void *data, gsize len);
+/* Remove the files in `dir` (not recursive), then `dir`, and free it. NULL-safe. */
+void bt_remove_tmpdir (char *dir);
 /* Fixture path $(srcdir)/tests/data/csv/<name>. (transfer full) */
 char *bt_fixture (const char *name);
 

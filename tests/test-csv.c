@@ -417,15 +417,6 @@ main (int argc, char **argv)
   g_test_add_func ("/csv/hostile", test_hostile);
   g_test_add_func ("/csv/gzip", test_gzip);
   int rc = g_test_run ();
-  GDir *dir = g_dir_open (tmpdir, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name (dir))) {
-    g_autofree char *p = g_build_filename (tmpdir, name, NULL);
-    g_unlink (p);
-  }
-  if (dir)
-    g_dir_close (dir);
-  g_rmdir (tmpdir);
-  g_free (tmpdir);
+  bt_remove_tmpdir (tmpdir);
   return rc;
 }
