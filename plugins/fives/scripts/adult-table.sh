@@ -9,11 +9,12 @@
 #     no randomness) into 80 % "fit" and 20 % "val" rows, written to a
 #     temporary directory (removed on exit; no data file is kept).
 #  2. Every model gets the same grid — epochs {2, 4, 8} x Adam lr {0.003,
-#     0.01, 0.03} x weight_decay {0, 1e-4}, 18 settings — trained on fit with
-#     seeds 1 and 2 and scored on val; the setting with the best mean val AUC
-#     is kept (architecture knobs stay at the manifest defaults for every
-#     model). LR + FIVES crosses uses the crosses read out by the selected
-#     FIVES run on fit of the same seed.
+#     0.01, 0.03} x weight_decay {0, 1e-4}, 18 settings, and the models with
+#     embeddings (FM, MLP, FIVES) also embed_dim {4, 8, 16}, 54 settings —
+#     trained on fit with seeds 1 and 2 and scored on val; the setting with
+#     the best mean val AUC is kept (other architecture knobs stay at the
+#     manifest defaults). LR + FIVES crosses uses the crosses read out by the
+#     selected FIVES run on fit of the same seed.
 #  3. Each model is retrained with its selected setting on the whole of
 #     adult.data for seeds 1..5 and evaluated on adult.test (LR + FIVES
 #     crosses reads the crosses of the FIVES run of the same seed).
@@ -76,22 +77,25 @@ job () {
 XML
 }
 
-# run STAGE NAME COMPONENT "SETS" EPOCHS LR WD SEED
+# run STAGE NAME COMPONENT "SETS" DIM EPOCHS LR WD SEED
 #   STAGE val: train on fit, evaluate on val; test: train on adult.data,
-#   evaluate on adult.test. Appends "NAME EPOCHS LR WD SEED auc loss" to
-#   $work/STAGE; the output directory is $work/STAGE-NAME-EPOCHS-LR-WD-SEED.
+#   evaluate on adult.test. DIM: embed_dim, or - for models without
+#   embeddings. Appends "NAME DIM EPOCHS LR WD SEED auc loss" to $work/STAGE;
+#   the output directory is $work/STAGE-NAME-DIM-EPOCHS-LR-WD-SEED.
 run () {
-  id="$1-$2-$5-$6-$7-$8"
+  id="$1-$2-$5-$6-$7-$8-$9"
+  msets=$4
+  [ "$5" = - ] || msets="$msets<set name=\"embed_dim\">$5</set>"
   if [ "$1" = val ]; then
-    job "$work/fit.csv" "$work/val.csv" "" "$3" "$4" "$5" "$6" "$7" "$8" > "$work/$id.xml"
+    job "$work/fit.csv" "$work/val.csv" "" "$3" "$msets" "$6" "$7" "$8" "$9" > "$work/$id.xml"
   else
-    job "$adult/adult.data" "$adult/adult.test" '<set name="comment">|</set>' "$3" "$4" "$5" "$6" "$7" "$8" > "$work/$id.xml"
+    job "$adult/adult.data" "$adult/adult.test" '<set name="comment">|</set>' "$3" "$msets" "$6" "$7" "$8" "$9" > "$work/$id.xml"
   fi
   "$tlhost" run -q -o "$work/$id" "$work/$id.xml" > "$work/$id.log" 2>&1 || { cat "$work/$id.log" >&2; exit 1; }
   line=$(grep '"evaluate"' "$work/$id/metrics.jsonl" | tail -1)
   auc=$(echo "$line" | sed 's/.*"auc":\([-0-9.e]*\).*/\1/')
   loss=$(echo "$line" | sed 's/.*"loss":\([-0-9.e]*\).*/\1/')
-  echo "$2 $5 $6 $7 $8 $auc $loss" >> "$work/$1"
+  echo "$2 $5 $6 $7 $8 $9 $auc $loss" >> "$work/$1"
 }
 
 fives_sets='<set name="max_pairs">8</set><set name="max_triples">4</set>'
@@ -106,39 +110,45 @@ sets () {
 component () {
   case $1 in fives-lr) echo fives.lr ;; *) echo "fives.$1" ;; esac
 }
+dims () {
+  case $1 in fm|mlp|fives) echo "4 8 16" ;; *) echo - ;; esac
+}
 
 grid_seeds="1 2"
 
-# grid NAME — the 18 settings on fit/val, seeds $grid_seeds (fives-lr: the
+# grid NAME — the settings on fit/val, seeds $grid_seeds (fives-lr: the
 # crosses of the selected FIVES setting of the same seed)
 grid () {
-  for ep in 2 4 8; do
-    for lr in 0.003 0.01 0.03; do
-      for wd in 0 1e-4; do
-        for s in $grid_seeds; do
-          cf=""
-          if [ "$1" = fives-lr ]; then
-            set -- fives-lr $(best fives)
-            cf="$work/val-fives-$2-$3-$4-$s/interactions.tsv"
-          fi
-          run val "$1" "$(component "$1")" "$(sets "$1" "$cf")" "$ep" "$lr" "$wd" "$s"
+  name=$1
+  for dim in $(dims "$name"); do
+    for ep in 2 4 8; do
+      for lr in 0.003 0.01 0.03; do
+        for wd in 0 1e-4; do
+          for s in $grid_seeds; do
+            cf=""
+            if [ "$name" = fives-lr ]; then
+              set -- $(best fives)
+              cf="$work/val-fives-$1-$2-$3-$4-$s/interactions.tsv"
+            fi
+            run val "$name" "$(component "$name")" "$(sets "$name" "$cf")" "$dim" "$ep" "$lr" "$wd" "$s"
+          done
         done
       done
     done
   done
 }
 
-# best NAME -> "EPOCHS LR WD" of the highest mean val AUC over the grid
+# best NAME -> "DIM EPOCHS LR WD" of the highest mean val AUC over the grid
 # seeds (first on ties)
 best () {
-  awk -v n="$1" '$1 == n { k = $2 " " $3 " " $4; if (!(k in sum)) order[++m] = k; sum[k] += $6; cnt[k]++ }
+  awk -v n="$1" '$1 == n { k = $2 " " $3 " " $4 " " $5; if (!(k in sum)) order[++m] = k; sum[k] += $7; cnt[k]++ }
     END { for (i = 1; i <= m; i++) { k = order[i]; v = sum[k] / cnt[k]; if (i == 1 || v > b) { b = v; s = k } } print s }' "$work/val"
 }
 
-# val_auc NAME EPOCHS LR WD -> mean val AUC of that setting
+# val_auc NAME DIM EPOCHS LR WD -> mean val AUC of that setting
 val_auc () {
-  awk -v n="$1" -v e="$2" -v l="$3" -v w="$4" '$1 == n && $2 == e && $3 == l && $4 == w { a += $6; k++ }
-    END { printf "%.4f", a / k }' "$work/val"
+  awk -v n="$1" -v d="$2" -v e="$3" -v l="$4" -v w="$5" \
+    '$1 == n && $2 == d && $3 == e && $4 == l && $5 == w { a += $7; k++ } END { printf "%.4f", a / k }' "$work/val"
 }
 
 for name in lr fm mlp fives; do
@@ -146,7 +156,7 @@ for name in lr fm mlp fives; do
 done
 grid fives-lr
 
-echo "Selected on the validation split (epochs lr weight_decay, val AUC):"
+echo "Selected on the validation split (embed_dim epochs lr weight_decay, val AUC):"
 for name in lr fm mlp fives fives-lr; do
   set -- $(best "$name")
   echo "  $name: $* (mean val AUC $(val_auc "$name" "$@"))"
@@ -156,18 +166,18 @@ echo
 for s in $seeds; do
   for name in lr fm mlp fives; do
     set -- $(best "$name")
-    run test "$name" "$(component "$name")" "$(sets "$name")" "$1" "$2" "$3" "$s"
+    run test "$name" "$(component "$name")" "$(sets "$name")" "$1" "$2" "$3" "$4" "$s"
   done
   set -- $(best fives)
-  fdir="$work/test-fives-$1-$2-$3-$s"
+  fdir="$work/test-fives-$1-$2-$3-$4-$s"
   set -- $(best fives-lr)
-  run test fives-lr fives.lr "$(sets fives-lr "$fdir/interactions.tsv")" "$1" "$2" "$3" "$s"
+  run test fives-lr fives.lr "$(sets fives-lr "$fdir/interactions.tsv")" "$1" "$2" "$3" "$4" "$s"
 done
 
-echo "| model | epochs, lr, weight_decay | test AUC (mean ± std) | test log-loss (mean ± std) | seeds |"
+echo "| model | embed_dim, epochs, lr, weight_decay | test AUC (mean ± std) | test log-loss (mean ± std) | seeds |"
 echo "|---|---|---|---|---|"
 for name in lr fm mlp fives fives-lr; do
-  awk -v n="$name" '$1 == n { k++; a += $6; aa += $6 * $6; l += $7; ll += $7 * $7; cfg = $2 ", " $3 ", " $4 }
+  awk -v n="$name" '$1 == n { k++; a += $7; aa += $7 * $7; l += $8; ll += $8 * $8; cfg = $2 ", " $3 ", " $4 ", " $5 }
     END { ma = a / k; ml = l / k;
           sa = k > 1 ? sqrt((aa - k * ma * ma) / (k - 1)) : 0; sl = k > 1 ? sqrt((ll - k * ml * ml) / (k - 1)) : 0;
           if (sa != sa) sa = 0; if (sl != sl) sl = 0;
