@@ -3,8 +3,9 @@
 # CPU eager. Runs benchmarks/bench-fusion (tl: unfused / stitch / baseline)
 # and benchmarks/torch_fusion.py (torch eager with the same primitive ops,
 # and torch's native fused ops) and prints per benchmark
-#   BENCH fusion-NAME threads=N unfused_ms=.. stitch_ms=.. stitch_cc_ms=.. baseline_ms=.. torch_eager_ms=..
-#     torch_native_ms=.. kernels_*=.. speedup=unfused/stitch vs_baseline=baseline/stitch
+#   BENCH fusion-NAME threads=N unfused_ms=.. stitch_ms=.. stitch_cc_ms=.. baseline_ms=.. baseline_cc_ms=..
+#     torch_eager_ms=.. torch_native_ms=.. kernels_*=.. speedup=unfused/stitch vs_baseline=baseline/stitch
+#     vs_baseline_cc=baseline_cc/stitch_cc (the same CPU code path on both sides)
 #     ratio=torch_eager_ms/stitch_ms better=higher
 # (ratio > 1: tl with fusion is faster than torch eager.)
 # Environment: TL_BUILDDIR, TL_SRCDIR (set by make), TL_BENCH_THREADS,
@@ -33,13 +34,14 @@ printf '%s\n' "$tl_out" | while read -r name tl rest; do
   printf '%s %s\n' "$rest" "$t" | awk -v name="$name" '{
     for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2) v[kv[1]] = kv[2]
     line = "BENCH " name " threads=" v["threads"] " unfused_ms=" v["unfused_ms"] " stitch_ms=" v["stitch_ms"] " stitch_cc_ms=" v["stitch_cc_ms"] \
-           " baseline_ms=" v["baseline_ms"]
+           " baseline_ms=" v["baseline_ms"] " baseline_cc_ms=" v["baseline_cc_ms"]
     if ("eager_ms" in v) line = line " torch_eager_ms=" v["eager_ms"] " torch_native_ms=" v["native_ms"]
     line = line " kernels_unfused=" v["kernels_unfused"] " kernels_stitch=" v["kernels_stitch"] \
            " kernels_baseline=" v["kernels_baseline"] " mbytes_unfused=" v["mbytes_unfused"] \
            " mbytes_stitch=" v["mbytes_stitch"]
-    line = line sprintf (" speedup=%.2f speedup_cc=%.2f vs_baseline=%.2f", v["unfused_ms"] / v["stitch_ms"],
-                         v["unfused_ms"] / v["stitch_cc_ms"], v["baseline_ms"] / v["stitch_ms"])
+    line = line sprintf (" speedup=%.2f speedup_cc=%.2f vs_baseline=%.2f vs_baseline_cc=%.2f",
+                         v["unfused_ms"] / v["stitch_ms"], v["unfused_ms"] / v["stitch_cc_ms"],
+                         v["baseline_ms"] / v["stitch_ms"], v["baseline_cc_ms"] / v["stitch_cc_ms"])
     if ("eager_ms" in v) line = line sprintf (" ratio=%.2f better=higher", v["eager_ms"] / v["stitch_ms"])
     print line }'
 done

@@ -166,12 +166,16 @@ def auc(scores, labels):
     return (sum(r for r, l in zip(ranks, labels) if l) - pos * (pos + 1) / 2) / (pos * neg)
 
 
+# The PyTorch model keeps the soft adjacency frozen after the search; so does
+# tl's with binarize=false (the default, binarize=true, swaps in 0/1 masks:
+# the same work per step, a different model).
 JOB = """<job xmlns="urn:tl:job:1" name="bench-fives">
   <dataset id="train" component="tl.csv"><set name="path">{train}</set><set name="schema">{schema}</set>
     <set name="label_values">0,1</set></dataset>
   <dataset id="test" component="tl.csv"><set name="path">{test}</set><set name="schema">{schema}</set>
     <set name="vocab_from">{train}</set><set name="label_values">0,1</set></dataset>
-  <model id="m" component="fives.fives"><set name="embed_dim">{dim}</set><set name="layers">{layers}</set></model>
+  <model id="m" component="fives.fives"><set name="embed_dim">{dim}</set><set name="layers">{layers}</set>
+    <set name="binarize">false</set></model>
   <task kind="train" model="m" data="train" epochs="{epochs}" batch="{batch}" optimizer="adam" lr="{lr}" seed="{seed}" threads="{threads}"/>
   <task kind="evaluate" model="m" data="test" batch="1000" threads="{threads}"/>
 </job>

@@ -51,7 +51,7 @@ def main():
     b = torch.rand(C) * 2 - 1
     bias = torch.rand(C) * 2 - 1
     xs = torch.randn(8 * 12 * 128 // 4, 128)
-    B, S, H, NH, FFN = 4, 128, 768, 12, 3072
+    B, S, H, NH, FFN = 32, 128, 768, 12, 3072
     scores = torch.randn(B, NH, S, S)
     mask = torch.randn(B, 1, 1, S)
     attn, xx, ff2 = torch.randn(B * S, H), torch.randn(B * S, H), torch.randn(B * S, H)
