@@ -13,6 +13,25 @@
 static guint global_threads; /* 0 until tl_init */
 static __thread guint thread_override;
 
+/* Processes of this job on this machine, as the MPI launcher says (Open
+ * MPI, MPICH/Hydra, Slurm); 1 when not launched by one. */
+static guint
+local_ranks (void)
+{
+  static const char *const vars[] = { "OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE" };
+  for (guint i = 0; i < G_N_ELEMENTS (vars); i++) {
+    const char *v = g_getenv (vars[i]);
+    guint64 n = v && *v ? g_ascii_strtoull (v, NULL, 10) : 0;
+    if (n > 0 && n <= 65536)
+      return (guint) n;
+  }
+  return 1;
+}
+
+/* $TL_NUM_THREADS, else the machine's cores shared by the job's local
+ * processes: `mpirun -np 4` on 16 cores gives each rank 4 threads, not 16
+ * (oversubscribed ranks spin against each other: the dapple 4-process run
+ * on 2 cores went 5x slower with every rank taking both cores). */
 static guint
 default_threads (void)
 {
@@ -22,7 +41,7 @@ default_threads (void)
     if (v > 0 && v <= 4096)
       return (guint) v;
   }
-  return MAX (1, g_get_num_processors ());
+  return MAX (1, (guint) g_get_num_processors () / local_ranks ());
 }
 
 /* Called once by tl_init. */
@@ -67,7 +86,8 @@ tl_get_num_threads (void)
 
 /**
  * tl_set_num_threads:
- * @n: thread count; 0 restores the default ($TL_NUM_THREADS or the number of cores)
+ * @n: thread count; 0 restores the default ($TL_NUM_THREADS, else the number
+ *   of cores divided by the processes an MPI launcher started on this machine)
  *
  * Sets the global thread count for tl_parallel_for and OpenMP. OpenBLAS is
  * kept single-threaded: large GEMMs are split over tl's own threads
