@@ -97,6 +97,8 @@ typedef struct {
   double mbytes;
 } Result;
 
+static const char *bench_device = "cpu";
+
 static Result
 measure (Planner *p, BuildFn build, const char *mode, const BenchOptions *opts)
 {
@@ -120,16 +122,23 @@ measure (Planner *p, BuildFn build, const char *mode, const BenchOptions *opts)
     ov[i] = tl_graph_get_output (g, outs->pdata[i]);
   TlExecOptions eo;
   tl_exec_options_init (&eo);
+  eo.device = bench_device;
   TlExec *ex = tl_exec_new (g, outs->len, ov, &eo, &error);
   bench_check (ex != NULL, error, "exec");
-  for (guint i = 0; i < names->len; i++)
-    bench_check (tl_exec_set_input (ex, names->pdata[i], inputs->pdata[i], &error), error, "input");
+  for (guint i = 0; i < names->len; i++) {
+    /* on a GPU the inputs are moved there once, outside the timed runs */
+    g_autoptr (TlTensor) in = tl_tensor_to_device (inputs->pdata[i], bench_device, &error);
+    bench_check (in != NULL, error, "input to device");
+    bench_check (tl_exec_set_input (ex, names->pdata[i], in, &error), error, "input");
+  }
   for (gint i = 0; i < opts->warmup; i++)
     bench_check (tl_exec_run (ex, (guint64) i, &error), error, "run");
+  bench_check (tl_device_synchronize (bench_device, &error), error, "synchronize");
   double *t = g_new (double, MAX (1, opts->steps));
   for (gint i = 0; i < opts->steps; i++) {
     double t0 = bench_now ();
     bench_check (tl_exec_run (ex, (guint64) i, &error), error, "run");
+    bench_check (tl_device_synchronize (bench_device, &error), error, "synchronize");
     t[i] = (bench_now () - t0) * 1e3;
   }
   qsort (t, (size_t) opts->steps, sizeof (double), cmp_double);
@@ -171,6 +180,35 @@ build_ln (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
   gint64 s[2] = { ROWS, COLS };
   TlValue *x = input (g, rng, names, inputs, "x", 2, s);
   tl_graph_set_output (g, "y", ln_prims (g, x, param (g, rng, "gamma", COLS, 1), param (g, rng, "beta", COLS, 1)));
+  g_ptr_array_add (outs, g_strdup ("y"));
+  return g;
+}
+
+/* GPU sizes of the issue's reference points (LayerNorm R x 1024), and the
+ * copy roof: one elementwise op reading and writing the same tensor, i.e.
+ * the least traffic a fused LayerNorm can move. */
+static gint64 gpu_rows = 65536;
+#define GPU_COLS 1024
+
+static TlGraph *
+build_ln_gpu (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
+{
+  TlGraph *g = tl_graph_new ();
+  gint64 s[2] = { gpu_rows, GPU_COLS };
+  TlValue *x = input (g, rng, names, inputs, "x", 2, s);
+  tl_graph_set_output (g, "y", ln_prims (g, x, param (g, rng, "gamma", GPU_COLS, 1),
+                                         param (g, rng, "beta", GPU_COLS, 1)));
+  g_ptr_array_add (outs, g_strdup ("y"));
+  return g;
+}
+
+static TlGraph *
+build_copy_gpu (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
+{
+  TlGraph *g = tl_graph_new ();
+  gint64 s[2] = { gpu_rows, GPU_COLS };
+  TlValue *x = input (g, rng, names, inputs, "x", 2, s);
+  tl_graph_set_output (g, "y", tl_neg (g, x));
   g_ptr_array_add (outs, g_strdup ("y"));
   return g;
 }
@@ -331,6 +369,31 @@ main (int argc, char **argv)
             cases[c].name, opts.threads, u.ms, s.ms, sc.ms, b.ms, bc.ms, u.kernels, s.kernels, b.kernels,
             u.mbytes, s.mbytes, b.mbytes);
     fflush (stdout);
+  }
+  /* On the GPU (when there is one): LayerNorm at the issue's two sizes,
+   * unfused / stitch / baseline, against the copy roof of the same run. */
+  GError *error = NULL;
+  if (!tl_device_available ("cuda", &error)) {
+    printf ("# fusion GPU benchmarks skipped: %s\n", error->message);
+    g_clear_error (&error);
+  } else {
+    bench_device = "cuda";
+    static const gint64 rows[] = { 65536, 4096 };
+    for (guint r = 0; r < G_N_ELEMENTS (rows); r++) {
+      g_autofree char *name = g_strdup_printf ("gpu-layernorm-%" G_GINT64_FORMAT "x%d", rows[r], GPU_COLS);
+      if (only && !strstr (name, only))
+        continue;
+      gpu_rows = rows[r];
+      Result u = measure (&p, build_ln_gpu, NULL, &opts);
+      Result s = measure (&p, build_ln_gpu, "stitch", &opts);
+      Result b = measure (&p, build_ln_gpu, "baseline", &opts);
+      Result roof = measure (&p, build_copy_gpu, NULL, &opts);
+      printf ("fusion-%s tl device=cuda unfused_us=%.1f stitch_us=%.1f baseline_us=%.1f roof_us=%.1f "
+              "kernels_unfused=%u kernels_stitch=%u kernels_baseline=%u\n",
+              name, u.ms * 1e3, s.ms * 1e3, b.ms * 1e3, roof.ms * 1e3, u.kernels, s.kernels, b.kernels);
+      fflush (stdout);
+    }
+    bench_device = "cpu";
   }
   tl_registry_free (p.reg);
   return 0;

@@ -27,9 +27,28 @@ if "$py" -c 'import torch' >/dev/null 2>&1; then
 else
   torch_out=""
 fi
+gpu_torch=""
+if printf '%s\n' "$tl_out" | grep -q '^fusion-gpu-' && "$py" -c 'import torch' >/dev/null 2>&1; then
+  gpu_torch=$(cd "$srcdir/benchmarks" && FUSION_BENCH_ONLY="${1:-}" "$py" torch_fusion_gpu.py) || gpu_torch=""
+fi
 printf '%s\n' "$tl_out" | sed 's/^/#   /'
+[ -n "$gpu_torch" ] && printf '%s\n' "$gpu_torch" | sed 's/^/#   /'
 [ -n "$torch_out" ] && printf '%s\n' "$torch_out" | sed 's/^/#   /'
-printf '%s\n' "$tl_out" | while read -r name tl rest; do
+# GPU lines: stitch vs the copy roof of the same run, vs torch eager and
+# torch.compile on the same GPU (ratio = torch.compile / stitch, higher is better).
+printf '%s\n' "$tl_out" | grep '^fusion-gpu-' | while read -r name tl rest; do
+  t=$(printf '%s\n' "$gpu_torch" | grep "^$name torch " || true)
+  printf '%s %s\n' "$rest" "$t" | awk -v name="$name" '{
+    for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2) v[kv[1]] = kv[2]
+    line = sprintf ("BENCH %s device=cuda unfused_us=%s stitch_us=%s baseline_us=%s roof_us=%s kernels_stitch=%s kernels_baseline=%s stitch_vs_roof=%.2f vs_baseline=%.2f",
+                    name, v["unfused_us"], v["stitch_us"], v["baseline_us"], v["roof_us"], v["kernels_stitch"],
+                    v["kernels_baseline"], v["stitch_us"] / v["roof_us"], v["baseline_us"] / v["stitch_us"])
+    if ("eager_us" in v)
+      line = line sprintf (" torch_eager_us=%s torch_native_us=%s torch_compiled_us=%s torch_roof_us=%s ratio=%.2f better=higher",
+                           v["eager_us"], v["native_us"], v["compiled_us"], v["torch_roof_us"], v["compiled_us"] / v["stitch_us"])
+    print line }'
+done
+printf '%s\n' "$tl_out" | grep -v '^fusion-gpu-' | grep -v '^#' | while read -r name tl rest; do
   t=$(printf '%s\n' "$torch_out" | grep "^$name torch " || true)
   printf '%s %s\n' "$rest" "$t" | awk -v name="$name" '{
     for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2) v[kv[1]] = kv[2]

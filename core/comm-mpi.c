@@ -24,7 +24,6 @@
 
 #include "comm-private.h"
 
-#define DEFAULT_TIMEOUT_S 300.0
 /* Largest element/byte count handed to one MPI call (counts are int). */
 #define MAX_CHUNK (1 << 30)
 
@@ -85,21 +84,7 @@ watchdog_main (gpointer data)
 static gboolean
 read_timeout (GError **error)
 {
-  if (timeout_s >= 0)
-    return TRUE;
-  const char *s = g_getenv ("TL_COMM_TIMEOUT");
-  double v = DEFAULT_TIMEOUT_S;
-  if (s && *s) {
-    char *end = NULL;
-    v = g_ascii_strtod (s, &end);
-    if (!end || *end || !(v >= 0) || v > 1e9) {
-      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
-                   "comm mpi: TL_COMM_TIMEOUT=\"%s\" is not a number of seconds >= 0", s);
-      return FALSE;
-    }
-  }
-  timeout_s = v;
-  return TRUE;
+  return timeout_s >= 0 || _tl_priv_comm_read_timeout (&timeout_s, error);
 }
 
 static inline void

@@ -1,9 +1,17 @@
 /* comm.c — the communicator interface and the "single" backend.
  *
- * The public calls check their tensors (CPU, dtype, sizes), make them
- * contiguous (through a copy that is written back when the tensor is not)
- * and hand plain buffers to the backend table (comm-private.h). MEAN is a
- * SUM followed by a division here, so every backend reduces the same way.
+ * The public calls check their tensors (device, dtype, sizes), make CPU
+ * tensors contiguous (through a copy that is written back when the tensor
+ * is not) and hand plain buffers to the backend table (comm-private.h).
+ * For CPU tensors MEAN is a SUM followed by a division here, so every host
+ * backend reduces the same way.
+ *
+ * CUDA tensors (contiguous) go to a backend with device buffers: an nccl
+ * communicator takes them itself (and hands CPU tensors to its host
+ * communicator); an mpi communicator makes an nccl communicator over the
+ * same ranks on the first CUDA tensor (collectively: every rank passes CUDA
+ * tensors to the same call); single treats them like CPU tensors
+ * (identity), moving bytes with the CUDA backend's copies.
  */
 #include "config.h"
 
@@ -97,20 +105,28 @@ single_abort (TlComm *c, int code, const char *message)
   _exit (code != 0 ? code : 1);
 }
 
+/* Drops the messages sent to ourselves and not received. */
 static void
-single_free (TlComm *c)
+mailbox_clear (SingleState *st)
 {
-  SingleState *st = c->impl;
   SingleMsg *m;
   while ((m = g_queue_pop_head (&st->mailbox))) {
     g_bytes_unref (m->data);
     g_free (m);
   }
+}
+
+static void
+single_free (TlComm *c)
+{
+  SingleState *st = c->impl;
+  mailbox_clear (st);
   g_free (st);
 }
 
 static const TlCommBackend single_backend = {
   .name = "single",
+  .device_buffers = FALSE,
   .allreduce = single_allreduce,
   .broadcast = single_broadcast,
   .allgather = single_allgather,
@@ -134,17 +150,170 @@ single_new (void)
   return c;
 }
 
+/* --- single, CUDA tensors ---------------------------------------------------- */
+
+typedef struct {
+  const TlBackend *be;
+  SingleState mailbox; /* host copies of the device buffers sent */
+} SingleDevState;
+
+static gboolean
+single_dev_allgather (TlComm *c, const void *in, void *out, gsize nbytes, GError **error)
+{
+  SingleDevState *st = c->impl;
+  return out == in || nbytes == 0 || st->be->memcpy (out, TRUE, in, TRUE, nbytes, error);
+}
+
+static gboolean
+single_dev_send (TlComm *c, const void *buf, gsize nbytes, int dest, int tag, GError **error)
+{
+  SingleDevState *st = c->impl;
+  g_autofree void *host = g_try_malloc (MAX (nbytes, 1));
+  if (!host) {
+    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY,
+                 "comm single: send of %" G_GSIZE_FORMAT " bytes: out of host memory", nbytes);
+    return FALSE;
+  }
+  if (nbytes && !st->be->memcpy (host, FALSE, buf, TRUE, nbytes, error))
+    return FALSE;
+  TlComm tmp = { .impl = &st->mailbox };
+  return single_send (&tmp, host, nbytes, dest, tag, error);
+}
+
+static gboolean
+single_dev_recv (TlComm *c, void *buf, gsize nbytes, int src, int tag, GError **error)
+{
+  SingleDevState *st = c->impl;
+  g_autofree void *host = g_try_malloc (MAX (nbytes, 1));
+  if (!host) {
+    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY,
+                 "comm single: recv of %" G_GSIZE_FORMAT " bytes: out of host memory", nbytes);
+    return FALSE;
+  }
+  TlComm tmp = { .impl = &st->mailbox };
+  if (!single_recv (&tmp, host, nbytes, src, tag, error))
+    return FALSE;
+  return nbytes == 0 || st->be->memcpy (buf, TRUE, host, FALSE, nbytes, error);
+}
+
+static void
+single_dev_free (TlComm *c)
+{
+  SingleDevState *st = c->impl;
+  mailbox_clear (&st->mailbox);
+  g_free (st);
+}
+
+/* MEAN over one rank is the identity too, so device_buffers holds. */
+static const TlCommBackend single_dev_backend = {
+  .name = "single",
+  .device_buffers = TRUE,
+  .allreduce = single_allreduce,
+  .broadcast = single_broadcast,
+  .allgather = single_dev_allgather,
+  .send = single_dev_send,
+  .recv = single_dev_recv,
+  .barrier = single_barrier,
+  .abort = single_abort,
+  .free = single_dev_free,
+};
+
+static TlComm *
+single_dev_new (GError **error)
+{
+  const TlBackend *be = _tl_priv_backend_cuda (error);
+  if (!be)
+    return NULL;
+  TlComm *c = g_new0 (TlComm, 1);
+  SingleDevState *st = g_new0 (SingleDevState, 1);
+  st->be = be;
+  g_queue_init (&st->mailbox.mailbox);
+  c->backend = &single_dev_backend;
+  c->rank = 0;
+  c->size = 1;
+  c->impl = st;
+  c->device_index = -1;
+  return c;
+}
+
 /* --- construction ------------------------------------------------------------ */
 
 /**
+ * _tl_priv_comm_read_timeout:
+ * @timeout_s: (out): TL_COMM_TIMEOUT in seconds (default 300; 0: none)
+ * @error: return location for a #GError
+ *
+ * Returns: FALSE when TL_COMM_TIMEOUT is not a number of seconds >= 0
+ */
+gboolean
+_tl_priv_comm_read_timeout (double *timeout_s, GError **error)
+{
+  const char *s = g_getenv ("TL_COMM_TIMEOUT");
+  double v = 300.0;
+  if (s && *s) {
+    char *end = NULL;
+    v = g_ascii_strtod (s, &end);
+    if (!end || *end || !(v >= 0) || v > 1e9) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                   "comm: TL_COMM_TIMEOUT=\"%s\" is not a number of seconds >= 0", s);
+      return FALSE;
+    }
+  }
+  *timeout_s = v;
+  return TRUE;
+}
+
+/* Launched by mpirun: the world size it gives (NULL when not). */
+static const char *
+mpirun_world_size (void)
+{
+  const char *world = g_getenv ("OMPI_COMM_WORLD_SIZE");
+  return world && *world ? world : NULL;
+}
+
+/* Started by mpirun for several processes in a libtl without MPI. */
+static gboolean
+check_mpirun_without_mpi (const char *world, GError **error)
+{
+#ifndef TL_HAVE_MPI
+  if (world && g_strcmp0 (world, "1") != 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "comm: started by mpirun (%s processes) but this libtl was built without MPI; "
+                 "set TL_COMM=single to run each process alone",
+                 world);
+    return FALSE;
+  }
+#endif
+  return TRUE;
+}
+
+TlComm *
+_tl_priv_comm_host_new (gboolean over_mpi, GError **error)
+{
+  if (!over_mpi)
+    return single_new ();
+#ifdef TL_HAVE_MPI
+  return _tl_priv_comm_mpi_new (error);
+#else
+  g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+               "comm: this libtl was built without MPI (configure --with-mpi)");
+  return NULL;
+#endif
+}
+
+/**
  * tl_comm_new:
- * @backend: (nullable): "single" or "mpi"; NULL chooses like
+ * @backend: (nullable): "single", "mpi" or "nccl"; NULL chooses like
  *   tl_comm_new_from_env()
  * @error: return location for a #GError
  *
  * Creates a communicator. "mpi" initialises MPI when the program has not
  * (and finalises it at exit); TL_ERROR_UNSUPPORTED when libtl was built
- * without that backend.
+ * without that backend. "nccl" (CUDA tensors; CPU tensors go over mpi or
+ * single) is set up over MPI when the process was launched by mpirun, else
+ * as one rank; every rank fails with the same message when one cannot take
+ * part (no CUDA device, NCCL not built, NCCL refused: TL_ERROR_DEVICE,
+ * TL_ERROR_UNSUPPORTED, TL_ERROR_COMM).
  *
  * Returns: (transfer full): the communicator, or NULL on error
  */
@@ -165,12 +334,17 @@ tl_comm_new (const char *backend, GError **error)
 #endif
   }
   if (g_str_equal (backend, "nccl")) {
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "comm: the nccl backend is not built in this libtl");
-    return NULL;
+    const char *world = mpirun_world_size ();
+    if (!check_mpirun_without_mpi (world, error))
+      return NULL;
+#ifdef TL_HAVE_MPI
+    return _tl_priv_comm_nccl_new (world != NULL, -1, error);
+#else
+    return _tl_priv_comm_nccl_new (FALSE, -1, error);
+#endif
   }
   g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
-               "comm: unknown backend \"%s\" (single, mpi)", backend);
+               "comm: unknown backend \"%s\" (single, mpi, nccl)", backend);
   return NULL;
 }
 
@@ -178,11 +352,12 @@ tl_comm_new (const char *backend, GError **error)
  * tl_comm_new_from_env:
  * @error: return location for a #GError
  *
- * The communicator this process was launched for: TL_COMM=single|mpi when
- * set; else "mpi" when started by mpirun (OMPI_COMM_WORLD_SIZE is set) and
- * MPI is built in; else "single". Started by mpirun for several processes
- * without MPI built in is an error (each process would train alone and
- * write the same outputs).
+ * The communicator this process was launched for: TL_COMM=single|mpi|nccl
+ * when set; else "mpi" when started by mpirun (OMPI_COMM_WORLD_SIZE is set)
+ * and MPI is built in; else "single". Started by mpirun for several
+ * processes without MPI built in is an error (each process would train
+ * alone and write the same outputs). Whichever is chosen, CUDA tensors go
+ * over NCCL (see tl_comm_allreduce()).
  *
  * Returns: (transfer full): the communicator, or NULL on error
  */
@@ -192,19 +367,14 @@ tl_comm_new_from_env (GError **error)
   const char *forced = g_getenv ("TL_COMM");
   if (forced && *forced)
     return tl_comm_new (forced, error);
-  const char *world = g_getenv ("OMPI_COMM_WORLD_SIZE");
-  if (!world || !*world)
+  const char *world = mpirun_world_size ();
+  if (!world)
     return single_new ();
 #ifdef TL_HAVE_MPI
   return _tl_priv_comm_mpi_new (error);
 #else
-  if (g_strcmp0 (world, "1") != 0) {
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "comm: started by mpirun (%s processes) but this libtl was built without MPI; "
-                 "set TL_COMM=single to run each process alone",
-                 world);
+  if (!check_mpirun_without_mpi (world, error))
     return NULL;
-  }
   return single_new ();
 #endif
 }
@@ -213,14 +383,17 @@ tl_comm_new_from_env (GError **error)
  * tl_comm_free:
  * @comm: (nullable) (transfer full): communicator
  *
- * Releases the communicator. MPI itself stays initialised until exit.
+ * Releases the communicator (and the nccl communicator it made for CUDA
+ * tensors). MPI itself stays initialised until exit.
  */
 void
 tl_comm_free (TlComm *comm)
 {
   if (!comm)
     return;
+  tl_comm_free (comm->device);
   comm->backend->free (comm);
+  tl_comm_free (comm->host);
   g_free (comm);
 }
 
@@ -228,7 +401,7 @@ tl_comm_free (TlComm *comm)
  * tl_comm_backend:
  * @comm: communicator
  *
- * Returns: (transfer none): the backend's name
+ * Returns: (transfer none): the backend's name ("single", "mpi", "nccl")
  */
 const char *
 tl_comm_backend (const TlComm *comm)
@@ -265,15 +438,54 @@ tl_comm_size (const TlComm *comm)
 
 /* --- argument checks ----------------------------------------------------------- */
 
-static gboolean
-check_tensor (const TlComm *comm, const TlTensor *t, const char *what, GError **error)
+/* The communicator that moves t: comm itself, its host communicator (CPU
+ * tensors on nccl) or its device communicator (CUDA tensors on mpi and
+ * single, made on first use). Borrowed; NULL on error. */
+static TlComm *
+route (TlComm *comm, const TlTensor *t, const char *what, GError **error)
 {
-  if (tl_tensor_device (t) != TL_DEVICE_CPU) {
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "comm %s: %s needs a CPU tensor", comm->backend->name, what);
-    return FALSE;
+  TlDeviceType dev = tl_tensor_device (t);
+  if (dev == TL_DEVICE_CPU)
+    return comm->backend->device_buffers ? comm->host : comm;
+  if (dev != TL_DEVICE_CUDA) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "comm %s: %s of a tensor on device %d",
+                 comm->backend->name, what, (int) dev);
+    return NULL;
   }
-  return TRUE;
+  if (!tl_tensor_is_contiguous (t)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "comm %s: %s of a non-contiguous CUDA tensor (make it contiguous first)",
+                 comm->backend->name, what);
+    return NULL;
+  }
+  TlDevice tdev; /* makes the tensor's GPU current on this thread */
+  if (!_tl_priv_tensor_open_device (t, &tdev, error)) {
+    g_prefix_error (error, "comm %s: %s: ", comm->backend->name, what);
+    return NULL;
+  }
+  TlComm *via = comm;
+  if (!comm->backend->device_buffers) {
+    if (!comm->device) {
+      GError *e = NULL;
+      if (comm->size == 1 && g_str_equal (comm->backend->name, "single"))
+        comm->device = single_dev_new (&e);
+      else
+        comm->device = _tl_priv_comm_nccl_new (TRUE, tl_tensor_device_index (t), &e);
+      if (!comm->device) {
+        g_propagate_prefixed_error (error, e, "comm %s: %s of a CUDA tensor: ",
+                                    comm->backend->name, what);
+        return NULL;
+      }
+    }
+    via = comm->device;
+  }
+  if (via->device_index >= 0 && tl_tensor_device_index (t) != via->device_index) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "comm %s: %s of a tensor on cuda:%d, but the communicator runs on cuda:%d",
+                 via->backend->name, what, tl_tensor_device_index (t), via->device_index);
+    return NULL;
+  }
+  return via;
 }
 
 static gboolean
@@ -288,11 +500,12 @@ check_rank (const TlComm *comm, int r, const char *what, GError **error)
   return TRUE;
 }
 
-/* A contiguous tensor with t's values: t itself (new ref) when contiguous. */
+/* A contiguous tensor with t's values: t itself (new ref) when contiguous
+ * (CUDA tensors always are: route() checked). */
 static TlTensor *
 contiguous_of (TlTensor *t, GError **error)
 {
-  return tl_tensor_contiguous (t, error);
+  return tl_tensor_is_contiguous (t) ? tl_tensor_ref (t) : tl_tensor_contiguous (t, error);
 }
 
 /* Copy a contiguous working copy back into t when they differ. */
@@ -340,13 +553,16 @@ divide (void *buf, gint64 n, TlDType dtype, int by)
 /**
  * tl_comm_allreduce:
  * @comm: communicator
- * @t: (inout): a CPU tensor (f32, f64, i32 or i64) of the same shape on
- *   every rank; receives the reduction
+ * @t: (inout): a tensor of the same shape on every rank; receives the
+ *   reduction. CPU tensors: f32, f64, i32 or i64. CUDA tensors (contiguous,
+ *   moved by NCCL): also f16 and bf16
  * @op: the reduction
  * @error: return location for a #GError
  *
  * Reduces @t element-wise over all ranks, in place. Every rank must call it
- * with the same shape, dtype and op.
+ * with the same shape, dtype, device type and op. The first CUDA tensor
+ * given to an "mpi" communicator makes an NCCL communicator over the same
+ * ranks (every rank must then pass a CUDA tensor).
  *
  * Returns: TRUE on success
  */
@@ -354,36 +570,40 @@ gboolean
 tl_comm_allreduce (TlComm *comm, TlTensor *t, TlCommOp op, GError **error)
 {
   g_return_val_if_fail (comm != NULL && t != NULL, FALSE);
-  if (!check_tensor (comm, t, "allreduce", error))
+  TlComm *via = route (comm, t, "allreduce", error);
+  if (!via)
     return FALSE;
   TlDType dt = tl_tensor_dtype (t);
-  if (dt != TL_DTYPE_F32 && dt != TL_DTYPE_F64 && dt != TL_DTYPE_I32 && dt != TL_DTYPE_I64) {
+  gboolean dev = via->backend->device_buffers;
+  if (dt != TL_DTYPE_F32 && dt != TL_DTYPE_F64 && dt != TL_DTYPE_I32 && dt != TL_DTYPE_I64 &&
+      !(dev && (dt == TL_DTYPE_F16 || dt == TL_DTYPE_BF16))) {
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "comm %s: allreduce of %s tensors (f32, f64, i32, i64)", comm->backend->name,
-                 tl_dtype_name (dt));
+                 "comm %s: allreduce of %s tensors (f32, f64, i32, i64%s)", via->backend->name,
+                 tl_dtype_name (dt), dev ? ", and f16, bf16 on CUDA" : "");
     return FALSE;
   }
   if ((int) op < TL_COMM_SUM || (int) op > TL_COMM_MIN) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "comm %s: unknown reduction %d",
-                 comm->backend->name, (int) op);
+                 via->backend->name, (int) op);
     return FALSE;
   }
   g_autoptr (TlTensor) c = contiguous_of (t, error);
   if (!c)
     return FALSE;
   gint64 n = tl_tensor_numel (c);
-  if (!comm->backend->allreduce (comm, tl_tensor_data (c), n, dt,
-                                 op == TL_COMM_MEAN ? TL_COMM_SUM : op, error))
+  TlCommOp bop = op == TL_COMM_MEAN && !dev ? TL_COMM_SUM : op;
+  if (!via->backend->allreduce (via, tl_tensor_data (c), n, dt, bop, error))
     return FALSE;
-  if (op == TL_COMM_MEAN && comm->size > 1)
-    divide (tl_tensor_data (c), n, dt, comm->size);
+  if (op == TL_COMM_MEAN && !dev && via->size > 1)
+    divide (tl_tensor_data (c), n, dt, via->size);
   return write_back (t, c, error);
 }
 
 /**
  * tl_comm_broadcast:
  * @comm: communicator
- * @t: (inout): the data on @root; receives it on the other ranks
+ * @t: (inout): the data on @root; receives it on the other ranks (CPU or
+ *   contiguous CUDA tensor)
  * @root: the sending rank
  * @error: return location for a #GError
  *
@@ -393,12 +613,15 @@ gboolean
 tl_comm_broadcast (TlComm *comm, TlTensor *t, int root, GError **error)
 {
   g_return_val_if_fail (comm != NULL && t != NULL, FALSE);
-  if (!check_tensor (comm, t, "broadcast", error) || !check_rank (comm, root, "broadcast", error))
+  if (!check_rank (comm, root, "broadcast", error))
+    return FALSE;
+  TlComm *via = route (comm, t, "broadcast", error);
+  if (!via)
     return FALSE;
   g_autoptr (TlTensor) c = contiguous_of (t, error);
   if (!c)
     return FALSE;
-  if (!comm->backend->broadcast (comm, tl_tensor_data (c), tl_tensor_nbytes (c), root, error))
+  if (!via->backend->broadcast (via, tl_tensor_data (c), tl_tensor_nbytes (c), root, error))
     return FALSE;
   return write_back (t, c, error);
 }
@@ -408,7 +631,8 @@ tl_comm_broadcast (TlComm *comm, TlTensor *t, int root, GError **error)
  * @comm: communicator
  * @in: this rank's part
  * @out: (out caller-allocates): size x numel(in) elements of in's dtype
- *   (any shape), receives the parts of ranks 0, 1, ... in order
+ *   (any shape) on the same device type as @in, receives the parts of
+ *   ranks 0, 1, ... in order
  * @error: return location for a #GError
  *
  * Returns: TRUE on success
@@ -417,9 +641,13 @@ gboolean
 tl_comm_allgather (TlComm *comm, const TlTensor *in, TlTensor *out, GError **error)
 {
   g_return_val_if_fail (comm != NULL && in != NULL && out != NULL, FALSE);
-  if (!check_tensor (comm, in, "allgather", error) ||
-      !check_tensor (comm, out, "allgather", error))
+  if (tl_tensor_device (in) != tl_tensor_device (out)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "comm %s: allgather from a %s tensor into a %s tensor (use the same device)",
+                 comm->backend->name, tl_tensor_device (in) == TL_DEVICE_CPU ? "CPU" : "CUDA",
+                 tl_tensor_device (out) == TL_DEVICE_CPU ? "CPU" : "CUDA");
     return FALSE;
+  }
   if (tl_tensor_dtype (in) != tl_tensor_dtype (out) ||
       tl_tensor_numel (out) != tl_tensor_numel (in) * comm->size) {
     g_autofree char *a = NULL, *b = NULL;
@@ -434,14 +662,17 @@ tl_comm_allgather (TlComm *comm, const TlTensor *in, TlTensor *out, GError **err
                  comm->backend->name, a, comm->size, b);
     return FALSE;
   }
+  TlComm *via = route (comm, in, "allgather", error);
+  if (!via || !route (comm, out, "allgather", error))
+    return FALSE;
   g_autoptr (TlTensor) ci = contiguous_of ((TlTensor *) in, error);
   if (!ci)
     return FALSE;
   g_autoptr (TlTensor) co = contiguous_of (out, error);
   if (!co)
     return FALSE;
-  if (!comm->backend->allgather (comm, tl_tensor_const_data (ci), tl_tensor_data (co),
-                                 tl_tensor_nbytes (ci), error))
+  if (!via->backend->allgather (via, tl_tensor_const_data (ci), tl_tensor_data (co),
+                                tl_tensor_nbytes (ci), error))
     return FALSE;
   return write_back (out, co, error);
 }
@@ -460,12 +691,14 @@ check_tag (const TlComm *comm, int tag, const char *what, GError **error)
 /**
  * tl_comm_send:
  * @comm: communicator
- * @t: the data (borrowed)
+ * @t: the data (borrowed; CPU or contiguous CUDA tensor)
  * @dest: receiving rank
  * @tag: a non-negative tag the matching tl_comm_recv() names
  * @error: return location for a #GError
  *
- * Sends @t's values; may block until @dest receives them.
+ * Sends @t's values; may block until @dest receives them. Over NCCL (CUDA
+ * tensors) sends and receives between two ranks match in order: the
+ * receiver checks the tag and size, and both fail when they differ.
  *
  * Returns: TRUE on success
  */
@@ -473,20 +706,23 @@ gboolean
 tl_comm_send (TlComm *comm, const TlTensor *t, int dest, int tag, GError **error)
 {
   g_return_val_if_fail (comm != NULL && t != NULL, FALSE);
-  if (!check_tensor (comm, t, "send", error) || !check_rank (comm, dest, "send", error) ||
-      !check_tag (comm, tag, "send", error))
+  if (!check_rank (comm, dest, "send", error) || !check_tag (comm, tag, "send", error))
+    return FALSE;
+  TlComm *via = route (comm, t, "send", error);
+  if (!via)
     return FALSE;
   g_autoptr (TlTensor) c = contiguous_of ((TlTensor *) t, error);
   if (!c)
     return FALSE;
-  return comm->backend->send (comm, tl_tensor_const_data (c), tl_tensor_nbytes (c), dest, tag,
-                              error);
+  return via->backend->send (via, tl_tensor_const_data (c), tl_tensor_nbytes (c), dest, tag,
+                             error);
 }
 
 /**
  * tl_comm_recv:
  * @comm: communicator
  * @t: (inout): receives the values; its byte size must match the send's
+ *   (CPU or contiguous CUDA tensor)
  * @src: sending rank
  * @tag: the send's tag
  * @error: return location for a #GError
@@ -497,13 +733,15 @@ gboolean
 tl_comm_recv (TlComm *comm, TlTensor *t, int src, int tag, GError **error)
 {
   g_return_val_if_fail (comm != NULL && t != NULL, FALSE);
-  if (!check_tensor (comm, t, "recv", error) || !check_rank (comm, src, "recv", error) ||
-      !check_tag (comm, tag, "recv", error))
+  if (!check_rank (comm, src, "recv", error) || !check_tag (comm, tag, "recv", error))
+    return FALSE;
+  TlComm *via = route (comm, t, "recv", error);
+  if (!via)
     return FALSE;
   g_autoptr (TlTensor) c = contiguous_of (t, error);
   if (!c)
     return FALSE;
-  if (!comm->backend->recv (comm, tl_tensor_data (c), tl_tensor_nbytes (c), src, tag, error))
+  if (!via->backend->recv (via, tl_tensor_data (c), tl_tensor_nbytes (c), src, tag, error))
     return FALSE;
   return write_back (t, c, error);
 }
@@ -513,7 +751,10 @@ tl_comm_recv (TlComm *comm, TlTensor *t, int src, int tag, GError **error)
  * @comm: communicator
  * @error: return location for a #GError
  *
- * Returns once every rank has called it. Returns: TRUE on success
+ * Returns once every rank has called it (on an nccl communicator, once the
+ * work queued on the current CUDA stream before it has completed too).
+ *
+ * Returns: TRUE on success
  */
 gboolean
 tl_comm_barrier (TlComm *comm, GError **error)
@@ -533,6 +774,8 @@ tl_comm_barrier (TlComm *comm, GError **error)
 void
 tl_comm_abort (TlComm *comm, int code, const char *message)
 {
+  if (comm && comm->device)
+    comm->device->backend->abort (comm->device, code, message);
   if (comm)
     comm->backend->abort (comm, code, message);
   fprintf (stderr, "tl: %s\n", message ? message : "aborted");

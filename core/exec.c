@@ -1,4 +1,4 @@
-/* exec.c — the CPU executor: schedule, buffer binding, dispatch, profiling.
+/* exec.c — the executor: schedule, buffer binding, dispatch, profiling.
  *
  * Everything a run needs is prepared in tl_exec_new: the schedule (nodes
  * needed for the requested outputs, in graph order), one kernel context per
@@ -8,6 +8,19 @@
  *
  * Outputs handed to a kernel are zero-filled first, except for elementwise
  * and view ops (which write every element).
+ *
+ * On a GPU ("cuda[:N]"): every op needs a device kernel (the backend's
+ * table, else the op's TL_OP_EXT_CUDA) or tl_exec_new fails naming the ops
+ * without one; planned buffers come from the backend's caching allocator;
+ * host parameters and constants are copied to the device once, when the
+ * executor is created (device-resident ones are used in place); a fed input
+ * is copied into a device buffer the executor keeps (so it is copied once
+ * per feed, and its address is stable for graph replay); outputs stay on
+ * the device. Kernels are queued on the calling thread's stream: a run
+ * returns before the work is done, and reading an output on the host
+ * (tl_exec_get_output_host, tl_tensor_to_device) waits for it.
+ * TL_CUDA_SYNC=1 synchronises after every op so that an asynchronous
+ * kernel failure is reported with the op that caused it.
  */
 #include "config.h"
 
@@ -16,10 +29,13 @@
 
 #include "tl-private.h"
 #include "graph-private.h"
+#include "backend-private.h"
 
 typedef struct {
   TlNode *node;
   const TlOpDef *def;
+  TlBackendKernelFn dev_fn;  /* device kernel from the backend's table */
+  const TlOpCudaExt *dev_ext; /* else the op's TL_OP_EXT_CUDA */
   TlKernelCtx ctx;
   guint n_in;
   guint n_out;
@@ -49,6 +65,13 @@ struct _TlExec {
   gsize peak_bytes;
   gsize unplanned_bytes;
   GPtrArray *tmp;       /* per-step temporaries (contiguous copies) */
+  TlDevice dev;         /* where it runs (backend NULL: CPU) */
+  gboolean sync_each;   /* TL_CUDA_SYNC: synchronise after every op */
+  guint8 *host_out;     /* per output: mirror it to the host after a run */
+  TlTensor **host_copy; /* per output: the host mirror (owned) */
+  gboolean capture;     /* replay the run as a captured device graph */
+  guint64 n_runs;
+  gpointer graph;       /* backend graph handle once captured */
 };
 
 /**
@@ -119,6 +142,14 @@ tl_exec_free (TlExec *ex)
   if (ex->tmp)
     g_ptr_array_unref (ex->tmp);
   g_free (ex->out_vid);
+  if (ex->host_copy) {
+    for (guint i = 0; i < ex->n_outputs; i++)
+      tl_tensor_unref (ex->host_copy[i]);
+    g_free (ex->host_copy);
+  }
+  g_free (ex->host_out);
+  if (ex->graph && ex->dev.be)
+    ex->dev.be->graph_free (ex->graph);
   tl_graph_unref (ex->g);
   g_free (ex);
 }
@@ -174,7 +205,10 @@ plan_and_bind (TlExec *ex, const guint8 *pinned_vid, GError **error)
   gboolean ok = TRUE;
   for (guint b = 0; b < plan.n_buffers && ok; b++) {
     gint64 len = (gint64) plan.buffer_sizes[b];
-    ex->buffers[b] = tl_tensor_new (TL_DTYPE_U8, 1, &len, error);
+    TlTensorDesc bd;
+    tl_tensor_desc_init (&bd, TL_DTYPE_U8, 1, &len);
+    ex->buffers[b] = ex->dev.be ? _tl_priv_tensor_new_on (&ex->dev, &bd, FALSE, error)
+                                : tl_tensor_new (TL_DTYPE_U8, 1, &len, error);
     ok = ex->buffers[b] != NULL;
   }
   for (guint i = 0; i < nv && ok; i++) {
@@ -191,6 +225,63 @@ plan_and_bind (TlExec *ex, const guint8 *pinned_vid, GError **error)
   g_array_unref (vals);
   g_free (pidx);
   return ok;
+}
+
+/* Device kernels for every step, or an error listing the ops without one. */
+static gboolean
+bind_device_kernels (TlExec *ex, GError **error)
+{
+  g_autoptr (GPtrArray) missing = g_ptr_array_new ();
+  for (guint s = 0; s < ex->n_steps; s++) {
+    ExecStep *st = &ex->steps[s];
+    st->dev_fn = ex->dev.be->lookup_kernel (st->def->name);
+    if (!st->dev_fn && st->def->get_extension) {
+      const TlOpCudaExt *ext = st->def->get_extension (TL_OP_EXT_CUDA);
+      if (ext && ext->struct_size >= G_STRUCT_OFFSET (TlOpCudaExt, forward_cuda) + sizeof (void *) &&
+          ext->forward_cuda)
+        st->dev_ext = ext;
+    }
+    if (st->dev_fn || st->dev_ext)
+      continue;
+    gboolean seen = FALSE;
+    for (guint i = 0; i < missing->len && !seen; i++)
+      seen = strcmp (missing->pdata[i], st->def->name) == 0;
+    if (!seen)
+      g_ptr_array_add (missing, (gpointer) st->def->name);
+  }
+  if (missing->len == 0)
+    return TRUE;
+  g_autoptr (GString) names = g_string_new (NULL);
+  for (guint i = 0; i < missing->len; i++)
+    g_string_append_printf (names, "%s%s", i ? ", " : "", (const char *) missing->pdata[i]);
+  g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+               "tl_exec_new: device \"%s\": %u op%s without a CUDA kernel: %s", ex->opts.device,
+               missing->len, missing->len == 1 ? "" : "s", names->str);
+  return FALSE;
+}
+
+/* Host parameters and constants the schedule reads: copied to the device
+ * once (owned by the executor); device-resident ones are read in place. */
+static gboolean
+leaves_to_device (TlExec *ex, GError **error)
+{
+  for (guint s = 0; s < ex->n_steps; s++) {
+    ExecStep *st = &ex->steps[s];
+    for (guint j = 0; j < st->n_in; j++) {
+      guint vid = st->in_vid[j];
+      TlTensor *t = ex->slots[vid];
+      if (!st->in_leaf[j] || !t || ex->owned[vid] || _tl_priv_tensor_same_device (t, &ex->dev))
+        continue;
+      ex->owned[vid] = tl_tensor_to_device (t, ex->opts.device, error);
+      if (!ex->owned[vid]) {
+        g_prefix_error (error, "tl_exec_new: copying '%s' to the device: ",
+                        st->node->inputs[j]->name ? st->node->inputs[j]->name : "a constant");
+        return FALSE;
+      }
+      ex->slots[vid] = ex->owned[vid];
+    }
+  }
+  return TRUE;
 }
 
 /**
@@ -235,12 +326,14 @@ tl_exec_new (TlGraph *g, guint n_outputs, TlValue *const *outputs, const TlExecO
     ex->opts = *opts;
   else
     tl_exec_options_init (&ex->opts);
-  const char *dev = ex->opts.device;
-  if (dev && *dev && strcmp (dev, "cpu") != 0 && !g_str_has_prefix (dev, "cpu:")) {
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "tl_exec_new: device '%s' is not supported by this executor", ex->opts.device);
+  if (!_tl_priv_device_open (ex->opts.device, &ex->dev, error)) {
+    g_prefix_error (error, "tl_exec_new: ");
     tl_exec_free (ex);
     return NULL;
+  }
+  if (ex->dev.be) {
+    const char *sync = g_getenv ("TL_CUDA_SYNC");
+    ex->sync_each = sync && *sync && strcmp (sync, "0") != 0;
   }
   ex->n_threads = ex->opts.n_threads ? ex->opts.n_threads : tl_get_num_threads ();
   ex->n_slots = MAX (1, g->next_value_id);
@@ -316,7 +409,8 @@ tl_exec_new (TlGraph *g, guint n_outputs, TlValue *const *outputs, const TlExecO
     st->ctx.deterministic = ex->opts.deterministic ? 1 : 0;
   }
   g_free (needed);
-  gboolean ok = plan_and_bind (ex, pinned, error);
+  gboolean ok = !ex->dev.be || (bind_device_kernels (ex, error) && leaves_to_device (ex, error));
+  ok = ok && plan_and_bind (ex, pinned, error);
   g_free (pinned);
   if (!ok) {
     tl_exec_free (ex);
@@ -333,7 +427,9 @@ tl_exec_new (TlGraph *g, guint n_outputs, TlValue *const *outputs, const TlExecO
  * @ex: an executor
  * @name: a placeholder name of the graph
  * @t: (transfer none): the value; the executor takes a reference (or a
- *   converted copy when only the dtype differs)
+ *   converted copy when only the dtype differs). On a GPU executor the
+ *   values are copied into a device buffer the executor keeps: @t may live
+ *   on the host or on the device.
  * @error: return location for a #GError
  *
  * Returns: FALSE for an unknown name or a shape mismatch (the message names
@@ -368,12 +464,26 @@ tl_exec_set_input (TlExec *ex, const char *name, TlTensor *t, GError **error)
                  got);
     return FALSE;
   }
+  guint idx = 0;
+  g_ptr_array_find (ex->g->inputs, v, &idx);
+  if (ex->dev.be) {
+    /* one device buffer per input, filled by each feed */
+    if (!ex->fed[idx]) {
+      ex->fed[idx] = _tl_priv_tensor_new_on (&ex->dev, &v->desc, FALSE, error);
+      if (!ex->fed[idx])
+        return FALSE;
+    }
+    if (!tl_tensor_copy_into (ex->fed[idx], t, error)) {
+      g_prefix_error (error, "input '%s': ", name);
+      return FALSE;
+    }
+    ex->slots[v->id] = ex->fed[idx];
+    return TRUE;
+  }
   TlTensor *keep = d.dtype == v->desc.dtype ? tl_tensor_ref (t)
                                             : tl_tensor_cast (t, v->desc.dtype, error);
   if (!keep)
     return FALSE;
-  guint idx = 0;
-  g_ptr_array_find (ex->g->inputs, v, &idx);
   tl_tensor_unref (ex->fed[idx]);
   ex->fed[idx] = keep;
   ex->slots[v->id] = keep;
@@ -389,7 +499,7 @@ now_seconds (void)
 }
 
 static gboolean
-run_once (TlExec *ex, guint64 step, double *secs, GError **error)
+check_inputs (TlExec *ex, GError **error)
 {
   for (guint i = 0; i < ex->needed_inputs->len; i++) {
     TlValue *v = ex->needed_inputs->pdata[i];
@@ -398,6 +508,30 @@ run_once (TlExec *ex, guint64 step, double *secs, GError **error)
       return FALSE;
     }
   }
+  return TRUE;
+}
+
+static gboolean
+run_step_kernel (TlExec *ex, ExecStep *st, GError **error)
+{
+  const TlBackend *be = ex->dev.be;
+  if (!be)
+    return st->def->forward_cpu (&st->ctx, st->in, st->out, error);
+  for (guint o = 0; st->zero_out && o < st->n_out; o++)
+    if (!be->memset_zero (tl_tensor_data (st->out[o]), tl_tensor_nbytes (st->out[o]), error))
+      return FALSE;
+  if (st->dev_fn)
+    return st->dev_fn (&st->ctx, st->in, st->out, error);
+  return st->dev_ext->forward_cuda (&st->ctx, st->in, st->out, be->current_stream (), error);
+}
+
+static gboolean
+run_once (TlExec *ex, guint64 step, double *secs, GError **error)
+{
+  if (!check_inputs (ex, error))
+    return FALSE;
+  if (ex->dev.be && !ex->dev.be->set_device (ex->dev.index, error))
+    return FALSE;
   _tl_priv_set_thread_override (ex->n_threads);
   gboolean ok = TRUE;
   for (guint s = 0; s < ex->n_steps && ok; s++) {
@@ -417,12 +551,15 @@ run_once (TlExec *ex, guint64 step, double *secs, GError **error)
     }
     if (!ok)
       break;
-    if (st->zero_out)
+    if (st->zero_out && !ex->dev.be)
       for (guint o = 0; o < st->n_out; o++)
         memset (tl_tensor_data (st->out[o]), 0, tl_tensor_nbytes (st->out[o]));
     st->ctx.seed = node_seed (ex->opts.seed, st->node->id, step);
     GError *e = NULL;
-    if (!st->def->forward_cpu (&st->ctx, st->in, st->out, &e)) {
+    gboolean kok = run_step_kernel (ex, st, &e);
+    if (kok && ex->dev.be && (ex->sync_each || secs))
+      kok = ex->dev.be->synchronize (&e);
+    if (!kok) {
       if (!e)
         e = g_error_new (TL_ERROR, TL_ERROR_FAILED, "kernel failed");
       g_prefix_error (&e, "op '%s' (node %u): ", st->def->name, st->node->id);
@@ -442,11 +579,71 @@ run_once (TlExec *ex, guint64 step, double *secs, GError **error)
   return ok;
 }
 
+/* Captured replay: the first run (warm-up: every buffer and cuBLAS
+ * workspace allocated) went through run_once; the second is captured, and
+ * every later one replays the graph. Inputs live in the executor's device
+ * buffers, so their addresses do not change between runs. */
+static gboolean
+run_graph (TlExec *ex, guint64 step, GError **error)
+{
+  const TlBackend *be = ex->dev.be;
+  if (!check_inputs (ex, error) || !be->set_device (ex->dev.index, error))
+    return FALSE;
+  if (!ex->graph) {
+    if (!be->graph_begin (error)) {
+      g_prefix_error (error, "CUDA graph capture: ");
+      return FALSE;
+    }
+    GError *e = NULL;
+    gboolean ok = run_once (ex, step, NULL, &e);
+    gpointer graph = be->graph_end (ok ? &e : NULL);
+    if (!ok || !graph) {
+      if (graph)
+        be->graph_free (graph);
+      g_propagate_prefixed_error (error, e, "CUDA graph capture: ");
+      return FALSE;
+    }
+    ex->graph = graph;
+  }
+  if (!be->graph_launch (ex->graph, error))
+    return FALSE;
+  return !ex->sync_each || be->synchronize (error);
+}
+
+/* Outputs marked with _tl_priv_exec_set_host_output: copied to the host
+ * after each run (waits for the run). */
+static gboolean
+fetch_host_outputs (TlExec *ex, GError **error)
+{
+  if (!ex->host_out)
+    return TRUE;
+  for (guint i = 0; i < ex->n_outputs; i++) {
+    if (!ex->host_out[i])
+      continue;
+    TlTensor *out = ex->slots[ex->out_vid[i]];
+    TlTensor *h = ex->host_copy[i];
+    if (h && tl_tensor_dtype (h) == tl_tensor_dtype (out) && tl_tensor_numel (h) == tl_tensor_numel (out)) {
+      if (!tl_tensor_copy_into (h, out, error))
+        return FALSE;
+      continue;
+    }
+    tl_tensor_unref (h);
+    ex->host_copy[i] = tl_tensor_to_device (out, "cpu", error);
+    if (!ex->host_copy[i])
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /**
  * tl_exec_run:
  * @ex: an executor with every needed input set
  * @step: training step, mixed into random ops' seeds with the base seed and node id
  * @error: return location for a #GError
+ *
+ * On a GPU the work is queued and the call may return before it is done;
+ * an asynchronous kernel failure is reported by the next call that waits
+ * (a copy to the host, tl_device_synchronize()).
  *
  * Returns: TRUE on success; on failure the message names the op and node.
  */
@@ -457,7 +654,14 @@ tl_exec_run (TlExec *ex, guint64 step, GError **error)
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "tl_exec_run: NULL executor");
     return FALSE;
   }
-  return run_once (ex, step, NULL, error);
+  gboolean ok;
+  if (ex->capture && ex->dev.be && ex->n_runs > 0)
+    ok = run_graph (ex, step, error);
+  else
+    ok = run_once (ex, step, NULL, error);
+  if (ok)
+    ex->n_runs++;
+  return ok && fetch_host_outputs (ex, error);
 }
 
 /**
@@ -473,7 +677,81 @@ tl_exec_get_output (TlExec *ex, guint i)
 {
   if (!ex || i >= ex->n_outputs)
     return NULL;
+  if (ex->host_out && ex->host_out[i] && ex->host_copy[i])
+    return ex->host_copy[i];
   return ex->slots[ex->out_vid[i]];
+}
+
+/**
+ * tl_exec_get_output_host:
+ * @ex: an executor
+ * @i: index into the outputs given to tl_exec_new()
+ * @error: return location for a #GError
+ *
+ * Output @i of the last run on the host: for a CPU executor a new reference
+ * to the output, for a GPU executor a host copy (waits for the run).
+ *
+ * Returns: (transfer full) (nullable): the host tensor; NULL on a bad index
+ * or a failed copy (which reports an asynchronous kernel failure).
+ */
+TlTensor *
+tl_exec_get_output_host (TlExec *ex, guint i, GError **error)
+{
+  TlTensor *t = tl_exec_get_output (ex, i);
+  if (!t) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "tl_exec_get_output_host: no output %u", i);
+    return NULL;
+  }
+  return tl_tensor_to_device (t, "cpu", error);
+}
+
+/* Mirror output i to the host after each run: tl_exec_get_output() then
+ * returns the host copy (the trainer does this for the loss and the
+ * predictions). A no-op on the CPU. */
+void
+_tl_priv_exec_set_host_output (TlExec *ex, guint i)
+{
+  if (!ex->dev.be || i >= ex->n_outputs)
+    return;
+  if (!ex->host_out) {
+    ex->host_out = g_new0 (guint8, ex->n_outputs);
+    ex->host_copy = g_new0 (TlTensor *, ex->n_outputs);
+  }
+  ex->host_out[i] = 1;
+}
+
+/* Replay runs as a captured device graph (see run_graph()). Refused, with
+ * the reason, on the CPU and when an op draws random numbers (its seed
+ * changes with the step, and a replay would repeat the captured one). */
+gboolean
+_tl_priv_exec_set_capture (TlExec *ex, gboolean on, GError **error)
+{
+  if (!on) {
+    ex->capture = FALSE;
+    return TRUE;
+  }
+  if (!ex->dev.be) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "graph capture needs a GPU executor");
+    return FALSE;
+  }
+  for (guint s = 0; s < ex->n_steps; s++) {
+    if (ex->steps[s].def->flags & TL_OP_RANDOM) {
+      g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                   "graph capture: op '%s' (node %u) draws random numbers per step",
+                   ex->steps[s].def->name, ex->steps[s].node->id);
+      return FALSE;
+    }
+  }
+  ex->capture = TRUE;
+  return TRUE;
+}
+
+/* Where the executor runs (backend NULL: CPU). */
+const TlDevice *
+_tl_priv_exec_device (const TlExec *ex)
+{
+  return &ex->dev;
 }
 
 /** tl_exec_peak_bytes: Returns: bytes of intermediate buffers the plan allocates. */

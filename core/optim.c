@@ -1,4 +1,8 @@
-/* optim.c — SGD, Adam, AdamW and LAMB updating f32 parameters in place. */
+/* optim.c — SGD, Adam, AdamW and LAMB updating f32 parameters in place.
+ *
+ * Parameters on a GPU are updated there by the device backend's update
+ * kernels (TL_BACKEND_EXT_OPTIM); their state is created on the same
+ * device (state restored from a checkpoint moves there on the first step). */
 #include "config.h"
 
 #include <math.h>
@@ -8,6 +12,7 @@
 #endif
 
 #include "tl-private.h"
+#include "backend-private.h"
 
 typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_LAMB } OptKind;
 
@@ -475,15 +480,150 @@ state_slot (TlOptimizer *opt, guint i, guint slot, TlTensor *like, gboolean *cre
     }
     if (created)
       *created = FALSE;
+    TlDevice dev;
+    if (!_tl_priv_tensor_open_device (like, &dev, error))
+      return NULL;
+    if (!_tl_priv_tensor_same_device (s, &dev)) {
+      /* restored on the host, trained on a GPU: move it once */
+      TlTensor *moved = _tl_priv_tensor_to (s, &dev, error);
+      if (!moved)
+        return NULL;
+      tl_tensor_unref (s);
+      opt->state->pdata[i * ns + slot] = s = moved;
+    }
     return s;
   }
-  s = tl_tensor_new (TL_DTYPE_F32, tl_tensor_ndim (like), tl_tensor_shape (like), error);
+  TlDevice dev;
+  if (!_tl_priv_tensor_open_device (like, &dev, error))
+    return NULL;
+  TlTensorDesc d;
+  tl_tensor_desc_init (&d, TL_DTYPE_F32, tl_tensor_ndim (like), tl_tensor_shape (like));
+  s = _tl_priv_tensor_new_on (&dev, &d, TRUE, error);
   if (!s)
     return NULL;
   opt->state->pdata[i * ns + slot] = s;
   if (created)
     *created = TRUE;
   return s;
+}
+
+static const TlBackendOptim *
+device_ops (const TlTensor *t, GError **error)
+{
+  TlDevice dev;
+  if (!_tl_priv_tensor_open_device (t, &dev, error))
+    return NULL;
+  const TlBackendOptim *ops = dev.be && dev.be->get_extension
+                                  ? dev.be->get_extension (TL_BACKEND_EXT_OPTIM)
+                                  : NULL;
+  if (!ops || ops->abi != TL_BACKEND_ABI)
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "optimizer: the device backend has no optimizer support");
+  return ops && ops->abi == TL_BACKEND_ABI ? ops : NULL;
+}
+
+/* tl_optimizer_step() for parameters on a GPU: same arithmetic, on the
+ * device, queued on the current stream. */
+static gboolean
+step_device (TlOptimizer *opt, guint n, TlTensor *const *params, TlTensor *const *grads, double lr,
+             GError **error)
+{
+  const TlBackendOptim *ops = NULL;
+  for (guint i = 0; i < n; i++) {
+    TlDevice dev;
+    if (!_tl_priv_tensor_open_device (params[i], &dev, error))
+      return FALSE;
+    if (!dev.be || (grads[i] && !_tl_priv_tensor_same_device (grads[i], &dev))) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                   "optimizer: parameter '%s' and its gradient are on different devices",
+                   tl_optimizer_param_name (opt, i));
+      return FALSE;
+    }
+    if (!ops && !(ops = device_ops (params[i], error)))
+      return FALSE;
+  }
+  const char *missing = NULL;
+  if (opt->kind == OPT_LAMB && !ops->lamb_update)
+    missing = "the CUDA backend was built without the lamb update kernel";
+  else if (opt->kind == OPT_SGD && !ops->sgd_update_full)
+    missing = "the CUDA backend was built without the sgd update kernel";
+  else if ((opt->kind == OPT_ADAM || opt->kind == OPT_ADAMW) && !ops->adam_update)
+    missing = "the CUDA backend was built without the adam update kernel";
+  if (missing) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "optimizer %s: %s", opt->kind_name, missing);
+    return FALSE;
+  }
+  ensure_params (opt, n);
+  opt->steps++;
+  const double t = (double) opt->steps;
+  const float bc1 = (float) (1.0 - pow (opt->cfg.beta1, t));
+  const float bc2 = (float) (1.0 - pow (opt->cfg.beta2, t));
+  const TlOptimConfig *c = &opt->cfg;
+  for (guint i = 0; i < n; i++) {
+    if (!grads[i])
+      continue;
+    gint64 ne = tl_tensor_numel (params[i]);
+    float *p = tl_tensor_data (params[i]);
+    const float *g = tl_tensor_const_data (grads[i]);
+    gboolean ok;
+    if (opt->kind == OPT_SGD) {
+      float *buf = NULL;
+      gboolean first = FALSE;
+      if (c->momentum != 0) {
+        TlTensor *b = state_slot (opt, i, 0, params[i], &first, error);
+        if (!b)
+          return FALSE;
+        buf = tl_tensor_data (b);
+      }
+      ok = ops->sgd_update_full (p, g, buf, ne, (float) lr, (float) c->momentum,
+                                 (float) c->dampening, (float) c->weight_decay, c->nesterov, first,
+                                 error);
+    } else if (opt->kind == OPT_LAMB) {
+      TlTensor *m = state_slot (opt, i, 0, params[i], NULL, error);
+      TlTensor *v = m ? state_slot (opt, i, 1, params[i], NULL, error) : NULL;
+      if (!v)
+        return FALSE;
+      ok = ops->lamb_update (p, g, tl_tensor_data (m), tl_tensor_data (v), ne, lr,
+                             (float) c->beta1, (float) c->beta2, (float) c->eps,
+                             (float) c->weight_decay, bc1, bc2, error);
+    } else {
+      TlTensor *m = state_slot (opt, i, 0, params[i], NULL, error);
+      TlTensor *v = m ? state_slot (opt, i, 1, params[i], NULL, error) : NULL;
+      if (!v)
+        return FALSE;
+      ok = ops->adam_update (p, g, tl_tensor_data (m), tl_tensor_data (v), ne, (float) lr,
+                             (float) c->beta1, (float) c->beta2, (float) c->eps,
+                             (float) c->weight_decay, opt->kind == OPT_ADAMW, bc1, bc2, error);
+    }
+    if (!ok) {
+      g_prefix_error (error, "optimizer %s, parameter '%s': ", opt->kind_name,
+                      tl_optimizer_param_name (opt, i));
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* A copy of opt whose state lives on the host (for checkpoints of a run
+ * whose state is on a GPU). */
+TlOptimizer *
+_tl_priv_optimizer_host_copy (const TlOptimizer *opt, GError **error)
+{
+  TlOptimizer *c = tl_optimizer_new (opt->kind_name, &opt->cfg, error);
+  if (!c)
+    return NULL;
+  ensure_params (c, opt->n_params);
+  c->steps = opt->steps;
+  for (guint i = 0; i < opt->n_params; i++)
+    c->names->pdata[i] = g_strdup (opt->names->pdata[i]);
+  for (guint i = 0; i < opt->state->len; i++) {
+    TlTensor *st = opt->state->pdata[i];
+    if (st && !(c->state->pdata[i] = tl_tensor_to_device (st, "cpu", error))) {
+      tl_optimizer_free (c);
+      return NULL;
+    }
+  }
+  return c;
 }
 
 /**
@@ -526,6 +666,12 @@ tl_optimizer_step (TlOptimizer *opt, guint n, TlTensor *const *params, TlTensor 
       return FALSE;
     }
   }
+  gboolean any_gpu = FALSE;
+  for (guint i = 0; i < n; i++)
+    any_gpu = any_gpu || tl_tensor_device (params[i]) != TL_DEVICE_CPU ||
+              (grads[i] && tl_tensor_device (grads[i]) != TL_DEVICE_CPU);
+  if (any_gpu)
+    return step_device (opt, n, params, grads, lr, error);
   ensure_params (opt, n);
   opt->steps++;
   const double t = (double) opt->steps;
@@ -578,6 +724,52 @@ tl_optimizer_step (TlOptimizer *opt, guint n, TlTensor *const *params, TlTensor 
   return TRUE;
 }
 
+/* tl_clip_grad_norm() with gradients on a GPU (contiguous f32 on one
+ * device; anything else is reported and gives NaN, which the trainer turns
+ * into an error). */
+static double
+clip_device (guint n, TlTensor *const *grads, double max_norm)
+{
+  GError *e = NULL;
+  const TlBackendOptim *ops = NULL;
+  g_autofree const float **xs = g_new0 (const float *, n + 1);
+  g_autofree gint64 *ns = g_new0 (gint64, n + 1);
+  g_autofree double *sq = g_new0 (double, n + 1);
+  g_autofree guint *which = g_new0 (guint, n + 1);
+  guint m = 0;
+  for (guint i = 0; i < n; i++) {
+    if (!grads[i] || tl_tensor_dtype (grads[i]) != TL_DTYPE_F32)
+      continue;
+    if (tl_tensor_device (grads[i]) == TL_DEVICE_CPU || !tl_tensor_is_contiguous (grads[i])) {
+      g_warning ("tl_clip_grad_norm: gradient #%u is %s; all must be contiguous on one GPU", i,
+                 tl_tensor_device (grads[i]) == TL_DEVICE_CPU ? "on the host" : "not contiguous");
+      return NAN;
+    }
+    if (!ops && !(ops = device_ops (grads[i], &e)))
+      break;
+    xs[m] = tl_tensor_const_data (grads[i]);
+    ns[m] = tl_tensor_numel (grads[i]);
+    which[m++] = i;
+  }
+  if (ops && !e)
+    ops->sumsq_multi (m, xs, ns, sq, &e);
+  double total = 0;
+  for (guint j = 0; j < m && !e; j++)
+    total += sq[j];
+  double norm = sqrt (total);
+  if (!e && max_norm > 0 && isfinite (norm) && max_norm / (norm + 1e-6) < 1.0) {
+    float coef = (float) (max_norm / (norm + 1e-6));
+    for (guint j = 0; j < m && !e; j++)
+      ops->scale (ns[j], coef, tl_tensor_data (grads[which[j]]), &e);
+  }
+  if (e) {
+    g_warning ("tl_clip_grad_norm: %s", e->message);
+    g_error_free (e);
+    return NAN;
+  }
+  return norm;
+}
+
 /**
  * tl_clip_grad_norm:
  * @n: number of gradients
@@ -589,6 +781,9 @@ tl_optimizer_step (TlOptimizer *opt, guint n, TlTensor *const *params, TlTensor 
 double
 tl_clip_grad_norm (guint n, TlTensor *const *grads, double max_norm)
 {
+  for (guint i = 0; i < n; i++)
+    if (grads[i] && tl_tensor_device (grads[i]) != TL_DEVICE_CPU)
+      return clip_device (n, grads, max_norm);
   double total = 0;
   for (guint i = 0; i < n; i++) {
     if (!grads[i] || tl_tensor_dtype (grads[i]) != TL_DTYPE_F32)

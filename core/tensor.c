@@ -1,4 +1,10 @@
-/* tensor.c — reference-counted N-d views onto reference-counted storage. */
+/* tensor.c — reference-counted N-d views onto reference-counted storage.
+ *
+ * Storage lives on the CPU (64-byte aligned) or on a GPU, where it comes
+ * from the device backend's caching allocator (backend.c). Host-side value
+ * access to GPU tensors goes through explicit copies of the bytes a view
+ * spans (span_download/span_upload); nothing here dereferences a device
+ * pointer. */
 #include "config.h"
 
 #include <math.h>
@@ -6,11 +12,15 @@
 
 #include "tl-private.h"
 #include "graph-private.h"
+#include "backend-private.h"
 
 typedef struct {
   gint ref_count;
   void *data;
   gsize nbytes;
+  TlDeviceType device;
+  int index;
+  const TlBackend *be; /* NULL on the CPU */
 } TlStorage;
 
 struct _TlTensor {
@@ -46,11 +56,42 @@ storage_new (gsize nbytes, GError **error)
   return s;
 }
 
+static TlStorage *
+storage_new_on (const TlDevice *dev, gsize nbytes, gboolean zero, GError **error)
+{
+  if (!dev || dev->type == TL_DEVICE_CPU) {
+    TlStorage *s = storage_new (nbytes, error);
+    if (s && zero)
+      memset (s->data, 0, nbytes);
+    return s;
+  }
+  void *data = dev->be->alloc (nbytes, error);
+  if (!data) {
+    g_prefix_error (error, "cuda:%d: tensor of %" G_GSIZE_FORMAT " bytes: ", dev->index, nbytes);
+    return NULL;
+  }
+  if (zero && !dev->be->memset_zero (data, nbytes, error)) {
+    dev->be->free (data);
+    return NULL;
+  }
+  TlStorage *s = g_new0 (TlStorage, 1);
+  s->ref_count = 1;
+  s->data = data;
+  s->nbytes = nbytes;
+  s->device = dev->type;
+  s->index = dev->index;
+  s->be = dev->be;
+  return s;
+}
+
 static void
 storage_unref (TlStorage *s)
 {
   if (s && g_atomic_int_dec_and_test (&s->ref_count)) {
-    _tl_priv_aligned_free (s->data);
+    if (s->be)
+      s->be->free (s->data);
+    else
+      _tl_priv_aligned_free (s->data);
     g_free (s);
   }
 }
@@ -275,6 +316,92 @@ tl_tensor_new_scalar_f32 (float value, GError **error)
   return t;
 }
 
+TlTensor *
+_tl_priv_tensor_new_on (const TlDevice *dev, const TlTensorDesc *desc, gboolean zero,
+                        GError **error)
+{
+  gsize nbytes;
+  if (!_tl_priv_desc_check (desc, &nbytes, error))
+    return NULL;
+  TlStorage *s = storage_new_on (dev, nbytes, zero, error);
+  if (!s)
+    return NULL;
+  TlTensor *t = tensor_alloc_header (desc->dtype, desc->ndim, desc->shape);
+  t->storage = s;
+  return t;
+}
+
+/**
+ * tl_tensor_new_on_device:
+ * @dtype: element type
+ * @ndim: rank
+ * @shape: (array length=ndim): dimensions
+ * @device: (nullable): "cpu", "cuda" or "cuda:N" (NULL: "cpu")
+ * @error: return location for a #GError
+ *
+ * GPU memory comes from the device backend's caching allocator; it goes
+ * back to the cache when the last view of the storage is unreffed.
+ *
+ * Returns: (transfer full) (nullable): a new zero-filled contiguous tensor
+ * on @device; NULL when the device is unusable (the message says why) or
+ * out of memory.
+ */
+TlTensor *
+tl_tensor_new_on_device (TlDType dtype, guint ndim, const gint64 *shape, const char *device,
+                         GError **error)
+{
+  TlTensorDesc d;
+  if (!tl_tensor_desc_init (&d, dtype, ndim, shape)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%u dimensions (at most %d)", ndim,
+                 TL_MAX_DIMS);
+    return NULL;
+  }
+  TlDevice dev;
+  if (!_tl_priv_device_open (device, &dev, error))
+    return NULL;
+  return _tl_priv_tensor_new_on (&dev, &d, TRUE, error);
+}
+
+/**
+ * tl_tensor_to_device:
+ * @t: a tensor
+ * @device: (nullable): "cpu", "cuda" or "cuda:N" (NULL: "cpu")
+ * @error: return location for a #GError
+ *
+ * Moves data between the host and a GPU (the copy is finished when the
+ * call returns for a copy to the host; a copy to a GPU is ordered before
+ * later work on it).
+ *
+ * Returns: (transfer full) (nullable): a new reference to @t when it
+ * already lives on @device, else a new contiguous copy there with @t's dtype.
+ */
+TlTensor *
+tl_tensor_to_device (TlTensor *t, const char *device, GError **error)
+{
+  if (!t) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "tl_tensor_to_device: NULL tensor");
+    return NULL;
+  }
+  TlDevice dev;
+  if (!_tl_priv_device_open (device, &dev, error))
+    return NULL;
+  return _tl_priv_tensor_to (t, &dev, error);
+}
+
+/* tl_tensor_to_device() for an opened device. */
+TlTensor *
+_tl_priv_tensor_to (TlTensor *t, const TlDevice *dev, GError **error)
+{
+  if (_tl_priv_tensor_same_device (t, dev))
+    return tl_tensor_ref (t);
+  TlTensorDesc d;
+  tl_tensor_get_desc (t, &d);
+  TlTensor *c = _tl_priv_tensor_new_on (dev, &d, FALSE, error);
+  if (c && !tl_tensor_copy_into (c, t, error))
+    g_clear_pointer (&c, tl_tensor_unref);
+  return c;
+}
+
 /* A contiguous tensor with `desc` over the storage of `base` starting at
  * base's offset (which must leave room for it). Used by the executor to
  * wrap planned buffers. */
@@ -383,12 +510,45 @@ tl_tensor_nbytes (const TlTensor *t)
   return (gsize) tl_tensor_numel (t) * tl_dtype_size (t->dtype);
 }
 
-/** tl_tensor_device: Returns: where the data lives (always CPU here). */
+/** tl_tensor_device: Returns: where the data lives. */
 TlDeviceType
 tl_tensor_device (const TlTensor *t)
 {
-  (void) t;
-  return TL_DEVICE_CPU;
+  return t->storage->device;
+}
+
+/** tl_tensor_device_index: Returns: the device index (0 for CPU tensors). */
+int
+tl_tensor_device_index (const TlTensor *t)
+{
+  return t->storage->index;
+}
+
+gboolean
+_tl_priv_tensor_open_device (const TlTensor *t, TlDevice *dev, GError **error)
+{
+  memset (dev, 0, sizeof *dev);
+  dev->type = t->storage->device;
+  dev->index = t->storage->index;
+  dev->be = t->storage->be;
+  if (!dev->be)
+    return TRUE;
+  return dev->be->set_device (dev->index, error);
+}
+
+gboolean
+_tl_priv_tensor_same_device (const TlTensor *a, const TlDevice *dev)
+{
+  TlDeviceType type = dev ? dev->type : TL_DEVICE_CPU;
+  if (a->storage->device != type)
+    return FALSE;
+  return type == TL_DEVICE_CPU || a->storage->index == dev->index;
+}
+
+static gboolean
+on_gpu (const TlTensor *t)
+{
+  return t->storage->be != NULL;
 }
 
 /**
@@ -690,6 +850,19 @@ tl_tensor_get_flat (const TlTensor *t, gint64 i)
   if (i < 0 || i >= tl_tensor_numel (t))
     return 0.0;
   gsize es = tl_dtype_size (t->dtype);
+  if (on_gpu (t)) {
+    guint8 buf[8];
+    GError *e = NULL;
+    TlDevice dev;
+    if (!_tl_priv_tensor_open_device (t, &dev, &e) ||
+        !dev.be->memcpy (buf, FALSE, (const guint8 *) t->storage->data + flat_offset (t, i) * es,
+                         TRUE, es, &e)) {
+      g_warning ("tl_tensor_get_flat: %s", e->message);
+      g_error_free (e);
+      return NAN;
+    }
+    return load_elem (t->dtype, buf);
+  }
   return load_elem (t->dtype, (const guint8 *) t->storage->data + flat_offset (t, i) * es);
 }
 
@@ -705,6 +878,19 @@ tl_tensor_set_flat (TlTensor *t, gint64 i, double value)
   if (i < 0 || i >= tl_tensor_numel (t))
     return;
   gsize es = tl_dtype_size (t->dtype);
+  if (on_gpu (t)) {
+    guint8 buf[8];
+    GError *e = NULL;
+    TlDevice dev;
+    store_elem (t->dtype, buf, value);
+    if (!_tl_priv_tensor_open_device (t, &dev, &e) ||
+        !dev.be->memcpy ((guint8 *) t->storage->data + flat_offset (t, i) * es, TRUE, buf, FALSE, es,
+                         &e)) {
+      g_warning ("tl_tensor_set_flat: %s", e->message);
+      g_error_free (e);
+    }
+    return;
+  }
   store_elem (t->dtype, (guint8 *) t->storage->data + flat_offset (t, i) * es, value);
 }
 
@@ -740,6 +926,101 @@ same_shape (const TlTensor *a, const TlTensor *b)
   return TRUE;
 }
 
+/* Elements [*lo, *hi) of the storage a view can touch (strides are never
+ * negative). */
+static void
+view_span (const TlTensor *t, gint64 *lo, gint64 *hi)
+{
+  *lo = *hi = t->offset;
+  if (tl_tensor_numel (t) == 0)
+    return;
+  gint64 e = t->offset;
+  for (guint d = 0; d < t->ndim; d++)
+    e += (t->shape[d] - 1) * t->strides[d];
+  *hi = e + 1;
+}
+
+/* A host tensor with t's dtype, shape and strides over a copy of the bytes
+ * t spans on its GPU. */
+static TlTensor *
+span_download (const TlTensor *t, GError **error)
+{
+  TlDevice dev;
+  if (!_tl_priv_tensor_open_device (t, &dev, error))
+    return NULL;
+  gint64 lo, hi;
+  view_span (t, &lo, &hi);
+  gsize es = tl_dtype_size (t->dtype);
+  TlStorage *s = storage_new ((gsize) MAX (1, hi - lo) * es, error);
+  if (!s)
+    return NULL;
+  if (hi > lo && !dev.be->memcpy (s->data, FALSE, (const guint8 *) t->storage->data + lo * es, TRUE,
+                                  (gsize) (hi - lo) * es, error)) {
+    storage_unref (s);
+    return NULL;
+  }
+  TlTensor *h = g_new0 (TlTensor, 1);
+  *h = *t;
+  h->ref_count = 1;
+  h->offset = t->offset - lo;
+  h->storage = s;
+  return h;
+}
+
+/* Writes back a span_download() of dst. */
+static gboolean
+span_upload (TlTensor *dst, const TlTensor *host, GError **error)
+{
+  TlDevice dev;
+  if (!_tl_priv_tensor_open_device (dst, &dev, error))
+    return FALSE;
+  gint64 lo, hi;
+  view_span (dst, &lo, &hi);
+  gsize es = tl_dtype_size (dst->dtype);
+  return hi <= lo || dev.be->memcpy ((guint8 *) dst->storage->data + lo * es, TRUE,
+                                     host->storage->data, FALSE, (gsize) (hi - lo) * es, error);
+}
+
+static void copy_host (TlTensor *dst, const TlTensor *src);
+
+/* A copy where at least one side lives on a GPU: one backend copy when the
+ * layouts and dtypes agree, else through host copies of the spans. */
+static gboolean
+copy_across (TlTensor *dst, const TlTensor *src, GError **error)
+{
+  if (dst->dtype == src->dtype && tl_tensor_is_contiguous (dst) && tl_tensor_is_contiguous (src)) {
+    TlDevice dev;
+    if (!_tl_priv_tensor_open_device (on_gpu (dst) ? dst : src, &dev, error))
+      return FALSE;
+    return dev.be->memcpy (tl_tensor_data (dst), on_gpu (dst), tl_tensor_const_data (src),
+                           on_gpu (src), tl_tensor_nbytes (src), error);
+  }
+  g_autoptr (TlTensor) hs = on_gpu (src) ? span_download (src, error)
+                                         : tl_tensor_ref ((TlTensor *) src);
+  if (!hs)
+    return FALSE;
+  if (!on_gpu (dst)) {
+    copy_host (dst, hs);
+    return TRUE;
+  }
+  if (tl_tensor_is_contiguous (dst)) {
+    g_autoptr (TlTensor) tmp = tl_tensor_new (dst->dtype, dst->ndim, dst->shape, error);
+    if (!tmp)
+      return FALSE;
+    copy_host (tmp, hs);
+    TlDevice dev;
+    if (!_tl_priv_tensor_open_device (dst, &dev, error))
+      return FALSE;
+    return dev.be->memcpy (tl_tensor_data (dst), TRUE, tl_tensor_const_data (tmp), FALSE,
+                           tl_tensor_nbytes (dst), error);
+  }
+  g_autoptr (TlTensor) hd = span_download (dst, error);
+  if (!hd)
+    return FALSE;
+  copy_host (hd, hs);
+  return span_upload (dst, hd, error);
+}
+
 /**
  * tl_tensor_copy_into:
  * @dst: destination (any layout)
@@ -747,9 +1028,11 @@ same_shape (const TlTensor *a, const TlTensor *b)
  * @error: return location for a #GError
  *
  * Copies values, converting dtypes (floats to integers truncate toward zero
- * and saturate; to f16/bf16 rounds to nearest even).
+ * and saturate; to f16/bf16 rounds to nearest even). Either side may live
+ * on a GPU: same dtype and contiguous layouts take one device copy, other
+ * cases go through host copies.
  *
- * Returns: FALSE on a shape mismatch.
+ * Returns: FALSE on a shape mismatch or a failed device copy.
  */
 gboolean
 tl_tensor_copy_into (TlTensor *dst, const TlTensor *src, GError **error)
@@ -765,12 +1048,22 @@ tl_tensor_copy_into (TlTensor *dst, const TlTensor *src, GError **error)
   }
   if (tl_tensor_numel (src) == 0)
     return TRUE;
+  if (on_gpu (dst) || on_gpu (src))
+    return copy_across (dst, src, error);
+  copy_host (dst, src);
+  return TRUE;
+}
+
+/* Host-to-host copy of same-shaped tensors (see tl_tensor_copy_into()). */
+static void
+copy_host (TlTensor *dst, const TlTensor *src)
+{
   guint8 *db = dst->storage->data;
   const guint8 *sb = src->storage->data;
   gsize des = tl_dtype_size (dst->dtype), ses = tl_dtype_size (src->dtype);
   if (dst->dtype == src->dtype && tl_tensor_is_contiguous (dst) && tl_tensor_is_contiguous (src)) {
     memmove (db + dst->offset * des, sb + src->offset * ses, tl_tensor_nbytes (src));
-    return TRUE;
+    return;
   }
   if (dst->dtype == src->dtype) {
     STRIDED_PAIR_LOOP (dst, src, od, os, memcpy (db + od * des, sb + os * ses, des));
@@ -806,7 +1099,6 @@ tl_tensor_copy_into (TlTensor *dst, const TlTensor *src, GError **error)
     STRIDED_PAIR_LOOP (dst, src, od, os,
                        store_elem (dst->dtype, db + od * des, load_elem (src->dtype, sb + os * ses)));
   }
-  return TRUE;
 }
 
 /**
@@ -831,12 +1123,24 @@ tl_tensor_contiguous (TlTensor *t, GError **error)
  * @dtype: target type
  * @error: return location for a #GError
  *
- * Returns: (transfer full) (nullable): a new contiguous tensor converted to @dtype.
+ * Returns: (transfer full) (nullable): a new contiguous tensor converted to
+ * @dtype, on @t's device.
  */
 TlTensor *
 tl_tensor_cast (const TlTensor *t, TlDType dtype, GError **error)
 {
-  TlTensor *c = tl_tensor_new (dtype, t->ndim, t->shape, error);
+  if (!on_gpu (t)) {
+    TlTensor *c = tl_tensor_new (dtype, t->ndim, t->shape, error);
+    if (c && !tl_tensor_copy_into (c, t, error))
+      g_clear_pointer (&c, tl_tensor_unref);
+    return c;
+  }
+  TlDevice dev;
+  if (!_tl_priv_tensor_open_device (t, &dev, error))
+    return NULL;
+  TlTensorDesc d;
+  tl_tensor_desc_init (&d, dtype, t->ndim, t->shape);
+  TlTensor *c = _tl_priv_tensor_new_on (&dev, &d, FALSE, error);
   if (c && !tl_tensor_copy_into (c, t, error))
     g_clear_pointer (&c, tl_tensor_unref);
   return c;
@@ -847,7 +1151,7 @@ tl_tensor_cast (const TlTensor *t, TlDType dtype, GError **error)
  * @t: a tensor
  * @error: return location for a #GError
  *
- * Returns: (transfer full) (nullable): a deep contiguous copy.
+ * Returns: (transfer full) (nullable): a deep contiguous copy on @t's device.
  */
 TlTensor *
 tl_tensor_copy (const TlTensor *t, GError **error)
@@ -860,7 +1164,7 @@ tl_tensor_copy (const TlTensor *t, GError **error)
  * @t: a tensor
  * @value: the value, converted to the dtype
  *
- * Sets every element of the view.
+ * Sets every element of the view (of a GPU tensor: through a host copy).
  */
 void
 tl_tensor_fill (TlTensor *t, double value)
@@ -868,6 +1172,19 @@ tl_tensor_fill (TlTensor *t, double value)
   gint64 n = tl_tensor_numel (t);
   if (n == 0)
     return;
+  if (on_gpu (t)) {
+    GError *e = NULL;
+    g_autoptr (TlTensor) h = tl_tensor_new (t->dtype, t->ndim, t->shape, &e);
+    if (h) {
+      tl_tensor_fill (h, value);
+      tl_tensor_copy_into (t, h, &e);
+    }
+    if (e) {
+      g_warning ("tl_tensor_fill: %s", e->message);
+      g_error_free (e);
+    }
+    return;
+  }
   if (t->dtype == TL_DTYPE_F32 && tl_tensor_is_contiguous (t)) {
     float *p = tl_tensor_data (t), f = (float) value;
     for (gint64 i = 0; i < n; i++)
@@ -894,6 +1211,17 @@ tl_tensor_max_rel_diff (const TlTensor *a, const TlTensor *b)
 {
   if (!same_shape (a, b))
     return -1.0;
+  if (on_gpu (a) || on_gpu (b)) {
+    GError *e = NULL;
+    g_autoptr (TlTensor) ha = tl_tensor_to_device ((TlTensor *) a, "cpu", &e);
+    g_autoptr (TlTensor) hb = ha ? tl_tensor_to_device ((TlTensor *) b, "cpu", &e) : NULL;
+    if (!hb) {
+      g_warning ("tl_tensor_max_rel_diff: %s", e->message);
+      g_error_free (e);
+      return INFINITY;
+    }
+    return tl_tensor_max_rel_diff (ha, hb);
+  }
   const guint8 *ab = a->storage->data, *bb = b->storage->data;
   gsize aes = tl_dtype_size (a->dtype), bes = tl_dtype_size (b->dtype);
   double maxd = 0.0, maxb = 0.0;
@@ -929,6 +1257,17 @@ tl_tensor_equal_bits (const TlTensor *a, const TlTensor *b)
 {
   if (a->dtype != b->dtype || !same_shape (a, b))
     return FALSE;
+  if (on_gpu (a) || on_gpu (b)) {
+    GError *e = NULL;
+    g_autoptr (TlTensor) ha = tl_tensor_to_device ((TlTensor *) a, "cpu", &e);
+    g_autoptr (TlTensor) hb = ha ? tl_tensor_to_device ((TlTensor *) b, "cpu", &e) : NULL;
+    if (!hb) {
+      g_warning ("tl_tensor_equal_bits: %s", e->message);
+      g_error_free (e);
+      return FALSE;
+    }
+    return tl_tensor_equal_bits (ha, hb);
+  }
   const guint8 *ab = a->storage->data, *bb = b->storage->data;
   gsize es = tl_dtype_size (a->dtype);
   if (tl_tensor_is_contiguous (a) && tl_tensor_is_contiguous (b))

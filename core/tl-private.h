@@ -40,6 +40,38 @@ G_GNUC_INTERNAL void _tl_priv_atomic_abort(TlAtomicFile *f);
 G_GNUC_INTERNAL void *_tl_priv_aligned_alloc(gsize size);
 G_GNUC_INTERNAL void _tl_priv_aligned_free(void *p);
 
+/* --- devices (backend.c, tensor.c; cuda-core) ----------------------------- */
+struct _TlBackend;
+/* A parsed and opened device: the backend is NULL for the CPU. */
+typedef struct {
+  TlDeviceType type;
+  int index;
+  const struct _TlBackend *be;
+} TlDevice;
+G_GNUC_INTERNAL gboolean _tl_priv_device_parse(const char *name, TlDeviceType *type, int *index,
+                                               GError **error);
+G_GNUC_INTERNAL gboolean _tl_priv_device_open(const char *name, TlDevice *dev, GError **error);
+G_GNUC_INTERNAL const struct _TlBackend *_tl_priv_backend_cuda(GError **error);
+G_GNUC_INTERNAL const struct _TlBackend *_tl_priv_device_backend(TlDeviceType type, int index,
+                                                                 GError **error);
+/* The device a tensor lives on (backend NULL for the CPU; makes a GPU
+ * current on the calling thread). */
+G_GNUC_INTERNAL gboolean _tl_priv_tensor_open_device(const TlTensor *t, TlDevice *dev,
+                                                     GError **error);
+/* New contiguous tensor on `dev`; zero-filled when `zero`. */
+G_GNUC_INTERNAL TlTensor *_tl_priv_tensor_new_on(const TlDevice *dev, const TlTensorDesc *desc,
+                                                 gboolean zero, GError **error);
+/* tl_tensor_to_device() for an opened device. */
+G_GNUC_INTERNAL TlTensor *_tl_priv_tensor_to(TlTensor *t, const TlDevice *dev, GError **error);
+/* optim.c: a copy of an optimizer with its state on the host. */
+G_GNUC_INTERNAL TlOptimizer *_tl_priv_optimizer_host_copy(const TlOptimizer *opt, GError **error);
+/* TRUE when the tensor lives on `dev` (type and index). */
+G_GNUC_INTERNAL gboolean _tl_priv_tensor_same_device(const TlTensor *a, const TlDevice *dev);
+/* exec.c: device helpers of the executor. */
+G_GNUC_INTERNAL void _tl_priv_exec_set_host_output(TlExec *ex, guint i);
+G_GNUC_INTERNAL gboolean _tl_priv_exec_set_capture(TlExec *ex, gboolean on, GError **error);
+G_GNUC_INTERNAL const TlDevice *_tl_priv_exec_device(const TlExec *ex);
+
 G_END_DECLS
 
 #endif /* TL_PRIVATE_H */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "train-private.h"
+#include "train-device.h"
 
 /* --- one graph + executor ----------------------------------------------- */
 
@@ -87,10 +88,20 @@ _tl_priv_pass_init (Pass *p, TlModelInstance *m, TlDatasetInstance *d, TlMode mo
     }
     g_free (grads);
   }
+  /* on a GPU run the graph reads the run's device parameters */
+  if (!_tl_priv_devparams_bind_graph (tl_model_instance_params (m), p->g, error))
+    return FALSE;
   TlExecOptions o;
   exec_options (cfg, mode == TL_MODE_TRAIN, &o);
   p->ex = tl_exec_new (p->g, outs->len, (TlValue *const *) outs->pdata, &o, error);
-  return p->ex != NULL;
+  if (!p->ex)
+    return FALSE;
+  /* the loss and the predictions are read on the host after every batch */
+  if (p->loss_out >= 0)
+    _tl_priv_exec_set_host_output (p->ex, (guint) p->loss_out);
+  if (p->pred_out >= 0)
+    _tl_priv_exec_set_host_output (p->ex, (guint) p->pred_out);
+  return TRUE;
 }
 
 /* Read rows, feed the graph's inputs, run. Returns the field tensors (for

@@ -12,6 +12,14 @@
  * trainer state is the number of optimizer steps taken, so a resumed run
  * reads the same batches, feeds random ops the same step numbers and
  * produces the same parameters as an uninterrupted one.
+ *
+ * On a GPU (cfg->device "cuda[:N]") the parameters, the accumulated
+ * gradients and the optimizer state live on the device (train-device.c);
+ * per step only the fed batch goes to the device and the loss (and, when
+ * evaluating, the predictions) come back. Parameters and optimizer state
+ * are copied to the host for checkpoints and when the run ends.
+ * cfg->cuda_graph or TL_CUDA_GRAPH=1 replays the forward and backward
+ * pass as a captured CUDA graph (not with ops that draw random numbers).
  */
 #include "config.h"
 
@@ -21,6 +29,8 @@
 
 #include "train-private.h"
 #include "train-dp.h"
+#include "train-device.h"
+#include "backend-private.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -111,6 +121,8 @@ typedef struct {
   gboolean checked_select;
   TlMetrics last_train;
   TlDataParallel dp; /* data-parallel shard and communicator (train-dp.c) */
+  TlDeviceParams devp; /* parameters on a GPU (train-device.c); inactive on the CPU */
+  const TlBackendOptim *dops; /* device arithmetic for the gradients */
 } Trainer;
 
 static void
@@ -127,6 +139,24 @@ trainer_clear (Trainer *t)
   g_free (t->params);
   g_free (t->order);
   _tl_priv_dp_clear (&t->dp);
+  _tl_priv_devparams_clear (&t->devp);
+}
+
+/* Checkpoint inputs on the host: the store's host tensors refreshed from
+ * the device, and (nullable) a host copy of the optimizer (transfer full)
+ * when its state lives on the device. */
+static gboolean
+host_state (Trainer *t, TlOptimizer **opt_copy, GError **error)
+{
+  if (opt_copy)
+    *opt_copy = NULL;
+  if (!t->devp.active)
+    return TRUE;
+  if (!_tl_priv_devparams_download (&t->devp, error))
+    return FALSE;
+  if (opt_copy && t->opt && !(*opt_copy = _tl_priv_optimizer_host_copy (t->opt, error)))
+    return FALSE;
+  return TRUE;
 }
 
 static void
@@ -175,7 +205,13 @@ save_last (Trainer *t, GError **error)
       g_strdup (t->have_best ? g_ascii_formatd (buf, sizeof buf, "%.17g", t->best) : "none"));
   g_hash_table_insert (meta, "model", g_strdup (tl_model_instance_name (t->m)));
   g_autofree char *path = join_path (t->cfg->out_dir, "last.safetensors");
-  return tl_checkpoint_save (tl_model_instance_params (t->m), t->opt, meta, path, error);
+  TlOptimizer *host_opt = NULL;
+  if (!host_state (t, &host_opt, error))
+    return FALSE;
+  gboolean ok = tl_checkpoint_save (tl_model_instance_params (t->m),
+                                    host_opt ? host_opt : t->opt, meta, path, error);
+  tl_optimizer_free (host_opt);
+  return ok;
 }
 
 static gboolean
@@ -188,7 +224,8 @@ save_best (Trainer *t, const TlMetrics *mt, GError **error)
   g_hash_table_insert (meta, "model", g_strdup (tl_model_instance_name (t->m)));
   g_hash_table_insert (meta, "metrics", tl_metrics_to_json (mt, t->opt_step, "eval"));
   g_autofree char *path = join_path (t->cfg->out_dir, "best.safetensors");
-  if (!tl_checkpoint_save (tl_model_instance_params (t->m), NULL, meta, path, error))
+  if (!host_state (t, NULL, error) ||
+      !tl_checkpoint_save (tl_model_instance_params (t->m), NULL, meta, path, error))
     return FALSE;
   _tl_priv_progress_message (t->progress, "best checkpoint (%s=%.6g) written to %s", t->select,
                              tl_metrics_get (mt, t->select), path);
@@ -295,9 +332,48 @@ eval_point (Trainer *t, TlMetrics *train_window, gboolean *stop, GError **error)
   return TRUE;
 }
 
+/* accumulate() on a GPU: acc = g, then acc += g (cuBLAS axpy). */
+static gboolean
+accumulate_device (Trainer *t, gboolean first, GError **error)
+{
+  for (guint k = 0; k < t->pass.n_grads; k++) {
+    guint pi = (guint) t->pass.grad_param[k];
+    TlTensor *g = tl_exec_get_output (t->pass.ex, t->pass.grad_out0 + k);
+    if (!t->acc[pi]) {
+      TlTensorDesc d;
+      tl_tensor_desc_init (&d, TL_DTYPE_F32, tl_tensor_ndim (t->params[pi]),
+                           tl_tensor_shape (t->params[pi]));
+      t->acc[pi] = _tl_priv_tensor_new_on (&t->devp.dev, &d, TRUE, error);
+      if (!t->acc[pi])
+        return FALSE;
+    }
+    if (tl_tensor_numel (g) != tl_tensor_numel (t->acc[pi])) {
+      g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "gradient of '%s' has the wrong size",
+                   (const char *) t->names->pdata[pi]);
+      return FALSE;
+    }
+    g_autoptr (TlTensor) gf = NULL;
+    if (tl_tensor_dtype (g) != TL_DTYPE_F32 || !tl_tensor_is_contiguous (g)) {
+      if (!(gf = tl_tensor_cast (g, TL_DTYPE_F32, error)))
+        return FALSE;
+      g = gf;
+    }
+    if (first) {
+      if (!tl_tensor_copy_into (t->acc[pi], g, error))
+        return FALSE;
+    } else if (!t->dops->axpy (tl_tensor_numel (g), 1.0f, tl_tensor_const_data (g),
+                               tl_tensor_data (t->acc[pi]), error)) {
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 static gboolean
 accumulate (Trainer *t, gboolean first, GError **error)
 {
+  if (t->devp.active)
+    return accumulate_device (t, first, error);
   for (guint k = 0; k < t->pass.n_grads; k++) {
     guint pi = (guint) t->pass.grad_param[k];
     TlTensor *g = tl_exec_get_output (t->pass.ex, t->pass.grad_out0 + k);
@@ -365,6 +441,23 @@ check_config (const TlTrainConfig *cfg, GError **error)
   return TRUE;
 }
 
+/* Data-parallel reduction of device gradients through host copies (the
+ * communicators of train-dp.c work on host tensors). */
+static gboolean
+dp_reduce_staged (Trainer *t, TlTensor **grads, double *loss, GError **error)
+{
+  g_autofree TlTensor **host = g_new0 (TlTensor *, t->n + 1);
+  gboolean ok = TRUE;
+  for (guint i = 0; i < t->n && ok; i++)
+    ok = !grads[i] || (host[i] = tl_tensor_to_device (grads[i], "cpu", error)) != NULL;
+  ok = ok && _tl_priv_dp_reduce (&t->dp, t->n, host, loss, error);
+  for (guint i = 0; i < t->n && ok; i++)
+    ok = !grads[i] || tl_tensor_copy_into (grads[i], host[i], error);
+  for (guint i = 0; i < t->n; i++)
+    tl_tensor_unref (host[i]);
+  return ok;
+}
+
 static gboolean
 train_loop (Trainer *t, GError **error)
 {
@@ -419,6 +512,11 @@ train_loop (Trainer *t, GError **error)
       for (guint i = 0; i < t->n; i++) {
         if (!t->acc[i])
           continue;
+        if (t->devp.active) {
+          if (!t->dops->scale (tl_tensor_numel (t->acc[i]), inv, tl_tensor_data (t->acc[i]), error))
+            return FALSE;
+          continue;
+        }
         float *g = tl_tensor_data (t->acc[i]);
         for (gint64 e = 0; e < tl_tensor_numel (t->acc[i]); e++)
           g[e] *= inv;
@@ -431,7 +529,8 @@ train_loop (Trainer *t, GError **error)
     if (_tl_priv_dp_active (&t->dp)) {
       /* sum of the ranks' share-weighted gradients and losses; the loss is
        * checked after the sum so that every rank stops together */
-      if (!_tl_priv_dp_reduce (&t->dp, t->n, grads, &step_loss, error))
+      if (!(t->devp.active ? dp_reduce_staged (t, grads, &step_loss, error)
+                           : _tl_priv_dp_reduce (&t->dp, t->n, grads, &step_loss, error)))
         return FALSE;
       if (!isfinite (step_loss)) {
         g_set_error (error, TL_ERROR, TL_ERROR_NUMERIC,
@@ -559,14 +658,41 @@ tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
     return FALSE;
   }
   t.names = g_ptr_array_new_with_free_func (g_free);
+  TlParamStore *store = tl_model_instance_params (m);
+  if (!_tl_priv_devparams_begin (&t.devp, store, cfg, error))
+    goto out;
+  if (t.devp.active) {
+    t.dops = t.devp.dev.be->get_extension ? t.devp.dev.be->get_extension (TL_BACKEND_EXT_OPTIM)
+                                          : NULL;
+    if (!t.dops || t.dops->abi != TL_BACKEND_ABI) {
+      g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                   "train: the %s backend has no trainer support", cfg->device);
+      goto out;
+    }
+  }
   if (!_tl_priv_pass_init (&t.pass, m, train, TL_MODE_TRAIN, t.dp.n, cfg, t.names, error))
     goto out;
   t.n = t.names->len;
-  TlParamStore *store = tl_model_instance_params (m);
   t.params = g_new0 (TlTensor *, t.n + 1);
   t.acc = g_new0 (TlTensor *, t.n + 1);
-  for (guint i = 0; i < t.n; i++)
+  for (guint i = 0; i < t.n; i++) {
     t.params[i] = tl_param_store_lookup (store, t.names->pdata[i]);
+    if (t.devp.active && t.params[i] &&
+        !(t.params[i] = _tl_priv_devparams_get (&t.devp, t.names->pdata[i], error)))
+      goto out;
+  }
+  if (t.devp.active) {
+    const char *env = g_getenv ("TL_CUDA_GRAPH");
+    if (cfg->cuda_graph || (env && *env && strcmp (env, "0") != 0)) {
+      GError *ce = NULL;
+      if (_tl_priv_exec_set_capture (t.pass.ex, TRUE, &ce)) {
+        _tl_priv_progress_message (progress, "training step replayed as a CUDA graph");
+      } else {
+        _tl_priv_progress_message (progress, "CUDA graph capture off: %s", ce->message);
+        g_error_free (ce);
+      }
+    }
+  }
   TlOptimConfig oc;
   tl_optim_config_init (&oc);
   gboolean is_sgd = g_strcmp0 (cfg->optimizer, "sgd") == 0;
@@ -595,7 +721,15 @@ tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
     goto out;
   if (!_tl_priv_dp_sync_params (&t.dp, store, error))
     goto out;
-  if (!train_loop (&t, error))
+  if (!_tl_priv_devparams_upload (&t.devp, error))
+    goto out;
+  if (!train_loop (&t, error)) {
+    /* like on the CPU, the store holds the parameters as they were when
+     * the run failed (best effort: a device failure may prevent it) */
+    _tl_priv_devparams_download (&t.devp, NULL);
+    goto out;
+  }
+  if (!_tl_priv_devparams_download (&t.devp, error))
     goto out;
   if (final)
     *final = t.have_eval ? t.last_eval : t.last_train;

@@ -17,3 +17,4 @@ EXTRA_DIST += tests/test-headers.sh
 include tests/datasets.mk
 include tests/comm.mk
 include tests/resume.mk
+include tests/cuda.mk

@@ -258,6 +258,34 @@ fusion_codegen_cuda (const FusionProgram *p, const char *kernel_name)
   return g_string_free (s, FALSE);
 }
 
+/**
+ * fusion_cuda_launch_dims:
+ * @p: an analysed program
+ * @max_blocks: cap on the grid of grid-stride (elementwise) kernels, > 0
+ * @grid: (out): blocks
+ * @block: (out): threads per block
+ *
+ * The launch configuration the kernel of fusion_codegen_cuda() expects
+ * (the same rule as the comment at the top of its source).
+ */
+void
+fusion_cuda_launch_dims (const FusionProgram *p, guint max_blocks, guint *grid, guint *block)
+{
+  gint64 rows = p->rows, cols = p->cols;
+  gboolean red = p->n_reductions > 0;
+  if (!red) {
+    gint64 n = rows * cols;
+    *block = 256;
+    *grid = (guint) CLAMP ((n + 255) / 256, 1, (gint64) max_blocks);
+  } else if (cols > 1024) {
+    *block = BLOCK;
+    *grid = (guint) rows;
+  } else {
+    *block = 256;
+    *grid = (guint) ((rows + 7) / 8);
+  }
+}
+
 /* --- run-time compilation with NVRTC ------------------------------------------ */
 
 #ifdef FUSION_CUDA

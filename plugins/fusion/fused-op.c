@@ -253,10 +253,35 @@ static const TlOpSamples fused_samples = {
   TL_TABLE_INIT (TlOpSamples), .n_samples = 2, .get = fused_sample, .low = -1, .high = 1,
 };
 
+#ifdef FUSION_CUDA
+/* On "cuda[:N]": the group's generated CUDA kernel (codegen-cuda.c,
+ * compiled by NVRTC, launched by launch-cuda.c) on the host's stream. */
+static gboolean
+fused_forward_cuda (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, void *stream,
+                    GError **error)
+{
+  TlTensorDesc *d = g_newa (TlTensorDesc, ctx->n_inputs + 1);
+  for (guint i = 0; i < ctx->n_inputs; i++)
+    tl_tensor_get_desc (in[i], &d[i]);
+  const FusionProgram *p = get_program (ctx->attrs, ctx->n_inputs, d, error);
+  return p && fusion_cuda_run (p, in, out, stream, error);
+}
+
+static const TlOpCudaExt fused_cuda = {
+  TL_TABLE_INIT (TlOpCudaExt), .forward_cuda = fused_forward_cuda,
+};
+#endif
+
 static const void *
 fused_extension (const char *id)
 {
-  return g_strcmp0 (id, TL_OP_EXT_SAMPLES) == 0 ? &fused_samples : NULL;
+  if (g_strcmp0 (id, TL_OP_EXT_SAMPLES) == 0)
+    return &fused_samples;
+#ifdef FUSION_CUDA
+  if (g_strcmp0 (id, TL_OP_EXT_CUDA) == 0)
+    return &fused_cuda;
+#endif
+  return NULL;
 }
 
 const TlOpDef fusion_fused_op = {

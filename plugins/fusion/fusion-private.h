@@ -150,6 +150,12 @@ extern const TlOpDef fusion_fused_op;
 /* codegen-cuda.c */
 char *fusion_codegen_cuda (const FusionProgram *p, const char *kernel_name);
 const char *fusion_cuda_ptx (const FusionProgram *p, GError **error);
+void fusion_cuda_launch_dims (const FusionProgram *p, guint max_blocks, guint *grid, guint *block);
+/* Run the group on the GPU (launch-cuda.c): in/out are CUDA tensors, the
+ * kernel is enqueued on `stream` (a cudaStream_t). FALSE with
+ * TL_ERROR_UNSUPPORTED when the driver or NVRTC is missing. */
+gboolean fusion_cuda_run (const FusionProgram *p, TlTensor *const *in, TlTensor *const *out, void *stream,
+                          GError **error);
 const char *fusion_expr_template (FusionOpcode op);
 void fusion_append_expr (GString *s, const char *tmpl, const char *a, const char *b, float scale,
                          float bias);

@@ -13,6 +13,7 @@ plugins_fusion_libfusion_core_la_SOURCES = \
 	plugins/fusion/plan-io.c \
 	plugins/fusion/model-transformer.c \
 	plugins/fusion/codegen-cuda.c \
+	plugins/fusion/launch-cuda.c \
 	plugins/fusion/codegen-c.c \
 	plugins/fusion/fusion.c
 plugins_fusion_libfusion_core_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS) $(OPENMP_CFLAGS)

@@ -7,17 +7,23 @@
  *             libtl-1 then links libmpi). MPI is initialised on first use
  *             unless the program already did it (and then finalised at
  *             exit by tl).
- *   "nccl"    GPU tensors: not built yet (TL_ERROR_UNSUPPORTED).
+ *   "nccl"    CUDA tensors over NCCL, ranks set up over MPI (or one rank
+ *             without mpirun); CPU tensors go over MPI. Needs the CUDA
+ *             backend module built with NCCL and a GPU per rank, else
+ *             TL_ERROR_UNSUPPORTED with the reason on every rank.
  *
  * tl_comm_new_from_env() picks "mpi" when the process was started by mpirun
  * (OMPI_COMM_WORLD_SIZE is set) and MPI was built in, else "single"; the
- * environment variable TL_COMM=single|mpi overrides the choice.
+ * environment variable TL_COMM=single|mpi|nccl overrides the choice.
+ * Whatever the backend, contiguous CUDA tensors go over NCCL (an "mpi"
+ * communicator makes its NCCL communicator on the first one).
  *
  * Failure: a peer that dies ends the whole job (Open MPI's default); a
  * collective that does not complete within TL_COMM_TIMEOUT seconds (default
  * 300, 0 disables) aborts the job with a message naming the operation and
- * the rank. Tensors must be CPU tensors; non-contiguous ones are handled
- * through a contiguous copy.
+ * the rank (over NCCL too: ncclCommAbort, then the job ends). Non-contiguous
+ * CPU tensors are handled through a contiguous copy; CUDA tensors must be
+ * contiguous.
  *
  *   TlComm *comm = tl_comm_new_from_env (&error);
  *   tl_comm_allreduce (comm, grad, TL_COMM_MEAN, &error);   // in place
@@ -46,7 +52,7 @@ typedef enum {
   TL_COMM_MIN = 3
 } TlCommOp;
 
-/* A communicator on `backend` ("single", "mpi"); NULL means the same as
+/* A communicator on `backend` ("single", "mpi", "nccl"); NULL means the same as
  * tl_comm_new_from_env(). TL_ERROR_UNSUPPORTED when the backend was not
  * built, TL_ERROR_COMM when it cannot start. (transfer full) */
 TL_API TlComm *tl_comm_new(const char *backend, GError **error);
@@ -58,7 +64,7 @@ TL_API void tl_comm_free(TlComm *comm); /* NULL-safe; does not finalise MPI */
  * (transfer none) */
 TL_API TlComm *tl_comm_get_default(GError **error);
 
-TL_API const char *tl_comm_backend(const TlComm *comm); /* "single", "mpi" */
+TL_API const char *tl_comm_backend(const TlComm *comm); /* "single", "mpi", "nccl" */
 TL_API int tl_comm_rank(const TlComm *comm);            /* 0 .. size-1 */
 TL_API int tl_comm_size(const TlComm *comm);            /* >= 1 */
 

@@ -29,7 +29,7 @@ typedef struct {
   uint64_t seed;           /* base seed for random ops */
   uint32_t training;       /* 1: dropout etc. active */
   uint32_t reuse_buffers;  /* 1 (default): buffer planning reuses dead tensors' memory */
-  const char *device;      /* "cpu" (default) or "cuda[:N]" */
+  const char *device;      /* "cpu" (default) or "cuda[:N]": see tl_exec_new() */
   void *reserved[8];
 } TlExecOptions;
 
@@ -47,8 +47,12 @@ TL_API gboolean tl_exec_set_input(TlExec *ex, const char *name, TlTensor *t, GEr
 /* Run once; `step` feeds random ops' seeds (seed, node id, step). */
 TL_API gboolean tl_exec_run(TlExec *ex, guint64 step, GError **error);
 /* Output i of the last run. Borrowed: valid until the next run or free;
- * take a ref (or tl_tensor_copy) to keep it. */
+ * take a ref (or tl_tensor_copy) to keep it. On a GPU executor it lives on
+ * the device (tl_tensor_data() is a device pointer). */
 TL_API TlTensor *tl_exec_get_output(TlExec *ex, guint i);
+/* Output i on the host: a new reference (CPU) or a host copy (GPU; waits
+ * for the run and reports an asynchronous kernel failure). (transfer full) */
+TL_API TlTensor *tl_exec_get_output_host(TlExec *ex, guint i, GError **error);
 /* Peak bytes of intermediate buffers the plan needs, and what it would need
  * without reuse. */
 TL_API gsize tl_exec_peak_bytes(const TlExec *ex);

@@ -99,6 +99,20 @@ typedef struct _TlOpDef {
 /* Extension ids. */
 #define TL_OP_EXT_CUDA "tl.op.cuda/1"
 
+/* TL_OP_EXT_CUDA: the op's CUDA kernel, used when an executor runs on
+ * "cuda[:N]" (an op without one cannot run there: tl_exec_new names it).
+ * Same contract as forward_cpu, except that tl_tensor_data() of every input
+ * and output is a device pointer on the current device, and the work is
+ * enqueued on `stream` (a cudaStream_t; it need not be finished when the
+ * function returns, and the function must not synchronise the device).
+ * Outputs are zero-filled like on the CPU. */
+typedef struct {
+  TL_TABLE_HEADER;
+  gboolean (*forward_cuda)(const TlKernelCtx *ctx, TlTensor *const *inputs,
+                           TlTensor *const *outputs, void *stream, GError **error);
+  void *reserved[4];
+} TlOpCudaExt;
+
 /* The op registry (process-wide, thread-safe). Built-ins are registered by
  * tl_init(). Plugin ops are registered by the plugin registry when a plugin
  * is loaded. The table must outlive the process (it is static in a .so that

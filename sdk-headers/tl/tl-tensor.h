@@ -5,6 +5,13 @@
  * Views (reshape of contiguous data, transpose, slice) share storage; writes
  * through one view are visible through the others.
  *
+ * Devices: a tensor's storage lives on the CPU or on a GPU ("cuda:N", see
+ * tl_tensor_new_on_device()). tl_tensor_data() of a GPU tensor is a device
+ * pointer: never dereference it on the host. Functions that read or write
+ * values on the host (get_flat, set_flat, fill, copy_into, max_rel_diff,
+ * equal_bits) work on GPU tensors through explicit copies (slow: for tests
+ * and small values); move data with tl_tensor_to_device().
+ *
  * Ownership: functions returning TlTensor* return a new reference
  * ("transfer full") that the caller releases with tl_tensor_unref();
  * tl_tensor_unref(NULL) is a no-op. Arguments are borrowed ("transfer none").
@@ -76,7 +83,8 @@ TL_API gsize tl_tensor_nbytes(const TlTensor *t); /* numel * dtype size */
 TL_API TlDeviceType tl_tensor_device(const TlTensor *t);
 TL_API void tl_tensor_get_desc(const TlTensor *t, TlTensorDesc *desc);
 TL_API gboolean tl_tensor_is_contiguous(const TlTensor *t);
-/* Pointer to the first element (storage + offset). Borrowed. For CPU tensors. */
+/* Pointer to the first element (storage + offset). Borrowed. For a GPU
+ * tensor this is a device pointer. */
 TL_API void *tl_tensor_data(TlTensor *t);
 TL_API const void *tl_tensor_const_data(const TlTensor *t);
 
@@ -103,6 +111,46 @@ TL_API void tl_tensor_set_flat(TlTensor *t, gint64 i, double value);
 /* Max |a-b| / max(1, max|b|) over all elements; -1 on shape mismatch. */
 TL_API double tl_tensor_max_rel_diff(const TlTensor *a, const TlTensor *b);
 TL_API gboolean tl_tensor_equal_bits(const TlTensor *a, const TlTensor *b);
+
+/* --- devices (ABI 1.0 additions) ------------------------------------------ */
+
+/* Device index (0 for CPU tensors). */
+TL_API int tl_tensor_device_index(const TlTensor *t);
+/* New zero-filled contiguous tensor on `device` ("cpu", "cuda", "cuda:N";
+ * NULL means "cpu"). GPU memory comes from the backend's caching allocator
+ * and goes back to it when the last view is unreffed. (transfer full) */
+TL_API TlTensor *tl_tensor_new_on_device(TlDType dtype, guint ndim, const gint64 *shape,
+                                         const char *device, GError **error);
+/* t on `device`: a new reference to t when it already lives there, else a
+ * new contiguous copy (same dtype) there. The only way data crosses between
+ * host and GPU besides tl_tensor_copy_into(). (transfer full) */
+TL_API TlTensor *tl_tensor_to_device(TlTensor *t, const char *device, GError **error);
+
+/* TRUE when `device` can be used (always for "cpu"); else FALSE with the
+ * reason (device "cuda": no CUDA device: ..., or that the CUDA backend
+ * module was not found). */
+TL_API gboolean tl_device_available(const char *device, GError **error);
+/* One line naming the device (GPU model, compute capability, memory).
+ * (transfer full) */
+TL_API char *tl_device_describe(const char *device, GError **error);
+/* Wait for the work the calling thread queued on `device`; reports an
+ * asynchronous kernel failure. A no-op for "cpu". */
+TL_API gboolean tl_device_synchronize(const char *device, GError **error);
+
+/* Counters of a GPU's caching allocator. Host-allocated. */
+typedef struct {
+  guint64 bytes_in_use;      /* handed out to tensors */
+  guint64 bytes_cached;      /* free, kept for reuse */
+  guint64 peak_bytes_in_use;
+  guint64 n_device_allocs;   /* calls into the driver's allocator */
+  guint64 n_cache_hits;      /* requests served from the cache */
+  guint64 reserved[3];
+} TlDeviceMemStats;
+
+TL_API gboolean tl_device_memory_stats(const char *device, TlDeviceMemStats *stats,
+                                       GError **error);
+/* Return the cached free blocks of a GPU to the driver. */
+TL_API gboolean tl_device_empty_cache(const char *device, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TlTensor, tl_tensor_unref)
 

@@ -110,8 +110,11 @@ typedef struct {
   uint32_t shuffle;          /* 1 */
   uint32_t deterministic;    /* 0 */
   uint32_t n_threads;        /* 0: default */
-  uint32_t reserved0;
-  const char *device;        /* "cpu" */
+  uint32_t cuda_graph;       /* 0; 1: on a GPU, replay the training step's forward and
+                              * backward pass as a captured CUDA graph (also
+                              * TL_CUDA_GRAPH=1); ignored with ops that draw random numbers */
+  const char *device;        /* "cpu"; "cuda" or "cuda:N": parameters, gradients and
+                              * optimizer state live on that GPU */
   const char *out_dir;       /* NULL: no checkpoints; else best.safetensors, last.safetensors, state */
   const char *resume_from;   /* NULL or a checkpoint written by a previous run */
   int64_t checkpoint_every;  /* 0: at each evaluation */

@@ -56,9 +56,11 @@ fuse_copy (TlGraph *g, const char *mode, TlPlan **plan_out)
   return c;
 }
 
-/* Run every named output of g with the given inputs; returns new refs. */
+/* Run every named output of g with the given inputs on `device`; returns
+ * new refs to host tensors. */
 static GPtrArray *
-run_graph (TlGraph *g, guint n_in, const char *const *names, TlTensor *const *in, guint *n_kernels)
+run_graph_on (TlGraph *g, guint n_in, const char *const *names, TlTensor *const *in, guint *n_kernels,
+              const char *device)
 {
   GError *error = NULL;
   guint n = tl_graph_n_outputs (g);
@@ -67,6 +69,7 @@ run_graph (TlGraph *g, guint n_in, const char *const *names, TlTensor *const *in
     outs[i] = tl_graph_get_output (g, tl_graph_output_name (g, i));
   TlExecOptions o;
   tl_exec_options_init (&o);
+  o.device = device;
   TlExec *ex = tl_exec_new (g, n, outs, &o, &error);
   g_assert_no_error (error);
   for (guint i = 0; i < n_in; i++) {
@@ -76,13 +79,23 @@ run_graph (TlGraph *g, guint n_in, const char *const *names, TlTensor *const *in
   g_assert_true (tl_exec_run (ex, 0, &error));
   g_assert_no_error (error);
   GPtrArray *res = g_ptr_array_new_with_free_func ((GDestroyNotify) tl_tensor_unref);
-  for (guint i = 0; i < n; i++)
-    g_ptr_array_add (res, tl_tensor_copy (tl_exec_get_output (ex, i), NULL));
+  for (guint i = 0; i < n; i++) {
+    TlTensor *t = tl_exec_get_output_host (ex, i, &error);
+    g_assert_no_error (error);
+    g_ptr_array_add (res, tl_tensor_copy (t, NULL));
+    tl_tensor_unref (t);
+  }
   if (n_kernels)
     *n_kernels = tl_exec_n_kernels (ex);
   tl_exec_free (ex);
   g_free (outs);
   return res;
+}
+
+static GPtrArray *
+run_graph (TlGraph *g, guint n_in, const char *const *names, TlTensor *const *in, guint *n_kernels)
+{
+  return run_graph_on (g, n_in, names, in, n_kernels, "cpu");
 }
 
 static TlTensor *
@@ -707,6 +720,66 @@ test_cuda_codegen (void)
   g_rmdir (dir);
 }
 
+/* --- on the GPU ------------------------------------------------------------ */
+
+/* The fused groups' generated CUDA kernels (NVRTC, launched on the
+ * executor's stream) against the unfused graph on the CPU: the three
+ * patterns at shapes that select each stitching scheme (thread, warp and
+ * block composition) and random DAGs. Skipped without a GPU. */
+static void
+test_cuda_run (void)
+{
+  GError *error = NULL;
+  if (!tl_device_available ("cuda", &error)) {
+    g_autofree char *why = g_strdup_printf ("no GPU run: %s", error->message);
+    g_test_skip (why);
+    g_clear_error (&error);
+    return;
+  }
+  TlRng rng;
+  tl_rng_init (&rng, 7, 0);
+  static const gint64 cols[] = { 300, 4096 };
+  for (guint pat = PAT_LN; pat <= PAT_GELU_LN; pat++) {
+    for (guint c = 0; c < G_N_ELEMENTS (cols); c++) {
+      gint64 shape[2] = { 37, cols[c] };
+      TlGraph *g = build_pattern (pat, shape[0], shape[1], &rng);
+      g_autoptr (TlTensor) x = rand_tensor (&rng, 2, shape, -3, 3);
+      g_autoptr (TlTensor) res = rand_tensor (&rng, 2, shape, -1, 1);
+      const char *names[] = { "x", "res" };
+      TlTensor *in[] = { x, res };
+      guint n_in = pat == PAT_GELU_LN ? 2 : 1, ka = 0;
+      TlGraph *f = fuse_copy (g, "stitch", NULL);
+      g_autoptr (GPtrArray) a = run_graph (g, n_in, names, in, NULL);
+      g_autoptr (GPtrArray) b = run_graph_on (f, n_in, names, in, &ka, "cuda");
+      double d = tl_tensor_max_rel_diff (b->pdata[0], a->pdata[0]);
+      g_test_message ("cuda pattern %u, %" G_GINT64_FORMAT " columns: %u kernels, rel diff %.3g", pat, cols[c], ka, d);
+      g_assert_cmpfloat (d, >=, 0);
+      g_assert_cmpfloat (d, <=, TOL);
+      tl_graph_unref (f);
+      tl_graph_unref (g);
+    }
+  }
+  for (guint t = 0; t < 40; t++) {
+    guint ni;
+    char **names;
+    TlTensor **ins;
+    TlGraph *g = random_dag (&rng, 4 + (guint) tl_rng_below (&rng, 8), TRUE, t % 2 == 0, &ni, &names, &ins);
+    TlGraph *f = fuse_copy (g, "stitch", NULL);
+    g_autoptr (GPtrArray) a = run_graph (g, ni, (const char *const *) names, ins, NULL);
+    g_autoptr (GPtrArray) b = run_graph_on (f, ni, (const char *const *) names, ins, NULL, "cuda");
+    for (guint i = 0; i < a->len; i++) {
+      double d = tl_tensor_max_rel_diff (b->pdata[i], a->pdata[i]);
+      if (d > TOL)
+        g_test_message ("random DAG %u output %u: rel diff %.3g", t, i, d);
+      g_assert_cmpfloat (d, >=, 0);
+      g_assert_cmpfloat (d, <=, TOL);
+    }
+    tl_graph_unref (f);
+    tl_graph_unref (g);
+    free_inputs (ni, names, ins);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -725,5 +798,6 @@ main (int argc, char **argv)
   g_test_add_func ("/fusion/gradient", test_gradient);
   g_test_add_func ("/fusion/compiled-c", test_compiled_c);
   g_test_add_func ("/fusion/cuda-codegen", test_cuda_codegen);
+  g_test_add_func ("/fusion/cuda-run", test_cuda_run);
   return g_test_run ();
 }

@@ -1,0 +1,207 @@
+/* cuda-alloc.c — caching device allocator (one per device, shared by the
+ * threads of the process).
+ *
+ * Requests are rounded up to a size class: multiples of 512 bytes below
+ * 1 MiB, then four classes per power of two (at most 25% waste). Freed
+ * blocks go to the free list of their class and are handed out again to a
+ * request of the same class made on the same stream, which keeps reuse
+ * stream-ordered (work queued on the old owner finishes before work queued
+ * by the new one). Memory returns to the driver only in empty_cache() or
+ * when cudaMalloc fails (then the cache is emptied and the call retried).
+ * Never managed memory.
+ */
+#include "config.h"
+
+#include <cuda_runtime.h>
+
+#include "cuda-private.h"
+
+#define MAX_DEVICES 64
+
+typedef struct {
+  void *ptr;
+  gsize size;      /* class size */
+  cudaStream_t stream;
+  gboolean in_use;
+} Block;
+
+typedef struct {
+  GMutex lock;
+  gboolean init;
+  GHashTable *blocks; /* ptr -> Block* (all blocks of the device, owned) */
+  GHashTable *free;   /* class size -> GSList* of Block* */
+  TlBackendMemStats stats;
+} DeviceCache;
+
+static DeviceCache caches[MAX_DEVICES];
+static GMutex caches_init_lock;
+
+static DeviceCache *
+cache_of (int dev)
+{
+  if (dev < 0 || dev >= MAX_DEVICES)
+    dev = 0;
+  DeviceCache *c = &caches[dev];
+  g_mutex_lock (&caches_init_lock);
+  if (!c->init) {
+    g_mutex_init (&c->lock);
+    c->blocks = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+    c->free = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+    c->init = TRUE;
+  }
+  g_mutex_unlock (&caches_init_lock);
+  return c;
+}
+
+static gsize
+size_class (gsize n)
+{
+  if (n == 0)
+    n = 1;
+  if (n < (1u << 20))
+    return (n + 511) & ~(gsize) 511;
+  /* four classes per octave: 2^k, 1.25*2^k, 1.5*2^k, 1.75*2^k */
+  int k = 63 - __builtin_clzll ((unsigned long long) n);
+  gsize base = (gsize) 1 << k, step = base >> 2;
+  return base + ((n - base + step - 1) / step) * step;
+}
+
+/* Free lists are keyed by class size (an owned gint64). */
+static gint64 *
+key_of (gsize size)
+{
+  gint64 *k = g_new (gint64, 1);
+  *k = (gint64) size;
+  return k;
+}
+
+static void
+release_all_free (DeviceCache *c)
+{
+  GHashTableIter it;
+  gpointer val;
+  g_hash_table_iter_init (&it, c->free);
+  while (g_hash_table_iter_next (&it, NULL, &val)) {
+    for (GSList *l = val; l; l = l->next) {
+      Block *b = l->data;
+      cudaFree (b->ptr);
+      c->stats.bytes_cached -= b->size;
+      g_hash_table_remove (c->blocks, b->ptr);
+    }
+    g_slist_free (val);
+    g_hash_table_iter_remove (&it);
+  }
+}
+
+void *
+_tl_cuda_alloc (gsize nbytes, GError **error)
+{
+  int dev = _tl_cuda_current_device ();
+  cudaStream_t stream = _tl_cuda_stream ();
+  DeviceCache *c = cache_of (dev);
+  gsize cls = size_class (nbytes);
+  gint64 k = (gint64) cls;
+  g_mutex_lock (&c->lock);
+  GSList *list = g_hash_table_lookup (c->free, &k);
+  for (GSList *l = list; l; l = l->next) {
+    Block *b = l->data;
+    if (b->stream != stream)
+      continue;
+    list = g_slist_delete_link (list, l);
+    if (list)
+      g_hash_table_insert (c->free, key_of (cls), list); /* frees the new key */
+    else
+      g_hash_table_remove (c->free, &k);
+    b->in_use = TRUE;
+    c->stats.bytes_cached -= b->size;
+    c->stats.bytes_in_use += b->size;
+    c->stats.peak_bytes_in_use = MAX (c->stats.peak_bytes_in_use, c->stats.bytes_in_use);
+    c->stats.n_cache_hits++;
+    g_mutex_unlock (&c->lock);
+    return b->ptr;
+  }
+  void *p = NULL;
+  cudaError_t st = cudaMalloc (&p, cls);
+  if (st == cudaErrorMemoryAllocation) {
+    cudaGetLastError ();
+    release_all_free (c);
+    st = cudaMalloc (&p, cls);
+  }
+  if (st != cudaSuccess) {
+    cudaGetLastError ();
+    guint64 used = c->stats.bytes_in_use, cached = c->stats.bytes_cached;
+    g_mutex_unlock (&c->lock);
+    _tl_cuda_set_error (error, st,
+                        "cuda:%d: cudaMalloc(%" G_GSIZE_FORMAT " bytes for a request of %"
+                        G_GSIZE_FORMAT "; %" G_GUINT64_FORMAT " bytes in use, %" G_GUINT64_FORMAT
+                        " cached)",
+                        dev, cls, nbytes, used, cached);
+    if (error && *error)
+      (*error)->code = TL_ERROR_NO_MEMORY;
+    return NULL;
+  }
+  Block *b = g_new0 (Block, 1);
+  b->ptr = p;
+  b->size = cls;
+  b->stream = stream;
+  b->in_use = TRUE;
+  g_hash_table_insert (c->blocks, p, b);
+  c->stats.bytes_in_use += cls;
+  c->stats.peak_bytes_in_use = MAX (c->stats.peak_bytes_in_use, c->stats.bytes_in_use);
+  c->stats.n_device_allocs++;
+  g_mutex_unlock (&c->lock);
+  return p;
+}
+
+void
+_tl_cuda_free (void *ptr)
+{
+  if (!ptr)
+    return;
+  /* the block may belong to any device: look in each cache */
+  for (int dev = 0; dev < MAX_DEVICES; dev++) {
+    DeviceCache *c = &caches[dev];
+    if (!c->init)
+      continue;
+    g_mutex_lock (&c->lock);
+    Block *b = g_hash_table_lookup (c->blocks, ptr);
+    if (!b) {
+      g_mutex_unlock (&c->lock);
+      continue;
+    }
+    if (!b->in_use) {
+      g_mutex_unlock (&c->lock);
+      g_critical ("CUDA allocator: double free of %p", ptr);
+      return;
+    }
+    b->in_use = FALSE;
+    c->stats.bytes_in_use -= b->size;
+    c->stats.bytes_cached += b->size;
+    gint64 k = (gint64) b->size;
+    GSList *list = g_hash_table_lookup (c->free, &k);
+    g_hash_table_insert (c->free, key_of (b->size), g_slist_prepend (list, b));
+    g_mutex_unlock (&c->lock);
+    return;
+  }
+  g_critical ("CUDA allocator: free of unknown pointer %p", ptr);
+}
+
+void
+_tl_cuda_mem_stats (TlBackendMemStats *stats)
+{
+  DeviceCache *c = cache_of (_tl_cuda_current_device ());
+  g_mutex_lock (&c->lock);
+  *stats = c->stats;
+  g_mutex_unlock (&c->lock);
+}
+
+void
+_tl_cuda_empty_cache (void)
+{
+  DeviceCache *c = cache_of (_tl_cuda_current_device ());
+  /* blocks still referenced by queued work must not go back to the driver */
+  cudaDeviceSynchronize ();
+  g_mutex_lock (&c->lock);
+  release_all_free (c);
+  g_mutex_unlock (&c->lock);
+}

@@ -1,0 +1,394 @@
+/* cuda-runtime.c — devices, per-thread streams and cuBLAS handles, copies,
+ * synchronisation and error reporting of the CUDA backend module. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+
+#include "cuda-private.h"
+
+#define TL_CUDA_MAX_DEVICES 64
+/* cuBLAS workspace per handle: set explicitly so that captured graphs never
+ * allocate inside cuBLAS. */
+#define TL_CUDA_CUBLAS_WORKSPACE (32u << 20)
+
+typedef struct {
+  gboolean ready;
+  cudaStream_t stream;
+  cublasHandle_t blas;
+  void *blas_ws;
+  void *scratch;
+  gsize scratch_bytes;
+  gboolean graphs;  /* a graph was captured on this stream: it may hold scratch */
+  GSList *retired;  /* outgrown scratch blocks a captured graph may still use */
+} DeviceCtx;
+
+typedef struct {
+  int device;
+  DeviceCtx dev[TL_CUDA_MAX_DEVICES];
+} ThreadCtx;
+
+static void
+thread_ctx_free (gpointer data)
+{
+  ThreadCtx *tc = data;
+  int cur = 0;
+  cudaGetDevice (&cur);
+  for (int i = 0; i < TL_CUDA_MAX_DEVICES; i++) {
+    DeviceCtx *d = &tc->dev[i];
+    if (!d->ready)
+      continue;
+    cudaSetDevice (i);
+    cudaStreamSynchronize (d->stream);
+    if (d->scratch)
+      _tl_cuda_free (d->scratch);
+    g_slist_free_full (d->retired, _tl_cuda_free);
+    cublasDestroy (d->blas);
+    cudaFree (d->blas_ws);
+    cudaStreamDestroy (d->stream);
+  }
+  cudaSetDevice (cur);
+  g_free (tc);
+}
+
+static GPrivate thread_key = G_PRIVATE_INIT (thread_ctx_free);
+
+static ThreadCtx *
+thread_ctx (void)
+{
+  ThreadCtx *tc = g_private_get (&thread_key);
+  if (!tc) {
+    tc = g_new0 (ThreadCtx, 1);
+    g_private_set (&thread_key, tc);
+  }
+  return tc;
+}
+
+void
+_tl_cuda_set_error (GError **error, int cuda_status, const char *fmt, ...)
+{
+  if (!error)
+    return;
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *what = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  cudaError_t st = (cudaError_t) cuda_status;
+  g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "%s: %s (%s)", what, cudaGetErrorString (st),
+               cudaGetErrorName (st));
+}
+
+/* Says why there is no usable device, or returns the count. */
+int
+_tl_cuda_device_count (GError **error)
+{
+  int n = 0;
+  cudaError_t st = cudaGetDeviceCount (&n);
+  if (st != cudaSuccess) {
+    cudaGetLastError (); /* clear the sticky status of a failed init */
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "no CUDA device: %s",
+                 cudaGetErrorString (st));
+    return 0;
+  }
+  if (n <= 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "no CUDA device: the driver reports 0 devices");
+    return 0;
+  }
+  return n;
+}
+
+int
+_tl_cuda_current_device (void)
+{
+  return thread_ctx ()->device;
+}
+
+static gboolean
+env_flag (const char *name)
+{
+  const char *v = g_getenv (name);
+  return v && *v && strcmp (v, "0") != 0;
+}
+
+static const char *
+cublas_status_name (cublasStatus_t s)
+{
+  switch (s) {
+  case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+  case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+  case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
+  case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+  case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+  case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
+  case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+  case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
+  case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+  case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
+  default: return "CUBLAS_STATUS_?";
+  }
+}
+
+static gboolean
+blas_fail (GError **error, cublasStatus_t s, const char *what)
+{
+  g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "%s: %s (%d)", what, cublas_status_name (s),
+               (int) s);
+  return FALSE;
+}
+
+static gboolean
+device_ctx_init (DeviceCtx *d, GError **error)
+{
+  cudaError_t st = cudaStreamCreateWithFlags (&d->stream, cudaStreamNonBlocking);
+  if (st != cudaSuccess) {
+    _tl_cuda_set_error (error, st, "cudaStreamCreateWithFlags");
+    return FALSE;
+  }
+  cublasStatus_t bs = cublasCreate (&d->blas);
+  if (bs != CUBLAS_STATUS_SUCCESS) {
+    cudaStreamDestroy (d->stream);
+    return blas_fail (error, bs, "cublasCreate");
+  }
+  bs = cublasSetStream (d->blas, d->stream);
+  if (bs == CUBLAS_STATUS_SUCCESS)
+    bs = cublasSetMathMode (d->blas, env_flag ("TL_CUDA_TF32") ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                               : CUBLAS_DEFAULT_MATH);
+  if (bs != CUBLAS_STATUS_SUCCESS) {
+    cublasDestroy (d->blas);
+    cudaStreamDestroy (d->stream);
+    return blas_fail (error, bs, "cublasSetStream/cublasSetMathMode");
+  }
+  st = cudaMalloc (&d->blas_ws, TL_CUDA_CUBLAS_WORKSPACE);
+  if (st == cudaSuccess)
+    bs = cublasSetWorkspace (d->blas, d->blas_ws, TL_CUDA_CUBLAS_WORKSPACE);
+  if (st != cudaSuccess || bs != CUBLAS_STATUS_SUCCESS) {
+    if (st != cudaSuccess)
+      _tl_cuda_set_error (error, st, "cudaMalloc(cuBLAS workspace of %u bytes)",
+                          TL_CUDA_CUBLAS_WORKSPACE);
+    else
+      blas_fail (error, bs, "cublasSetWorkspace");
+    cudaFree (d->blas_ws);
+    cublasDestroy (d->blas);
+    cudaStreamDestroy (d->stream);
+    return FALSE;
+  }
+  d->ready = TRUE;
+  return TRUE;
+}
+
+gboolean
+_tl_cuda_set_device (int index, GError **error)
+{
+  ThreadCtx *cur = thread_ctx ();
+  if (index >= 0 && index < TL_CUDA_MAX_DEVICES && cur->device == index && cur->dev[index].ready) {
+    int now = -1;
+    if (cudaGetDevice (&now) == cudaSuccess && now == index)
+      return TRUE;
+  }
+  GError *e = NULL;
+  int n = _tl_cuda_device_count (&e);
+  if (n == 0) {
+    g_propagate_error (error, e);
+    return FALSE;
+  }
+  if (index < 0 || index >= n || index >= TL_CUDA_MAX_DEVICES) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "cuda:%d does not exist (%d CUDA device%s)", index, n, n == 1 ? "" : "s");
+    return FALSE;
+  }
+  cudaError_t st = cudaSetDevice (index);
+  if (st != cudaSuccess) {
+    _tl_cuda_set_error (error, st, "cudaSetDevice(%d)", index);
+    return FALSE;
+  }
+  ThreadCtx *tc = thread_ctx ();
+  tc->device = index;
+  if (!tc->dev[index].ready && !device_ctx_init (&tc->dev[index], error)) {
+    g_prefix_error (error, "cuda:%d: ", index);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The calling thread's context on its current device, created on demand. */
+static DeviceCtx *
+cur_ctx (void)
+{
+  ThreadCtx *tc = thread_ctx ();
+  DeviceCtx *d = &tc->dev[tc->device];
+  if (!d->ready) {
+    GError *e = NULL;
+    if (!_tl_cuda_set_device (tc->device, &e)) {
+      g_warning ("CUDA backend: %s", e->message);
+      g_error_free (e);
+      return NULL;
+    }
+  }
+  return d;
+}
+
+void *
+_tl_cuda_stream (void)
+{
+  DeviceCtx *d = cur_ctx ();
+  return d ? (void *) d->stream : NULL;
+}
+
+void *
+_tl_cuda_cublas (void)
+{
+  DeviceCtx *d = cur_ctx ();
+  return d ? (void *) d->blas : NULL;
+}
+
+void *
+_tl_cuda_scratch (gsize nbytes, GError **error)
+{
+  DeviceCtx *d = cur_ctx ();
+  if (!d) {
+    g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "CUDA backend: no usable device");
+    return NULL;
+  }
+  if (nbytes == 0)
+    nbytes = 1;
+  if (d->scratch_bytes >= nbytes)
+    return d->scratch;
+  /* stream-ordered: work queued with the old scratch finishes before any
+   * later use of the block (same stream); but a captured graph replays
+   * with the old address, so then the block is kept until the thread ends */
+  if (d->scratch && d->graphs)
+    d->retired = g_slist_prepend (d->retired, d->scratch);
+  else if (d->scratch)
+    _tl_cuda_free (d->scratch);
+  d->scratch = NULL;
+  d->scratch_bytes = 0;
+  void *p = _tl_cuda_alloc (nbytes, error);
+  if (!p)
+    return NULL;
+  d->scratch = p;
+  d->scratch_bytes = nbytes;
+  return p;
+}
+
+gboolean
+_tl_cuda_check_launch (const char *what, GError **error)
+{
+  cudaError_t st = cudaGetLastError ();
+  if (st == cudaSuccess)
+    return TRUE;
+  _tl_cuda_set_error (error, st, "kernel launch of %s", what);
+  return FALSE;
+}
+
+/* Called when a graph is captured on the calling thread's stream. */
+void
+_tl_cuda_note_graph (void)
+{
+  DeviceCtx *d = cur_ctx ();
+  if (d)
+    d->graphs = TRUE;
+}
+
+int
+_tl_cuda_sm_count (void)
+{
+  static int cache[TL_CUDA_MAX_DEVICES];
+  int dev = _tl_cuda_current_device ();
+  if (cache[dev] > 0)
+    return cache[dev];
+  int n = 0;
+  if (cudaDeviceGetAttribute (&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0)
+    n = 1;
+  cache[dev] = n;
+  return n;
+}
+
+char *
+_tl_cuda_describe (int index)
+{
+  struct cudaDeviceProp p;
+  cudaError_t st = cudaGetDeviceProperties (&p, index);
+  if (st != cudaSuccess)
+    return g_strdup_printf ("cuda:%d (cudaGetDeviceProperties: %s)", index,
+                            cudaGetErrorString (st));
+  int rt = 0, drv = 0;
+  cudaRuntimeGetVersion (&rt);
+  cudaDriverGetVersion (&drv);
+  return g_strdup_printf ("%s, cc %d.%d, %.0f GiB, %d SMs, runtime %d.%d, driver %d.%d%s", p.name,
+                          p.major, p.minor, (double) p.totalGlobalMem / (1024.0 * 1024 * 1024),
+                          p.multiProcessorCount, rt / 1000, (rt % 1000) / 10, drv / 1000,
+                          (drv % 1000) / 10, env_flag ("TL_CUDA_TF32") ? ", TF32 on" : "");
+}
+
+gboolean
+_tl_cuda_memcpy (void *dst, gboolean dst_on_device, const void *src, gboolean src_on_device,
+                 gsize nbytes, GError **error)
+{
+  if (nbytes == 0)
+    return TRUE;
+  DeviceCtx *d = cur_ctx ();
+  if (!d) {
+    g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "CUDA backend: no usable device");
+    return FALSE;
+  }
+  enum cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice
+                                                            : cudaMemcpyHostToDevice)
+                                           : (src_on_device ? cudaMemcpyDeviceToHost
+                                                            : cudaMemcpyHostToHost);
+  if (kind == cudaMemcpyHostToHost) {
+    memmove (dst, src, nbytes);
+    return TRUE;
+  }
+  cudaError_t st = cudaMemcpyAsync (dst, src, nbytes, kind, d->stream);
+  if (st == cudaSuccess && !dst_on_device)
+    st = cudaStreamSynchronize (d->stream);
+  if (st != cudaSuccess) {
+    static const char *const names[] = {"host to host", "host to device", "device to host",
+                                        "device to device"};
+    _tl_cuda_set_error (error, st, "cudaMemcpyAsync(%" G_GSIZE_FORMAT " bytes, %s)", nbytes,
+                        names[kind & 3]);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+_tl_cuda_memset_zero (void *dst, gsize nbytes, GError **error)
+{
+  if (nbytes == 0)
+    return TRUE;
+  DeviceCtx *d = cur_ctx ();
+  if (!d) {
+    g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "CUDA backend: no usable device");
+    return FALSE;
+  }
+  cudaError_t st = cudaMemsetAsync (dst, 0, nbytes, d->stream);
+  if (st != cudaSuccess) {
+    _tl_cuda_set_error (error, st, "cudaMemsetAsync(%" G_GSIZE_FORMAT " bytes)", nbytes);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+_tl_cuda_synchronize (GError **error)
+{
+  DeviceCtx *d = cur_ctx ();
+  if (!d) {
+    g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "CUDA backend: no usable device");
+    return FALSE;
+  }
+  cudaError_t st = cudaStreamSynchronize (d->stream);
+  if (st == cudaSuccess)
+    st = cudaGetLastError ();
+  if (st != cudaSuccess) {
+    _tl_cuda_set_error (error, st, "cudaStreamSynchronize (an earlier kernel failed)");
+    return FALSE;
+  }
+  return TRUE;
+}

@@ -1,0 +1,101 @@
+/* common.cu — small services shared by the kernel files: status checks,
+ * fills and copies on the current stream, and the stable key sort that the
+ * deterministic scatter paths (scatter_add, spmm_t) use. */
+#include "config.h"
+
+#include <cub/device/device_radix_sort.cuh>
+
+#include "kernels.h"
+
+gboolean
+_tl_cuda_kern_status (cudaError_t st, const char *what, GError **error)
+{
+  if (st == cudaSuccess)
+    return TRUE;
+  g_set_error (error, TL_ERROR, TL_ERROR_DEVICE, "cuda: %s: %s (%s)", what, cudaGetErrorString (st),
+               cudaGetErrorName (st));
+  return FALSE;
+}
+
+gboolean
+_tl_cuda_kern_zero (void *ptr, gsize nbytes, const char *what, GError **error)
+{
+  if (nbytes == 0)
+    return TRUE;
+  return _tl_cuda_kern_status (cudaMemsetAsync (ptr, 0, nbytes, tl_cuda_stream ()), what, error);
+}
+
+gboolean
+_tl_cuda_kern_copy (void *dst, const void *src, gsize nbytes, const char *what, GError **error)
+{
+  if (nbytes == 0 || dst == src)
+    return TRUE;
+  return _tl_cuda_kern_status (cudaMemcpyAsync (dst, src, nbytes, cudaMemcpyDeviceToDevice, tl_cuda_stream ()),
+                               what, error);
+}
+
+template <typename T>
+static __global__ void
+fill_kernel (T *p, gint64 n, T v)
+{
+  TL_CUDA_GRID_STRIDE (i, n)
+    p[i] = v;
+}
+
+gboolean
+_tl_cuda_kern_fill (void *ptr, gint64 n, gsize esize, guint64 bits, const char *what, GError **error)
+{
+  if (n <= 0)
+    return TRUE;
+  cudaStream_t s = tl_cuda_stream ();
+  unsigned int grid = tl_cuda_grid (n);
+  switch (esize) {
+  case 1: fill_kernel<guint8><<<grid, TL_CUDA_BLOCK, 0, s>>> ((guint8 *) ptr, n, (guint8) bits); break;
+  case 2: fill_kernel<guint16><<<grid, TL_CUDA_BLOCK, 0, s>>> ((guint16 *) ptr, n, (guint16) bits); break;
+  case 4: fill_kernel<guint32><<<grid, TL_CUDA_BLOCK, 0, s>>> ((guint32 *) ptr, n, (guint32) bits); break;
+  case 8: fill_kernel<guint64><<<grid, TL_CUDA_BLOCK, 0, s>>> ((guint64 *) ptr, n, bits); break;
+  default:
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "cuda: %s: element size %" G_GSIZE_FORMAT, what, esize);
+    return FALSE;
+  }
+  return _tl_cuda_check_launch (what, error);
+}
+
+/* --- stable sort by key (CUB radix sort) ------------------------------------ */
+
+static int
+key_bits (gint64 n_keys)
+{
+  int b = 1;
+  while (b < 31 && ((gint64) 1 << b) <= n_keys)
+    b++;
+  return b;
+}
+
+gsize
+_tl_cuda_kern_sort_scratch (gint64 n, gint64 n_keys)
+{
+  size_t bytes = 0;
+  if (cub::DeviceRadixSort::SortPairs (NULL, bytes, (const gint32 *) NULL, (gint32 *) NULL,
+                                       (const gint32 *) NULL, (gint32 *) NULL, (int) n, 0, key_bits (n_keys),
+                                       tl_cuda_stream ()) != cudaSuccess)
+    return 0;
+  return bytes;
+}
+
+gboolean
+_tl_cuda_kern_sort_pairs (void *scratch, gsize scratch_bytes, const gint32 *keys_in, gint32 *keys_out,
+                          const gint32 *vals_in, gint32 *vals_out, gint64 n, gint64 n_keys, const char *what,
+                          GError **error)
+{
+  if (n > G_MAXINT32) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "cuda: %s: %" G_GINT64_FORMAT " items to sort (max 2^31)",
+                 what, n);
+    return FALSE;
+  }
+  size_t bytes = scratch_bytes;
+  return _tl_cuda_kern_status (cub::DeviceRadixSort::SortPairs (scratch, bytes, keys_in, keys_out, vals_in,
+                                                                vals_out, (int) n, 0, key_bits (n_keys),
+                                                                tl_cuda_stream ()),
+                               what, error);
+}

@@ -1,0 +1,183 @@
+/* gather.cu — "gather", "embedding" and their adjoint "scatter_add" on the
+ * device (core/ops/gather.c):
+ *   gather:      x[pre, A, post], idx[I...]        -> [pre, I..., post]
+ *   scatter_add: src[pre, I..., post], idx[I...]   -> [pre, n_rows, post]
+ * Gathers move rows of any dtype in the widest unit (up to 16 bytes) that
+ * the row size and alignment allow. scatter_add has two paths:
+ *   ctx->deterministic: indices sorted stably (CUB radix sort), then each
+ *     output row sums its source rows in index order, exactly the CPU's
+ *     order: bit-identical results, no atomics;
+ *   otherwise: float atomicAdd (order-dependent rounding, within fp32
+ *     tolerance of the CPU).
+ * An index outside [0, bound) cannot be reported without a host round
+ * trip: gather writes zeros for it and scatter_add skips it (the CPU
+ * kernels fail with TL_ERROR_INVALID_ARGUMENT). */
+#include "config.h"
+
+#include "kernels.h"
+
+template <typename U>
+static __global__ void
+gather_kernel (const U *__restrict__ x, const void *idx, bool i64, U *__restrict__ y, gint64 pre, gint64 ni,
+               gint64 bound, gint64 post)
+{
+  TL_CUDA_GRID_STRIDE (t, pre * ni * post) {
+    gint64 q = t % post, rest = t / post;
+    gint64 i = rest % ni, p = rest / ni;
+    gint64 r = tl_cuda_index (idx, i64, i);
+    U v;
+    if (r >= 0 && r < bound)
+      v = x[(p * bound + r) * post + q];
+    else
+      memset (&v, 0, sizeof v);
+    y[t] = v;
+  }
+}
+
+template <typename U>
+static void
+launch_gather (const void *src, const void *ip, bool i64, void *dst, gint64 pre, gint64 ni, gint64 bound,
+               gint64 pu)
+{
+  gather_kernel<U><<<tl_cuda_grid (pre * ni * pu), TL_CUDA_BLOCK, 0, tl_cuda_stream ()>>> (
+    (const U *) src, ip, i64, (U *) dst, pre, ni, bound, pu);
+}
+
+static gboolean
+gather_run (const char *op, TlTensor *x, TlTensor *idx, gint64 axis, TlTensor *out, GError **error)
+{
+  guint ndim = tl_tensor_ndim (x);
+  const gint64 *xs = tl_tensor_shape (x);
+  guint a = (guint) (axis < 0 ? axis + ndim : axis);
+  gint64 pre = 1, post = 1, bound = xs[a], ni = tl_tensor_numel (idx);
+  for (guint i = 0; i < a; i++)
+    pre *= xs[i];
+  for (guint i = a + 1; i < ndim; i++)
+    post *= xs[i];
+  if (pre * ni * post == 0)
+    return TRUE;
+  const void *src = tl_tensor_const_data (x);
+  void *dst = tl_tensor_data (out);
+  const void *ip = tl_tensor_const_data (idx);
+  bool i64 = tl_tensor_dtype (idx) == TL_DTYPE_I64;
+  gsize row = (gsize) post * tl_dtype_size (tl_tensor_dtype (x));
+  gsize align = (gsize) (((guintptr) src | (guintptr) dst | row) & 15u);
+  gsize unit = align == 0 ? 16 : (align & 7) == 0 ? 8 : (align & 3) == 0 ? 4 : (align & 1) == 0 ? 2 : 1;
+  gint64 pu = (gint64) (row / unit);
+  switch (unit) {
+  case 16: launch_gather<uint4> (src, ip, i64, dst, pre, ni, bound, pu); break;
+  case 8: launch_gather<guint64> (src, ip, i64, dst, pre, ni, bound, pu); break;
+  case 4: launch_gather<guint32> (src, ip, i64, dst, pre, ni, bound, pu); break;
+  case 2: launch_gather<guint16> (src, ip, i64, dst, pre, ni, bound, pu); break;
+  default: launch_gather<guint8> (src, ip, i64, dst, pre, ni, bound, pu); break;
+  }
+  return _tl_cuda_check_launch (op, error);
+}
+
+TL_CUDA_KERNEL_FN (gather)
+{
+  return gather_run ("gather", in[0], in[1], tl_attrs_get_int (ctx->attrs, "axis", 0), out[0], error);
+}
+
+TL_CUDA_KERNEL_FN (embedding)
+{
+  (void) ctx;
+  return gather_run ("embedding", in[0], in[1], 0, out[0], error);
+}
+
+/* --- scatter_add ------------------------------------------------------------------ */
+
+static __global__ void
+scatter_atomic_kernel (const float *__restrict__ src, const void *idx, bool i64, float *__restrict__ dst,
+                       gint64 pre, gint64 ni, gint64 n_rows, gint64 post)
+{
+  TL_CUDA_GRID_STRIDE (t, pre * ni * post) {
+    gint64 q = t % post, rest = t / post;
+    gint64 i = rest % ni, p = rest / ni;
+    gint64 r = tl_cuda_index (idx, i64, i);
+    if (r >= 0 && r < n_rows)
+      atomicAdd (dst + (p * n_rows + r) * post + q, src[t]);
+  }
+}
+
+/* keys[i] = idx[i] (n_rows when out of range), vals[i] = i. */
+static __global__ void
+scatter_keys_kernel (const void *idx, bool i64, gint64 ni, gint64 n_rows, gint32 *__restrict__ keys,
+                     gint32 *__restrict__ vals)
+{
+  TL_CUDA_GRID_STRIDE (i, ni) {
+    gint64 r = tl_cuda_index (idx, i64, i);
+    keys[i] = (gint32) (r >= 0 && r < n_rows ? r : n_rows);
+    vals[i] = (gint32) i;
+  }
+}
+
+/* For each run of equal sorted keys (started at position j): out[p, key, q] =
+ * sum of src[p, vals[k], q] over the run, in order. */
+static __global__ void
+scatter_sorted_kernel (const float *__restrict__ src, const gint32 *__restrict__ keys,
+                       const gint32 *__restrict__ vals, float *__restrict__ dst, gint64 pre, gint64 ni,
+                       gint64 n_rows, gint64 post)
+{
+  TL_CUDA_GRID_STRIDE (t, pre * ni * post) {
+    gint64 q = t % post, rest = t / post;
+    gint64 j = rest % ni, p = rest / ni;
+    gint32 key = keys[j];
+    if (key >= n_rows || (j > 0 && keys[j - 1] == key))
+      continue;
+    float acc = 0.0f;
+    for (gint64 k = j; k < ni && keys[k] == key; k++)
+      acc += src[(p * ni + vals[k]) * post + q];
+    dst[(p * n_rows + key) * post + q] = acc;
+  }
+}
+
+TL_CUDA_KERNEL_FN (scatter_add)
+{
+  TlTensor *src = in[0], *idx = in[1];
+  guint snd = tl_tensor_ndim (src), ind = tl_tensor_ndim (idx);
+  const gint64 *ss = tl_tensor_shape (src);
+  gint64 n_rows = tl_attrs_get_int (ctx->attrs, "n_rows", -1);
+  gint64 axis = tl_attrs_get_int (ctx->attrs, "axis", 0);
+  guint a = (guint) (axis < 0 ? axis + (snd - ind + 1) : axis);
+  gint64 pre = 1, post = 1, ni = tl_tensor_numel (idx);
+  for (guint i = 0; i < a; i++)
+    pre *= ss[i];
+  for (guint i = a + ind; i < snd; i++)
+    post *= ss[i];
+  float *dst = (float *) tl_tensor_data (out[0]);
+  const float *ps = (const float *) tl_tensor_const_data (src);
+  const void *ip = tl_tensor_const_data (idx);
+  bool i64 = tl_tensor_dtype (idx) == TL_DTYPE_I64;
+  if (!_tl_cuda_kern_zero (dst, tl_tensor_nbytes (out[0]), "scatter_add", error))
+    return FALSE;
+  if (pre * ni * post == 0 || n_rows == 0)
+    return TRUE;
+  cudaStream_t s = tl_cuda_stream ();
+  if (!ctx->deterministic) {
+    scatter_atomic_kernel<<<tl_cuda_grid (pre * ni * post), TL_CUDA_BLOCK, 0, s>>> (ps, ip, i64, dst, pre, ni,
+                                                                                    n_rows, post);
+    return _tl_cuda_check_launch ("scatter_add", error);
+  }
+  if (ni >= G_MAXINT32 || n_rows >= G_MAXINT32) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "scatter_add: deterministic CUDA path needs fewer than 2^31 indices and rows");
+    return FALSE;
+  }
+  gsize sort_bytes = _tl_cuda_kern_sort_scratch (ni, n_rows + 1);
+  gsize arrays = (gsize) ni * 4 * sizeof (gint32);
+  guint8 *scratch = (guint8 *) _tl_cuda_scratch (arrays + sort_bytes + 512, error);
+  if (!scratch)
+    return FALSE;
+  gint32 *keys_in = (gint32 *) scratch, *keys = keys_in + ni, *vals_in = keys + ni, *vals = vals_in + ni;
+  /* CUB's temporary storage, 256-byte aligned */
+  void *tmp = (void *) (((guintptr) (scratch + arrays) + 255) & ~(guintptr) 255);
+  scatter_keys_kernel<<<tl_cuda_grid (ni), TL_CUDA_BLOCK, 0, s>>> (ip, i64, ni, n_rows, keys_in, vals_in);
+  if (!_tl_cuda_check_launch ("scatter_add (keys)", error)
+      || !_tl_cuda_kern_sort_pairs (tmp, sort_bytes, keys_in, keys, vals_in, vals, ni, n_rows + 1,
+                                    "scatter_add (sort)", error))
+    return FALSE;
+  scatter_sorted_kernel<<<tl_cuda_grid (pre * ni * post), TL_CUDA_BLOCK, 0, s>>> (ps, keys, vals, dst, pre, ni,
+                                                                                  n_rows, post);
+  return _tl_cuda_check_launch ("scatter_add", error);
+}

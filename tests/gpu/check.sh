@@ -1,0 +1,306 @@
+#!/bin/bash
+# tests/gpu/check.sh — the one-command GPU check: on a fresh machine with a
+# GPU and this repository, run at the repository root
+#
+#     bash tests/gpu/check.sh
+#
+# It configures --with-cuda into a build directory, builds what the CUDA
+# tests and the GPU benchmarks need (make -j$(nproc)), runs the CUDA tests
+# (every TESTS entry of tests/cuda.mk and tests/gpu/local.mk: tests/test-cuda,
+# the CPU/CUDA parity test, the NCCL communicator tests) and the GPU
+# benchmarks (benchmarks/run-gpu-bench.sh), and writes a short markdown
+# report — the machine, pass/fail/skip counts with every failing test and its
+# message, every BENCH line — to $OUT/gpu-report.md when OUT is set, else
+# ./gpu-report.md. It never stops at the first failure; the exit status is 0
+# only when every step and test passed. See tests/gpu/README.md.
+#
+# Environment (all optional):
+#   TL_GPU_BUILDDIR      build directory (default /tmp/tl-gpu-build)
+#   TL_GPU_CONFIGURE     extra configure arguments
+#   TL_GPU_TEST_TIMEOUT  seconds per test program (default 240)
+#   TL_GPU_BENCH_STEPS   timed steps of the training benchmarks (default 50)
+#   TL_GPU_SKIP_BENCH=1  tests only
+#   TL_GPU_TESTS         the tests to run (default: every TESTS entry of
+#                        tests/cuda.mk and tests/gpu/local.mk)
+#   TL_GPU_MAKE_ALL=1    build `all` too (every plugin), not only what the
+#                        CUDA tests and the GPU benchmarks need
+set -u
+export LC_ALL=C
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+B=${TL_GPU_BUILDDIR:-/tmp/tl-gpu-build}
+if [ -n "${OUT:-}" ]; then outdir=$OUT; else outdir=$(pwd); fi
+mkdir -p "$outdir" "$B"
+report="$outdir/gpu-report.md"
+logs="$B/gpu-check-logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)
+test_timeout=${TL_GPU_TEST_TIMEOUT:-240}
+t_start=$(date +%s)
+
+steps_md=""      # "| step | status | seconds |" rows
+failures_md=""   # failing tests with their messages
+bench_md=""      # BENCH / SKIP / FAIL lines of the benchmarks
+n_pass=0; n_fail=0; n_skip=0; n_xfail=0
+overall=0
+
+say () { printf '[gpu-check %4ds] %s\n' $(( $(date +%s) - t_start )) "$*"; }
+
+# step NAME COMMAND...: runs COMMAND (log in $logs/NAME.log), records it.
+step () {
+  local name=$1; shift
+  local t0=$(date +%s) rc
+  say "$name: $*"
+  "$@" >"$logs/$name.log" 2>&1; rc=$?
+  local dt=$(( $(date +%s) - t0 ))
+  if [ $rc = 0 ]; then
+    steps_md+="| $name | ok | $dt |"$'\n'
+  else
+    steps_md+="| $name | **FAILED (exit $rc)** | $dt |"$'\n'
+    failures_md+="### step $name failed (exit $rc)"$'\n\n```\n'"$(tail -n 30 "$logs/$name.log")"$'\n```\n\n'
+    overall=1
+    say "$name FAILED (exit $rc); last lines:"; tail -n 15 "$logs/$name.log" | sed 's/^/    /'
+  fi
+  return $rc
+}
+
+# --- the machine -------------------------------------------------------------
+gpu_line=$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader 2>/dev/null | head -n 4)
+if [ -z "$gpu_line" ]; then
+  if command -v nvidia-smi >/dev/null 2>&1; then
+    gpu_line="(nvidia-smi failed: $(nvidia-smi 2>&1 | head -n 1))"
+  else
+    gpu_line="(no nvidia-smi on this machine)"
+  fi
+fi
+cuda_driver=$(nvidia-smi 2>/dev/null | sed -n 's/.*CUDA Version: *\([0-9.]*\).*/\1/p' | head -n 1)
+nvcc_bin=$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; })
+nvcc_ver=$([ -n "$nvcc_bin" ] && "$nvcc_bin" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p' | head -n 1)
+
+# python with torch (for the parity scripts and the benchmarks' anchor)
+py=""; torch_info="not found"
+for cand in python3 /opt/torch/.venv/bin/python3 /usr/bin/python3; do
+  command -v "$cand" >/dev/null 2>&1 || continue
+  [ -n "$py" ] || py=$(command -v "$cand")
+  if info=$("$cand" -c 'import torch; print(torch.__version__, "cuda", torch.version.cuda, "available" if torch.cuda.is_available() else "NOT available")' 2>/dev/null); then
+    py=$(command -v "$cand"); torch_info="$info ($py)"; break
+  fi
+done
+say "GPU: $gpu_line; driver CUDA $cuda_driver; nvcc $nvcc_ver; torch: $torch_info"
+
+# --- prerequisites ---------------------------------------------------------------
+prereq_md=""
+missing=""
+for m in glib-2.0 gmodule-2.0 libxml-2.0 zlib openblas ompi-c; do
+  if pkg-config --exists "$m" 2>/dev/null; then
+    prereq_md+="$m $(pkg-config --modversion "$m"), "
+  else
+    prereq_md+="**$m missing**, "; missing+=" $m"
+  fi
+done
+mpirun_bin=$(command -v mpirun || true)
+prereq_md+="mpirun ${mpirun_bin:-**missing**}"
+
+# NCCL: under the CUDA prefix, else the pip wheel (nvidia-nccl-*) of the
+# python that has torch: its lib has only libnccl.so.2, so a prefix with
+# include/ and lib/libnccl.so is made in the build directory.
+nccl_arg=""
+cuda_home=$([ -n "$nvcc_bin" ] && dirname "$(dirname "$nvcc_bin")")
+if [ -n "$cuda_home" ] && [ -f "$cuda_home/include/nccl.h" ]; then
+  nccl_where="$cuda_home"
+else
+  nccl_where=""
+  if [ -n "$py" ]; then
+    d=$("$py" -c 'import nvidia.nccl, os; print(os.path.dirname(nvidia.nccl.__file__) if nvidia.nccl.__file__ else list(nvidia.nccl.__path__)[0])' 2>/dev/null)
+    if [ -n "$d" ] && [ -f "$d/include/nccl.h" ]; then
+      lib=$(ls "$d"/lib/libnccl.so* 2>/dev/null | head -n 1)
+      if [ -n "$lib" ]; then
+        mkdir -p "$B/nccl-prefix/lib"
+        ln -sfn "$d/include" "$B/nccl-prefix/include"
+        ln -sf "$lib" "$B/nccl-prefix/lib/libnccl.so"
+        ln -sf "$lib" "$B/nccl-prefix/lib/$(basename "$lib")"
+        nccl_where="$d (pip wheel, via $B/nccl-prefix)"; nccl_arg="--with-nccl=$B/nccl-prefix"
+      fi
+    fi
+  fi
+  [ -n "$nccl_where" ] || nccl_where="**not found** (the NCCL tests will report it)"
+fi
+nccl_h=""
+for h in "$cuda_home/include/nccl.h" "$B/nccl-prefix/include/nccl.h"; do [ -f "$h" ] && { nccl_h=$h; break; }; done
+if [ -n "$nccl_h" ]; then
+  nccl_where+=" (NCCL $(sed -n 's/^#define NCCL_\(MAJOR\|MINOR\|PATCH\) *\([0-9]*\).*/\2/p' "$nccl_h" | paste -sd.))"
+fi
+say "prerequisites: $prereq_md; NCCL: $nccl_where"
+
+# --- configure ---------------------------------------------------------------------
+configured=0
+if [ -n "$missing" ] && { [[ $missing == *glib-2.0* ]] || [[ $missing == *libxml-2.0* ]]; }; then
+  failures_md+="### cannot build: missing development packages:$missing"$'\n\n'
+  steps_md+="| configure | **not run: missing$missing** | 0 |"$'\n'
+  overall=1
+else
+  if ! [ -x "$root/configure" ] || ! [ -f "$root/Makefile.in" ]; then
+    if command -v autoreconf >/dev/null 2>&1; then
+      step autoreconf sh -c "cd '$root' && autoreconf -i"
+    else
+      failures_md+="### no configure script and no autoreconf: run autoreconf -i where autotools exist and carry configure Makefile.in aclocal.m4 config.h.in build-aux m4"$'\n\n'
+      overall=1
+    fi
+  elif ! command -v automake >/dev/null 2>&1; then
+    # carried generated files: make them newer than their sources so that
+    # make does not try to rerun the missing autotools
+    touch "$root/aclocal.m4"; sleep 1
+    touch "$root/configure" "$root/config.h.in" "$root/Makefile.in"
+  fi
+  if [ -x "$root/configure" ]; then
+    # shellcheck disable=SC2086
+    if step configure sh -c "cd '$B' && '$root/configure' --with-cuda${nvcc_bin:+=$cuda_home} $nccl_arg ${TL_GPU_CONFIGURE:-}"; then
+      configured=1
+    fi
+    sed -n '/^  tl /,/^  werror/p' "$logs/configure.log" 2>/dev/null | sed 's/^/    /'
+  fi
+fi
+
+# --- build what the tests and benchmarks need -----------------------------------
+# the test entries of the CUDA fragments, with backslash continuations joined
+mk_entries () { # VAR FILE...
+  cat "${@:2}" 2>/dev/null | awk '/\\$/ { sub(/\\$/, ""); printf "%s", $0; next } { print }' |
+    sed -n "s/^$1 *+*= *//p" | tr ' \t' '\n\n' | grep -v '^\$' | grep -v '^$'
+}
+frags="$root/tests/cuda.mk $root/tests/gpu/local.mk"
+# plus the fusion plugin's test (its /fusion/cuda-run case launches the
+# generated kernels on the GPU)
+tests=${TL_GPU_TESTS:-$( (mk_entries TESTS $frags; echo plugins/fusion/tests/test-fusion) | sort -u)}
+progs=$(mk_entries check_PROGRAMS $frags | sort -u)
+built=0
+if [ $configured = 1 ]; then
+  targets="core/libtl-1.la backends/cuda/tl-backend-cuda.la hosts/tlhost hosts/tl-plugin-scanner"
+  targets+=" tests/comm-env.sh $progs"
+  [ "${TL_GPU_MAKE_ALL:-0}" = 1 ] && targets+=" all"
+  targets+=" plugins/fusion/libtl-fusion.la plugins/fusion/tests/test-fusion"
+  for b in benchmarks/bench-gpu-train benchmarks/bench-gpu-gemm benchmarks/bench-gpu-allreduce benchmarks/bench-fusion; do
+    grep -q "^$b\$(EXEEXT):" "$B/Makefile" && targets+=" $b"
+  done
+  # the test libraries and plugins (check_LTLIBRARIES: cheap) that tests load
+  targets+=" $(awk '/\\$/ { sub(/\\$/, ""); printf "%s", $0; next } { print }' "$B/Makefile" |
+               sed -n 's/^check_LTLIBRARIES *= *//p' | tr -s ' \t' '  ')"
+  if step build make -C "$B" -j"$jobs" -k $targets; then built=1; fi
+  grep -E "error:|Error [0-9]" "$logs/build.log" | head -n 20 | sed 's/^/    /'
+fi
+
+# --- the tests ---------------------------------------------------------------------
+export TL_PLUGIN_PATH="$B/plugins:$B/tests/plugins" TL_PLUGIN_SYSTEM_PATH="" \
+  XDG_CACHE_HOME="$B/tests/.cache" TL_BUILDDIR="$B" TL_SRCDIR="$root" G_TEST_SRCDIR="$root" \
+  G_TEST_BUILDDIR="$B" OMP_NUM_THREADS=4 OMP_WAIT_POLICY=passive G_DEBUG=fatal-criticals
+[ -n "$py" ] && export PYTHON3="$py"
+tests_md=""
+if [ $configured = 1 ]; then
+  for t in $tests; do
+    name=$(echo "$t" | tr '/' '_')
+    case $t in
+      /*) src=$t; bin=$t ;;
+      *) src=$root/$t; bin=$B/$t ;;
+    esac
+    case $t in
+      *.sh) cmd=(bash "$src") ;;
+      *.py) cmd=("${py:-python3}" "$src") ;;
+      *) cmd=("$bin" --tap) ;;
+    esac
+    if [[ $t != *.sh && $t != *.py ]] && ! [ -x "$bin" ]; then
+      tests_md+="| $t | **not built** | | | | |"$'\n'
+      failures_md+="### $t: not built (see the build step)"$'\n\n'
+      n_fail=$((n_fail + 1)); overall=1; continue
+    fi
+    say "test $t"
+    t0=$(date +%s)
+    (cd "$B" && timeout -k 10 "$test_timeout" "${cmd[@]}") >"$logs/$name.log" 2>&1; rc=$?
+    dt=$(( $(date +%s) - t0 ))
+    p=$(grep -cE '^ok [0-9]+' "$logs/$name.log" | head -n 1)
+    s=$(grep -cE '^ok [0-9]+.*# *SKIP' "$logs/$name.log" | head -n 1)
+    x=$(grep -cE '^not ok [0-9]+.*# *TODO' "$logs/$name.log" | head -n 1)
+    f=$(grep -E '^not ok [0-9]+' "$logs/$name.log" | grep -vcE '# *TODO' | head -n 1)
+    p=$((p - s))
+    if grep -qE '^1\.\.0 *# *SKIP' "$logs/$name.log"; then s=$((s + 1)); fi
+    verdict="ok"
+    if [ $rc != 0 ] || [ "$f" -gt 0 ]; then
+      verdict="**FAILED (exit $rc)**"; [ $rc = 124 ] && verdict="**TIMED OUT (${test_timeout} s)**"
+      overall=1
+      [ "$f" -gt 0 ] || f=1
+      # the failing test cases and their messages
+      msg=$(grep -E '^not ok|Bail out|ERROR|CRITICAL|[Aa]ssertion|FAILED|[Ee]rror:|Segmentation|Aborted|core dumped' \
+              "$logs/$name.log" | grep -v '^ok ' | head -n 30)
+      [ -n "$msg" ] || msg=$(tail -n 25 "$logs/$name.log")
+      failures_md+="### $t ($verdict)"$'\n\n```\n'"$msg"$'\n```\n\n'
+    fi
+    n_pass=$((n_pass + p)); n_skip=$((n_skip + s)); n_fail=$((n_fail + f)); n_xfail=$((n_xfail + x))
+    tests_md+="| $t | $verdict | $p | $f | $s | $dt |"$'\n'
+    # why tests were skipped: each distinct reason once, with its count
+    skips=$(grep -E '# *SKIP' "$logs/$name.log" | sed 's/.*# *SKIP *//' | cut -c1-200 | sort | uniq -c |
+              sort -rn | head -n 4 | sed 's/^ *\([0-9]*\) /\1 x /; s/|/\//g')
+    [ -n "$skips" ] && tests_md+="$(echo "$skips" | sed 's/^/|  | skipped /; s/$/ | | | | |/')"$'\n'
+  done
+fi
+
+# --- the benchmarks --------------------------------------------------------------------
+if [ $configured = 1 ] && [ "${TL_GPU_SKIP_BENCH:-0}" != 1 ]; then
+  t0=$(date +%s)
+  say "benchmarks: benchmarks/run-gpu-bench.sh"
+  (cd "$B" && TL_BENCH_PYTHON="$py" timeout -k 10 420 bash "$root/benchmarks/run-gpu-bench.sh") \
+    >"$logs/bench.log" 2>&1; rc=$?
+  dt=$(( $(date +%s) - t0 ))
+  bench_md=$(grep -E '^(BENCH|SKIP|FAIL)' "$logs/bench.log")
+  grep -E '^(BENCH|SKIP|FAIL)' "$logs/bench.log" | sed 's/^/    /'
+  if [ $rc = 0 ]; then
+    steps_md+="| benchmarks | ok | $dt |"$'\n'
+  else
+    steps_md+="| benchmarks | **FAILED (exit $rc)** | $dt |"$'\n'; overall=1
+    failures_md+="### benchmarks (exit $rc)"$'\n\n```\n'"$(grep -vE '^(BENCH|SKIP)' "$logs/bench.log" | tail -n 25)"$'\n```\n\n'
+  fi
+fi
+
+# --- the report ----------------------------------------------------------------------------
+total=$(( $(date +%s) - t_start ))
+{
+  echo "# tl GPU check — $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "**Result: $([ $overall = 0 ] && echo PASS || echo FAIL)** — tests: $n_pass passed, $n_fail failed, $n_skip skipped$([ $n_xfail -gt 0 ] && echo ", $n_xfail expected failures"); total time ${total} s"
+  echo
+  echo "## Machine"
+  echo
+  echo "- GPU (name, driver, memory, compute capability): $gpu_line"
+  echo "- CUDA: driver supports ${cuda_driver:-?}; nvcc ${nvcc_ver:-not found} (${nvcc_bin:-})"
+  echo "- CPU: $jobs cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); $(uname -sr)"
+  echo "- torch: $torch_info"
+  echo "- build: $B, make -j$jobs; prerequisites: $prereq_md; NCCL: $nccl_where"
+  echo "- commit: $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$root" && git status --porcelain 2>/dev/null | grep -q . && echo ' (with uncommitted changes)')"
+  echo
+  echo "## Steps"
+  echo
+  echo "| step | status | seconds |"
+  echo "|---|---|---|"
+  printf '%s' "$steps_md"
+  echo
+  echo "## Tests"
+  echo
+  echo "| test | result | passed | failed | skipped | seconds |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s' "$tests_md"
+  echo
+  if [ -n "$failures_md" ]; then
+    echo "## Failures"
+    echo
+    printf '%s' "$failures_md"
+  fi
+  echo "## Benchmarks"
+  echo
+  echo '```'
+  printf '%s\n' "${bench_md:-(not run)}"
+  echo '```'
+} >"$report"
+# the full logs beside the report (one file: OUT returns at most 8)
+if [ -n "${OUT:-}" ]; then
+  (cd "$logs" && for f in *.log; do echo "===== $f"; tail -n 400 "$f"; done) >"$OUT/gpu-check-logs.txt" 2>/dev/null
+fi
+say "report: $report ($([ $overall = 0 ] && echo PASS || echo FAIL); $n_pass passed, $n_fail failed, $n_skip skipped)"
+exit $overall

@@ -1,0 +1,213 @@
+/* driver.c — run every node of every CUDA parity case graph through the CPU
+ * kernel and through the CUDA kernel emulated on the CPU (emu.cc), and the
+ * optimizer update kernels against tl_optimizer_step (see run.sh). The
+ * case tables and graph builder are parity.c's, included here. */
+#include <stdio.h>
+#include <math.h>
+
+#define main parity_main
+#include "parity.c"
+#undef main
+#include "kernels.h"
+
+static int n_fail, n_nodes_checked;
+
+static TlTensor *
+noncontig_view (TlTensor *x)
+{
+  /* same logical values, non-contiguous strides: transpose(contig(transpose(x))) */
+  guint nd = tl_tensor_ndim (x);
+  if (nd < 2)
+    return tl_tensor_ref (x);
+  TlTensor *t = tl_tensor_transpose (x, 0, (gint) nd - 1, NULL);
+  TlTensor *c = tl_tensor_copy (t, NULL);
+  TlTensor *v = tl_tensor_transpose (c, 0, (gint) nd - 1, NULL);
+  tl_tensor_unref (t);
+  tl_tensor_unref (c);
+  return v;
+}
+
+static TlBackendKernelFn
+find_kernel (const char *op)
+{
+  for (const TlCudaKernelEntry *e = _tl_cuda_kernel_table; e->op_name; e++)
+    if (strcmp (e->op_name, op) == 0)
+      return e->fn;
+  return NULL;
+}
+
+static void
+check_node (const TlParityCase *pc, TlNode *node, GHashTable *vals, gboolean det, gboolean view)
+{
+  const TlOpDef *def = tl_node_op_def (node);
+  guint ni = tl_node_n_inputs (node), no = tl_node_n_outputs (node);
+  TlTensor *in[16], *oc[16], *oe[16];
+  for (guint i = 0; i < ni; i++) {
+    TlValue *v = tl_node_input (node, i);
+    TlTensor *t = g_hash_table_lookup (vals, v);
+    if (!t)
+      t = tl_value_tensor (v);
+    g_assert_nonnull (t);
+    in[i] = view && (def->flags & TL_OP_VIEW) ? noncontig_view (t) : tl_tensor_ref (t);
+  }
+  for (guint o = 0; o < no; o++) {
+    oc[o] = tl_tensor_new_from_desc (tl_value_desc (tl_node_output (node, o)), NULL);
+    oe[o] = tl_tensor_new_from_desc (tl_value_desc (tl_node_output (node, o)), NULL);
+    memset (tl_tensor_data (oe[o]), 0xff, tl_tensor_nbytes (oe[o]));
+  }
+  TlKernelCtx ctx;
+  memset (&ctx, 0, sizeof ctx);
+  ctx.n_inputs = ni;
+  ctx.n_outputs = no;
+  ctx.attrs = tl_node_attrs (node);
+  ctx.seed = 0x1234567 + tl_node_id (node);
+  ctx.training = pc->training;
+  ctx.n_threads = 1;
+  ctx.deterministic = det;
+  GError *e1 = NULL, *e2 = NULL;
+  gboolean ok1 = def->forward_cpu (&ctx, in, oc, &e1);
+  TlBackendKernelFn fn = find_kernel (def->name);
+  gboolean ok2 = fn && fn (&ctx, in, oe, &e2);
+  n_nodes_checked++;
+  if (!ok1 || !ok2) {
+    printf ("FAIL %s node %s: cpu %s / emu %s\n", pc->name, def->name, e1 ? e1->message : "ok",
+            fn ? (e2 ? e2->message : "ok") : "no kernel");
+    n_fail++;
+  } else {
+    for (guint o = 0; o < no; o++) {
+      TlDType dt = tl_tensor_dtype (oc[o]);
+      double tol = (def->flags & (TL_OP_ELEMENTWISE | TL_OP_VIEW)) ? 1e-5 : 1e-4;
+      gboolean bad;
+      double d = 0;
+      if (!tl_dtype_is_float (dt))
+        bad = !tl_tensor_equal_bits (oe[o], oc[o]);
+      else {
+        d = tl_tensor_max_rel_diff (oe[o], oc[o]);
+        bad = !(d <= tol);
+      }
+      if (bad) {
+        gint64 j = 0, n = tl_tensor_numel (oc[o]);
+        for (j = 0; j < n; j++) {
+          double a = tl_tensor_get_flat (oe[o], j), b = tl_tensor_get_flat (oc[o], j);
+          if (!(fabs (a - b) <= tol * MAX (1.0, fabs (b))))
+            break;
+        }
+        printf ("FAIL %s node %s out %u (%s, det=%d view=%d): diff %g; first bad element %" G_GINT64_FORMAT
+                "/%" G_GINT64_FORMAT ": emu %.9g cpu %.9g\n", pc->name, def->name, o, tl_dtype_name (dt), det, view,
+                d, j, n, j < n ? tl_tensor_get_flat (oe[o], j) : 0.0, j < n ? tl_tensor_get_flat (oc[o], j) : 0.0);
+        n_fail++;
+      }
+    }
+  }
+  g_clear_error (&e1);
+  g_clear_error (&e2);
+  for (guint i = 0; i < ni; i++)
+    tl_tensor_unref (in[i]);
+  for (guint o = 0; o < no; o++) {
+    g_hash_table_insert (vals, tl_node_output (node, o), oc[o]);
+    tl_tensor_unref (oe[o]);
+  }
+}
+
+static void
+run_one (const TlParityCase *pc, gboolean det, gboolean view)
+{
+  Built b;
+  GError *error = NULL;
+  if (!build_case (pc, &b, &error)) {
+    printf ("FAIL %s: build: %s\n", pc->name, error->message);
+    n_fail++;
+    return;
+  }
+  GHashTable *vals = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) tl_tensor_unref);
+  for (guint i = 0; i < pc->n_inputs; i++) {
+    char name[16];
+    g_snprintf (name, sizeof name, "in%u", i);
+    g_hash_table_insert (vals, tl_graph_find_input (b.g, name), tl_tensor_ref (b.in[i]));
+  }
+  for (guint i = 0; i < tl_graph_n_nodes (b.g); i++)
+    check_node (pc, tl_graph_node (b.g, i), vals, det, view);
+  g_hash_table_unref (vals);
+  built_clear (&b);
+}
+
+/* optimizer kernels vs tl_optimizer_step on the host */
+static void
+check_optim (const char *kind, double mom, double damp, double wd, gboolean nesterov)
+{
+  TlOptimConfig cfg;
+  tl_optim_config_init (&cfg);
+  cfg.momentum = mom;
+  cfg.dampening = damp;
+  cfg.weight_decay = wd;
+  cfg.nesterov = nesterov;
+  cfg.eps = g_str_equal (kind, "lamb") ? 1e-6 : 1e-8;
+  TlOptimizer *opt = tl_optimizer_new (kind, &cfg, NULL);
+  g_assert_nonnull (opt);
+  TlRng rng;
+  tl_rng_init (&rng, 99, 0);
+  gint64 n = 3001;
+  TlTensor *p = tl_test_randn (&rng, 1, &n, 1.0);
+  TlTensor *q = tl_tensor_copy (p, NULL);
+  float *m = g_new0 (float, n), *v = g_new0 (float, n);
+  double lr = 0.05;
+  for (guint step = 1; step <= 4; step++) {
+    TlTensor *g = tl_test_randn (&rng, 1, &n, 0.5);
+    g_assert_true (tl_optimizer_step (opt, 1, &p, &g, lr, NULL));
+    float *pq = tl_tensor_data (q);
+    const float *pg = tl_tensor_const_data (g);
+    float bc1 = (float) (1.0 - pow (cfg.beta1, step)), bc2 = (float) (1.0 - pow (cfg.beta2, step));
+    gboolean ok;
+    if (g_str_equal (kind, "sgd"))
+      ok = damp != 0 ? _tl_cuda_sgd_update_full (pq, pg, m, n, (float) lr, (float) mom, (float) damp, (float) wd,
+                                                  nesterov, step == 1, NULL)
+                     : _tl_cuda_sgd_update (pq, pg, m, n, (float) lr, (float) mom, (float) wd, nesterov, NULL);
+    else if (g_str_equal (kind, "lamb"))
+      ok = _tl_cuda_lamb_update (pq, pg, m, v, n, lr, (float) cfg.beta1, (float) cfg.beta2, (float) cfg.eps,
+                                 (float) wd, bc1, bc2, NULL);
+    else
+      ok = _tl_cuda_adam_update (pq, pg, m, v, n, (float) lr, (float) cfg.beta1, (float) cfg.beta2,
+                                 (float) cfg.eps, (float) wd, g_str_equal (kind, "adamw"), bc1, bc2, NULL);
+    g_assert_true (ok);
+    tl_tensor_unref (g);
+  }
+  double d = tl_tensor_max_rel_diff (q, p);
+  printf ("%s optim %s mom=%g damp=%g wd=%g nesterov=%d: max rel diff %.3g (bits equal: %d)\n",
+          d <= 1e-6 ? "ok  " : "FAIL", kind, mom, damp, wd, nesterov, d, tl_tensor_equal_bits (q, p));
+  if (!(d <= 1e-6))
+    n_fail++;
+  tl_tensor_unref (p);
+  tl_tensor_unref (q);
+  g_free (m);
+  g_free (v);
+  tl_optimizer_free (opt);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_assert_true (tl_init (NULL));
+  const TlParityCase *tables[3];
+  guint counts[3];
+  tables[0] = tl_parity_cases_basic (&counts[0]);
+  tables[1] = tl_parity_cases_nn (&counts[1]);
+  tables[2] = extra_cases;
+  counts[2] = G_N_ELEMENTS (extra_cases);
+  for (guint t = 0; t < 3; t++)
+    for (guint i = 0; i < counts[t]; i++) {
+      if (argc > 1 && !strstr (tables[t][i].name, argv[1]))
+        continue;
+      run_one (&tables[t][i], FALSE, FALSE);
+      run_one (&tables[t][i], TRUE, TRUE);
+    }
+  (void) parity_main;
+  check_optim ("sgd", 0, 0, 0.01, FALSE);
+  check_optim ("sgd", 0.9, 0, 0.01, FALSE);
+  check_optim ("sgd", 0.9, 0, 0.01, TRUE);
+  check_optim ("sgd", 0.9, 0.1, 0.01, FALSE);
+  check_optim ("adam", 0, 0, 0.01, FALSE);
+  check_optim ("adamw", 0, 0, 0.1, FALSE);
+  check_optim ("lamb", 0, 0, 0.01, FALSE);
+  printf ("%d node checks, %d failures\n", n_nodes_checked, n_fail);
+  return n_fail != 0;
+}
