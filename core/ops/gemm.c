@@ -12,11 +12,6 @@
 
 #include "ops-nn.h"
 
-/* Below this many multiply-adds a split costs more than it saves: a
- * fork/join of the thread pool costs microseconds, milliseconds when the cores
- * are oversubscribed, while a 128^3 product takes ~40 us on one core. */
-#define GEMM_SPLIT_MIN (1 << 21)
-
 typedef struct {
   gboolean ta, tb, by_rows;
   gint64 m, n, k, lda, ldb, ldc;
@@ -68,7 +63,7 @@ _tl_priv_nn_sgemm (gboolean ta, gboolean tb, gint64 m, gint64 n, gint64 k, const
     return;
   }
   guint nt = tl_get_num_threads ();
-  if ((double) m * n * k >= GEMM_SPLIT_MIN && _tl_priv_nn_gemm_split_ok ()) {
+  if ((double) m * n * k >= TL_GEMM_SPLIT_MIN && _tl_priv_nn_gemm_split_ok ()) {
     GemmJob j = { ta, tb, m >= n, m, n, k, lda, ldb, ldc, a, b, beta, c };
     gint64 len = j.by_rows ? m : n;
     /* blocks of at least 16 rows/columns, a multiple of 16 */

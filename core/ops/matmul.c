@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <math.h>
+
 #include "ops-nn.h"
 
 /* --- matmul ------------------------------------------------------------- */
@@ -155,8 +157,12 @@ matmul_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, G
     return TRUE;
   }
   MatmulJob j = { &gm, ta, tb, a, b, c };
+  /* batches over threads only when each chunk is worth a fork/join: many
+   * tiny products (e.g. [256, 10, 8] x [8, 8]) stay on one thread */
+  double per_batch = MAX (1.0, (double) gm.m * (double) gm.n * (double) MAX (gm.k, 1));
+  gint64 grain = (gint64) MIN ((double) gm.nbatch, ceil (TL_GEMM_SPLIT_MIN / per_batch));
   if (gm.nbatch > 1 && _tl_priv_nn_gemm_split_ok ())
-    tl_parallel_for (gm.nbatch, 1, matmul_batches, &j);
+    tl_parallel_for (gm.nbatch, MAX (grain, 1), matmul_batches, &j);
   else
     matmul_batches (0, gm.nbatch, &j);
   return TRUE;

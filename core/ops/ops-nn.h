@@ -24,6 +24,12 @@ G_GNUC_INTERNAL const TlOpDef *const *_tl_priv_nn_dropout_defs (guint *n);
 G_GNUC_INTERNAL void _tl_priv_nn_sgemm (gboolean ta, gboolean tb, gint64 m, gint64 n, gint64 k, const float *a,
                                         gint64 lda, const float *b, gint64 ldb, float beta, float *c, gint64 ldc);
 
+/* Below this many multiply-adds a split over threads costs more than it
+ * saves: a fork/join of the thread pool costs microseconds, milliseconds when
+ * the cores are oversubscribed, while a 128^3 product takes ~40 us on one
+ * core. Used for one GEMM's blocks and for a batched matmul's batches. */
+#define TL_GEMM_SPLIT_MIN (1 << 21)
+
 /* TRUE when sgemm calls may run on tl's threads in parallel (OpenBLAS is
  * single-threaded and tl has several threads). */
 G_GNUC_INTERNAL gboolean _tl_priv_nn_gemm_split_ok (void);
