@@ -595,7 +595,12 @@ run_graph (TlExec *ex, guint64 step, GError **error)
       return FALSE;
     }
     GError *e = NULL;
+    /* no TL_CUDA_SYNC inside the capture: synchronising a capturing stream
+     * is illegal and invalidates the capture (the replay below synchronises) */
+    gboolean sync_each = ex->sync_each;
+    ex->sync_each = FALSE;
     gboolean ok = run_once (ex, step, NULL, &e);
+    ex->sync_each = sync_each;
     gpointer graph = be->graph_end (ok ? &e : NULL);
     if (!ok || !graph) {
       if (graph)

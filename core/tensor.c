@@ -65,7 +65,8 @@ storage_new_on (const TlDevice *dev, gsize nbytes, gboolean zero, GError **error
       memset (s->data, 0, nbytes);
     return s;
   }
-  void *data = dev->be->alloc (nbytes, error);
+  /* the backend allocates on the calling thread's current device */
+  void *data = dev->be->set_device (dev->index, error) ? dev->be->alloc (nbytes, error) : NULL;
   if (!data) {
     g_prefix_error (error, "cuda:%d: tensor of %" G_GSIZE_FORMAT " bytes: ", dev->index, nbytes);
     return NULL;
@@ -989,11 +990,17 @@ static gboolean
 copy_across (TlTensor *dst, const TlTensor *src, GError **error)
 {
   if (dst->dtype == src->dtype && tl_tensor_is_contiguous (dst) && tl_tensor_is_contiguous (src)) {
+    /* between two GPUs the copy is queued on dst's stream only: wait for
+     * src's writers before it, and for the copy before src is reused */
+    gboolean two_gpus = on_gpu (dst) && on_gpu (src) && dst->storage->index != src->storage->index;
     TlDevice dev;
+    if (two_gpus && (!_tl_priv_tensor_open_device (src, &dev, error) || !dev.be->synchronize (error)))
+      return FALSE;
     if (!_tl_priv_tensor_open_device (on_gpu (dst) ? dst : src, &dev, error))
       return FALSE;
     return dev.be->memcpy (tl_tensor_data (dst), on_gpu (dst), tl_tensor_const_data (src),
-                           on_gpu (src), tl_tensor_nbytes (src), error);
+                           on_gpu (src), tl_tensor_nbytes (src), error) &&
+           (!two_gpus || dev.be->synchronize (error));
   }
   g_autoptr (TlTensor) hs = on_gpu (src) ? span_download (src, error)
                                          : tl_tensor_ref ((TlTensor *) src);

@@ -264,7 +264,12 @@ ext_comm_init (int nranks, int rank, const guint8 id[TL_NCCL_UNIQUE_ID_BYTES], d
     comm_free (c);
     return NULL;
   }
-  ce = cudaMemset (c->one, 0, sizeof (int));
+  /* on this thread's stream, not the legacy default stream (which does not
+   * order against the non-blocking stream the barrier runs on) */
+  cudaStream_t stream = (cudaStream_t) _tl_cuda_stream ();
+  ce = cudaMemsetAsync (c->one, 0, sizeof (int), stream);
+  if (ce == cudaSuccess)
+    ce = cudaStreamSynchronize (stream);
   if (ce != cudaSuccess) {
     g_set_error (error, TL_ERROR, TL_ERROR_DEVICE, "comm nccl: rank %d of %d: cudaMemset: %s",
                  rank, nranks, cudaGetErrorString (ce));

@@ -136,7 +136,7 @@ _tl_cuda_alloc (gsize nbytes, GError **error)
                         G_GSIZE_FORMAT "; %" G_GUINT64_FORMAT " bytes in use, %" G_GUINT64_FORMAT
                         " cached)",
                         dev, cls, nbytes, used, cached);
-    if (error && *error)
+    if (st == cudaErrorMemoryAllocation && error && *error)
       (*error)->code = TL_ERROR_NO_MEMORY;
     return NULL;
   }

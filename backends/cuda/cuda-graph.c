@@ -25,6 +25,10 @@ _tl_cuda_graph_begin (GError **error)
     g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "CUDA graph: no stream");
     return FALSE;
   }
+  /* from here on scratch that outgrows its block is retired, not freed:
+   * a block freed during the capture would be handed to other tensors while
+   * the graph's replays still write it */
+  _tl_cuda_note_graph ();
   cudaError_t st = cudaStreamBeginCapture (s, cudaStreamCaptureModeRelaxed);
   if (st != cudaSuccess) {
     _tl_cuda_set_error (error, st, "cudaStreamBeginCapture");
@@ -38,7 +42,6 @@ _tl_cuda_graph_end (GError **error)
 {
   cudaStream_t s = _tl_cuda_stream ();
   cudaGraph_t g = NULL;
-  _tl_cuda_note_graph (); /* even a failed capture may have recorded scratch */
   cudaError_t st = cudaStreamEndCapture (s, &g);
   if (st != cudaSuccess) {
     _tl_cuda_set_error (error, st,

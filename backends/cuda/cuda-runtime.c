@@ -71,6 +71,9 @@ thread_ctx (void)
 void
 _tl_cuda_set_error (GError **error, int cuda_status, const char *fmt, ...)
 {
+  /* the failure is reported here: clear it from the runtime's last error,
+   * or the next launch check would report it again as its own */
+  cudaGetLastError ();
   if (!error)
     return;
   va_list ap;

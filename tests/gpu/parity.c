@@ -129,6 +129,7 @@ static const TlParityCase extra_cases[] = {
   { "sum_empty_axis", "sum", 1, { F (3, 2, 0, 3) }, "axes=[1]" },
   { "mean_empty_all", "mean", 1, { F (2, 0, 3) } },
   { "matmul_k0", "matmul", 2, { F (2, 3, 0), F (2, 0, 4) }, NULL, 1e-4 },
+  { "conv1d_c0_bias", "conv1d", 3, { F (3, 2, 0, 5), F (3, 4, 0, 3), F (1, 4) }, NULL, 1e-4 },
   { "softmax_r1", "softmax", 1, { F (2, 5, 1) }, "axis=-1" },
   { "layer_norm_d1", "layer_norm", 1, { F (2, 4, 1) }, "eps=1e-5" },
   { "concat_empty_part", "concat", 2, { F (2, 2, 0), F (2, 2, 3) }, "axis=1" },

@@ -112,6 +112,19 @@ typedef struct {
   float *y, *dx, *dw;
 } ConvJob;
 
+/* y += bias (forward with a bias). */
+static gboolean
+conv_add_bias (ConvJob *j, const char *op, GError **error)
+{
+  const ConvGeom *c = &j->c;
+  gint64 ohw = c->OH * c->OW;
+  if (!j->b || c->N * c->O * ohw == 0)
+    return TRUE;
+  conv_bias_kernel<<<tl_cuda_grid (c->N * c->O * ohw), TL_CUDA_BLOCK, 0, tl_cuda_stream ()>>> (j->y, j->b, c->N,
+                                                                                              c->O, ohw);
+  return _tl_cuda_check_launch (op, error);
+}
+
 static gboolean
 conv_run (ConvJob *j, const char *op, GError **error)
 {
@@ -126,8 +139,10 @@ conv_run (ConvJob *j, const char *op, GError **error)
       return _tl_cuda_kern_zero (j->dx, (gsize) (c->N * c->C * c->H * c->W) * sizeof (float), op, error);
     if (j->mode == CONV_GW)
       return _tl_cuda_kern_zero (j->dw, (gsize) (c->O * c->kk) * sizeof (float), op, error);
+    /* no input channels: y = bias, as on the CPU */
     if (c->kk == 0)
-      return _tl_cuda_kern_zero (j->y, (gsize) (c->N * c->O * ohw) * sizeof (float), op, error);
+      return _tl_cuda_kern_zero (j->y, (gsize) (c->N * c->O * ohw) * sizeof (float), op, error)
+             && conv_add_bias (j, op, error);
     return TRUE;
   }
   float *col = (float *) _tl_cuda_scratch ((gsize) (B * per_image) * sizeof (float), error);
@@ -175,11 +190,7 @@ conv_run (ConvJob *j, const char *op, GError **error)
       }
     }
   }
-  if (j->mode == CONV_FWD && j->b) {
-    conv_bias_kernel<<<tl_cuda_grid (c->N * c->O * ohw), TL_CUDA_BLOCK, 0, st>>> (j->y, j->b, c->N, c->O, ohw);
-    return _tl_cuda_check_launch (op, error);
-  }
-  return TRUE;
+  return j->mode != CONV_FWD || conv_add_bias (j, op, error);
 }
 
 static gboolean

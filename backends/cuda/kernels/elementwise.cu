@@ -260,7 +260,8 @@ run_binary_t (const char *what, TlTensor *a, TlTensor *b, TlTensor *y, F f, GErr
   Bc2 bc;
   TlTensor *ops[2] = { a, b };
   bc2_init (&bc, y, ops);
-  if (n < G_MAXINT32)
+  /* 32-bit indices only while i + the grid stride cannot wrap */
+  if (n <= G_MAXINT32 / 2)
     binary_bcast_kernel<T, gint32, F><<<tl_cuda_grid (n), TL_CUDA_BLOCK, 0, s>>> (bc, pa, pb, py, (gint32) n, f);
   else
     binary_bcast_kernel<T, gint64, F><<<tl_cuda_grid (n), TL_CUDA_BLOCK, 0, s>>> (bc, pa, pb, py, n, f);

@@ -110,7 +110,8 @@ _tl_cuda_kern_strided_copy (void *dst, const void *src, gsize esize, const TlCud
       esize = unit;
     }
   }
-  gboolean small = n < G_MAXINT32 && span_s < G_MAXINT32 && span_d < G_MAXINT32;
+  /* 32-bit indices only while i + the grid stride cannot wrap */
+  gboolean small = n <= G_MAXINT32 / 2 && span_s < G_MAXINT32 && span_d < G_MAXINT32;
   switch (esize) {
   case 1: launch_copy<guint8> (&g, src, dst, n, small); break;
   case 2: launch_copy<guint16> (&g, src, dst, n, small); break;
