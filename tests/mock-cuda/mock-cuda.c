@@ -607,9 +607,16 @@ mock_describe (int index)
   return g_strdup ("mock CUDA device (host memory, CPU kernels)");
 }
 
+/* Like cudaStreamSynchronize: illegal on a stream that is being captured
+ * (it invalidates the capture), so the mock refuses it too. */
 static gboolean
 mock_synchronize (GError **error)
 {
+  if (capturing) {
+    g_set_error (error, TL_ERROR, TL_ERROR_DEVICE,
+                 "mock cudaStreamSynchronize: operation not permitted when stream is capturing");
+    return FALSE;
+  }
   return TRUE;
 }
 
