@@ -24,6 +24,8 @@
 #                        tests/cuda.mk and tests/gpu/local.mk)
 #   TL_GPU_MAKE_ALL=1    build `all` too (every plugin), not only what the
 #                        CUDA tests and the GPU benchmarks need
+#   TL_GPU_FORCE_KIT=1   use .gpu-kit/ (tests/gpu/make-kit.sh) even where the
+#                        system has the build dependencies (to test the kit)
 set -u
 export LC_ALL=C
 
@@ -90,11 +92,51 @@ done
 say "GPU: $gpu_line; driver CUDA $cuda_driver; nvcc $nvcc_ver; torch: $torch_info"
 
 # --- prerequisites ---------------------------------------------------------------
+# A machine without tl's build dependencies and without a package registry
+# gets them from a carried kit (tests/gpu/make-kit.sh): its Debian packages
+# are unpacked into the build directory (never into /), pkg-config looks only
+# there (with that sysroot), and tl's programs find the libraries through an
+# RPATH, so other programs (python, torch) keep the system's libraries.
+kit_md="none"
+pkgconfig=pkg-config
+kit_ldflags=""
+if [ -d "$root/.gpu-kit/debs" ] &&
+   { [ "${TL_GPU_FORCE_KIT:-0}" = 1 ] || ! pkg-config --exists glib-2.0 libxml-2.0 openblas 2>/dev/null; }; then
+  kr=$B/kit-root
+  rm -rf "$kr"; mkdir -p "$kr"
+  for f in "$root"/.gpu-kit/debs/*.deb; do
+    if command -v dpkg >/dev/null 2>&1; then
+      dpkg -x "$f" "$kr"
+    else # ar + tar where there is no dpkg
+      m=$(ar t "$f" | grep '^data\.tar')
+      ar p "$f" "$m" | tar -x -C "$kr" $(case $m in *.xz) echo -J ;; *.zst) echo --zstd ;; *.gz) echo -z ;; esac)
+    fi
+  done
+  kl=$kr/usr/lib/x86_64-linux-gnu
+  export PKG_CONFIG_LIBDIR="$kl/pkgconfig:$kr/usr/share/pkgconfig:$kl/openblas-pthread/pkgconfig"
+  export PKG_CONFIG_SYSROOT_DIR="$kr"
+  export PKG_CONFIG="$kr/usr/bin/pkgconf"
+  export LD_LIBRARY_PATH_KIT="$kl:$kl/openblas-pthread"
+  pkgconfig="env LD_LIBRARY_PATH=$LD_LIBRARY_PATH_KIT $PKG_CONFIG"
+  # pkgconf itself needs libpkgconf from the kit: a wrapper for configure
+  mkdir -p "$B/kit-bin"
+  printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' "$LD_LIBRARY_PATH_KIT" "$kr/usr/bin/pkgconf" > "$B/kit-bin/pkg-config"
+  chmod +x "$B/kit-bin/pkg-config"
+  export PKG_CONFIG="$B/kit-bin/pkg-config"
+  pkgconfig=$PKG_CONFIG
+  kit_ldflags="-Wl,--disable-new-dtags -Wl,-rpath,$kl -Wl,-rpath,$kl/openblas-pthread"
+  kit_md="$(ls "$root"/.gpu-kit/debs/*.deb | wc -l) Debian packages unpacked into $kr"
+fi
+if [ -d "$root/.gpu-kit/autotools" ] && ! [ -x "$root/configure" ]; then
+  cp -a "$root"/.gpu-kit/autotools/. "$root/"
+  kit_md+="; generated autotools files copied from .gpu-kit/autotools"
+fi
+say "kit: $kit_md"
 prereq_md=""
 missing=""
 for m in glib-2.0 gmodule-2.0 libxml-2.0 zlib openblas ompi-c; do
-  if pkg-config --exists "$m" 2>/dev/null; then
-    prereq_md+="$m $(pkg-config --modversion "$m"), "
+  if $pkgconfig --exists "$m" 2>/dev/null; then
+    prereq_md+="$m $($pkgconfig --modversion "$m"), "
   else
     prereq_md+="**$m missing**, "; missing+=" $m"
   fi
@@ -155,7 +197,7 @@ else
   fi
   if [ -x "$root/configure" ]; then
     # shellcheck disable=SC2086
-    if step configure sh -c "cd '$B' && '$root/configure' --with-cuda${nvcc_bin:+=$cuda_home} $nccl_arg ${TL_GPU_CONFIGURE:-}"; then
+    if step configure sh -c "cd '$B' && '$root/configure' --with-cuda${nvcc_bin:+=$cuda_home} $nccl_arg ${kit_ldflags:+LDFLAGS='$kit_ldflags'} ${TL_GPU_CONFIGURE:-}"; then
       configured=1
     fi
     sed -n '/^  tl /,/^  werror/p' "$logs/configure.log" 2>/dev/null | sed 's/^/    /'
@@ -180,7 +222,10 @@ if [ $configured = 1 ]; then
   [ "${TL_GPU_MAKE_ALL:-0}" = 1 ] && targets+=" all"
   targets+=" plugins/fusion/libtl-fusion.la plugins/fusion/tests/test-fusion"
   for b in benchmarks/bench-gpu-train benchmarks/bench-gpu-gemm benchmarks/bench-gpu-allreduce benchmarks/bench-fusion; do
-    grep -q "^$b\$(EXEEXT):" "$B/Makefile" && targets+=" $b"
+    # built only when its automake conditionals hold (a program of a false
+    # conditional still has a rule, but its am__EXEEXT line is commented out)
+    grep -q "^$b\$(EXEEXT):" "$B/Makefile" && ! grep -q "^#am__EXEEXT_[0-9]* = $b\\\$(EXEEXT)" "$B/Makefile" &&
+      targets+=" $b"
   done
   # the test libraries and plugins (check_LTLIBRARIES: cheap) that tests load
   targets+=" $(awk '/\\$/ { sub(/\\$/, ""); printf "%s", $0; next } { print }' "$B/Makefile" |

@@ -12,7 +12,7 @@ tests_gpu_comm_nccl_check_SOURCES = tests/gpu/comm-nccl-check.c
 tests_gpu_comm_nccl_check_CPPFLAGS = $(TL_TEST_CPP_FLAGS)
 tests_gpu_comm_nccl_check_CFLAGS = $(TL_TEST_C_FLAGS)
 tests_gpu_comm_nccl_check_LDADD = $(TL_TEST_LIBS)
-dist_noinst_SCRIPTS += tests/gpu/test-comm-nccl-mpi.sh tests/gpu/check.sh
+dist_noinst_SCRIPTS += tests/gpu/test-comm-nccl-mpi.sh tests/gpu/check.sh tests/gpu/make-kit.sh
 EXTRA_DIST += tests/gpu/README.md
 # ---
 
