@@ -22,7 +22,7 @@ tests_test_ops_basic_LDADD = tests/libtltest.la $(TL_TEST_LIBS)
 # PyTorch parity (ops-basic): tl-parity-dump + torch_parity.py, run by tests/parity.sh.
 # The nn helper appends: tests_parity_tl_parity_dump_SOURCES += tests/parity/cases-nn.c
 check_PROGRAMS += tests/parity/tl-parity-dump
-tests_parity_tl_parity_dump_SOURCES = tests/parity/tl-parity-dump.c tests/parity/parity.h \
+tests_parity_tl_parity_dump_SOURCES = tests/parity/tl-parity-dump.c tests/parity/parity.h tests/parity/parity-input.c \
 	tests/parity/cases-basic.c
 tests_parity_tl_parity_dump_CPPFLAGS = $(TL_TEST_CPP_FLAGS) -I$(top_srcdir)/tests/parity
 tests_parity_tl_parity_dump_CFLAGS = $(TL_TEST_C_FLAGS)

@@ -142,88 +142,6 @@ static const TlParityCase extra_cases[] = {
 
 /* --- case inputs and attrs (the tl-parity-dump conventions) -------------------- */
 
-/* "k=v;k=[..];k='s'" into attrs (v: int, or float when it has '.', 'e' or "inf"). */
-static TlAttrs *
-parse_attrs (const char *spec)
-{
-  TlAttrs *a = tl_attrs_new ();
-  g_auto (GStrv) items = g_strsplit (spec ? spec : "", ";", -1);
-  for (guint i = 0; items[i]; i++) {
-    char *eq = strchr (items[i], '=');
-    if (!eq)
-      continue;
-    *eq = '\0';
-    const char *key = g_strstrip (items[i]);
-    char *val = g_strstrip (eq + 1);
-    gboolean is_float = strpbrk (val, ".eE") != NULL || strstr (val, "inf") != NULL;
-    if (val[0] == '\'') {
-      val[strlen (val) - 1] = '\0';
-      tl_attrs_set_string (a, key, val + 1);
-    } else if (val[0] == '[') {
-      g_auto (GStrv) parts = g_strsplit_set (val, "[], ", -1);
-      gint64 iv[16];
-      double fv[16];
-      guint n = 0;
-      for (guint k = 0; parts[k] && n < 16; k++)
-        if (*parts[k]) {
-          iv[n] = g_ascii_strtoll (parts[k], NULL, 10);
-          fv[n++] = g_ascii_strtod (parts[k], NULL);
-        }
-      if (is_float)
-        tl_attrs_set_floats (a, key, n, fv);
-      else
-        tl_attrs_set_ints (a, key, n, iv);
-    } else if (is_float) {
-      tl_attrs_set_float (a, key, g_ascii_strtod (val, NULL));
-    } else {
-      tl_attrs_set_int (a, key, g_ascii_strtoll (val, NULL, 10));
-    }
-  }
-  return a;
-}
-
-static int
-cmp_i64 (const void *a, const void *b)
-{
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
-  return x < y ? -1 : x > y;
-}
-
-static TlTensor *
-make_input (TlRng *rng, const TlParityInput *in)
-{
-  if (in->init == TL_PARITY_INT)
-    return tl_test_randint (rng, (gint64) in->a, (gint64) in->b, in->dtype, in->ndim, in->shape);
-  if (in->init == TL_PARITY_CSR_INDPTR) {
-    gint64 nnz = (gint64) in->a, n = in->shape[0];
-    g_autofree gint64 *p = g_new0 (gint64, n);
-    for (gint64 i = 1; i + 1 < n; i++)
-      p[i] = (gint64) tl_rng_below (rng, (guint64) nnz + 1);
-    p[n - 1] = nnz;
-    qsort (p, n, sizeof *p, cmp_i64);
-    TlTensor *t = tl_tensor_new (in->dtype, 1, in->shape, NULL);
-    for (gint64 i = 0; i < n; i++)
-      tl_tensor_set_flat (t, i, (double) p[i]);
-    return t;
-  }
-  TlTensor *t = tl_test_randn (rng, in->ndim, in->shape, in->a != 0 ? in->a : 1.0);
-  float *p = tl_tensor_data (t);
-  for (gint64 i = 0; i < tl_tensor_numel (t); i++) {
-    if (in->init == TL_PARITY_POSITIVE)
-      p[i] = 0.5f + (p[i] < 0 ? -p[i] : p[i]);
-    else if (in->init == TL_PARITY_AWAY)
-      p[i] += p[i] >= 0 ? 0.1f : -0.1f;
-    else if (in->init == TL_PARITY_BERNOULLI)
-      p[i] = p[i] > 0 ? 1.0f : 0.0f;
-  }
-  if (in->dtype != TL_DTYPE_F32) {
-    TlTensor *c = tl_tensor_cast (t, in->dtype, NULL);
-    tl_tensor_unref (t);
-    t = c;
-  }
-  return t;
-}
-
 /* --- one case: graph, executors ------------------------------------------------- */
 
 typedef struct {
@@ -262,12 +180,12 @@ build_case (const TlParityCase *pc, Built *b, GError **error)
   if (!tl_init (error))
     return FALSE;
   tl_rng_init (&rng, seed, 0);
-  b->attrs = parse_attrs (pc->attrs);
+  b->attrs = tl_parity_parse_attrs (pc->attrs, NULL);
   b->g = tl_graph_new ();
   gboolean any_float = FALSE;
   for (guint i = 0; i < pc->n_inputs; i++) {
     g_autofree char *name = g_strdup_printf ("in%u", i);
-    b->in[i] = make_input (&rng, &pc->inputs[i]);
+    b->in[i] = tl_parity_make_input (&rng, &pc->inputs[i]);
     g_assert_nonnull (b->in[i]);
     ins[i] = tl_graph_input (b->g, name, tl_tensor_dtype (b->in[i]), tl_tensor_ndim (b->in[i]),
                              tl_tensor_shape (b->in[i]));

@@ -67,6 +67,10 @@ typedef struct {
 const TlParityCase *tl_parity_cases_basic (guint *n);
 const TlParityCase *tl_parity_cases_nn (guint *n);
 
+/* parity-input.c */
+TlAttrs *tl_parity_parse_attrs (const char *spec, GError **error);
+TlTensor *tl_parity_make_input (TlRng *rng, const TlParityInput *in);
+
 G_END_DECLS
 
 #endif /* TL_PARITY_H */

@@ -39,6 +39,7 @@ $cc -c "$top/backends/cuda/kernels/table.c" -o "$work/obj/table.o"
 $cc -c "$here/driver.c" -o "$work/obj/driver.o"
 $cc -c "$top/tests/parity/cases-basic.c" -o "$work/obj/cases-basic.o"
 $cc -c "$top/tests/parity/cases-nn.c" -o "$work/obj/cases-nn.o"
+$cc -c "$top/tests/parity/parity-input.c" -o "$work/obj/parity-input.o"
 ${CXX:-g++} -o "$work/emu-parity" "$work"/obj/*.o "$build/tests/.libs/libtltest.a" -L"$build/core/.libs" -ltl-1 \
   $(pkg-config --libs glib-2.0 gmodule-2.0) -Wl,-rpath,"$build/core/.libs" -lm
 "$work/emu-parity" "$@"
