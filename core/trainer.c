@@ -332,18 +332,20 @@ eval_point (Trainer *t, TlMetrics *train_window, gboolean *stop, GError **error)
   return TRUE;
 }
 
-/* accumulate() on a GPU: acc = g, then acc += g (cuBLAS axpy). */
+/* acc = g on the first micro-batch of a step, then acc += g; the
+ * accumulators live where the run's parameters do (on a GPU the sum is a
+ * cuBLAS axpy). */
 static gboolean
-accumulate_device (Trainer *t, gboolean first, GError **error)
+accumulate (Trainer *t, gboolean first, GError **error)
 {
   for (guint k = 0; k < t->pass.n_grads; k++) {
     guint pi = (guint) t->pass.grad_param[k];
     TlTensor *g = tl_exec_get_output (t->pass.ex, t->pass.grad_out0 + k);
     if (!t->acc[pi]) {
       TlTensorDesc d;
-      tl_tensor_desc_init (&d, TL_DTYPE_F32, tl_tensor_ndim (t->params[pi]),
-                           tl_tensor_shape (t->params[pi]));
-      t->acc[pi] = _tl_priv_tensor_new_on (&t->devp.dev, &d, TRUE, error);
+      tl_tensor_desc_init (&d, TL_DTYPE_F32, tl_tensor_ndim (t->params[pi]), tl_tensor_shape (t->params[pi]));
+      t->acc[pi] = t->devp.active ? _tl_priv_tensor_new_on (&t->devp.dev, &d, TRUE, error)
+                                  : tl_tensor_new_from_desc (&d, error);
       if (!t->acc[pi])
         return FALSE;
     }
@@ -351,6 +353,11 @@ accumulate_device (Trainer *t, gboolean first, GError **error)
       g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "gradient of '%s' has the wrong size",
                    (const char *) t->names->pdata[pi]);
       return FALSE;
+    }
+    if (first) {
+      if (!tl_tensor_copy_into (t->acc[pi], g, error))
+        return FALSE;
+      continue;
     }
     g_autoptr (TlTensor) gf = NULL;
     if (tl_tensor_dtype (g) != TL_DTYPE_F32 || !tl_tensor_is_contiguous (g)) {
@@ -358,57 +365,16 @@ accumulate_device (Trainer *t, gboolean first, GError **error)
         return FALSE;
       g = gf;
     }
-    if (first) {
-      if (!tl_tensor_copy_into (t->acc[pi], g, error))
-        return FALSE;
-    } else if (!t->dops->axpy (tl_tensor_numel (g), 1.0f, tl_tensor_const_data (g),
-                               tl_tensor_data (t->acc[pi]), error)) {
-      return FALSE;
-    }
-  }
-  return TRUE;
-}
-
-static gboolean
-accumulate (Trainer *t, gboolean first, GError **error)
-{
-  if (t->devp.active)
-    return accumulate_device (t, first, error);
-  for (guint k = 0; k < t->pass.n_grads; k++) {
-    guint pi = (guint) t->pass.grad_param[k];
-    TlTensor *g = tl_exec_get_output (t->pass.ex, t->pass.grad_out0 + k);
-    if (!t->acc[pi]) {
-      t->acc[pi] = tl_tensor_new (TL_DTYPE_F32, tl_tensor_ndim (t->params[pi]),
-                                  tl_tensor_shape (t->params[pi]), error);
-      if (!t->acc[pi])
-        return FALSE;
-    }
-    if (tl_tensor_numel (g) != tl_tensor_numel (t->acc[pi])) {
-      g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "gradient of '%s' has the wrong size",
-                   (const char *) t->names->pdata[pi]);
-      return FALSE;
-    }
-    if (first || tl_tensor_dtype (g) != TL_DTYPE_F32 || !tl_tensor_is_contiguous (g)) {
-      if (first) {
-        if (!tl_tensor_copy_into (t->acc[pi], g, error))
-          return FALSE;
-        continue;
-      }
-      TlTensor *c = tl_tensor_cast (g, TL_DTYPE_F32, error);
-      if (!c)
-        return FALSE;
-      float *a = tl_tensor_data (t->acc[pi]);
-      const float *x = tl_tensor_const_data (c);
-      for (gint64 i = 0; i < tl_tensor_numel (c); i++)
-        a[i] += x[i];
-      tl_tensor_unref (c);
-      continue;
-    }
-    float *a = tl_tensor_data (t->acc[pi]);
     const float *x = tl_tensor_const_data (g);
+    float *acc = tl_tensor_data (t->acc[pi]);
     gint64 ne = tl_tensor_numel (g);
-    for (gint64 i = 0; i < ne; i++)
-      a[i] += x[i];
+    if (t->devp.active) {
+      if (!t->dops->axpy (ne, 1.0f, x, acc, error))
+        return FALSE;
+    } else {
+      for (gint64 i = 0; i < ne; i++)
+        acc[i] += x[i];
+    }
   }
   return TRUE;
 }
