@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "train-private.h"
+#include "train-device.h"
 
 struct _TlBuild {
   TlGraph *g;
@@ -83,7 +84,11 @@ tl_param_store_name (const TlParamStore *s, guint i)
 TlTensor *
 tl_param_store_tensor (const TlParamStore *s, guint i)
 {
-  return s && i < s->tensors->len ? s->tensors->pdata[i] : NULL;
+  if (!s || i >= s->tensors->len)
+    return NULL;
+  if (G_UNLIKELY (s->device_sync))
+    _tl_priv_devparams_fetch ((TlParamStore *) s, i);
+  return s->tensors->pdata[i];
 }
 
 /**
@@ -112,7 +117,11 @@ tl_param_store_lookup (const TlParamStore *s, const char *name)
   if (!s || !name)
     return NULL;
   guint idx = GPOINTER_TO_UINT (g_hash_table_lookup (s->index, name));
-  return idx ? s->tensors->pdata[idx - 1] : NULL;
+  if (!idx)
+    return NULL;
+  if (G_UNLIKELY (s->device_sync))
+    _tl_priv_devparams_fetch ((TlParamStore *) s, idx - 1);
+  return s->tensors->pdata[idx - 1];
 }
 
 static void

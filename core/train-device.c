@@ -111,6 +111,50 @@ _tl_priv_devparams_upload (TlDeviceParams *dp, GError **error)
 }
 
 void
+_tl_priv_devparams_fetch (TlParamStore *store, guint i)
+{
+  TlDeviceParams *dp = store->device_sync;
+  const char *name = store->names->pdata[i];
+  if (dp->hook_error || g_hash_table_contains (dp->fetched, name))
+    return;
+  g_hash_table_add (dp->fetched, (gpointer) name);
+  TlTensor *m = g_hash_table_lookup (dp->mirror, name);
+  if (m && !tl_tensor_copy_into (store->tensors->pdata[i], m, &dp->hook_error))
+    g_prefix_error (&dp->hook_error, "train: parameter '%s' to the host for step_end: ", name);
+}
+
+gboolean
+_tl_priv_devparams_step_end (TlDeviceParams *dp, TlModelInstance *m, guint64 step, GError **error)
+{
+  if (!dp->active)
+    return tl_model_instance_step_end (m, step, error);
+  if (!TL_TABLE_HAS (m->def, TlModelDef, step_end, 0) || !m->def->step_end)
+    return TRUE;
+  dp->fetched = g_hash_table_new (g_str_hash, g_str_equal);
+  dp->store->device_sync = dp;
+  gboolean ok = tl_model_instance_step_end (m, step, error);
+  dp->store->device_sync = NULL;
+  if (ok && dp->hook_error) {
+    g_propagate_error (error, g_steal_pointer (&dp->hook_error));
+    ok = FALSE;
+  }
+  g_clear_error (&dp->hook_error);
+  GHashTableIter it;
+  gpointer name;
+  g_hash_table_iter_init (&it, dp->fetched);
+  while (ok && g_hash_table_iter_next (&it, &name, NULL)) {
+    TlTensor *mirror = g_hash_table_lookup (dp->mirror, name);
+    if (mirror && !tl_tensor_copy_into (mirror, tl_param_store_lookup (dp->store, name), error)) {
+      g_prefix_error (error, "train: parameter '%s' to the device after step_end: ",
+                      (const char *) name);
+      ok = FALSE;
+    }
+  }
+  g_clear_pointer (&dp->fetched, g_hash_table_unref);
+  return ok;
+}
+
+void
 _tl_priv_devparams_clear (TlDeviceParams *dp)
 {
   if (!dp->active)

@@ -19,6 +19,9 @@ typedef struct {
   TlDevice dev;
   TlParamStore *store;  /* borrowed */
   GHashTable *mirror;   /* parameter name -> device tensor (owned) */
+  /* during step_end: names fetched from their mirrors (borrowed keys) */
+  GHashTable *fetched;
+  GError *hook_error;   /* the first failed fetch of the hook */
 } TlDeviceParams;
 
 /* Parse cfg->device; for a GPU, open it and register the mirrors of `store`
@@ -33,6 +36,16 @@ G_GNUC_INTERNAL gboolean _tl_priv_devparams_upload (TlDeviceParams *dp, GError *
  * first use). Borrowed. */
 G_GNUC_INTERNAL TlTensor *_tl_priv_devparams_get (TlDeviceParams *dp, const char *name,
                                                   GError **error);
+/* Call the model's step_end hook (tl_model_instance_step_end). On a GPU
+ * run, every store tensor the hook reaches through tl_param_store_lookup or
+ * tl_param_store_tensor is first refreshed from its mirror, and after the
+ * hook those tensors go back to their mirrors: a hook reads and writes the
+ * current values and costs only the copies of what it touches. */
+G_GNUC_INTERNAL gboolean _tl_priv_devparams_step_end (TlDeviceParams *dp, TlModelInstance *m,
+                                                      guint64 step, GError **error);
+/* For the store accessors (build.c) while store->device_sync is set:
+ * refresh tensor `i` from its mirror once per hook. */
+G_GNUC_INTERNAL void _tl_priv_devparams_fetch (TlParamStore *store, guint i);
 /* Unregister and drop the mirrors (download first to keep their values). */
 G_GNUC_INTERNAL void _tl_priv_devparams_clear (TlDeviceParams *dp);
 /* For a graph built on a GPU run: point its parameter values at the run's

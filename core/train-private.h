@@ -12,6 +12,10 @@ struct _TlParamStore {
   GArray *trainable;  /* gboolean */
   GHashTable *index;  /* name -> index + 1 */
   guint64 seed;
+  /* Set only while a GPU run calls the model's step_end hook: the
+   * TlDeviceParams of that run. The accessors then fetch each tensor they
+   * hand out from its device mirror (train-device.c). */
+  gpointer device_sync;
 };
 
 struct _TlDatasetInstance {

@@ -516,7 +516,7 @@ train_loop (Trainer *t, GError **error)
     if (!tl_optimizer_step (t->opt, t->n, t->params, grads, lr, error))
       return FALSE;
     t->opt_step++;
-    if (!tl_model_instance_step_end (t->m, (guint64) t->opt_step, error))
+    if (!_tl_priv_devparams_step_end (&t->devp, t->m, (guint64) t->opt_step, error))
       return FALSE;
     window_loss += step_loss;
     window_n++;

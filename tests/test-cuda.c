@@ -673,6 +673,139 @@ test_op_extension (void)
 }
 #endif
 
+/* --- a model with a step_end hook ----------------------------------------
+ *
+ * logits = linear (x) * scale, where "scale" is a frozen parameter that the
+ * hook sets after every step (1 + step / 8); the hook also halves "fc.bias"
+ * (a trainable parameter the optimizer just updated on the device) and
+ * records a weighted sum of "fc.weight". On a GPU run the hook must see and change
+ * the current values, so the run matches the CPU. */
+#define HOOK_STEPS 6
+static double hook_seen[HOOK_STEPS + 1];
+
+static TlModel *
+hook_create (const TlParams *params, GError **error)
+{
+  (void) params;
+  (void) error;
+  return (TlModel *) g_new0 (char, 1);
+}
+
+static void
+hook_destroy (TlModel *m)
+{
+  g_free (m);
+}
+
+static gboolean
+hook_build (TlModel *m, TlBuild *b, GError **error)
+{
+  (void) m;
+  TlGraph *g = tl_build_graph (b);
+  TlValue *x = tl_build_input (b, "features");
+  gint64 d = tl_build_field_desc (b, "features")->shape[0];
+  gint64 c = tl_build_field_cardinality (b, "label");
+  TlValue *w = tl_build_param (b, "fc.weight", TL_DTYPE_F32, 2, (gint64[]){ c, d },
+                               TL_INIT_KAIMING_UNIFORM, 0, TRUE);
+  TlValue *bias = tl_build_param (b, "fc.bias", TL_DTYPE_F32, 1, (gint64[]){ c },
+                                  TL_INIT_CONSTANT, 0.5, TRUE);
+  TlValue *scale = tl_build_param (b, "scale", TL_DTYPE_F32, 1, (gint64[]){ 1 }, TL_INIT_ONES, 0,
+                                   FALSE);
+  TlValue *logits = tl_mul (g, tl_linear (g, x, w, bias), scale);
+  tl_build_set_prediction (b, logits, TL_TASK_MULTICLASS, "label");
+  if (tl_build_mode (b) != TL_MODE_PREDICT)
+    tl_build_set_loss (b, tl_cross_entropy (g, logits, tl_build_input (b, "label")));
+  return tl_graph_take_error (g, error);
+}
+
+static gboolean
+hook_step_end (TlModel *m, TlParamStore *store, guint64 step, GError **error)
+{
+  (void) m;
+  (void) error;
+  TlTensor *w = tl_param_store_lookup (store, "fc.weight");
+  double sum = 0;
+  for (gint64 i = 0; i < tl_tensor_numel (w); i++)
+    sum += (double) (i % 7 + 1) * tl_tensor_get_flat (w, i);
+  if (step <= HOOK_STEPS)
+    hook_seen[step] = sum;
+  tl_tensor_set_flat (tl_param_store_lookup (store, "scale"), 0, 1.0 + (double) step / 8.0);
+  TlTensor *b = tl_param_store_lookup (store, "fc.bias");
+  for (gint64 i = 0; i < tl_tensor_numel (b); i++)
+    tl_tensor_set_flat (b, i, 0.5 * tl_tensor_get_flat (b, i));
+  return TRUE;
+}
+
+static const TlModelDef hook_model_def = {
+  TL_TABLE_INIT (TlModelDef),
+  .create = hook_create,
+  .destroy = hook_destroy,
+  .build = hook_build,
+  .step_end = hook_step_end,
+};
+
+static void
+train_hooked (const char *device, RunResult *r, double seen[HOOK_STEPS + 1])
+{
+  g_autoptr (GError) error = NULL;
+  TlDatasetInstance *d = bt_dataset_new ("tl.synthetic", KV ("n_rows", "256", "n_features", "12",
+                                                             "n_classes", "3", "seed", "5"),
+                                         &error);
+  g_assert_no_error (error);
+  TlModelInstance *m = tl_model_instance_new (&hook_model_def, "test.hooked", NULL, 3, &error);
+  g_assert_no_error (error);
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  cfg.steps = HOOK_STEPS;
+  cfg.batch_size = 32;
+  cfg.optimizer = "sgd";
+  cfg.lr = 0.1;
+  cfg.seed = 11;
+  cfg.deterministic = 1;
+  cfg.device = device;
+  TlMetrics fin;
+  tl_metrics_init (&fin);
+  memset (hook_seen, 0, sizeof hook_seen);
+  g_assert_true (tl_train (m, d, NULL, &cfg, NULL, &fin, &error));
+  g_assert_no_error (error);
+  memcpy (seen, hook_seen, sizeof hook_seen);
+  r->loss = tl_metrics_get (&fin, "loss");
+  TlParamStore *s = tl_model_instance_params (m);
+  r->n = tl_param_store_size (s);
+  r->params = g_new0 (TlTensor *, r->n);
+  for (guint i = 0; i < r->n; i++) {
+    r->params[i] = tl_tensor_copy (tl_param_store_tensor (s, i), &error);
+    g_assert_no_error (error);
+  }
+  /* the hook's last values came back to the host */
+  g_assert_cmpfloat (tl_tensor_get_flat (tl_param_store_lookup (s, "scale"), 0), ==,
+                     1.0 + HOOK_STEPS / 8.0);
+  tl_model_instance_free (m);
+  tl_dataset_instance_free (d);
+}
+
+static void
+test_step_end_hook (void)
+{
+  if (!need_gpu ())
+    return;
+  RunResult cpu, gpu;
+  double seen_cpu[HOOK_STEPS + 1], seen_gpu[HOOK_STEPS + 1];
+  train_hooked ("cpu", &cpu, seen_cpu);
+  train_hooked ("cuda", &gpu, seen_gpu);
+  for (guint s = 1; s <= HOOK_STEPS; s++) {
+    g_test_message ("step %u: weighted sum of fc.weight seen by step_end %.7f (cpu) %.7f (cuda)", s,
+                    seen_cpu[s], seen_gpu[s]);
+    g_assert_cmpfloat (seen_cpu[s], !=, 0.0);
+    g_assert_cmpfloat (fabs (seen_gpu[s] - seen_cpu[s]), <=, 1e-4 * MAX (1.0, fabs (seen_cpu[s])));
+  }
+  /* the weights moved, so a hook reading stale values would differ */
+  g_assert_cmpfloat (seen_cpu[1], !=, seen_cpu[HOOK_STEPS]);
+  compare_runs (&gpu, &cpu, 1e-4, 1e-4, "step_end hook");
+  run_result_clear (&cpu);
+  run_result_clear (&gpu);
+}
+
 static void
 test_graph_capture (void)
 {
@@ -706,6 +839,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cuda/train-step", test_train_step);
   g_test_add_func ("/cuda/graph-capture", test_graph_capture);
   g_test_add_func ("/cuda/checkpoint-resume", test_checkpoint_resume);
+  g_test_add_func ("/cuda/step-end-hook", test_step_end_hook);
 #ifdef TL_CUDA_MOCK_DIR
   g_test_add_func ("/cuda/missing-kernel", test_missing_kernel);
   g_test_add_func ("/cuda/op-extension", test_op_extension);

@@ -105,7 +105,13 @@ typedef struct {
   void (*destroy)(TlModel *model);
   /* (required) Build the graph for tl_build_mode(b). */
   gboolean (*build)(TlModel *model, TlBuild *b, GError **error);
-  /* (optional) After each optimizer step: e.g. EMA teacher update. */
+  /* (optional) After each optimizer step: e.g. EMA teacher update. While
+   * tl_train runs on a GPU, the tensors the hook gets through
+   * tl_param_store_lookup / tl_param_store_tensor hold the current values
+   * and what it writes to them goes back to the device when it returns
+   * (each tensor it reaches is copied twice per step: keep the hook to the
+   * tensors it needs); tensor pointers kept from before the run are not
+   * refreshed. */
   gboolean (*step_end)(TlModel *model, TlParamStore *store, guint64 step, GError **error);
   /* (optional) NULL for unknown ids. */
   const void *(*get_extension)(const char *id);
