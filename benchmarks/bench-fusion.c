@@ -20,26 +20,7 @@
 #include <string.h>
 
 #include "bench-util.h"
-
-static TlValue *
-ln_prims (TlGraph *g, TlValue *x, TlValue *gamma, TlValue *beta)
-{
-  gint ax = -1;
-  TlValue *m = tl_mean (g, x, 1, &ax, TRUE);
-  TlValue *d = tl_sub (g, x, m);
-  TlValue *v = tl_mean (g, tl_square (g, d), 1, &ax, TRUE);
-  TlValue *r = tl_rsqrt (g, tl_add (g, v, tl_graph_scalar (g, 1e-5f)));
-  return tl_add (g, tl_mul (g, tl_mul (g, d, r), gamma), beta);
-}
-
-static TlValue *
-softmax_prims (TlGraph *g, TlValue *x)
-{
-  gint ax = -1;
-  TlValue *m = tl_max (g, x, 1, &ax, TRUE);
-  TlValue *e = tl_exp (g, tl_sub (g, x, m));
-  return tl_div (g, e, tl_sum (g, e, 1, &ax, TRUE));
-}
+#include "fusion-private.h"
 
 typedef struct {
   TlRegistry *reg;
@@ -179,7 +160,7 @@ build_ln (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
   TlGraph *g = tl_graph_new ();
   gint64 s[2] = { ROWS, COLS };
   TlValue *x = input (g, rng, names, inputs, "x", 2, s);
-  tl_graph_set_output (g, "y", ln_prims (g, x, param (g, rng, "gamma", COLS, 1), param (g, rng, "beta", COLS, 1)));
+  tl_graph_set_output (g, "y", fusion_layer_norm_prims (g, x, param (g, rng, "gamma", COLS, 1), param (g, rng, "beta", COLS, 1)));
   g_ptr_array_add (outs, g_strdup ("y"));
   return g;
 }
@@ -196,7 +177,7 @@ build_ln_gpu (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
   TlGraph *g = tl_graph_new ();
   gint64 s[2] = { gpu_rows, GPU_COLS };
   TlValue *x = input (g, rng, names, inputs, "x", 2, s);
-  tl_graph_set_output (g, "y", ln_prims (g, x, param (g, rng, "gamma", GPU_COLS, 1),
+  tl_graph_set_output (g, "y", fusion_layer_norm_prims (g, x, param (g, rng, "gamma", GPU_COLS, 1),
                                          param (g, rng, "beta", GPU_COLS, 1)));
   g_ptr_array_add (outs, g_strdup ("y"));
   return g;
@@ -219,7 +200,7 @@ build_softmax (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
   TlGraph *g = tl_graph_new ();
   gint64 s[2] = { 8 * 12 * 128 / 4, 128 }; /* attention rows of a small batch */
   TlValue *x = input (g, rng, names, inputs, "x", 2, s);
-  tl_graph_set_output (g, "y", softmax_prims (g, x));
+  tl_graph_set_output (g, "y", fusion_softmax_prims (g, x));
   g_ptr_array_add (outs, g_strdup ("y"));
   return g;
 }
@@ -232,7 +213,7 @@ build_gelu_ln (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
   TlValue *x = input (g, rng, names, inputs, "x", 2, s);
   TlValue *res = input (g, rng, names, inputs, "res", 2, s);
   TlValue *h = tl_gelu (g, tl_add (g, x, param (g, rng, "bias", COLS, 1)));
-  tl_graph_set_output (g, "y", ln_prims (g, tl_add (g, h, res), param (g, rng, "gamma", COLS, 1),
+  tl_graph_set_output (g, "y", fusion_layer_norm_prims (g, tl_add (g, h, res), param (g, rng, "gamma", COLS, 1),
                                          param (g, rng, "beta", COLS, 1)));
   g_ptr_array_add (outs, g_strdup ("y"));
   return g;
@@ -259,11 +240,11 @@ build_bert_mb (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
   TlValue *x = input (g, rng, names, inputs, "x", 2, sh);
   TlValue *ff1 = input (g, rng, names, inputs, "ff1", 2, sf);
   TlValue *ff2 = input (g, rng, names, inputs, "ff2", 2, sh);
-  TlValue *p = softmax_prims (g, tl_add (g, tl_scale (g, scores, 0.125, 0), mask));
-  TlValue *h1 = ln_prims (g, tl_add (g, tl_add (g, attn, param (g, rng, "bo", HH, 1)), x),
+  TlValue *p = fusion_softmax_prims (g, tl_add (g, tl_scale (g, scores, 0.125, 0), mask));
+  TlValue *h1 = fusion_layer_norm_prims (g, tl_add (g, tl_add (g, attn, param (g, rng, "bo", HH, 1)), x),
                           param (g, rng, "g1", HH, 1), param (g, rng, "b1", HH, 1));
   TlValue *act = tl_gelu (g, tl_add (g, ff1, param (g, rng, "bf1", FF, 1)));
-  TlValue *h2 = ln_prims (g, tl_add (g, tl_add (g, ff2, param (g, rng, "bf2", HH, 1)), h1),
+  TlValue *h2 = fusion_layer_norm_prims (g, tl_add (g, tl_add (g, ff2, param (g, rng, "bf2", HH, 1)), h1),
                           param (g, rng, "g2", HH, 1), param (g, rng, "b2", HH, 1));
   tl_graph_set_output (g, "probs", p);
   tl_graph_set_output (g, "act", act);
@@ -311,13 +292,13 @@ build_train (TlRng *rng, GPtrArray *names, GPtrArray *inputs, GPtrArray *outs)
   TlValue *q = heads (g, dense (g, rng, x, "q", TH, TH));
   TlValue *k = heads (g, dense (g, rng, x, "k", TH, TH));
   TlValue *v = heads (g, dense (g, rng, x, "v", TH, TH));
-  TlValue *p = softmax_prims (g, tl_scale (g, tl_matmul (g, q, k, FALSE, TRUE), 1.0 / sqrt (TH / TN), 0));
+  TlValue *p = fusion_softmax_prims (g, tl_scale (g, tl_matmul (g, q, k, FALSE, TRUE), 1.0 / sqrt (TH / TN), 0));
   gint perm[4] = { 0, 2, 1, 3 };
   TlValue *ctx = tl_reshape (g, tl_transpose (g, tl_matmul (g, p, v, FALSE, FALSE), 4, perm), 2, sx);
-  TlValue *h1 = ln_prims (g, tl_add (g, dense (g, rng, ctx, "o", TH, TH), x), param (g, rng, "ln1.g", TH, 1),
+  TlValue *h1 = fusion_layer_norm_prims (g, tl_add (g, dense (g, rng, ctx, "o", TH, TH), x), param (g, rng, "ln1.g", TH, 1),
                           param (g, rng, "ln1.b", TH, 1));
   TlValue *f = tl_gelu (g, dense (g, rng, h1, "f1", TH, TF));
-  TlValue *h2 = ln_prims (g, tl_add (g, dense (g, rng, f, "f2", TF, TH), h1), param (g, rng, "ln2.g", TH, 1),
+  TlValue *h2 = fusion_layer_norm_prims (g, tl_add (g, dense (g, rng, f, "f2", TF, TH), h1), param (g, rng, "ln2.g", TH, 1),
                           param (g, rng, "ln2.b", TH, 1));
   TlValue *loss = tl_mse (g, h2, y);
   tl_graph_set_output (g, "loss", loss);

@@ -43,8 +43,8 @@ EXTRA_DIST += benchmarks/run-allreduce.sh
 noinst_PROGRAMS += benchmarks/bench-fusion
 TL_BENCH_SHELL += benchmarks/bench-fusion.sh
 benchmarks_bench_fusion_SOURCES = benchmarks/bench-fusion.c benchmarks/bench-util.c benchmarks/bench-util.h
-benchmarks_bench_fusion_CPPFLAGS = $(TL_BENCH_ENGINE_CPP_FLAGS)
-benchmarks_bench_fusion_LDADD = $(TL_BENCH_ENGINE_LIBS)
+benchmarks_bench_fusion_CPPFLAGS = $(TL_BENCH_ENGINE_CPP_FLAGS) -I$(top_srcdir)/plugins/fusion
+benchmarks_bench_fusion_LDADD = plugins/fusion/libfusion-core.la $(TL_BENCH_ENGINE_LIBS) $(OPENMP_CFLAGS)
 EXTRA_DIST += benchmarks/bench-fusion.sh benchmarks/torch_fusion.py benchmarks/torch_fusion_gpu.py
 
 # plugins/fives: FIVES training throughput, tl vs the same model in PyTorch.

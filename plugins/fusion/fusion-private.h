@@ -161,6 +161,10 @@ void fusion_append_expr (GString *s, const char *tmpl, const char *a, const char
                          float bias);
 char *fusion_row_offset_expr (const FusionProgram *p, const FusionAccess *acc);
 
+/* prims.c: the memory-bound patterns as primitive ops (last axis). */
+TlValue *fusion_layer_norm_prims (TlGraph *g, TlValue *x, TlValue *gamma, TlValue *beta);
+TlValue *fusion_softmax_prims (TlGraph *g, TlValue *x);
+
 /* codegen-c.c */
 typedef void (*FusionCFunc) (const float *const *in, float *const *out, long long r0, long long r1);
 char *fusion_codegen_c (const FusionProgram *p);

@@ -12,6 +12,7 @@ plugins_fusion_libfusion_core_la_SOURCES = \
 	plugins/fusion/fused-op.c \
 	plugins/fusion/plan-io.c \
 	plugins/fusion/model-transformer.c \
+	plugins/fusion/prims.c \
 	plugins/fusion/codegen-cuda.c \
 	plugins/fusion/launch-cuda.c \
 	plugins/fusion/codegen-c.c \

@@ -75,20 +75,7 @@ layer_norm (TlBuild *b, TlValue *x, const char *name, gint64 dim)
   g_autofree char *bn = g_strdup_printf ("%s.beta", name);
   TlValue *gamma = tl_build_param (b, gn, TL_DTYPE_F32, 1, &dim, TL_INIT_ONES, 0, TRUE);
   TlValue *beta = tl_build_param (b, bn, TL_DTYPE_F32, 1, &dim, TL_INIT_ZEROS, 0, TRUE);
-  gint ax = -1;
-  TlValue *mu = tl_mean (g, x, 1, &ax, TRUE);
-  TlValue *d = tl_sub (g, x, mu);
-  TlValue *var = tl_mean (g, tl_square (g, d), 1, &ax, TRUE);
-  TlValue *r = tl_rsqrt (g, tl_scale (g, var, 1.0, 1e-5));
-  return tl_add (g, tl_mul (g, tl_mul (g, d, r), gamma), beta);
-}
-
-static TlValue *
-softmax (TlGraph *g, TlValue *x)
-{
-  gint ax = -1;
-  TlValue *e = tl_exp (g, tl_sub (g, x, tl_max (g, x, 1, &ax, TRUE)));
-  return tl_div (g, e, tl_sum (g, e, 1, &ax, TRUE));
+  return fusion_layer_norm_prims (g, x, gamma, beta);
 }
 
 static gboolean
@@ -126,7 +113,7 @@ tf_build (TlModel *m, TlBuild *b, GError **error)
       g_snprintf (name, sizeof name, "l%" G_GINT64_FORMAT ".%c", l, "qkv"[k]);
       qkv[k] = tl_transpose (g, tl_reshape (g, dense (b, h, name, H, H), 4, hs), 4, perm);
     }
-    TlValue *att = softmax (g, tl_scale (g, tl_matmul (g, qkv[0], qkv[1], FALSE, TRUE), 1.0 / sqrt ((double) DH), 0));
+    TlValue *att = fusion_softmax_prims (g, tl_scale (g, tl_matmul (g, qkv[0], qkv[1], FALSE, TRUE), 1.0 / sqrt ((double) DH), 0));
     TlValue *ctx = tl_reshape (g, tl_transpose (g, tl_matmul (g, att, qkv[2], FALSE, FALSE), 4, perm), 2, flat);
     g_snprintf (name, sizeof name, "l%" G_GINT64_FORMAT ".o", l);
     TlValue *o = dense (b, ctx, name, H, H);

@@ -127,26 +127,6 @@ compare (TlGraph *g, TlGraph *f, guint n_in, const char *const *names, TlTensor 
 
 /* --- the three patterns ---------------------------------------------------- */
 
-static TlValue *
-layer_norm_prims (TlGraph *g, TlValue *x, TlValue *gamma, TlValue *beta)
-{
-  gint ax = -1;
-  TlValue *m = tl_mean (g, x, 1, &ax, TRUE);
-  TlValue *d = tl_sub (g, x, m);
-  TlValue *v = tl_mean (g, tl_square (g, d), 1, &ax, TRUE);
-  TlValue *r = tl_rsqrt (g, tl_add (g, v, tl_graph_scalar (g, 1e-5f)));
-  return tl_add (g, tl_mul (g, tl_mul (g, d, r), gamma), beta);
-}
-
-static TlValue *
-softmax_prims (TlGraph *g, TlValue *x)
-{
-  gint ax = -1;
-  TlValue *m = tl_max (g, x, 1, &ax, TRUE);
-  TlValue *e = tl_exp (g, tl_sub (g, x, m));
-  return tl_div (g, e, tl_sum (g, e, 1, &ax, TRUE));
-}
-
 typedef enum { PAT_LN, PAT_SOFTMAX, PAT_GELU_LN } Pattern;
 
 static TlGraph *
@@ -160,13 +140,13 @@ build_pattern (Pattern pat, gint64 rows, gint64 cols, TlRng *rng)
   g_autoptr (TlTensor) biast = rand_tensor (rng, 1, &cols, -0.5, 0.5);
   TlValue *y;
   if (pat == PAT_SOFTMAX) {
-    y = softmax_prims (g, x);
+    y = fusion_softmax_prims (g, x);
   } else if (pat == PAT_LN) {
-    y = layer_norm_prims (g, x, tl_graph_param (g, "gamma", gt), tl_graph_param (g, "beta", bt));
+    y = fusion_layer_norm_prims (g, x, tl_graph_param (g, "gamma", gt), tl_graph_param (g, "beta", bt));
   } else {
     TlValue *res = tl_graph_input (g, "res", TL_DTYPE_F32, 2, shape);
     TlValue *h = tl_gelu (g, tl_add (g, x, tl_graph_param (g, "bias", biast)));
-    y = layer_norm_prims (g, tl_add (g, h, res), tl_graph_param (g, "gamma", gt),
+    y = fusion_layer_norm_prims (g, tl_add (g, h, res), tl_graph_param (g, "gamma", gt),
                           tl_graph_param (g, "beta", bt));
   }
   tl_graph_set_output (g, "y", y);
