@@ -322,3 +322,19 @@ engine_test_tensor (guint ndim, const gint64 *shape, const float *values)
   g_assert_no_error (error);
   return t;
 }
+
+TlValue *
+engine_test_scale (TlGraph *g, TlValue *x, double f)
+{
+  TlAttrs *a = tl_attrs_new ();
+  tl_attrs_set_float (a, "factor", f);
+  TlValue *y = tl_graph_op (g, "test.scale", 1, &x, a);
+  tl_attrs_free (a);
+  return y;
+}
+
+TlValue *
+engine_test_add (TlGraph *g, TlValue *a, TlValue *b)
+{
+  return tl_graph_op (g, "test.add", 2, (TlValue *[]) { a, b }, NULL);
+}

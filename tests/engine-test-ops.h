@@ -19,6 +19,10 @@
  * accumulate gradients. */
 void engine_test_ops_register (void);
 
+/* Graph builders of test.scale (attr factor = f) and test.add. */
+TlValue *engine_test_scale (TlGraph *g, TlValue *x, double f);
+TlValue *engine_test_add (TlGraph *g, TlValue *a, TlValue *b);
+
 /* A new f32 tensor holding `n` values. */
 TlTensor *engine_test_tensor (guint ndim, const gint64 *shape, const float *values);
 

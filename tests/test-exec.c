@@ -6,22 +6,6 @@
 
 #include "engine-test-ops.h"
 
-static TlValue *
-scale (TlGraph *g, TlValue *x, double f)
-{
-  TlAttrs *a = tl_attrs_new ();
-  tl_attrs_set_float (a, "factor", f);
-  TlValue *y = tl_graph_op (g, "test.scale", 1, &x, a);
-  tl_attrs_free (a);
-  return y;
-}
-
-static TlValue *
-add (TlGraph *g, TlValue *a, TlValue *b)
-{
-  return tl_graph_op (g, "test.add", 2, (TlValue *[]) { a, b }, NULL);
-}
-
 static void
 test_chain (void)
 {
@@ -31,9 +15,9 @@ test_chain (void)
   TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 1, &n);
   TlValue *v = x;
   for (int i = 0; i < 10; i++)
-    v = scale (g, v, 2.0);
+    v = engine_test_scale (g, v, 2.0);
   TlValue *s = tl_graph_op (g, "test.sum", 1, &v, NULL);
-  TlValue *unused = scale (g, x, 3.0);
+  TlValue *unused = engine_test_scale (g, x, 3.0);
   (void) unused;
   g_assert_true (tl_graph_take_error (g, &error));
   TlExecOptions opts;
@@ -95,7 +79,7 @@ test_inputs (void)
   GError *error = NULL;
   TlGraph *g = tl_graph_new ();
   TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 2, (gint64[]) { 2, 3 });
-  TlValue *y = scale (g, x, 1.0);
+  TlValue *y = engine_test_scale (g, x, 1.0);
   TlExec *ex = tl_exec_new (g, 1, &y, NULL, &error);
   g_assert_no_error (error);
   TlTensor *bad = tl_tensor_new (TL_DTYPE_F32, 2, (gint64[]) { 3, 3 }, NULL);
@@ -147,7 +131,7 @@ test_params_consts (void)
   tl_tensor_fill (ct, 0.25);
   TlValue *w = tl_graph_param (g, "w", wt);
   TlValue *c = tl_graph_const (g, ct);
-  TlValue *y = add (g, w, c);
+  TlValue *y = engine_test_add (g, w, c);
   /* requesting a param directly returns its tensor */
   TlExec *ex = tl_exec_new (g, 2, (TlValue *[]) { y, w }, NULL, &error);
   g_assert_no_error (error);
@@ -172,8 +156,8 @@ test_multi_output (void)
   TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 1, (gint64[]) { 8 });
   TlValue *o[2];
   g_assert_cmpuint (tl_graph_op_multi (g, "test.split2", 1, &x, NULL, 2, o), ==, 2);
-  TlValue *y = add (g, o[1], o[1]); /* o[0] unused */
-  TlValue *z = scale (g, y, 0.5);
+  TlValue *y = engine_test_add (g, o[1], o[1]); /* o[0] unused */
+  TlValue *z = engine_test_scale (g, y, 0.5);
   TlExec *ex = tl_exec_new (g, 1, &z, NULL, &error);
   g_assert_no_error (error);
   TlTensor *xt = tl_tensor_new (TL_DTYPE_F32, 1, (gint64[]) { 8 }, NULL);
@@ -197,7 +181,7 @@ test_seed_determinism (void)
   TlValue *s2 = tl_graph_op (g, "test.seed", 1, &x, NULL);
   TlValue *v = x;
   for (int i = 0; i < 5; i++)
-    v = scale (g, v, 1.1);
+    v = engine_test_scale (g, v, 1.1);
   TlExecOptions opts;
   tl_exec_options_init (&opts);
   opts.deterministic = 1;
@@ -235,7 +219,7 @@ test_errors (void)
   GError *error = NULL;
   TlGraph *g = tl_graph_new ();
   TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 1, (gint64[]) { 2 });
-  TlValue *y = scale (g, x, 1.0);
+  TlValue *y = engine_test_scale (g, x, 1.0);
   TlExecOptions opts;
   tl_exec_options_init (&opts);
   opts.device = "tpu";
@@ -274,9 +258,9 @@ test_random_dags (void)
       TlValue *b = vals->pdata[vals->len - 1 - tl_rng_below (&rng, MIN (vals->len, 4))];
       TlValue *v;
       switch (tl_rng_below (&rng, 4)) {
-      case 0: v = add (g, a, b); break;
+      case 0: v = engine_test_add (g, a, b); break;
       case 1: v = tl_graph_op (g, "test.mul", 2, (TlValue *[]) { a, b }, NULL); break;
-      case 2: v = scale (g, a, 0.75); break;
+      case 2: v = engine_test_scale (g, a, 0.75); break;
       default: {
         TlValue *o[2];
         tl_graph_op_multi (g, "test.split2", 1, &a, NULL, 2, o);

@@ -8,22 +8,6 @@
 
 #include "engine-test-ops.h"
 
-static TlValue *
-scale (TlGraph *g, TlValue *x, double f)
-{
-  TlAttrs *a = tl_attrs_new ();
-  tl_attrs_set_float (a, "factor", f);
-  TlValue *y = tl_graph_op (g, "test.scale", 1, &x, a);
-  tl_attrs_free (a);
-  return y;
-}
-
-static TlValue *
-add (TlGraph *g, TlValue *a, TlValue *b)
-{
-  return tl_graph_op (g, "test.add", 2, (TlValue *[]) { a, b }, NULL);
-}
-
 static void
 test_build (void)
 {
@@ -35,8 +19,8 @@ test_build (void)
   g_assert_true (tl_graph_param (g, "w", wt) == w);
   g_assert_true (tl_graph_param (g, "w", NULL) == w);
   g_assert_true (tl_value_tensor (w) == wt);
-  TlValue *y = add (g, x, w);
-  TlValue *z = scale (g, y, 2.0);
+  TlValue *y = engine_test_add (g, x, w);
+  TlValue *z = engine_test_scale (g, y, 2.0);
   g_assert_nonnull (z);
   g_assert_cmpint (tl_value_kind (x), ==, TL_VALUE_INPUT);
   g_assert_cmpint (tl_value_kind (w), ==, TL_VALUE_PARAM);
@@ -108,11 +92,11 @@ test_sticky_error (void)
   TlGraph *g = tl_graph_new ();
   TlValue *a = tl_graph_input (g, "a", TL_DTYPE_F32, 1, (gint64[]) { 3 });
   TlValue *b = tl_graph_input (g, "b", TL_DTYPE_F32, 1, (gint64[]) { 4 });
-  TlValue *bad = add (g, a, b); /* shape mismatch */
+  TlValue *bad = engine_test_add (g, a, b); /* shape mismatch */
   g_assert_null (bad);
   g_assert_false (tl_graph_ok (g));
   /* later calls: NULL, the first error stays */
-  g_assert_null (scale (g, bad, 2.0));
+  g_assert_null (engine_test_scale (g, bad, 2.0));
   g_assert_null (tl_graph_op (g, "no.such.op", 1, &a, NULL));
   g_assert_null (tl_graph_input (g, "c", TL_DTYPE_F32, 0, NULL));
   tl_graph_set_error (g, g_error_new (TL_ERROR, TL_ERROR_FAILED, "second"));
@@ -133,7 +117,7 @@ test_sticky_error (void)
   g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   /* NULL input: silent NULL */
-  g_assert_null (scale (g, NULL, 1.0));
+  g_assert_null (engine_test_scale (g, NULL, 1.0));
   g_assert_true (tl_graph_ok (g));
   /* duplicate input name */
   g_assert_null (tl_graph_input (g, "a", TL_DTYPE_F32, 1, (gint64[]) { 3 }));
@@ -150,7 +134,7 @@ test_sticky_error (void)
   /* values of another graph */
   TlGraph *other = tl_graph_new ();
   TlValue *o = tl_graph_input (other, "o", TL_DTYPE_F32, 1, (gint64[]) { 3 });
-  g_assert_null (add (g, a, o));
+  g_assert_null (engine_test_add (g, a, o));
   g_assert_false (tl_graph_take_error (g, &error));
   g_clear_error (&error);
   tl_graph_unref (other);
@@ -258,10 +242,10 @@ test_replace_nodes (void)
   TlGraph *g = tl_graph_new ();
   TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 1, (gint64[]) { 4 });
   TlValue *y = tl_graph_input (g, "y", TL_DTYPE_F32, 1, (gint64[]) { 4 });
-  TlValue *a = scale (g, x, 2.0);
-  TlValue *b = scale (g, a, 3.0);
-  TlValue *c = add (g, a, b);
-  TlValue *d = add (g, c, y);
+  TlValue *a = engine_test_scale (g, x, 2.0);
+  TlValue *b = engine_test_scale (g, a, 3.0);
+  TlValue *c = engine_test_add (g, a, b);
+  TlValue *d = engine_test_add (g, c, y);
   tl_graph_set_output (g, "d", d);
   TlNode *na = tl_value_producer (a), *nb = tl_value_producer (b), *nc = tl_value_producer (c),
          *nd = tl_value_producer (d);
@@ -322,9 +306,9 @@ test_replace_nodes_order (void)
   GError *error = NULL;
   TlGraph *g = tl_graph_new ();
   TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 1, (gint64[]) { 2 });
-  TlValue *a = scale (g, x, 2.0);     /* set */
-  TlValue *p = scale (g, x, 5.0);     /* outside, produced between */
-  TlValue *c = add (g, a, p);         /* set */
+  TlValue *a = engine_test_scale (g, x, 2.0);     /* set */
+  TlValue *p = engine_test_scale (g, x, 5.0);     /* outside, produced between */
+  TlValue *c = engine_test_add (g, a, p);         /* set */
   tl_graph_set_output (g, "c", c);
   TlNode *nn = tl_graph_replace_nodes (g, 2, (TlNode *[]) { tl_value_producer (a),
                                                             tl_value_producer (c) },
@@ -344,11 +328,11 @@ test_replace_uses_prune (void)
   GError *error = NULL;
   TlGraph *g = tl_graph_new ();
   TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 1, (gint64[]) { 3 });
-  TlValue *a = scale (g, x, 2.0);
-  TlValue *b = scale (g, a, 3.0);
-  TlValue *c = add (g, b, b);
-  TlValue *dead = scale (g, x, 9.0);
-  TlValue *dead2 = scale (g, dead, 9.0);
+  TlValue *a = engine_test_scale (g, x, 2.0);
+  TlValue *b = engine_test_scale (g, a, 3.0);
+  TlValue *c = engine_test_add (g, b, b);
+  TlValue *dead = engine_test_scale (g, x, 9.0);
+  TlValue *dead2 = engine_test_scale (g, dead, 9.0);
   (void) dead2;
   tl_graph_set_output (g, "c", c);
   /* cycle: c depends on a */
@@ -360,7 +344,7 @@ test_replace_uses_prune (void)
   g_assert_error (error, TL_ERROR, TL_ERROR_SHAPE);
   g_clear_error (&error);
   /* replacement added after the users: order is repaired */
-  TlValue *a2 = scale (g, x, 4.0);
+  TlValue *a2 = engine_test_scale (g, x, 4.0);
   g_assert_true (tl_graph_replace_uses (g, a, a2, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (tl_value_n_users (a), ==, 0);
@@ -378,7 +362,7 @@ test_replace_uses_prune (void)
     }
   }
   /* graph outputs follow */
-  TlValue *c2 = add (g, c, c);
+  TlValue *c2 = engine_test_add (g, c, c);
   TlValue *c3 = tl_graph_op (g, "test.nodiff", 1, &c, NULL);
   g_assert_true (tl_graph_replace_uses (g, c, c3, &error) == FALSE); /* c3 uses c */
   g_clear_error (&error);
@@ -400,7 +384,7 @@ test_copy (void)
   TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 1, (gint64[]) { 3 });
   TlTensor *wt = tl_tensor_new (TL_DTYPE_F32, 1, (gint64[]) { 3 }, NULL);
   TlValue *w = tl_graph_param (g, "w", wt);
-  TlValue *y = add (g, x, w);
+  TlValue *y = engine_test_add (g, x, w);
   tl_attrs_set_string (tl_node_annotations (tl_value_producer (y)), TL_ANNOT_DEVICE, "cpu");
   tl_graph_set_output (g, "y", y);
   TlGraph *c = tl_graph_copy (g, &error);
@@ -416,7 +400,7 @@ test_copy (void)
   g_assert_true (tl_value_tensor (tl_graph_find_param (c, "w")) == wt);
   g_assert_true (tl_node_input (cn, 0) == tl_graph_find_input (c, "x"));
   /* new values get fresh ids in both */
-  TlValue *z = scale (c, cy, 1.0);
+  TlValue *z = engine_test_scale (c, cy, 1.0);
   g_assert_cmpuint (tl_value_id (z), >, tl_value_id (cy));
   tl_graph_unref (g);
   g_assert_nonnull (tl_value_tensor (tl_graph_find_param (c, "w")));
@@ -436,9 +420,9 @@ test_export (void)
 {
   TlGraph *g = tl_graph_new ();
   TlValue *x = tl_graph_input (g, "x \"quoted\"", TL_DTYPE_F32, 2, (gint64[]) { 2, 3 });
-  TlValue *a = scale (g, x, 0.5);
-  TlValue *b = scale (g, a, 2);
-  TlValue *c = add (g, a, b);
+  TlValue *a = engine_test_scale (g, x, 0.5);
+  TlValue *b = engine_test_scale (g, a, 2);
+  TlValue *c = engine_test_add (g, a, b);
   tl_attrs_set_int (tl_node_annotations (tl_value_producer (a)), TL_ANNOT_FUSION_GROUP, 1);
   tl_attrs_set_int (tl_node_annotations (tl_value_producer (b)), TL_ANNOT_FUSION_GROUP, 1);
   tl_attrs_set_int (tl_node_annotations (tl_value_producer (c)), TL_ANNOT_FUSION_GROUP, 2);
