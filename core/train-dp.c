@@ -8,6 +8,14 @@
  * N divides B that is the mean of the ranks' gradients. The gradients
  * travel packed in one f32 buffer (one collective per step), the loss in
  * f64.
+ *
+ * On a GPU the packed buffer lives on the device: the gradients are packed
+ * with device-to-device copies, scaled by one kernel and allreduced by the
+ * communicator's NCCL path, then unpacked on the device. When the
+ * communicator cannot take device tensors (NCCL not built, NCCL refusing
+ * the ranks' GPUs, ...) or TL_DP_STAGE=host, every rank instead copies the
+ * packed buffer to the host and back around a host allreduce; which path
+ * is decided once, at the start of the run, the same way on every rank.
  */
 #include "config.h"
 
@@ -52,6 +60,8 @@ void
 _tl_priv_dp_clear (TlDataParallel *dp)
 {
   g_clear_pointer (&dp->flat, tl_tensor_unref);
+  g_clear_pointer (&dp->host_flat, tl_tensor_unref);
+  g_clear_pointer (&dp->loss, tl_tensor_unref);
 }
 
 /* Every rank must run the same job: compare what the collectives depend on
@@ -107,57 +117,203 @@ _tl_priv_dp_sync_params (TlDataParallel *dp, TlParamStore *store, GError **error
   return TRUE;
 }
 
+/* --- the device or the host ------------------------------------------------ */
+
+/* *first = the lowest rank whose `ok` is FALSE, or the number of ranks when
+ * every rank is ok (a MIN allreduce over the host communicator). */
+static gboolean
+first_failed_rank (TlDataParallel *dp, gboolean ok, int *first, GError **error)
+{
+  gint64 one[1] = {1};
+  g_autoptr (TlTensor) v = tl_tensor_new (TL_DTYPE_I64, 1, one, error);
+  if (!v)
+    return FALSE;
+  *(gint64 *) tl_tensor_data (v) = ok ? dp->size : dp->rank;
+  if (!tl_comm_allreduce (dp->comm, v, TL_COMM_MIN, error))
+    return FALSE;
+  *first = (int) *(const gint64 *) tl_tensor_const_data (v);
+  return TRUE;
+}
+
+/* Does the communicator allreduce the run's device tensors? One SUM of a
+ * one-element device tensor holding 1 (the first one makes the NCCL
+ * communicator of an mpi communicator); FALSE with the reason otherwise. */
+static gboolean
+probe_device (TlDataParallel *dp, GError **error)
+{
+  gint64 one[1] = {1};
+  float v = 1.0f;
+  g_autoptr (TlTensor) h = tl_tensor_new_from_data (TL_DTYPE_F32, 1, one, &v, error);
+  if (!h)
+    return FALSE;
+  g_autoptr (TlTensor) d = _tl_priv_tensor_to (h, &dp->dev, error);
+  if (!d || !tl_comm_allreduce (dp->comm, d, TL_COMM_SUM, error) ||
+      !tl_tensor_copy_into (h, d, error))
+    return FALSE;
+  v = *(const float *) tl_tensor_const_data (h);
+  if (v != (float) dp->size) {
+    g_set_error (error, TL_ERROR, TL_ERROR_COMM,
+                 "the device allreduce of 1 over %d ranks gave %g", dp->size, (double) v);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+_tl_priv_dp_use_device (TlDataParallel *dp, const TlDevice *dev, const TlBackendOptim *dops,
+                        const TlProgress *progress, GError **error)
+{
+  dp->on_device = TRUE;
+  dp->dev = *dev;
+  dp->dops = dops;
+  g_clear_pointer (&dp->flat, tl_tensor_unref);
+  g_clear_pointer (&dp->host_flat, tl_tensor_unref);
+  if (!_tl_priv_dp_active (dp))
+    return TRUE;
+  const char *env = g_getenv ("TL_DP_STAGE");
+  gboolean forced = FALSE;
+  if (env && *env) {
+    forced = g_str_equal (env, "host");
+    if (!forced && !g_str_equal (env, "device")) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                   "train: TL_DP_STAGE=\"%s\" is neither host nor device", env);
+      return FALSE;
+    }
+  }
+  /* every rank probes, or none: a rank that skipped the probe would leave
+   * the others waiting in the NCCL set-up */
+  int first;
+  if (!first_failed_rank (dp, !forced, &first, error))
+    return FALSE;
+  g_autofree char *why = NULL;
+  if (first < dp->size) {
+    why = g_strdup_printf ("TL_DP_STAGE=host on rank %d", first);
+  } else {
+    GError *e = NULL;
+    gboolean ok = probe_device (dp, &e);
+    if (!first_failed_rank (dp, ok, &first, error)) {
+      g_clear_error (&e);
+      return FALSE;
+    }
+    if (first < dp->size)
+      why = e ? g_strdup (e->message)
+              : g_strdup_printf ("rank %d cannot allreduce device tensors", first);
+    g_clear_error (&e);
+  }
+  dp->staged = why != NULL;
+  if (!_tl_priv_dp_is_root (dp))
+    return TRUE;
+  if (why)
+    _tl_priv_progress_message (progress,
+                               "data-parallel: gradients allreduced through host memory (%s)",
+                               why);
+  else
+    _tl_priv_progress_message (progress,
+                               "data-parallel: gradients allreduced on cuda:%d (NCCL)",
+                               dp->dev.index);
+  return TRUE;
+}
+
+/* --- the reduction ------------------------------------------------------------ */
+
+/* The packed buffer of `total` f32 where the gradients live (and its host
+ * copy when staged). */
+static gboolean
+flat_of (TlDataParallel *dp, gint64 total, GError **error)
+{
+  if (dp->flat && tl_tensor_numel (dp->flat) == total)
+    return TRUE;
+  g_clear_pointer (&dp->flat, tl_tensor_unref);
+  g_clear_pointer (&dp->host_flat, tl_tensor_unref);
+  gint64 shape[1] = {total};
+  TlTensorDesc d;
+  tl_tensor_desc_init (&d, TL_DTYPE_F32, 1, shape);
+  dp->flat = _tl_priv_tensor_new_on (&dp->dev, &d, FALSE, error);
+  if (!dp->flat)
+    return FALSE;
+  if (dp->on_device && dp->staged && !(dp->host_flat = tl_tensor_new_from_desc (&d, error)))
+    return FALSE;
+  return TRUE;
+}
+
+/* Every gradient into its slice of the packed buffer (unpack: back). */
+static gboolean
+pack (TlDataParallel *dp, guint n, TlTensor **grads, gboolean unpack, GError **error)
+{
+  char *f = tl_tensor_data (dp->flat);
+  gsize off = 0;
+  for (guint i = 0; i < n; i++) {
+    if (!grads[i])
+      continue;
+    char *g = tl_tensor_data (grads[i]);
+    gsize nb = tl_tensor_nbytes (grads[i]);
+    void *dst = unpack ? g : f + off;
+    const void *src = unpack ? f + off : g;
+    if (dp->dev.be) {
+      if (!dp->dev.be->memcpy (dst, TRUE, src, TRUE, nb, error))
+        return FALSE;
+    } else {
+      memcpy (dst, src, nb);
+    }
+    off += nb;
+  }
+  return TRUE;
+}
+
+/* flat *= this rank's share of the batch */
+static gboolean
+weigh (TlDataParallel *dp, GError **error)
+{
+  const float w = (float) dp->n / (float) dp->global;
+  gint64 ne = tl_tensor_numel (dp->flat);
+  float *f = tl_tensor_data (dp->flat);
+  if (dp->dev.be)
+    return dp->dops->scale (ne, w, f, error);
+  for (gint64 e = 0; e < ne; e++)
+    f[e] *= w;
+  return TRUE;
+}
+
+static gboolean
+allreduce_flat (TlDataParallel *dp, GError **error)
+{
+  if (!dp->host_flat)
+    return tl_comm_allreduce (dp->comm, dp->flat, TL_COMM_SUM, error);
+  return tl_tensor_copy_into (dp->host_flat, dp->flat, error) &&
+         tl_comm_allreduce (dp->comm, dp->host_flat, TL_COMM_SUM, error) &&
+         tl_tensor_copy_into (dp->flat, dp->host_flat, error);
+}
+
 gboolean
 _tl_priv_dp_reduce (TlDataParallel *dp, guint n, TlTensor **grads, double *loss, GError **error)
 {
   if (!_tl_priv_dp_active (dp))
     return TRUE;
-  const float w = (float) dp->n / (float) dp->global;
   gint64 total = 0;
-  for (guint i = 0; i < n; i++)
-    if (grads[i])
-      total += tl_tensor_numel (grads[i]);
-  if (!dp->flat || tl_tensor_numel (dp->flat) != total) {
-    g_clear_pointer (&dp->flat, tl_tensor_unref);
-    gint64 shape[1] = {total};
-    dp->flat = tl_tensor_new (TL_DTYPE_F32, 1, shape, error);
-    if (!dp->flat)
-      return FALSE;
-  }
-  float *f = tl_tensor_data (dp->flat);
-  gint64 off = 0;
   for (guint i = 0; i < n; i++) {
     if (!grads[i])
       continue;
-    if (tl_tensor_dtype (grads[i]) != TL_DTYPE_F32 || !tl_tensor_is_contiguous (grads[i])) {
+    if (tl_tensor_dtype (grads[i]) != TL_DTYPE_F32 || !tl_tensor_is_contiguous (grads[i]) ||
+        !_tl_priv_tensor_same_device (grads[i], &dp->dev)) {
       g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                   "train: data-parallel gradients must be contiguous f32");
+                   "train: data-parallel gradients must be contiguous f32 on the run's device");
       return FALSE;
     }
-    const float *g = tl_tensor_const_data (grads[i]);
-    gint64 ne = tl_tensor_numel (grads[i]);
-    for (gint64 e = 0; e < ne; e++)
-      f[off + e] = g[e] * w;
-    off += ne;
+    total += tl_tensor_numel (grads[i]);
   }
-  if (total > 0 && !tl_comm_allreduce (dp->comm, dp->flat, TL_COMM_SUM, error))
+  if (total > 0 && !(flat_of (dp, total, error) && pack (dp, n, grads, FALSE, error) &&
+                     weigh (dp, error) && allreduce_flat (dp, error) &&
+                     pack (dp, n, grads, TRUE, error)))
     return FALSE;
-  off = 0;
-  for (guint i = 0; i < n; i++) {
-    if (!grads[i])
-      continue;
-    float *g = tl_tensor_data (grads[i]);
-    gint64 ne = tl_tensor_numel (grads[i]);
-    memcpy (g, f + off, (gsize) ne * sizeof (float));
-    off += ne;
+  if (!dp->loss) {
+    gint64 one[1] = {1};
+    if (!(dp->loss = tl_tensor_new (TL_DTYPE_F64, 1, one, error)))
+      return FALSE;
   }
-  gint64 one[1] = {1};
-  g_autoptr (TlTensor) l = tl_tensor_new (TL_DTYPE_F64, 1, one, error);
-  if (!l)
+  double *l = tl_tensor_data (dp->loss);
+  *l = *loss * ((double) dp->n / (double) dp->global);
+  if (!tl_comm_allreduce (dp->comm, dp->loss, TL_COMM_SUM, error))
     return FALSE;
-  *(double *) tl_tensor_data (l) = *loss * ((double) dp->n / (double) dp->global);
-  if (!tl_comm_allreduce (dp->comm, l, TL_COMM_SUM, error))
-    return FALSE;
-  *loss = *(double *) tl_tensor_data (l);
+  *loss = *l;
   return TRUE;
 }

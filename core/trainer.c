@@ -407,23 +407,6 @@ check_config (const TlTrainConfig *cfg, GError **error)
   return TRUE;
 }
 
-/* Data-parallel reduction of device gradients through host copies (the
- * communicators of train-dp.c work on host tensors). */
-static gboolean
-dp_reduce_staged (Trainer *t, TlTensor **grads, double *loss, GError **error)
-{
-  g_autofree TlTensor **host = g_new0 (TlTensor *, t->n + 1);
-  gboolean ok = TRUE;
-  for (guint i = 0; i < t->n && ok; i++)
-    ok = !grads[i] || (host[i] = tl_tensor_to_device (grads[i], "cpu", error)) != NULL;
-  ok = ok && _tl_priv_dp_reduce (&t->dp, t->n, host, loss, error);
-  for (guint i = 0; i < t->n && ok; i++)
-    ok = !grads[i] || tl_tensor_copy_into (grads[i], host[i], error);
-  for (guint i = 0; i < t->n; i++)
-    tl_tensor_unref (host[i]);
-  return ok;
-}
-
 static gboolean
 train_loop (Trainer *t, GError **error)
 {
@@ -495,8 +478,7 @@ train_loop (Trainer *t, GError **error)
     if (_tl_priv_dp_active (&t->dp)) {
       /* sum of the ranks' share-weighted gradients and losses; the loss is
        * checked after the sum so that every rank stops together */
-      if (!(t->devp.active ? dp_reduce_staged (t, grads, &step_loss, error)
-                           : _tl_priv_dp_reduce (&t->dp, t->n, grads, &step_loss, error)))
+      if (!_tl_priv_dp_reduce (&t->dp, t->n, grads, &step_loss, error))
         return FALSE;
       if (!isfinite (step_loss)) {
         g_set_error (error, TL_ERROR, TL_ERROR_NUMERIC,
@@ -686,6 +668,8 @@ tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
   if (cfg->resume_from && !load_resume (&t, error))
     goto out;
   if (!_tl_priv_dp_sync_params (&t.dp, store, error))
+    goto out;
+  if (t.devp.active && !_tl_priv_dp_use_device (&t.dp, &t.devp.dev, t.dops, progress, error))
     goto out;
   if (!_tl_priv_devparams_upload (&t.devp, error))
     goto out;

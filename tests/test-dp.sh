@@ -4,6 +4,11 @@
 # mpirun -np 2 (16 rows per rank, gradients allreduced); the per-step
 # training loss of the two runs must agree within a relative 1e-5 (the only
 # difference is the summation order of the gradient mean).
+# The same job with device="cuda" on the mock CUDA backend (tests/mock-cuda:
+# "device" memory is host memory, its NCCL runs over MPI) checks that the
+# gradients are allreduced on the device, that TL_DP_STAGE=host and a
+# communicator that cannot take device tensors stage them through host
+# memory instead, all with the one-process CPU losses.
 set -u
 . "${TL_SRCDIR:-$(dirname "$0")/..}/tests/comm-lib.sh"
 skip_without_mpi
@@ -40,7 +45,7 @@ compare () {
     END { printf "# steps %d/%d, max relative loss difference %.3g (tolerance %s)\n", m, n, max, tol;
           exit !(n >= 40 && m == n && max <= tol) }' "$1" "$2"
 }
-echo "1..13"
+echo "1..25"
 OMP_NUM_THREADS=1; export OMP_NUM_THREADS
 # optimizer:lr:ranks:accum — 3 ranks split the batch of 32 unevenly
 # (10/11/11 rows), which the share-weighted gradient sum must still get
@@ -64,10 +69,38 @@ for run in sgd:0.1:2:1 adam:0.01:2:1 adam:0.01:3:1 adam:0.01:2:2; do
     '[ "$(grep -c "^data-parallel: $np ranks (mpi), 32 rows per global batch" "$tmp/err2")" = 1 ] &&
      [ "$(grep -c "^final: " "$tmp/out2")" = 1 ]' "$tmp/out2" "$tmp/err2"
   losses "$tmp/m1-$key.jsonl" >"$tmp/l1"
+  cp "$tmp/l1" "$tmp/m1-$key.l"
   losses "$tmp/m2.jsonl" >"$tmp/l2"
   paste "$tmp/l1" "$tmp/l2" | awk 'NR % 10 == 1 { printf "# step %s: 1 process %s, N processes %s\n", $1, $2, $4 }'
   check "$o, $np ranks: per-step loss matches 1 process within $TOL" 'compare "$tmp/l1" "$tmp/l2"' \
     "$tmp/l1" "$tmp/l2"
+done
+
+# GPU (mock backend). case|environment|path|what rank 0 says (a grep pattern)
+mock="$builddir/tests/mock-cuda/.libs"
+sed -e 's/seed="7"/seed="7" device="cuda"/' "$tmp/adam-1.xml" >"$tmp/gpu.xml"
+for run in "device|TL_DP_STAGE=device|on the device|on cuda:0 (NCCL)" \
+           "TL_DP_STAGE=host|TL_DP_STAGE=host|through host memory|through host memory (TL_DP_STAGE=host on rank 0)" \
+           "module without NCCL|TL_MOCK_NCCL=off|through host memory|through host memory (.*built without NCCL" \
+           "NCCL refuses the ranks|TL_MOCK_NCCL=refuse|through host memory|through host memory (.*ncclCommInitRank: rank 0 of 2"; do
+  IFS='|' read -r case env path want <<EOF
+$run
+EOF
+  rm -f "$tmp/m2.jsonl"
+  timeout 300 $(mpirun_cmd) -np 2 -x OMP_NUM_THREADS -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH \
+    -x XDG_CACHE_HOME -x TL_BACKEND_PATH="$mock" -x "$env" \
+    "$tlhost" run -o "$tmp/out-gpu" --metrics "$tmp/m2.jsonl" "$tmp/gpu.xml" \
+    >"$tmp/out2" 2>"$tmp/err2"; rc2=$?
+  check "GPU (mock), 2 ranks, $case: mpirun -np 2 succeeds" '[ $rc2 = 0 ]' "$tmp/out2" "$tmp/err2"
+  check "GPU (mock), 2 ranks, $case: gradients allreduced $path, reported once" \
+    '[ "$(grep -c "^data-parallel: gradients allreduced $want" "$tmp/err2")" = 1 ] &&
+     [ "$(grep -c "^data-parallel: gradients" "$tmp/err2")" = 1 ]' "$tmp/err2"
+  losses "$tmp/m2.jsonl" >"$tmp/l2"
+  same=", identical to the device path"
+  [ "$case" = device ] && { cp "$tmp/l2" "$tmp/l-device"; same=; }
+  check "GPU (mock), 2 ranks, $case: per-step loss matches 1 CPU process within $TOL$same" \
+    'compare "$tmp/m1-adam-1.l" "$tmp/l2" && { [ "$case" = device ] || cmp -s "$tmp/l-device" "$tmp/l2"; }' \
+    "$tmp/l2"
 done
 
 # ranks that do not run the same model: a clear error on every rank, no hang

@@ -96,6 +96,10 @@ TL_API G_GNUC_NORETURN void tl_comm_abort(TlComm *comm, int code, const char *me
  * each rank's share of the batch (the mean when N divides B); parameters are
  * broadcast from rank 0 before the first step. Only rank 0 reports progress
  * and writes checkpoints. The loss must be a mean over the batch rows.
+ * On a GPU (device "cuda[:N]") the packed gradients are allreduced on the
+ * device over NCCL; when the communicator cannot take device tensors (no
+ * NCCL, NCCL refusing the ranks' GPUs) or TL_DP_STAGE=host is set, every
+ * rank stages them through host memory instead (rank 0 says which and why).
  *
  * The communicator travels in TlTrainConfig.reserved[0] (ABI 1.0 layout
  * unchanged); NULL there means tl_comm_get_default(). comm is borrowed and

@@ -9,6 +9,13 @@
  * the arithmetic of core/optim.c. It exercises every device path of
  * tensor.c, exec.c, optim.c and the trainer; it cannot catch a host
  * dereference of a device pointer (the GPU run does).
+ *
+ * The NCCL extension runs libtl's own host communicators on the "device"
+ * buffers: "mpi" for several ranks (when MPI is built in), "single" for
+ * one, so comm-nccl.c and the trainer's device allreduce run under mpirun
+ * without a GPU (every rank on mock device 0, which real NCCL 2.28 would
+ * refuse). TL_MOCK_NCCL=off hides the extension (a module built without
+ * NCCL); TL_MOCK_NCCL=refuse makes ncclCommInitRank fail on every rank.
  */
 #include "config.h"
 
@@ -18,6 +25,7 @@
 #include <gmodule.h>
 
 #include "core/backend-private.h"
+#include "core/backend-nccl-private.h"
 
 /* --- allocator ----------------------------------------------------------- */
 
@@ -573,6 +581,156 @@ static const TlBackendBlas blas_ext = {
   .gemm = gemm,
 };
 
+/* --- NCCL extension over libtl's host communicators -------------------- */
+
+struct _TlNcclComm {
+  TlComm *host;
+};
+
+static const guint8 mock_id[] = "tl mock NCCL unique id";
+
+static int
+nccl_version (void)
+{
+  return 0;
+}
+
+static gboolean
+nccl_get_unique_id (guint8 id[TL_NCCL_UNIQUE_ID_BYTES], GError **error)
+{
+  memset (id, 0, TL_NCCL_UNIQUE_ID_BYTES);
+  memcpy (id, mock_id, sizeof mock_id);
+  return TRUE;
+}
+
+static TlNcclComm *
+nccl_comm_init (int nranks, int rank, const guint8 id[TL_NCCL_UNIQUE_ID_BYTES], double timeout_s,
+                GError **error)
+{
+  if (memcmp (id, mock_id, sizeof mock_id) != 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "mock ncclCommInitRank: rank %d: not a unique id of the mock", rank);
+    return NULL;
+  }
+  if (g_strcmp0 (g_getenv ("TL_MOCK_NCCL"), "refuse") == 0) {
+    g_set_error (error, TL_ERROR, TL_ERROR_COMM,
+                 "mock ncclCommInitRank: rank %d: invalid usage (TL_MOCK_NCCL=refuse)", rank);
+    return NULL;
+  }
+#ifndef TL_HAVE_MPI
+  if (nranks > 1) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "mock ncclCommInitRank: %d ranks need libtl built with MPI", nranks);
+    return NULL;
+  }
+#endif
+  TlComm *host = tl_comm_new (nranks > 1 ? "mpi" : "single", error);
+  if (!host)
+    return NULL;
+  if (tl_comm_size (host) != nranks || tl_comm_rank (host) != rank) {
+    g_set_error (error, TL_ERROR, TL_ERROR_COMM,
+                 "mock ncclCommInitRank: rank %d of %d is rank %d of %d of the host communicator",
+                 rank, nranks, tl_comm_rank (host), tl_comm_size (host));
+    tl_comm_free (host);
+    return NULL;
+  }
+  TlNcclComm *c = g_new0 (TlNcclComm, 1);
+  c->host = host;
+  return c;
+}
+
+/* A host tensor holding a copy of buf's bytes (NULL: nothing to copy). */
+static TlTensor *
+bytes_in (const void *buf, gint64 count, TlDType dtype, GError **error)
+{
+  gint64 shape[1] = {count};
+  return tl_tensor_new_from_data (dtype, 1, shape, buf, error);
+}
+
+static gboolean
+bytes_out (void *buf, TlTensor *t)
+{
+  memcpy (buf, tl_tensor_const_data (t), tl_tensor_nbytes (t));
+  return TRUE;
+}
+
+static gboolean
+nccl_allreduce (TlNcclComm *c, void *buf, gint64 count, TlDType dtype, TlCommOp op,
+                GError **error)
+{
+  g_autoptr (TlTensor) t = bytes_in (buf, count, dtype, error);
+  return t && tl_comm_allreduce (c->host, t, op, error) && bytes_out (buf, t);
+}
+
+static gboolean
+nccl_broadcast (TlNcclComm *c, void *buf, gsize nbytes, int root, GError **error)
+{
+  g_autoptr (TlTensor) t = bytes_in (buf, (gint64) nbytes, TL_DTYPE_U8, error);
+  return t && tl_comm_broadcast (c->host, t, root, error) && bytes_out (buf, t);
+}
+
+static gboolean
+nccl_allgather (TlNcclComm *c, const void *in, void *out, gsize nbytes, GError **error)
+{
+  gint64 shape[1] = {(gint64) nbytes * tl_comm_size (c->host)};
+  g_autoptr (TlTensor) ti = bytes_in (in, (gint64) nbytes, TL_DTYPE_U8, error);
+  g_autoptr (TlTensor) to = ti ? tl_tensor_new (TL_DTYPE_U8, 1, shape, error) : NULL;
+  return to && tl_comm_allgather (c->host, ti, to, error) && bytes_out (out, to);
+}
+
+/* comm-nccl.c has matched the tags already: one tag does for the data. */
+static gboolean
+nccl_send (TlNcclComm *c, const void *buf, gsize nbytes, int peer, GError **error)
+{
+  g_autoptr (TlTensor) t = bytes_in (buf, (gint64) nbytes, TL_DTYPE_U8, error);
+  return t && tl_comm_send (c->host, t, peer, 0, error);
+}
+
+static gboolean
+nccl_recv (TlNcclComm *c, void *buf, gsize nbytes, int peer, GError **error)
+{
+  gint64 shape[1] = {(gint64) nbytes};
+  g_autoptr (TlTensor) t = tl_tensor_new (TL_DTYPE_U8, 1, shape, error);
+  return t && tl_comm_recv (c->host, t, peer, 0, error) && bytes_out (buf, t);
+}
+
+static gboolean
+nccl_barrier (TlNcclComm *c, GError **error)
+{
+  return tl_comm_barrier (c->host, error);
+}
+
+static void
+nccl_destroy (TlNcclComm *c)
+{
+  if (!c)
+    return;
+  tl_comm_free (c->host);
+  g_free (c);
+}
+
+static int
+nccl_device (TlNcclComm *c)
+{
+  return 0;
+}
+
+static const TlBackendNccl nccl_ext = {
+  .size = sizeof (TlBackendNccl),
+  .version = nccl_version,
+  .get_unique_id = nccl_get_unique_id,
+  .comm_init = nccl_comm_init,
+  .allreduce = nccl_allreduce,
+  .broadcast = nccl_broadcast,
+  .allgather = nccl_allgather,
+  .send = nccl_send,
+  .recv = nccl_recv,
+  .barrier = nccl_barrier,
+  .abort = nccl_destroy,
+  .destroy = nccl_destroy,
+  .device = nccl_device,
+};
+
 static const void *
 mock_get_extension (const char *id)
 {
@@ -580,6 +738,8 @@ mock_get_extension (const char *id)
     return &optim_ext;
   if (g_strcmp0 (id, TL_BACKEND_EXT_BLAS) == 0)
     return &blas_ext;
+  if (g_strcmp0 (id, TL_BACKEND_EXT_NCCL) == 0)
+    return g_strcmp0 (g_getenv ("TL_MOCK_NCCL"), "off") == 0 ? NULL : &nccl_ext;
   return NULL;
 }
 
