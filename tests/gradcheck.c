@@ -11,6 +11,54 @@
 #define GRAD_STREAM 7
 
 /**
+ * tl_test_device:
+ *
+ * The device every executor of these helpers runs on: $TL_TEST_DEVICE
+ * when set and not empty ("cuda", "cuda:1", ...), else "cpu".
+ *
+ * Returns: (transfer none): the device name.
+ */
+const char *
+tl_test_device (void)
+{
+  const char *d = g_getenv ("TL_TEST_DEVICE");
+  return d && *d ? d : "cpu";
+}
+
+/**
+ * tl_test_exec_options_init:
+ * @opts: options to initialise
+ *
+ * tl_exec_options_init() with the device set to tl_test_device().
+ */
+void
+tl_test_exec_options_init (TlExecOptions *opts)
+{
+  tl_exec_options_init (opts);
+  opts->device = tl_test_device ();
+}
+
+/**
+ * tl_test_skip_unless_cpu:
+ * @why: what the skipped case checks that only the CPU kernels do
+ *
+ * Skips the current test (g_test_skip()) when the test device is not the
+ * CPU.
+ *
+ * Returns: TRUE when skipped (the caller returns), FALSE on the CPU.
+ */
+gboolean
+tl_test_skip_unless_cpu (const char *why)
+{
+  const char *dev = tl_test_device ();
+  if (g_str_equal (dev, "cpu"))
+    return FALSE;
+  g_autofree char *msg = g_strdup_printf ("TL_TEST_DEVICE=%s: CPU only: %s", dev, why);
+  g_test_skip (msg);
+  return TRUE;
+}
+
+/**
  * tl_test_randn:
  * @rng: seeded generator
  * @ndim: number of axes
@@ -170,7 +218,7 @@ op_graph_exec (OpGraph *og, guint n, TlValue *const *vals, TlTensor *const *inpu
                GError **error)
 {
   TlExecOptions opts;
-  tl_exec_options_init (&opts);
+  tl_test_exec_options_init (&opts);
   opts.deterministic = 1;
   opts.training = training ? 1 : 0;
   TlExec *ex = tl_exec_new (og->g, n, vals, &opts, error);
@@ -186,7 +234,8 @@ op_graph_exec (OpGraph *og, guint n, TlValue *const *vals, TlTensor *const *inpu
   return ex;
 }
 
-/* Runs ex and returns deep copies of its n outputs. */
+/* Runs ex and returns host copies of its n outputs (copies on the CPU
+ * too: the next run may reuse the executor's buffers). */
 static TlTensor **
 exec_collect (TlExec *ex, guint n, GError **error)
 {
@@ -194,11 +243,9 @@ exec_collect (TlExec *ex, guint n, GError **error)
     return NULL;
   TlTensor **res = g_new0 (TlTensor *, n ? n : 1);
   for (guint i = 0; i < n; i++) {
-    TlTensor *o = tl_exec_get_output (ex, i);
+    g_autoptr (TlTensor) o = tl_exec_get_output_host (ex, i, error);
     res[i] = o ? tl_tensor_copy (o, error) : NULL;
     if (!res[i]) {
-      if (o == NULL)
-        g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "executor returned no output %u", i);
       tl_test_tensors_free (res, n);
       return NULL;
     }
@@ -310,10 +357,14 @@ fd_loss (TlExec *ex, const char *name, TlTensor *work, OpGraph *og, double *loss
   if (!tl_exec_set_input (ex, name, work, error) || !tl_exec_run (ex, 0, error))
     return FALSE;
   TlTensor *outs[MAX_OUT] = { NULL };
+  gboolean ok = TRUE;
+  for (guint k = 0; k < og->n_out && ok; k++)
+    ok = og->w[k] == NULL || (outs[k] = tl_exec_get_output_host (ex, k, error)) != NULL;
+  if (ok)
+    *loss = host_loss (outs, og->w, og->n_out);
   for (guint k = 0; k < og->n_out; k++)
-    outs[k] = tl_exec_get_output (ex, k);
-  *loss = host_loss (outs, og->w, og->n_out);
-  return TRUE;
+    tl_tensor_unref (outs[k]);
+  return ok;
 }
 
 /**

@@ -8,6 +8,14 @@
  *   tl_tensor_unref (x);
  *
  * Link: tests/libtltest.la before $(TL_TEST_LIBS).
+ *
+ * Device: every executor these helpers create runs on tl_test_device()
+ * ($TL_TEST_DEVICE, default "cpu"; e.g. "cuda"). Inputs are host tensors
+ * (the executor converts them) and every tensor handed back is a host
+ * tensor, so a test reads its results the same way on any device. An op
+ * without a kernel on that device fails with tl_exec_new()'s error naming
+ * it (TL_ERROR_UNSUPPORTED); nothing falls back to the CPU.
+ * tests/gpu/test-ops-cuda.sh runs the op tests with TL_TEST_DEVICE=cuda.
  */
 #ifndef TL_TEST_GRADCHECK_H
 #define TL_TEST_GRADCHECK_H
@@ -15,6 +23,29 @@
 #include <tl/tl.h>
 
 G_BEGIN_DECLS
+
+/* The device of the helpers' executors: $TL_TEST_DEVICE when set and not
+ * empty, else "cpu". (transfer none) */
+const char *tl_test_device (void);
+/* tl_exec_options_init() with .device = tl_test_device(): for tests that
+ * build their own executor and should follow the test device. */
+void tl_test_exec_options_init (TlExecOptions *opts);
+/* For a test (g_test) case that checks what only the CPU kernels do (e.g.
+ * index or label values validated at run time: device kernels do not read
+ * data on the host): when the test device is not the CPU, skips the current
+ * test with a message naming the device and `why`, and returns TRUE (the
+ * caller returns); else FALSE. */
+gboolean tl_test_skip_unless_cpu (const char *why);
+
+/* g_assert_true (call) that first shows the message of `error` (a GError *
+ * the call sets) when the call fails, e.g. which op has no device kernel:
+ *   TL_TEST_ASSERT_OK (tl_test_forward_deterministic ("sum", 1, &x, NULL, &error), error); */
+#define TL_TEST_ASSERT_OK(call, error) \
+  G_STMT_START { \
+    gboolean tl_test_ok_ = (call); \
+    g_assert_no_error (error); \
+    g_assert_true (tl_test_ok_); \
+  } G_STMT_END
 
 /* Random tensors from a seeded TlRng. (transfer full) */
 /* f32 tensor with N(0, scale^2) entries. */

@@ -7,7 +7,8 @@
 # It configures --with-cuda into a build directory, builds what the CUDA
 # tests and the GPU benchmarks need (make -j$(nproc)), runs the CUDA tests
 # (every TESTS entry of tests/cuda.mk and tests/gpu/local.mk: tests/test-cuda,
-# the CPU/CUDA parity test, the NCCL communicator tests) and the GPU
+# the CPU/CUDA parity test, the op tests' gradient checks on the device, the
+# NCCL communicator tests) and the GPU
 # benchmarks (benchmarks/run-gpu-bench.sh), and writes a short markdown
 # report — the machine, pass/fail/skip counts with every failing test and its
 # message, every BENCH line — to $OUT/gpu-report.md when OUT is set, else
@@ -219,6 +220,9 @@ built=0
 if [ $configured = 1 ]; then
   targets="core/libtl-1.la backends/cuda/tl-backend-cuda.la hosts/tlhost hosts/tl-plugin-scanner"
   targets+=" tests/comm-env.sh $progs"
+  # the op test programs (tests/ops.mk) that tests/gpu/test-ops-cuda.sh runs
+  # with TL_TEST_DEVICE=cuda
+  targets+=" tests/test-ops-basic tests/test-ops-nn"
   [ "${TL_GPU_MAKE_ALL:-0}" = 1 ] && targets+=" all"
   targets+=" plugins/fusion/libtl-fusion.la plugins/fusion/tests/test-fusion"
   for b in benchmarks/bench-gpu-train benchmarks/bench-gpu-gemm benchmarks/bench-gpu-allreduce benchmarks/bench-fusion; do

@@ -33,3 +33,11 @@ EXTRA_DIST += tests/gpu/emu/run.sh tests/gpu/emu/transform.py tests/gpu/emu/emu.
 	tests/gpu/emu/inc/emu.h tests/gpu/emu/inc/cuda_runtime.h tests/gpu/emu/inc/cuda_fp16.h \
 	tests/gpu/emu/inc/cuda_bf16.h tests/gpu/emu/inc/cub/device/device_radix_sort.cuh
 # --- end cuda-kernels
+
+# --- the op tests of the CPU engine on a CUDA device: tests/test-ops-basic
+# and tests/test-ops-nn (tests/ops.mk) with TL_TEST_DEVICE=cuda, against the
+# mock backend module (tests/cuda.mk) on every machine and against the real
+# one when a GPU is usable (a visible SKIP otherwise).
+TESTS += tests/gpu/test-ops-cuda.sh
+dist_noinst_SCRIPTS += tests/gpu/test-ops-cuda.sh
+# ---
