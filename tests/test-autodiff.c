@@ -8,16 +8,6 @@
 #include "engine-test-ops.h"
 
 static TlValue *
-scale (TlGraph *g, TlValue *x, double f)
-{
-  TlAttrs *a = tl_attrs_new ();
-  tl_attrs_set_float (a, "factor", f);
-  TlValue *y = tl_graph_op (g, "test.scale", 1, &x, a);
-  tl_attrs_free (a);
-  return y;
-}
-
-static TlValue *
 op2 (TlGraph *g, const char *op, TlValue *a, TlValue *b)
 {
   return tl_graph_op (g, op, 2, (TlValue *[]) { a, b }, NULL);
@@ -49,7 +39,7 @@ test_chain (void)
   TlTensor *wt = engine_test_tensor (1, (gint64[]) { 4 }, (float[]) { 1, 2, 3, 4 });
   TlValue *w = tl_graph_param (g, "w", wt);
   TlValue *loss = tl_graph_op (g, "test.sum", 1,
-                               (TlValue *[]) { scale (g, op2 (g, "test.mul", w, x), 3.0) }, NULL);
+                               (TlValue *[]) { engine_test_scale (g, op2 (g, "test.mul", w, x), 3.0) }, NULL);
   TlValue *grads[2];
   g_assert_true (tl_autodiff (g, loss, 2, (TlValue *[]) { w, x }, grads, &error));
   g_assert_no_error (error);
@@ -78,8 +68,8 @@ test_diamond (void)
   GError *error = NULL;
   TlGraph *g = tl_graph_new ();
   TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 1, (gint64[]) { 3 });
-  TlValue *a = scale (g, x, 2.0);
-  TlValue *b = scale (g, x, 3.0);
+  TlValue *a = engine_test_scale (g, x, 2.0);
+  TlValue *b = engine_test_scale (g, x, 3.0);
   TlValue *c = op2 (g, "test.mul", a, b);
   TlValue *loss = tl_graph_op (g, "test.sum", 1, (TlValue *[]) { op2 (g, "test.add", c, a) }, NULL);
   guint before = tl_graph_n_nodes (g);
@@ -121,9 +111,9 @@ test_no_path (void)
   TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 1, (gint64[]) { 2 });
   TlTensor *ut = engine_test_tensor (1, (gint64[]) { 2 }, (float[]) { 1, 1 });
   TlValue *u = tl_graph_param (g, "unused", ut);
-  TlValue *side = scale (g, u, 5.0); /* depends on u but does not reach the loss */
+  TlValue *side = engine_test_scale (g, u, 5.0); /* depends on u but does not reach the loss */
   (void) side;
-  TlValue *loss = tl_graph_op (g, "test.sum", 1, (TlValue *[]) { scale (g, x, 2.0) }, NULL);
+  TlValue *loss = tl_graph_op (g, "test.sum", 1, (TlValue *[]) { engine_test_scale (g, x, 2.0) }, NULL);
   TlValue *grads[2] = { (TlValue *) 1, (TlValue *) 1 };
   g_assert_true (tl_autodiff (g, loss, 2, (TlValue *[]) { u, x }, grads, &error));
   g_assert_no_error (error);
