@@ -4,35 +4,7 @@
 #include <math.h>
 
 #include "tl-private.h"
-
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
-
-/* One Philox-4x32-10 block: out = philox(ctr, key). */
-static void
-philox4x32_10 (const guint32 ctr_in[4], const guint32 key_in[2], guint32 out[4])
-{
-  guint32 c0 = ctr_in[0], c1 = ctr_in[1], c2 = ctr_in[2], c3 = ctr_in[3];
-  guint32 k0 = key_in[0], k1 = key_in[1];
-  for (int r = 0; r < 10; r++) {
-    guint64 p0 = (guint64) PHILOX_M0 * c0;
-    guint64 p1 = (guint64) PHILOX_M1 * c2;
-    guint32 n0 = (guint32) (p1 >> 32) ^ c1 ^ k0;
-    guint32 n2 = (guint32) (p0 >> 32) ^ c3 ^ k1;
-    c1 = (guint32) p1;
-    c3 = (guint32) p0;
-    c0 = n0;
-    c2 = n2;
-    k0 += PHILOX_W0;
-    k1 += PHILOX_W1;
-  }
-  out[0] = c0;
-  out[1] = c1;
-  out[2] = c2;
-  out[3] = c3;
-}
+#include "ops/ops-rules.h"
 
 /**
  * tl_rng_init:
@@ -59,10 +31,7 @@ guint32
 tl_rng_u32 (TlRng *rng)
 {
   if (rng->buf_pos >= 4) {
-    guint32 ctr[4] = { (guint32) rng->counter, (guint32) (rng->counter >> 32),
-                       (guint32) rng->stream, (guint32) (rng->stream >> 32) };
-    guint32 key[2] = { (guint32) rng->seed, (guint32) (rng->seed >> 32) };
-    philox4x32_10 (ctr, key, rng->buf);
+    _tl_rule_philox_block (rng->seed, rng->stream, rng->counter, rng->buf);
     rng->counter++;
     rng->buf_pos = 0;
   }
@@ -82,7 +51,7 @@ tl_rng_u64 (TlRng *rng)
 double
 tl_rng_uniform (TlRng *rng)
 {
-  return (double) (tl_rng_u64 (rng) >> 11) * (1.0 / 9007199254740992.0);
+  return _tl_rule_uniform53 (tl_rng_u64 (rng));
 }
 
 /** tl_rng_normal: Returns: a standard normal sample (Box-Muller). */

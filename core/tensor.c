@@ -13,6 +13,7 @@
 #include "tl-private.h"
 #include "graph-private.h"
 #include "backend-private.h"
+#include "ops/ops-rules.h"
 
 typedef struct {
   gint ref_count;
@@ -775,53 +776,18 @@ tl_tensor_slice (TlTensor *t, gint dim, gint64 start, gint64 end, gint64 step, G
 
 /* --- element access ----------------------------------------------------- */
 
+/* Element conversions: the rules of core/ops/ops-rules.h, shared with the
+ * CUDA "cast" kernel. */
 static inline double
 load_elem (TlDType dt, const guint8 *p)
 {
-  switch (dt) {
-  case TL_DTYPE_F32: return *(const float *) p;
-  case TL_DTYPE_F16: return tl_f16_to_f32 (*(const guint16 *) p);
-  case TL_DTYPE_BF16: return tl_bf16_to_f32 (*(const guint16 *) p);
-  case TL_DTYPE_I8: return *(const gint8 *) p;
-  case TL_DTYPE_I32: return *(const gint32 *) p;
-  case TL_DTYPE_I64: return (double) *(const gint64 *) p;
-  case TL_DTYPE_BOOL: return *p ? 1.0 : 0.0;
-  case TL_DTYPE_U8: return *p;
-  case TL_DTYPE_F64: return *(const double *) p;
-  default: return 0.0;
-  }
-}
-
-static inline gint64
-to_int (double v, double lo, double hi)
-{
-  if (isnan (v))
-    return 0;
-  if (v <= lo)
-    return (gint64) lo;
-  if (v >= hi)
-    return (gint64) hi;
-  return (gint64) v;
+  return _tl_rule_load_elem (dt, p, 0);
 }
 
 static inline void
 store_elem (TlDType dt, guint8 *p, double v)
 {
-  switch (dt) {
-  case TL_DTYPE_F32: *(float *) p = (float) v; break;
-  case TL_DTYPE_F16: *(guint16 *) p = tl_f32_to_f16 ((float) v); break;
-  case TL_DTYPE_BF16: *(guint16 *) p = tl_f32_to_bf16 ((float) v); break;
-  case TL_DTYPE_I8: *(gint8 *) p = (gint8) to_int (v, -128, 127); break;
-  case TL_DTYPE_I32: *(gint32 *) p = (gint32) to_int (v, G_MININT32, G_MAXINT32); break;
-  case TL_DTYPE_I64:
-    *(gint64 *) p = isnan (v) ? 0 : v >= 9223372036854775807.0 ? G_MAXINT64
-                  : v <= -9223372036854775808.0 ? G_MININT64 : (gint64) v;
-    break;
-  case TL_DTYPE_BOOL: *p = v != 0.0; break;
-  case TL_DTYPE_U8: *p = (guint8) to_int (v, 0, 255); break;
-  case TL_DTYPE_F64: *(double *) p = v; break;
-  default: break;
-  }
+  _tl_rule_store_elem (dt, p, 0, v);
 }
 
 static gint64
@@ -1072,39 +1038,36 @@ copy_host (TlTensor *dst, const TlTensor *src)
     memmove (db + dst->offset * des, sb + src->offset * ses, tl_tensor_nbytes (src));
     return;
   }
-  if (dst->dtype == src->dtype) {
+  switch (_tl_rule_cast_mode (src->dtype, dst->dtype)) {
+  case TL_CAST_SAME:
     STRIDED_PAIR_LOOP (dst, src, od, os, memcpy (db + od * des, sb + os * ses, des));
-  } else if (dst->dtype == TL_DTYPE_F32 && src->dtype == TL_DTYPE_F16) {
+    break;
+  case TL_CAST_F16_TO_F32:
     STRIDED_PAIR_LOOP (dst, src, od, os,
                        ((float *) db)[od] = tl_f16_to_f32 (((const guint16 *) sb)[os]));
-  } else if (dst->dtype == TL_DTYPE_F32 && src->dtype == TL_DTYPE_BF16) {
+    break;
+  case TL_CAST_BF16_TO_F32:
     STRIDED_PAIR_LOOP (dst, src, od, os,
                        ((float *) db)[od] = tl_bf16_to_f32 (((const guint16 *) sb)[os]));
-  } else if (dst->dtype == TL_DTYPE_F16 && src->dtype == TL_DTYPE_F32) {
+    break;
+  case TL_CAST_F32_TO_F16:
     STRIDED_PAIR_LOOP (dst, src, od, os,
                        ((guint16 *) db)[od] = tl_f32_to_f16 (((const float *) sb)[os]));
-  } else if (dst->dtype == TL_DTYPE_BF16 && src->dtype == TL_DTYPE_F32) {
+    break;
+  case TL_CAST_F32_TO_BF16:
     STRIDED_PAIR_LOOP (dst, src, od, os,
                        ((guint16 *) db)[od] = tl_f32_to_bf16 (((const float *) sb)[os]));
-  } else if (dst->dtype == TL_DTYPE_I64 && src->dtype != TL_DTYPE_F64 &&
-             !tl_dtype_is_float (src->dtype)) {
-    /* integer to i64: exact */
-    STRIDED_PAIR_LOOP (dst, src, od, os,
-                       ((gint64 *) db)[od] = (gint64) load_elem (src->dtype, sb + os * ses));
-  } else if (src->dtype == TL_DTYPE_I64 && !tl_dtype_is_float (dst->dtype)) {
-    /* i64 to a smaller integer: saturate without going through double */
-    STRIDED_PAIR_LOOP (dst, src, od, os, {
-      gint64 v_ = ((const gint64 *) sb)[os];
-      switch (dst->dtype) {
-      case TL_DTYPE_I8: ((gint8 *) db)[od] = (gint8) CLAMP (v_, -128, 127); break;
-      case TL_DTYPE_I32: ((gint32 *) db)[od] = (gint32) CLAMP (v_, G_MININT32, G_MAXINT32); break;
-      case TL_DTYPE_U8: db[od] = (guint8) CLAMP (v_, 0, 255); break;
-      default: db[od] = v_ != 0; break;
-      }
-    });
-  } else {
+    break;
+  case TL_CAST_INT_TO_I64:
+    STRIDED_PAIR_LOOP (dst, src, od, os, ((gint64 *) db)[od] = _tl_rule_load_int (src->dtype, sb + os * ses, 0));
+    break;
+  case TL_CAST_I64_TO_INT:
+    STRIDED_PAIR_LOOP (dst, src, od, os, _tl_rule_store_from_i64 (dst->dtype, db, od, ((const gint64 *) sb)[os]));
+    break;
+  case TL_CAST_GENERIC:
     STRIDED_PAIR_LOOP (dst, src, od, os,
                        store_elem (dst->dtype, db + od * des, load_elem (src->dtype, sb + os * ses)));
+    break;
   }
 }
 

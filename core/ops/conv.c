@@ -12,12 +12,9 @@
 #include <string.h>
 
 #include "ops-nn.h"
+#include "ops-rules.h"
 
-typedef struct {
-  gint64 N, C, H, W, O, KH, KW, OH, OW;
-  gint64 sh, sw, ph, pw, dh, dw, groups;
-  gint64 cg, og, kk; /* channels per group, outputs per group, cg*KH*KW */
-} ConvGeom;
+typedef TlConvGeom ConvGeom;
 
 /* Forward, grad_input (dy, w -> dx) and grad_weight (x, dy -> dw). */
 typedef enum { CONV_FWD, CONV_GIN, CONV_GW } ConvMode;
@@ -52,55 +49,34 @@ conv_geom (const char *op, guint sp, const TlTensorDesc *x, const TlTensorDesc *
                  tl_dtype_name (x->dtype), tl_dtype_name (w->dtype));
     return FALSE;
   }
-  if (stride < 1 || pad < 0 || dil < 1 || groups < 1) {
+  switch (_tl_rule_conv_geom (c, sp, x->shape, w->shape, stride, pad, dil, groups)) {
+  case TL_RULE_OK: return TRUE;
+  case TL_RULE_BAD_ARGS:
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                  "%s: need stride >= 1, padding >= 0, dilation >= 1, groups >= 1; got %" G_GINT64_FORMAT
                  ", %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT,
                  op, stride, pad, dil, groups);
     return FALSE;
-  }
-  memset (c, 0, sizeof *c);
-  c->N = x->shape[0];
-  c->C = x->shape[1];
-  c->H = sp == 2 ? x->shape[2] : 1;
-  c->W = x->shape[sp + 1];
-  c->O = w->shape[0];
-  c->KH = sp == 2 ? w->shape[2] : 1;
-  c->KW = w->shape[sp + 1];
-  c->sw = stride;
-  c->pw = pad;
-  c->dw = dil;
-  c->sh = sp == 2 ? stride : 1;
-  c->ph = sp == 2 ? pad : 0;
-  c->dh = sp == 2 ? dil : 1;
-  c->groups = groups;
-  if (c->C % groups != 0 || c->O % groups != 0) {
+  case TL_RULE_GROUPS:
     g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
                  "%s: groups=%" G_GINT64_FORMAT " must divide in channels %" G_GINT64_FORMAT
                  " and out channels %" G_GINT64_FORMAT,
                  op, groups, c->C, c->O);
     return FALSE;
-  }
-  c->cg = c->C / groups;
-  c->og = c->O / groups;
-  if (w->shape[1] != c->cg) {
+  case TL_RULE_BAD_SHAPE:
     g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
                  "%s: w axis 1 is %" G_GINT64_FORMAT ", expected in channels / groups = %" G_GINT64_FORMAT,
                  op, w->shape[1], c->cg);
     return FALSE;
-  }
-  gint64 eh = c->dh * (c->KH - 1) + 1, ew = c->dw * (c->KW - 1) + 1;
-  if (c->KH < 1 || c->KW < 1 || c->H + 2 * c->ph < eh || c->W + 2 * c->pw < ew) {
+  default: {
+    gint64 eh = c->dh * (c->KH - 1) + 1, ew = c->dw * (c->KW - 1) + 1;
     g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
                  "%s: kernel %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT " (dilated %" G_GINT64_FORMAT "x%"
                  G_GINT64_FORMAT ") larger than the padded input %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT,
                  op, c->KH, c->KW, eh, ew, c->H + 2 * c->ph, c->W + 2 * c->pw);
     return FALSE;
   }
-  c->OH = (c->H + 2 * c->ph - eh) / c->sh + 1;
-  c->OW = (c->W + 2 * c->pw - ew) / c->sw + 1;
-  c->kk = c->cg * c->KH * c->KW;
-  return TRUE;
+  }
 }
 
 static void

@@ -4,7 +4,8 @@
  * and the backward is dropout_grad(dy, mask). Storing the mask (1 byte per
  * element) avoids having to reproduce the executor's per-node seed in
  * another node. The mask is drawn from a counter-based TlRng: elements are
- * split in fixed blocks of DROPOUT_BLOCK, block b uses the stream
+ * split in fixed blocks of TL_RULE_DROPOUT_BLOCK (ops-rules.h, shared with
+ * the CUDA kernel), block b uses the stream
  * (ctx->seed, b), so the mask is the same at any thread count.
  *
  * Training: y = x * mask / (1 - p). Otherwise (or p == 0): y = x, mask = 1,
@@ -15,19 +16,7 @@
 #include <string.h>
 
 #include "ops-nn.h"
-
-#define DROPOUT_BLOCK 4096
-
-static gboolean
-get_p (const char *op, const TlAttrs *attrs, double *p, GError **error)
-{
-  *p = tl_attrs_get_float (attrs, "p", 0.5);
-  if (!(*p >= 0.0 && *p <= 1.0)) {
-    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%s: p must be in [0, 1], got %g", op, *p);
-    return FALSE;
-  }
-  return TRUE;
-}
+#include "ops-rules.h"
 
 static gboolean
 dropout_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out,
@@ -35,7 +24,8 @@ dropout_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32
 {
   double p;
   const TlTensorDesc *x = &call->inputs[0];
-  if (!_tl_priv_nn_n_out ("dropout", 2, max_out, n_out, error) || !get_p ("dropout", call->attrs, &p, error))
+  if (!_tl_priv_nn_n_out ("dropout", 2, max_out, n_out, error)
+      || !_tl_rule_dropout_p ("dropout", call->attrs, &p, error))
     return FALSE;
   if (x->dtype != TL_DTYPE_F32) {
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "dropout: f32 only, got %s",
@@ -63,7 +53,7 @@ dropout_blocks (gint64 begin, gint64 end, gpointer data)
   const DropoutJob *j = data;
   for (gint64 b = begin; b < end; b++) {
     TlRng rng;
-    gint64 lo = b * DROPOUT_BLOCK, hi = MIN (lo + DROPOUT_BLOCK, j->n);
+    gint64 lo = b * TL_RULE_DROPOUT_BLOCK, hi = MIN (lo + TL_RULE_DROPOUT_BLOCK, j->n);
     tl_rng_init (&rng, j->seed, (guint64) b);
     for (gint64 i = lo; i < hi; i++) {
       gboolean keep = tl_rng_uniform (&rng) >= j->p;
@@ -77,7 +67,7 @@ static gboolean
 dropout_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
 {
   DropoutJob j;
-  if (!get_p ("dropout", ctx->attrs, &j.p, error))
+  if (!_tl_rule_dropout_p ("dropout", ctx->attrs, &j.p, error))
     return FALSE;
   j.x = tl_tensor_const_data (in[0]);
   j.y = tl_tensor_data (out[0]);
@@ -89,8 +79,8 @@ dropout_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, 
     memset (j.mask, 1, j.n);
     return TRUE;
   }
-  j.scale = j.p < 1.0 ? (float) (1.0 / (1.0 - j.p)) : 0.0f;
-  tl_parallel_for ((j.n + DROPOUT_BLOCK - 1) / DROPOUT_BLOCK, 1, dropout_blocks, &j);
+  j.scale = _tl_rule_dropout_scale (j.p);
+  tl_parallel_for ((j.n + TL_RULE_DROPOUT_BLOCK - 1) / TL_RULE_DROPOUT_BLOCK, 1, dropout_blocks, &j);
   return TRUE;
 }
 
@@ -124,7 +114,7 @@ dropout_grad_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, u
   double p;
   const TlTensorDesc *dy = &call->inputs[0], *mask = &call->inputs[1];
   if (!_tl_priv_nn_n_out ("dropout_grad", 1, max_out, n_out, error)
-      || !get_p ("dropout_grad", call->attrs, &p, error))
+      || !_tl_rule_dropout_p ("dropout_grad", call->attrs, &p, error))
     return FALSE;
   if (dy->dtype != TL_DTYPE_F32 || mask->dtype != TL_DTYPE_U8 || dy->ndim != mask->ndim
       || memcmp (dy->shape, mask->shape, dy->ndim * sizeof (gint64)) != 0) {
@@ -142,7 +132,7 @@ static gboolean
 dropout_grad_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
 {
   double p;
-  if (!get_p ("dropout_grad", ctx->attrs, &p, error))
+  if (!_tl_rule_dropout_p ("dropout_grad", ctx->attrs, &p, error))
     return FALSE;
   const float *dy = tl_tensor_const_data (in[0]);
   const guint8 *mask = tl_tensor_const_data (in[1]);
@@ -152,7 +142,7 @@ dropout_grad_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *
     memcpy (dx, dy, n * sizeof (float));
     return TRUE;
   }
-  float scale = p < 1.0 ? (float) (1.0 / (1.0 - p)) : 0.0f;
+  float scale = _tl_rule_dropout_scale (p);
   for (gint64 i = 0; i < n; i++)
     dx[i] = mask[i] ? dy[i] * scale : 0.0f;
   return TRUE;

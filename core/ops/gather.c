@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ops-nn.h"
+#include "ops-rules.h"
 
 static gboolean
 gather_shape (const char *op, const TlTensorDesc *x, const TlTensorDesc *idx, gint64 axis,
@@ -82,15 +83,12 @@ gather_run (const char *op, TlTensor *x, TlTensor *idx, gint64 axis, TlTensor *o
   guint ndim = tl_tensor_ndim (x);
   const gint64 *xs = tl_tensor_shape (x);
   guint a = (guint) (axis < 0 ? axis + ndim : axis);
-  gint64 pre = 1, post = 1, bound = xs[a], ni = tl_tensor_numel (idx);
+  gint64 pre, bound, post, ni = tl_tensor_numel (idx);
   gsize es = tl_dtype_size (tl_tensor_dtype (x));
 
+  _tl_rule_axis_split (ndim, xs, a, &pre, &bound, &post);
   if (!_tl_priv_nn_check_indices (op, idx, bound, error))
     return FALSE;
-  for (guint i = 0; i < a; i++)
-    pre *= xs[i];
-  for (guint i = a + 1; i < ndim; i++)
-    post *= xs[i];
 
   const guint8 *src = tl_tensor_const_data (x);
   guint8 *dst = tl_tensor_data (out);

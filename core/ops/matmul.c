@@ -8,75 +8,35 @@
 #include <math.h>
 
 #include "ops-nn.h"
+#include "ops-rules.h"
 
 /* --- matmul ------------------------------------------------------------- */
 
-typedef struct {
-  gint64 m, n, k;
-  gint64 rows_a, cols_a, rows_b, cols_b;
-  guint nbatch_dims;
-  gint64 batch[TL_MAX_DIMS];
-  gint64 a_bstride[TL_MAX_DIMS]; /* matrix strides of a's batch axes (0: broadcast) */
-  gint64 b_bstride[TL_MAX_DIMS];
-  gint64 nbatch;
-  gint64 a_nbatch, b_nbatch;
-} MatmulGeom;
+typedef TlMatmulGeom MatmulGeom;
 
 static gboolean
 matmul_geom (const TlTensorDesc *a, const TlTensorDesc *b, gboolean ta, gboolean tb, MatmulGeom *gm,
              GError **error)
 {
-  if (a->ndim < 2 || b->ndim < 2) {
+  switch (_tl_rule_matmul_geom (gm, a->ndim, a->shape, b->ndim, b->shape, ta, tb)) {
+  case TL_RULE_OK: return TRUE;
+  case TL_RULE_BAD_ARGS:
     g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
                  "matmul: operands need at least 2 axes, got %u and %u", a->ndim, b->ndim);
     return FALSE;
-  }
-  memset (gm, 0, sizeof *gm);
-  gm->rows_a = a->shape[a->ndim - 2];
-  gm->cols_a = a->shape[a->ndim - 1];
-  gm->rows_b = b->shape[b->ndim - 2];
-  gm->cols_b = b->shape[b->ndim - 1];
-  gm->m = ta ? gm->cols_a : gm->rows_a;
-  gint64 ka = ta ? gm->rows_a : gm->cols_a;
-  gint64 kb = tb ? gm->cols_b : gm->rows_b;
-  gm->n = tb ? gm->rows_b : gm->cols_b;
-  if (ka != kb) {
-    g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
-                 "matmul: inner dimensions differ: %" G_GINT64_FORMAT " vs %" G_GINT64_FORMAT
-                 " (trans_a=%d, trans_b=%d)",
-                 ka, kb, ta ? 1 : 0, tb ? 1 : 0);
-    return FALSE;
-  }
-  gm->k = ka;
-
-  guint na = a->ndim - 2, nb = b->ndim - 2;
-  guint nd = MAX (na, nb);
-  gm->nbatch_dims = nd;
-  gint64 sa = 1, sb = 1;
-  gm->nbatch = 1;
-  for (gint i = (gint) nd - 1; i >= 0; i--) {
-    gint ia = i - (gint) (nd - na), ib = i - (gint) (nd - nb);
-    gint64 da = ia >= 0 ? a->shape[ia] : 1;
-    gint64 db = ib >= 0 ? b->shape[ib] : 1;
-    if (da != db && da != 1 && db != 1) {
+  default:
+    if (gm->bad_axis < 0)
+      g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
+                   "matmul: inner dimensions differ: %" G_GINT64_FORMAT " vs %" G_GINT64_FORMAT
+                   " (trans_a=%d, trans_b=%d)",
+                   gm->bad_a, gm->bad_b, ta ? 1 : 0, tb ? 1 : 0);
+    else
       g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
                    "matmul: batch axes do not broadcast: %" G_GINT64_FORMAT " vs %" G_GINT64_FORMAT
                    " at batch axis %d",
-                   da, db, i);
-      return FALSE;
-    }
-    gm->batch[i] = MAX (da, db);
-    if (da == 0 || db == 0)
-      gm->batch[i] = 0;
-    gm->a_bstride[i] = da == 1 ? 0 : sa;
-    gm->b_bstride[i] = db == 1 ? 0 : sb;
-    sa *= da;
-    sb *= db;
-    gm->nbatch *= gm->batch[i];
+                   gm->bad_a, gm->bad_b, gm->bad_axis);
+    return FALSE;
   }
-  gm->a_nbatch = sa;
-  gm->b_nbatch = sb;
-  return TRUE;
 }
 
 static gboolean
@@ -120,13 +80,8 @@ matmul_batches (gint64 begin, gint64 end, gpointer data)
   const MatmulGeom *gm = j->gm;
   gint64 a_mat = gm->rows_a * gm->cols_a, b_mat = gm->rows_b * gm->cols_b, c_mat = gm->m * gm->n;
   for (gint64 bi = begin; bi < end; bi++) {
-    gint64 rem = bi, oa = 0, ob = 0;
-    for (gint d = (gint) gm->nbatch_dims - 1; d >= 0; d--) {
-      gint64 idx = rem % gm->batch[d];
-      rem /= gm->batch[d];
-      oa += idx * gm->a_bstride[d];
-      ob += idx * gm->b_bstride[d];
-    }
+    gint64 oa, ob;
+    _tl_rule_matmul_batch (gm, bi, &oa, &ob);
     _tl_priv_nn_sgemm (j->ta, j->tb, gm->m, gm->n, gm->k, j->a + oa * a_mat, gm->cols_a, j->b + ob * b_mat,
                        gm->cols_b, 0.0f, j->c + bi * c_mat, gm->n);
   }

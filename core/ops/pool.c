@@ -16,11 +16,9 @@
 #include <string.h>
 
 #include "ops-nn.h"
+#include "ops-rules.h"
 
-typedef struct {
-  gint64 planes, H, W, OH, OW;
-  gint64 kh, kw, sh, sw, ph, pw;
-} PoolGeom;
+typedef TlPoolGeom PoolGeom;
 
 static gboolean
 pool_geom (const char *op, guint sp, const TlTensorDesc *x, const TlAttrs *attrs, PoolGeom *p, GError **error)
@@ -29,38 +27,25 @@ pool_geom (const char *op, guint sp, const TlTensorDesc *x, const TlAttrs *attrs
   gint64 s = tl_attrs_get_int (attrs, "stride", 0);
   gint64 pad = tl_attrs_get_int (attrs, "padding", 0);
 
-  if (s == 0)
-    s = k;
   if (x->ndim != sp + 2 || x->dtype != TL_DTYPE_F32) {
     g_autofree char *d = tl_tensor_desc_to_string (x);
     g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "%s: x must be f32 with %u axes, got %s", op, sp + 2, d);
     return FALSE;
   }
-  if (k < 1 || s < 1 || pad < 0 || pad > k / 2) {
+  switch (_tl_rule_pool_geom (p, sp, x->shape, k, s, pad)) {
+  case TL_RULE_OK: return TRUE;
+  case TL_RULE_BAD_ARGS:
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                  "%s: need kernel >= 1, stride >= 1, 0 <= padding <= kernel/2; got %" G_GINT64_FORMAT
                  ", %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT,
-                 op, k, s, pad);
+                 op, k, p->sw, pad);
     return FALSE;
-  }
-  p->planes = x->shape[0] * x->shape[1];
-  p->H = sp == 2 ? x->shape[2] : 1;
-  p->W = x->shape[sp + 1];
-  p->kw = k;
-  p->sw = s;
-  p->pw = pad;
-  p->kh = sp == 2 ? k : 1;
-  p->sh = sp == 2 ? s : 1;
-  p->ph = sp == 2 ? pad : 0;
-  if (p->H + 2 * p->ph < p->kh || p->W + 2 * p->pw < p->kw) {
+  default:
     g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
                  "%s: kernel %" G_GINT64_FORMAT " larger than the padded input %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT,
                  op, k, p->H + 2 * p->ph, p->W + 2 * p->pw);
     return FALSE;
   }
-  p->OH = (p->H + 2 * p->ph - p->kh) / p->sh + 1;
-  p->OW = (p->W + 2 * p->pw - p->kw) / p->sw + 1;
-  return TRUE;
 }
 
 static void

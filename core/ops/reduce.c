@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ops-common.h"
+#include "ops-rules.h"
 
 typedef enum { RED_SUM, RED_MAX } RedKind;
 
@@ -146,28 +147,11 @@ static gboolean
 reduce_f32 (const float *x, guint ndim, const gint64 *shape, const gboolean *mask, float *y, RedKind kind,
             GError **error)
 {
-  gint64 gsize_[TL_MAX_DIMS];
+  gint64 gsize_[TL_MAX_DIMS], total, ny;
   gboolean gred[TL_MAX_DIMS];
-  guint ng = 0;
-  gint64 total = 1;
-  for (guint i = 0; i < ndim; i++) {
-    total *= shape[i];
-    if (shape[i] == 1)
-      continue;
-    if (ng > 0 && gred[ng - 1] == mask[i]) {
-      gsize_[ng - 1] *= shape[i];
-      continue;
-    }
-    gsize_[ng] = shape[i];
-    gred[ng++] = mask[i];
-  }
-  gint64 n_red = 0;
-  for (guint i = 0; i < ng; i++)
-    n_red += gred[i];
+  int n_red;
+  guint ng = _tl_rule_reduce_groups (ndim, shape, mask, gsize_, gred, &total, &ny, &n_red);
   if (total == 0) {
-    gint64 ny = 1;
-    for (guint i = 0; i < ndim; i++)
-      ny *= mask[i] ? 1 : shape[i];
     memset (y, 0, ny * sizeof (float));
     return TRUE;
   }
@@ -181,11 +165,8 @@ reduce_f32 (const float *x, guint ndim, const gint64 *shape, const gboolean *mas
   for (gint gi = (gint) ng - 1; gi >= 0 && ok; gi--) {
     if (!gred[gi])
       continue;
-    Pass p = { .x = src, .kind = kind, .outer = 1, .inner = 1, .R = gsize_[gi] };
-    for (gint i = 0; i < gi; i++)
-      p.outer *= gsize_[i];
-    for (guint i = gi + 1; i < ng; i++)
-      p.inner *= gsize_[i];
+    Pass p = { .x = src, .kind = kind };
+    _tl_rule_reduce_pass (ng, gsize_, (guint) gi, &p.outer, &p.R, &p.inner);
     n_red--;
     float *dst = y;
     if (n_red > 0) {
@@ -248,8 +229,7 @@ reduce_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, R
     return FALSE;
   if (mean) {
     gint64 ny = tl_tensor_numel (out[0]);
-    gint64 nx = tl_tensor_numel (x);
-    float s = ny > 0 && nx > 0 ? (float) ((double) ny / (double) nx) : 0.0f;
+    float s = _tl_rule_mean_scale (tl_tensor_numel (x), ny);
     for (gint64 i = 0; i < ny; i++)
       y[i] *= s;
   }
@@ -413,25 +393,13 @@ argmax_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, G
   const gint64 *shape = tl_tensor_shape (x);
   if (!_tl_priv_ops_axis (tl_attrs_get_int (ctx->attrs, "axis", -1), nd, &axis, "argmax", error))
     return FALSE;
-  gint64 outer = 1, inner = 1, R = shape[axis];
-  for (guint i = 0; i < axis; i++)
-    outer *= shape[i];
-  for (guint i = axis + 1; i < nd; i++)
-    inner *= shape[i];
+  gint64 outer, R, inner;
+  _tl_rule_axis_split (nd, shape, axis, &outer, &R, &inner);
   const float *px = tl_tensor_const_data (x);
   gint64 *py = tl_tensor_data (out[0]);
   for (gint64 o = 0; o < outer; o++)
-    for (gint64 i = 0; i < inner; i++) {
-      const float *p = px + o * R * inner + i;
-      gint64 best = 0;
-      float bv = p[0];
-      for (gint64 r = 1; r < R; r++)
-        if (p[r * inner] > bv) {
-          bv = p[r * inner];
-          best = r;
-        }
-      py[o * inner + i] = best;
-    }
+    for (gint64 i = 0; i < inner; i++)
+      py[o * inner + i] = _tl_rule_argmax_col (px + o * R * inner + i, R, inner);
   return TRUE;
 }
 
@@ -577,8 +545,7 @@ sum_to_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, G
   guint nd = tl_tensor_ndim (x), ndo = tl_tensor_ndim (out[0]);
   const gint64 *xs = tl_tensor_shape (x), *os = tl_tensor_shape (out[0]);
   gboolean mask[TL_MAX_DIMS];
-  for (guint i = 0; i < nd; i++)
-    mask[i] = i < nd - ndo || (os[i - (nd - ndo)] == 1 && xs[i] != 1);
+  _tl_rule_sum_to_mask (nd, xs, ndo, os, mask);
   return reduce_f32 (tl_tensor_const_data (x), nd, xs, mask, tl_tensor_data (out[0]), RED_SUM, error);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops-common.h"
+#include "ops-rules.h"
 
 #define VIEW_FLAGS (TL_OP_VIEW | TL_OP_MEMORY_BOUND)
 
@@ -401,12 +402,9 @@ static const TlOpDef split_def = { TL_TABLE_INIT (TlOpDef), .name = "split", .fl
 
 /* --- slice and its adjoint slice_grad ------------------------------------------ */
 
-typedef struct {
-  guint axis;
-  gint64 start, end, step, len;
-} SliceSpec;
+typedef TlSliceSpec SliceSpec;
 
-/* Python-style normalisation of start/end against dim size. */
+/* Python-style normalisation of start/end against dim size (ops-rules.h). */
 static gboolean
 read_slice (const TlAttrs *attrs, guint ndim, gint64 dim_size_or_neg, const gint64 *shape, SliceSpec *s,
             const char *op, GError **error)
@@ -414,20 +412,12 @@ read_slice (const TlAttrs *attrs, guint ndim, gint64 dim_size_or_neg, const gint
   if (!_tl_priv_ops_axis (tl_attrs_get_int (attrs, "axis", 0), ndim, &s->axis, op, error))
     return FALSE;
   gint64 size = dim_size_or_neg >= 0 ? dim_size_or_neg : shape[s->axis];
-  s->step = tl_attrs_get_int (attrs, "step", 1);
-  if (s->step <= 0) {
-    _tl_priv_ops_arg_error (error, op, "step %" G_GINT64_FORMAT " must be > 0", s->step);
+  gint64 step = tl_attrs_get_int (attrs, "step", 1);
+  if (step <= 0) {
+    _tl_priv_ops_arg_error (error, op, "step %" G_GINT64_FORMAT " must be > 0", step);
     return FALSE;
   }
-  s->start = tl_attrs_get_int (attrs, "start", 0);
-  s->end = tl_attrs_get_int (attrs, "end", G_MAXINT64);
-  if (s->start < 0)
-    s->start += size;
-  if (s->end < 0)
-    s->end += size;
-  s->start = CLAMP (s->start, 0, size);
-  s->end = CLAMP (s->end, s->start, size);
-  s->len = (s->end - s->start + s->step - 1) / s->step;
+  _tl_rule_slice (s, tl_attrs_get_int (attrs, "start", 0), tl_attrs_get_int (attrs, "end", G_MAXINT64), step, size);
   return TRUE;
 }
 

@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "ops-common.h"
+#include "ops-rules.h"
 
 /* x viewed as [outer, R, inner] around the axis. */
 typedef struct {
@@ -24,13 +25,7 @@ sm_layout (const TlAttrs *attrs, TlTensor *x, Sm *s, const char *op, GError **er
   const gint64 *shape = tl_tensor_shape (x);
   if (!_tl_priv_ops_axis (tl_attrs_get_int (attrs, "axis", -1), nd, &axis, op, error))
     return FALSE;
-  s->outer = 1;
-  s->inner = 1;
-  s->R = shape[axis];
-  for (guint i = 0; i < axis; i++)
-    s->outer *= shape[i];
-  for (guint i = axis + 1; i < nd; i++)
-    s->inner *= shape[i];
+  _tl_rule_axis_split (nd, shape, axis, &s->outer, &s->R, &s->inner);
   return TRUE;
 }
 
@@ -70,29 +65,10 @@ sm_rows (gint64 begin, gint64 end, gpointer data)
     gint64 o = it / inner, i = it % inner;
     const float *restrict x = s->x + o * R * inner + i;
     float *restrict y = s->out + o * R * inner + i;
-    if (inner == 1) {
+    if (inner == 1)
       sm_row_contig (x, y, R, s->log);
-      continue;
-    }
-    float m = -INFINITY;
-    for (gint64 r = 0; r < R; r++)
-      m = x[r * inner] > m ? x[r * inner] : m;
-    float sum = 0.0f;
-    for (gint64 r = 0; r < R; r++) {
-      float e = tl_expf_approx (x[r * inner] - m);
-      sum += e;
-      if (!s->log)
-        y[r * inner] = e;
-    }
-    if (s->log) {
-      float lse = m + logf (sum);
-      for (gint64 r = 0; r < R; r++)
-        y[r * inner] = x[r * inner] - lse;
-    } else {
-      float inv = 1.0f / sum;
-      for (gint64 r = 0; r < R; r++)
-        y[r * inner] *= inv;
-    }
+    else
+      _tl_rule_softmax_col (x, y, R, inner, s->log);
   }
 }
 
@@ -124,17 +100,7 @@ sm_grad_rows (gint64 begin, gint64 end, gpointer data)
       }
       continue;
     }
-    if (s->log) {
-      for (gint64 r = 0; r < R; r++)
-        acc += dy[r * inner];
-      for (gint64 r = 0; r < R; r++)
-        dx[r * inner] = dy[r * inner] - tl_expf_approx (y[r * inner]) * acc;
-    } else {
-      for (gint64 r = 0; r < R; r++)
-        acc += dy[r * inner] * y[r * inner];
-      for (gint64 r = 0; r < R; r++)
-        dx[r * inner] = y[r * inner] * (dy[r * inner] - acc);
-    }
+    _tl_rule_softmax_grad_col (dy, y, dx, R, inner, s->log);
   }
 }
 

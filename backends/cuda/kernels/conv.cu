@@ -13,41 +13,16 @@
 /* Floats of scratch per chunk aimed at: 16 Mi (64 MiB), as on the CPU. */
 #define CONV_SCRATCH_FLOATS (16 << 20)
 
-typedef struct {
-  gint64 N, C, H, W, O, KH, KW, OH, OW;
-  gint64 sh, sw, ph, pw, dh, dw, groups;
-  gint64 cg, og, kk;
-} ConvGeom;
+typedef TlConvGeom ConvGeom;
 
 typedef enum { CONV_FWD, CONV_GIN, CONV_GW } ConvMode;
 
-/* conv_geom of core/ops/conv.c; x and w shapes given as arrays (validated by infer). */
+/* The geometry of core/ops/conv.c (ops-rules.h); x and w validated by infer. */
 static void
 conv_geom (guint sp, const gint64 *x, const gint64 *w, const TlAttrs *attrs, ConvGeom *c)
 {
-  gint64 stride = tl_attrs_get_int (attrs, "stride", 1);
-  gint64 pad = tl_attrs_get_int (attrs, "padding", 0);
-  gint64 dil = tl_attrs_get_int (attrs, "dilation", 1);
-  memset (c, 0, sizeof *c);
-  c->groups = tl_attrs_get_int (attrs, "groups", 1);
-  c->N = x[0];
-  c->C = x[1];
-  c->H = sp == 2 ? x[2] : 1;
-  c->W = x[sp + 1];
-  c->O = w[0];
-  c->KH = sp == 2 ? w[2] : 1;
-  c->KW = w[sp + 1];
-  c->sw = stride;
-  c->pw = pad;
-  c->dw = dil;
-  c->sh = sp == 2 ? stride : 1;
-  c->ph = sp == 2 ? pad : 0;
-  c->dh = sp == 2 ? dil : 1;
-  c->cg = c->C / c->groups;
-  c->og = c->O / c->groups;
-  c->OH = (c->H + 2 * c->ph - (c->dh * (c->KH - 1) + 1)) / c->sh + 1;
-  c->OW = (c->W + 2 * c->pw - (c->dw * (c->KW - 1) + 1)) / c->sw + 1;
-  c->kk = c->cg * c->KH * c->KW;
+  _tl_rule_conv_geom (c, sp, x, w, tl_attrs_get_int (attrs, "stride", 1), tl_attrs_get_int (attrs, "padding", 0),
+                      tl_attrs_get_int (attrs, "dilation", 1), tl_attrs_get_int (attrs, "groups", 1));
 }
 
 /* col[b * bstride + r * ld + p] for the chunk's images b in [0, nb), row

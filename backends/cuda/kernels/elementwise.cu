@@ -334,125 +334,60 @@ BINARY_OP (gelu_grad, GeluGradF)
 BINARY_OP (tanh_grad, TanhGradF)
 BINARY_OP (sigmoid_grad, SigmoidGradF)
 
-/* --- cast (the conversions of tl_tensor_copy_into, core/tensor.c) ----------------- */
-
-__device__ __forceinline__ double
-load_elem (TlDType dt, const void *p, gint64 i)
-{
-  switch (dt) {
-  case TL_DTYPE_F32: return ((const float *) p)[i];
-  case TL_DTYPE_F16: return __half2float (((const __half *) p)[i]);
-  case TL_DTYPE_BF16: return __bfloat162float (((const __nv_bfloat16 *) p)[i]);
-  case TL_DTYPE_I8: return ((const gint8 *) p)[i];
-  case TL_DTYPE_I32: return ((const gint32 *) p)[i];
-  case TL_DTYPE_I64: return (double) ((const gint64 *) p)[i];
-  case TL_DTYPE_BOOL: return ((const guint8 *) p)[i] ? 1.0 : 0.0;
-  case TL_DTYPE_U8: return ((const guint8 *) p)[i];
-  case TL_DTYPE_F64: return ((const double *) p)[i];
-  default: return 0.0;
-  }
-}
-
-__device__ __forceinline__ gint64
-load_int (TlDType dt, const void *p, gint64 i)
-{
-  switch (dt) {
-  case TL_DTYPE_I8: return ((const gint8 *) p)[i];
-  case TL_DTYPE_I32: return ((const gint32 *) p)[i];
-  case TL_DTYPE_I64: return ((const gint64 *) p)[i];
-  case TL_DTYPE_BOOL: return ((const guint8 *) p)[i] ? 1 : 0;
-  case TL_DTYPE_U8: return ((const guint8 *) p)[i];
-  default: return 0;
-  }
-}
-
-__device__ __forceinline__ gint64
-to_int (double v, double lo, double hi)
-{
-  if (isnan (v))
-    return 0;
-  if (v <= lo)
-    return (gint64) lo;
-  if (v >= hi)
-    return (gint64) hi;
-  return (gint64) v;
-}
-
-__device__ __forceinline__ void
-store_elem (TlDType dt, void *p, gint64 i, double v)
-{
-  switch (dt) {
-  case TL_DTYPE_F32: ((float *) p)[i] = (float) v; break;
-  case TL_DTYPE_F16: ((__half *) p)[i] = __float2half_rn ((float) v); break;
-  case TL_DTYPE_BF16: ((__nv_bfloat16 *) p)[i] = __float2bfloat16_rn ((float) v); break;
-  case TL_DTYPE_I8: ((gint8 *) p)[i] = (gint8) to_int (v, -128, 127); break;
-  case TL_DTYPE_I32: ((gint32 *) p)[i] = (gint32) to_int (v, G_MININT32, G_MAXINT32); break;
-  case TL_DTYPE_I64:
-    ((gint64 *) p)[i] = isnan (v) ? 0 : v >= 9223372036854775807.0 ? G_MAXINT64
-                      : v <= -9223372036854775808.0 ? G_MININT64 : (gint64) v;
-    break;
-  case TL_DTYPE_BOOL: ((guint8 *) p)[i] = v != 0.0; break;
-  case TL_DTYPE_U8: ((guint8 *) p)[i] = (guint8) to_int (v, 0, 255); break;
-  case TL_DTYPE_F64: ((double *) p)[i] = v; break;
-  default: break;
-  }
-}
-
-__device__ __forceinline__ void
-store_from_i64 (TlDType dt, void *p, gint64 i, gint64 v)
-{
-  switch (dt) {
-  case TL_DTYPE_I8: ((gint8 *) p)[i] = (gint8) (v < -128 ? -128 : v > 127 ? 127 : v); break;
-  case TL_DTYPE_I32:
-    ((gint32 *) p)[i] = (gint32) (v < G_MININT32 ? G_MININT32 : v > G_MAXINT32 ? G_MAXINT32 : v);
-    break;
-  case TL_DTYPE_U8: ((guint8 *) p)[i] = (guint8) (v < 0 ? 0 : v > 255 ? 255 : v); break;
-  case TL_DTYPE_I64: ((gint64 *) p)[i] = v; break;
-  default: ((guint8 *) p)[i] = v != 0; break;
-  }
-}
-
-typedef enum { CAST_GENERIC, CAST_INT_TO_I64, CAST_I64_TO_INT } CastMode;
+/* --- cast (the conversions of tl_tensor_copy_into: core/ops/ops-rules.h) ---------- */
 
 static __global__ void
-cast_kernel (const void *__restrict__ src, TlDType st, void *__restrict__ dst, TlDType dt, gint64 n, CastMode mode)
+cast_kernel (const void *__restrict__ src, TlDType st, void *__restrict__ dst, TlDType dt, gint64 n,
+             TlCastMode mode)
 {
   TL_CUDA_GRID_STRIDE (i, n) {
-    if (mode == CAST_INT_TO_I64)
-      ((gint64 *) dst)[i] = load_int (st, src, i);
-    else if (mode == CAST_I64_TO_INT)
-      store_from_i64 (dt, dst, i, ((const gint64 *) src)[i]);
+    if (mode == TL_CAST_INT_TO_I64)
+      ((gint64 *) dst)[i] = _tl_rule_load_int (st, src, i);
+    else if (mode == TL_CAST_I64_TO_INT)
+      _tl_rule_store_from_i64 (dt, dst, i, ((const gint64 *) src)[i]);
     else
-      store_elem (dt, dst, i, load_elem (st, src, i));
+      _tl_rule_store_elem (dt, dst, i, _tl_rule_load_elem (st, src, i));
   }
 }
 
-static __global__ void
-f32_to_half_kernel (const float *__restrict__ src, __half *__restrict__ dst, gint64 n)
+/* The direct float conversions (round to nearest even). */
+__device__ __forceinline__ void
+convert (float v, __half *d)
 {
-  TL_CUDA_GRID_STRIDE (i, n)
-    dst[i] = __float2half_rn (src[i]);
+  *d = __float2half_rn (v);
 }
 
-static __global__ void
-f32_to_bf16_kernel (const float *__restrict__ src, __nv_bfloat16 *__restrict__ dst, gint64 n)
+__device__ __forceinline__ void
+convert (float v, __nv_bfloat16 *d)
 {
-  TL_CUDA_GRID_STRIDE (i, n)
-    dst[i] = __float2bfloat16_rn (src[i]);
+  *d = __float2bfloat16_rn (v);
 }
 
-static __global__ void
-half_to_f32_kernel (const __half *__restrict__ src, float *__restrict__ dst, gint64 n)
+__device__ __forceinline__ void
+convert (__half v, float *d)
 {
-  TL_CUDA_GRID_STRIDE (i, n)
-    dst[i] = __half2float (src[i]);
+  *d = __half2float (v);
 }
 
+__device__ __forceinline__ void
+convert (__nv_bfloat16 v, float *d)
+{
+  *d = __bfloat162float (v);
+}
+
+template <typename S, typename D>
 static __global__ void
-bf16_to_f32_kernel (const __nv_bfloat16 *__restrict__ src, float *__restrict__ dst, gint64 n)
+convert_kernel (const S *__restrict__ src, D *__restrict__ dst, gint64 n)
 {
   TL_CUDA_GRID_STRIDE (i, n)
-    dst[i] = __bfloat162float (src[i]);
+    convert (src[i], &dst[i]);
+}
+
+template <typename S, typename D>
+static void
+launch_convert (const void *src, void *dst, gint64 n)
+{
+  convert_kernel<S, D><<<tl_cuda_grid (n), TL_CUDA_BLOCK, 0, tl_cuda_stream ()>>> ((const S *) src, (D *) dst, n);
 }
 
 TL_CUDA_KERNEL_FN (cast)
@@ -464,25 +399,16 @@ TL_CUDA_KERNEL_FN (cast)
   void *dst = tl_tensor_data (out[0]);
   if (n == 0)
     return TRUE;
-  if (st == dt)
-    return _tl_cuda_kern_copy (dst, src, tl_tensor_nbytes (out[0]), "cast", error);
-  unsigned int grid = tl_cuda_grid (n);
-  cudaStream_t s = tl_cuda_stream ();
-  if (st == TL_DTYPE_F32 && dt == TL_DTYPE_F16)
-    f32_to_half_kernel<<<grid, TL_CUDA_BLOCK, 0, s>>> ((const float *) src, (__half *) dst, n);
-  else if (st == TL_DTYPE_F32 && dt == TL_DTYPE_BF16)
-    f32_to_bf16_kernel<<<grid, TL_CUDA_BLOCK, 0, s>>> ((const float *) src, (__nv_bfloat16 *) dst, n);
-  else if (st == TL_DTYPE_F16 && dt == TL_DTYPE_F32)
-    half_to_f32_kernel<<<grid, TL_CUDA_BLOCK, 0, s>>> ((const __half *) src, (float *) dst, n);
-  else if (st == TL_DTYPE_BF16 && dt == TL_DTYPE_F32)
-    bf16_to_f32_kernel<<<grid, TL_CUDA_BLOCK, 0, s>>> ((const __nv_bfloat16 *) src, (float *) dst, n);
-  else {
-    CastMode mode = CAST_GENERIC;
-    if (dt == TL_DTYPE_I64 && st != TL_DTYPE_F64 && !tl_dtype_is_float (st))
-      mode = CAST_INT_TO_I64;
-    else if (st == TL_DTYPE_I64 && !tl_dtype_is_float (dt))
-      mode = CAST_I64_TO_INT;
-    cast_kernel<<<grid, TL_CUDA_BLOCK, 0, s>>> (src, st, dst, dt, n, mode);
+  TlCastMode mode = _tl_rule_cast_mode (st, dt);
+  switch (mode) {
+  case TL_CAST_SAME: return _tl_cuda_kern_copy (dst, src, tl_tensor_nbytes (out[0]), "cast", error);
+  case TL_CAST_F32_TO_F16: launch_convert<float, __half> (src, dst, n); break;
+  case TL_CAST_F32_TO_BF16: launch_convert<float, __nv_bfloat16> (src, dst, n); break;
+  case TL_CAST_F16_TO_F32: launch_convert<__half, float> (src, dst, n); break;
+  case TL_CAST_BF16_TO_F32: launch_convert<__nv_bfloat16, float> (src, dst, n); break;
+  default:
+    cast_kernel<<<tl_cuda_grid (n), TL_CUDA_BLOCK, 0, tl_cuda_stream ()>>> (src, st, dst, dt, n, mode);
+    break;
   }
   return _tl_cuda_check_launch ("cast", error);
 }

@@ -49,11 +49,8 @@ gather_run (const char *op, TlTensor *x, TlTensor *idx, gint64 axis, TlTensor *o
   guint ndim = tl_tensor_ndim (x);
   const gint64 *xs = tl_tensor_shape (x);
   guint a = (guint) (axis < 0 ? axis + ndim : axis);
-  gint64 pre = 1, post = 1, bound = xs[a], ni = tl_tensor_numel (idx);
-  for (guint i = 0; i < a; i++)
-    pre *= xs[i];
-  for (guint i = a + 1; i < ndim; i++)
-    post *= xs[i];
+  gint64 pre, bound, post, ni = tl_tensor_numel (idx);
+  _tl_rule_axis_split (ndim, xs, a, &pre, &bound, &post);
   if (pre * ni * post == 0)
     return TRUE;
   const void *src = tl_tensor_const_data (x);

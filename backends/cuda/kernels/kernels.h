@@ -21,12 +21,9 @@
 #include <string.h>
 #include <tl/tl-macros.h>
 
-#ifdef __CUDACC__
-/* Compile the inline float approximations of tl-math.h for host and device. */
-#define inline __host__ __device__ inline
-#include <tl/tl-math.h>
-#undef inline
-#endif
+/* The ops' geometry and numeric rules shared with core/ops/ (TL_HD), and
+ * tl-math.h compiled for host and device (so before any other tl header). */
+#include "core/ops/ops-rules.h"
 
 #include "backends/cuda/cuda-private.h"
 
@@ -114,6 +111,14 @@ tl_cuda_grid (gint64 n, int block = TL_CUDA_BLOCK)
 #define TL_CUDA_GRID_STRIDE(i, n)                                                                 \
   for (gint64 i = (gint64) blockIdx.x * blockDim.x + threadIdx.x; i < (n);                        \
        i += (gint64) blockDim.x * gridDim.x)
+
+/* x[shape] as [outer, R, inner] around the attr "axis" (default -1; validated by infer). */
+static inline void
+tl_cuda_axis_split (const TlAttrs *attrs, guint ndim, const gint64 *shape, gint64 *outer, gint64 *R, gint64 *inner)
+{
+  gint64 a = tl_attrs_get_int (attrs, "axis", -1);
+  _tl_rule_axis_split (ndim, shape, (guint) (a < 0 ? a + ndim : a), outer, R, inner);
+}
 
 /* Turn a CUDA runtime status into a GError naming `what`. */
 G_GNUC_INTERNAL gboolean _tl_cuda_kern_status (cudaError_t st, const char *what, GError **error);
@@ -221,6 +226,21 @@ tl_cuda_block_max (T v, T *shm)
   T r = lane < nw ? shm[lane] : shm[0];
   r = tl_cuda_warp_max (r);
   return r;
+}
+
+/* Sum / max across the threads of a row: a warp (WARP) or the whole block. */
+template <bool WARP, typename T>
+__device__ __forceinline__ T
+tl_cuda_row_sum (T v, T *shm)
+{
+  return WARP ? tl_cuda_warp_sum (v) : tl_cuda_block_sum (v, shm);
+}
+
+template <bool WARP, typename T>
+__device__ __forceinline__ T
+tl_cuda_row_max (T v, T *shm)
+{
+  return WARP ? tl_cuda_warp_max (v) : tl_cuda_block_max (v, shm);
 }
 
 #endif /* __CUDACC__ */

@@ -1,6 +1,8 @@
 # backends/cuda/kernels — device kernels of the built-in ops.
 # The .cu files are compiled by nvcc, table.c by the C compiler (rules in backends/cuda/local.mk).
+# core/ops/ops-rules.h: the rules shared with the CPU ops (listed so that the .cu objects depend on it).
 TL_CUDA_KERNEL_SOURCES += \
+	core/ops/ops-rules.h \
 	backends/cuda/kernels/kernels.h \
 	backends/cuda/kernels/table.c \
 	backends/cuda/kernels/common.cu \

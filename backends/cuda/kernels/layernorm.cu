@@ -12,13 +12,6 @@
 
 #include "kernels.h"
 
-template <bool WARP>
-__device__ __forceinline__ double
-row_sum_d (double v, double *shm)
-{
-  return WARP ? tl_cuda_warp_sum (v) : tl_cuda_block_sum (v, shm);
-}
-
 /* mean and 1/sqrt(var + eps) of x[0..D) as row_stats in layernorm.c. */
 template <bool WARP>
 __device__ __forceinline__ void
@@ -27,14 +20,14 @@ row_stats (const float *x, gint64 D, float eps, int t, int per, double *shm, flo
   double s = 0.0;
   for (gint64 j = t; j < D; j += per)
     s += x[j];
-  s = row_sum_d<WARP> (s, shm);
+  s = tl_cuda_row_sum<WARP> (s, shm);
   double m = D ? s / (double) D : 0.0;
   double ss = 0.0;
   for (gint64 j = t; j < D; j += per) {
     double d = x[j] - m;
     ss += d * d;
   }
-  ss = row_sum_d<WARP> (ss, shm);
+  ss = tl_cuda_row_sum<WARP> (ss, shm);
   *mean = (float) m;
   *rstd = (float) (1.0 / sqrt ((D ? ss / (double) D : 0.0) + eps));
 }
@@ -89,8 +82,8 @@ ln_dx_kernel (const float *__restrict__ dys, const float *__restrict__ xs, const
       sg += gj;
       sgx += __fmul_rn (gj, xh);
     }
-    sg = row_sum_d<WARP> (sg, shm);
-    sgx = row_sum_d<WARP> (sgx, shm);
+    sg = tl_cuda_row_sum<WARP> (sg, shm);
+    sgx = tl_cuda_row_sum<WARP> (sgx, shm);
     float mg = (float) (sg / (double) D), mgx = (float) (sgx / (double) D);
     for (gint64 j = t; j < D; j += per) {
       float xh = __fmul_rn (__fsub_rn (x[j], mean), rstd);

@@ -15,6 +15,21 @@
 #define FINAL_THREADS 1024
 #define PAIR_BLOCKS 1024
 
+/* Across a warp (lane 0..31): m = max of xr[0..C), s = sum of exp(xr - m) in double. */
+__device__ __forceinline__ void
+warp_row_max_sumexp (const float *xr, gint64 C, int lane, float *m_out, double *s_out)
+{
+  float m = -INFINITY;
+  for (gint64 j = lane; j < C; j += 32)
+    m = xr[j] > m ? xr[j] : m;
+  m = tl_cuda_warp_max (m);
+  double s = 0.0;
+  for (gint64 j = lane; j < C; j += 32)
+    s += exp ((double) xr[j] - m);
+  *m_out = m;
+  *s_out = tl_cuda_warp_sum (s);
+}
+
 /* Per row: loss[r] = lse(x[r]) - x[r, label] in double, valid[r] = label >= 0. */
 static __global__ void
 ce_rows_kernel (const float *__restrict__ x, const void *labels, bool i64, gint64 N, gint64 C,
@@ -32,14 +47,9 @@ ce_rows_kernel (const float *__restrict__ x, const void *labels, bool i64, gint6
       }
       continue;
     }
-    float m = -INFINITY;
-    for (gint64 j = lane; j < C; j += 32)
-      m = xr[j] > m ? xr[j] : m;
-    m = tl_cuda_warp_max (m);
-    double s = 0.0;
-    for (gint64 j = lane; j < C; j += 32)
-      s += exp ((double) xr[j] - m);
-    s = tl_cuda_warp_sum (s);
+    float m;
+    double s;
+    warp_row_max_sumexp (xr, C, lane, &m, &s);
     if (lane == 0) {
       loss[r] = (m + log (s)) - xr[l];
       valid[r] = 1;
@@ -94,14 +104,9 @@ ce_grad_rows_kernel (const float *__restrict__ x, const void *labels, bool i64, 
         dr[j] = l < 0 ? 0.0f : NAN;
       continue;
     }
-    float m = -INFINITY;
-    for (gint64 j = lane; j < C; j += 32)
-      m = xr[j] > m ? xr[j] : m;
-    m = tl_cuda_warp_max (m);
-    double s = 0.0;
-    for (gint64 j = lane; j < C; j += 32)
-      s += exp ((double) xr[j] - m);
-    s = tl_cuda_warp_sum (s);
+    float m;
+    double s;
+    warp_row_max_sumexp (xr, C, lane, &m, &s);
     double lse = m + log (s);
     for (gint64 j = lane; j < C; j += 32) {
       float v = __fmul_rn ((float) exp ((double) xr[j] - lse), scale);

@@ -8,46 +8,14 @@
 
 #include "kernels.h"
 
-typedef struct {
-  gint64 m, n, k;
-  gint64 rows_a, cols_a, rows_b, cols_b;
-  guint nbatch_dims;
-  gint64 batch[TL_MAX_DIMS];
-  gint64 a_bstride[TL_MAX_DIMS];
-  gint64 b_bstride[TL_MAX_DIMS];
-  gint64 nbatch, a_nbatch, b_nbatch;
-} MatmulGeom;
+typedef TlMatmulGeom MatmulGeom;
 
-/* matmul_geom of core/ops/matmul.c (shapes were validated by infer). */
+/* The geometry of core/ops/matmul.c (ops-rules.h; shapes were validated by infer). */
 static void
 matmul_geom (TlTensor *a, TlTensor *b, gboolean ta, gboolean tb, MatmulGeom *gm)
 {
-  guint nda = tl_tensor_ndim (a), ndb = tl_tensor_ndim (b);
-  const gint64 *as = tl_tensor_shape (a), *bs = tl_tensor_shape (b);
-  memset (gm, 0, sizeof *gm);
-  gm->rows_a = as[nda - 2];
-  gm->cols_a = as[nda - 1];
-  gm->rows_b = bs[ndb - 2];
-  gm->cols_b = bs[ndb - 1];
-  gm->m = ta ? gm->cols_a : gm->rows_a;
-  gm->k = ta ? gm->rows_a : gm->cols_a;
-  gm->n = tb ? gm->rows_b : gm->cols_b;
-  guint na = nda - 2, nb = ndb - 2, nd = MAX (na, nb);
-  gm->nbatch_dims = nd;
-  gint64 sa = 1, sb = 1;
-  gm->nbatch = 1;
-  for (gint i = (gint) nd - 1; i >= 0; i--) {
-    gint ia = i - (gint) (nd - na), ib = i - (gint) (nd - nb);
-    gint64 da = ia >= 0 ? as[ia] : 1, db = ib >= 0 ? bs[ib] : 1;
-    gm->batch[i] = (da == 0 || db == 0) ? 0 : MAX (da, db);
-    gm->a_bstride[i] = da == 1 ? 0 : sa;
-    gm->b_bstride[i] = db == 1 ? 0 : sb;
-    sa *= da;
-    sb *= db;
-    gm->nbatch *= gm->batch[i];
-  }
-  gm->a_nbatch = sa;
-  gm->b_nbatch = sb;
+  _tl_rule_matmul_geom (gm, tl_tensor_ndim (a), tl_tensor_shape (a), tl_tensor_ndim (b), tl_tensor_shape (b), ta,
+                        tb);
 }
 
 TL_CUDA_KERNEL_FN (matmul)
@@ -74,13 +42,8 @@ TL_CUDA_KERNEL_FN (matmul)
                           gm.a_nbatch == 1 ? 0 : a_mat, b, gm.cols_b, gm.b_nbatch == 1 ? 0 : b_mat, 0.0f, c, gm.n,
                           c_mat, gm.nbatch, error);
   for (gint64 bi = 0; bi < gm.nbatch; bi++) {
-    gint64 rem = bi, oa = 0, ob = 0;
-    for (gint d = (gint) gm.nbatch_dims - 1; d >= 0; d--) {
-      gint64 idx = rem % gm.batch[d];
-      rem /= gm.batch[d];
-      oa += idx * gm.a_bstride[d];
-      ob += idx * gm.b_bstride[d];
-    }
+    gint64 oa, ob;
+    _tl_rule_matmul_batch (&gm, bi, &oa, &ob);
     if (!_tl_cuda_gemm (TL_DTYPE_F32, ta, tb, gm.m, gm.n, gm.k, 1.0f, a + oa * a_mat, gm.cols_a, 0,
                         b + ob * b_mat, gm.cols_b, 0, 0.0f, c + bi * c_mat, gm.n, 0, 1, error))
       return FALSE;

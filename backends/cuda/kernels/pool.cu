@@ -10,31 +10,14 @@
 
 #include "kernels.h"
 
-typedef struct {
-  gint64 planes, H, W, OH, OW;
-  gint64 kh, kw, sh, sw, ph, pw;
-} PoolGeom;
+typedef TlPoolGeom PoolGeom;
 
-/* pool_geom of core/ops/pool.c for x of shape xs (validated by infer). */
+/* The geometry of core/ops/pool.c (ops-rules.h) for x of shape xs (validated by infer). */
 static void
 pool_geom (guint sp, const gint64 *xs, const TlAttrs *attrs, PoolGeom *p)
 {
-  gint64 k = tl_attrs_get_int (attrs, "kernel", 0);
-  gint64 s = tl_attrs_get_int (attrs, "stride", 0);
-  gint64 pad = tl_attrs_get_int (attrs, "padding", 0);
-  if (s == 0)
-    s = k;
-  p->planes = xs[0] * xs[1];
-  p->H = sp == 2 ? xs[2] : 1;
-  p->W = xs[sp + 1];
-  p->kw = k;
-  p->sw = s;
-  p->pw = pad;
-  p->kh = sp == 2 ? k : 1;
-  p->sh = sp == 2 ? s : 1;
-  p->ph = sp == 2 ? pad : 0;
-  p->OH = (p->H + 2 * p->ph - p->kh) / p->sh + 1;
-  p->OW = (p->W + 2 * p->pw - p->kw) / p->sw + 1;
+  _tl_rule_pool_geom (p, sp, xs, tl_attrs_get_int (attrs, "kernel", 0), tl_attrs_get_int (attrs, "stride", 0),
+                      tl_attrs_get_int (attrs, "padding", 0));
 }
 
 /* Plane index of the window's maximum (first in row-major order, the first NaN wins). */

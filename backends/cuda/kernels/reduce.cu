@@ -148,27 +148,12 @@ gboolean
 _tl_cuda_kern_reduce (const float *x, guint ndim, const gint64 *shape, const gboolean *mask, float *y,
                       gboolean is_max, float scale, const char *what, GError **error)
 {
-  gint64 gsz[TL_MAX_DIMS];
+  gint64 gsz[TL_MAX_DIMS], total, ny;
   gboolean gred[TL_MAX_DIMS];
-  guint ng = 0;
-  gint64 total = 1, ny = 1;
-  for (guint i = 0; i < ndim; i++) {
-    total *= shape[i];
-    ny *= mask[i] ? 1 : shape[i];
-    if (shape[i] == 1)
-      continue;
-    if (ng > 0 && gred[ng - 1] == mask[i]) {
-      gsz[ng - 1] *= shape[i];
-      continue;
-    }
-    gsz[ng] = shape[i];
-    gred[ng++] = mask[i];
-  }
+  int n_red;
+  guint ng = _tl_rule_reduce_groups (ndim, shape, mask, gsz, gred, &total, &ny, &n_red);
   if (total == 0)
     return _tl_cuda_kern_zero (y, (gsize) ny * sizeof (float), what, error);
-  gint n_red = 0;
-  for (guint i = 0; i < ng; i++)
-    n_red += gred[i];
   if (n_red == 0) {
     if (!_tl_cuda_kern_copy (y, x, (gsize) total * sizeof (float), what, error))
       return FALSE;
@@ -187,12 +172,9 @@ _tl_cuda_kern_reduce (const float *x, guint ndim, const gint64 *shape, const gbo
     for (gint gi = (gint) ng - 1; gi >= 0; gi--) {
       if (!gred[gi])
         continue;
-      gint64 outer = 1, inner = 1;
-      for (gint i = 0; i < gi; i++)
-        outer *= sizes[i];
-      for (guint i = gi + 1; i < ng; i++)
-        inner *= sizes[i];
-      gint64 S = n_segments (outer, sizes[gi], inner);
+      gint64 outer, R, inner;
+      _tl_rule_reduce_pass (ng, sizes, (guint) gi, &outer, &R, &inner);
+      gint64 S = n_segments (outer, R, inner);
       if (S > 1)
         max_part = MAX (max_part, outer * S * inner);
       if (--left > 0)
@@ -213,11 +195,8 @@ _tl_cuda_kern_reduce (const float *x, guint ndim, const gint64 *shape, const gbo
   for (gint gi = (gint) ng - 1; gi >= 0; gi--) {
     if (!gred[gi])
       continue;
-    gint64 outer = 1, inner = 1, R = gsz[gi];
-    for (gint i = 0; i < gi; i++)
-      outer *= gsz[i];
-    for (guint i = gi + 1; i < ng; i++)
-      inner *= gsz[i];
+    gint64 outer, R, inner;
+    _tl_rule_reduce_pass (ng, gsz, (guint) gi, &outer, &R, &inner);
     gboolean last = --left == 0;
     float *dst = last ? y : mid[flip];
     float sc = last ? scale : 1.0f;
@@ -266,7 +245,7 @@ reduce_op (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, gb
     g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "max: reduction of an empty tensor");
     return FALSE;
   }
-  float scale = mean ? (ny > 0 && nx > 0 ? (float) ((double) ny / (double) nx) : 0.0f) : 1.0f;
+  float scale = mean ? _tl_rule_mean_scale (nx, ny) : 1.0f;
   return _tl_cuda_kern_reduce ((const float *) tl_tensor_const_data (x), tl_tensor_ndim (x), tl_tensor_shape (x),
                                mask, (float *) tl_tensor_data (out[0]), is_max, scale, what, error);
 }
@@ -293,8 +272,7 @@ TL_CUDA_KERNEL_FN (sum_to)
   guint nd = tl_tensor_ndim (x), ndo = tl_tensor_ndim (out[0]);
   const gint64 *xs = tl_tensor_shape (x), *os = tl_tensor_shape (out[0]);
   gboolean mask[TL_MAX_DIMS];
-  for (guint i = 0; i < nd; i++)
-    mask[i] = i < nd - ndo || (os[i - (nd - ndo)] == 1 && xs[i] != 1);
+  _tl_rule_sum_to_mask (nd, xs, ndo, os, mask);
   return _tl_cuda_kern_reduce ((const float *) tl_tensor_const_data (x), nd, xs, mask,
                                (float *) tl_tensor_data (out[0]), FALSE, 1.0f, "sum_to", error);
 }
@@ -307,15 +285,7 @@ argmax_cols_kernel (const float *__restrict__ x, gint64 *__restrict__ y, gint64 
 {
   TL_CUDA_GRID_STRIDE (t, outer * inner) {
     gint64 o = t / inner, i = t % inner;
-    const float *p = x + o * R * inner + i;
-    gint64 best = 0;
-    float bv = p[0];
-    for (gint64 r = 1; r < R; r++)
-      if (p[r * inner] > bv) {
-        bv = p[r * inner];
-        best = r;
-      }
-    y[t] = best;
+    y[t] = _tl_rule_argmax_col (x + o * R * inner + i, R, inner);
   }
 }
 
@@ -355,13 +325,8 @@ TL_CUDA_KERNEL_FN (argmax)
   TlTensor *x = in[0];
   guint nd = tl_tensor_ndim (x);
   const gint64 *shape = tl_tensor_shape (x);
-  gint64 a = tl_attrs_get_int (ctx->attrs, "axis", -1);
-  guint axis = (guint) (a < 0 ? a + nd : a);
-  gint64 outer = 1, inner = 1, R = shape[axis];
-  for (guint i = 0; i < axis; i++)
-    outer *= shape[i];
-  for (guint i = axis + 1; i < nd; i++)
-    inner *= shape[i];
+  gint64 outer, R, inner;
+  tl_cuda_axis_split (ctx->attrs, nd, shape, &outer, &R, &inner);
   if (outer * inner == 0)
     return TRUE;
   const float *px = (const float *) tl_tensor_const_data (x);

@@ -295,26 +295,15 @@ TL_CUDA_KERNEL_FN (split)
 
 /* --- slice / slice_grad ---------------------------------------------------------------- */
 
-typedef struct {
-  guint axis;
-  gint64 start, end, step, len;
-} SliceSpec;
+typedef TlSliceSpec SliceSpec;
 
-/* read_slice of core/ops/shape.c (inputs were validated by infer). */
+/* read_slice of core/ops/shape.c (ops-rules.h; inputs were validated by infer). */
 static void
 read_slice (const TlAttrs *attrs, guint ndim, gint64 size, SliceSpec *s)
 {
   s->axis = norm_axis (tl_attrs_get_int (attrs, "axis", 0), ndim);
-  s->step = tl_attrs_get_int (attrs, "step", 1);
-  s->start = tl_attrs_get_int (attrs, "start", 0);
-  s->end = tl_attrs_get_int (attrs, "end", G_MAXINT64);
-  if (s->start < 0)
-    s->start += size;
-  if (s->end < 0)
-    s->end += size;
-  s->start = CLAMP (s->start, 0, size);
-  s->end = CLAMP (s->end, s->start, size);
-  s->len = s->step > 0 ? (s->end - s->start + s->step - 1) / s->step : 0;
+  _tl_rule_slice (s, tl_attrs_get_int (attrs, "start", 0), tl_attrs_get_int (attrs, "end", G_MAXINT64),
+                  tl_attrs_get_int (attrs, "step", 1), size);
 }
 
 TL_CUDA_KERNEL_FN (slice)

@@ -7,27 +7,12 @@
  *   log_softmax_grad: dx = dy - exp(y) * sum(dy)
  * The tensor is viewed as [outer, R, inner] around the axis: rows (inner ==
  * 1) take a warp (R <= 1024) or a block per row; otherwise one thread per
- * (outer, inner) column walks R as the CPU loop does. */
+ * (outer, inner) column walks R with the CPU's column loop (ops-rules.h). */
 #include "config.h"
 
 #include "kernels.h"
 
 enum { SM_FWD, SM_LOG, SM_GRAD, SM_LOG_GRAD };
-
-/* Row reduction across the row's threads: a warp (WARP) or the block. */
-template <bool WARP>
-__device__ __forceinline__ float
-row_sum (float v, float *shm)
-{
-  return WARP ? tl_cuda_warp_sum (v) : tl_cuda_block_sum (v, shm);
-}
-
-template <bool WARP>
-__device__ __forceinline__ float
-row_max (float v, float *shm)
-{
-  return WARP ? tl_cuda_warp_max (v) : tl_cuda_block_max (v, shm);
-}
 
 /* a = x (forward) or dy (grad); b = y (grad only). */
 template <int MODE, bool WARP>
@@ -47,11 +32,11 @@ sm_rows_kernel (const float *__restrict__ a, const float *__restrict__ b, float 
       float m = -INFINITY;
       for (gint64 r = t; r < R; r += per)
         m = x[r] > m ? x[r] : m;
-      m = row_max<WARP> (m, shm);
+      m = tl_cuda_row_max<WARP> (m, shm);
       float s = 0.0f;
       for (gint64 r = t; r < R; r += per)
         s += tl_expf_approx (x[r] - m);
-      s = row_sum<WARP> (s, shm);
+      s = tl_cuda_row_sum<WARP> (s, shm);
       if (MODE == SM_LOG) {
         float lse = m + logf (s);
         for (gint64 r = t; r < R; r += per)
@@ -66,7 +51,7 @@ sm_rows_kernel (const float *__restrict__ a, const float *__restrict__ b, float 
       float acc = 0.0f;
       for (gint64 r = t; r < R; r += per)
         acc += MODE == SM_GRAD ? x[r] * yy[r] : x[r];
-      acc = row_sum<WARP> (acc, shm);
+      acc = tl_cuda_row_sum<WARP> (acc, shm);
       for (gint64 r = t; r < R; r += per)
         y[r] = MODE == SM_GRAD ? yy[r] * (x[r] - acc) : x[r] - tl_expf_approx (yy[r]) * acc;
     }
@@ -82,37 +67,10 @@ sm_cols_kernel (const float *__restrict__ a, const float *__restrict__ b, float 
 {
   TL_CUDA_GRID_STRIDE (t, outer * inner) {
     gint64 o = t / inner, i = t % inner, base = o * R * inner + i;
-    const float *x = a + base;
-    float *y = out + base;
-    if (MODE == SM_FWD || MODE == SM_LOG) {
-      float m = -INFINITY;
-      for (gint64 r = 0; r < R; r++)
-        m = x[r * inner] > m ? x[r * inner] : m;
-      float s = 0.0f;
-      for (gint64 r = 0; r < R; r++) {
-        float e = tl_expf_approx (x[r * inner] - m);
-        s += e;
-        if (MODE == SM_FWD)
-          y[r * inner] = e;
-      }
-      if (MODE == SM_LOG) {
-        float lse = m + logf (s);
-        for (gint64 r = 0; r < R; r++)
-          y[r * inner] = x[r * inner] - lse;
-      } else {
-        float inv = 1.0f / s;
-        for (gint64 r = 0; r < R; r++)
-          y[r * inner] *= inv;
-      }
-    } else {
-      const float *yy = b + base;
-      float acc = 0.0f;
-      for (gint64 r = 0; r < R; r++)
-        acc += MODE == SM_GRAD ? x[r * inner] * yy[r * inner] : x[r * inner];
-      for (gint64 r = 0; r < R; r++)
-        y[r * inner] = MODE == SM_GRAD ? yy[r * inner] * (x[r * inner] - acc)
-                                       : x[r * inner] - tl_expf_approx (yy[r * inner]) * acc;
-    }
+    if (MODE == SM_FWD || MODE == SM_LOG)
+      _tl_rule_softmax_col (a + base, out + base, R, inner, MODE == SM_LOG);
+    else
+      _tl_rule_softmax_grad_col (a + base, b + base, out + base, R, inner, MODE == SM_LOG_GRAD);
   }
 }
 
@@ -123,13 +81,8 @@ sm_run (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, const
   TlTensor *x = in[0];
   guint nd = tl_tensor_ndim (x);
   const gint64 *shape = tl_tensor_shape (x);
-  gint64 a = tl_attrs_get_int (ctx->attrs, "axis", -1);
-  guint axis = (guint) (a < 0 ? a + nd : a);
-  gint64 outer = 1, inner = 1, R = shape[axis];
-  for (guint i = 0; i < axis; i++)
-    outer *= shape[i];
-  for (guint i = axis + 1; i < nd; i++)
-    inner *= shape[i];
+  gint64 outer, R, inner;
+  tl_cuda_axis_split (ctx->attrs, nd, shape, &outer, &R, &inner);
   if (R == 0 || outer * inner == 0)
     return TRUE;
   const float *pa = (const float *) tl_tensor_const_data (in[0]);

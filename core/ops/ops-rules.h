@@ -1,0 +1,563 @@
+/* ops-rules.h — the one copy of the built-in ops' geometry and numeric
+ * rules, shared by the CPU ops (core/ops/, core/tensor.c, core/rng.c) and
+ * the CUDA kernels (the .cu files of backends/cuda/kernels/).
+ *
+ * The CUDA module cannot call libtl's internal helpers (libtl is built with
+ * -fvisibility=hidden), so everything here is `static inline`, compiled
+ * into each user: C (gnu11) and CUDA C++ (nvcc). Functions marked TL_HD
+ * also run on the device; they use no GLib calls, only plain values. Rules
+ * that can fail return a TlRuleStatus (TL_RULE_OK or a code naming the
+ * broken rule) and leave the message to the CPU side, which turns it into a
+ * GError; the kernels run on inputs that infer has validated.
+ *
+ * Internal: not part of sdk-headers, never installed.
+ */
+#ifndef TL_OPS_RULES_H
+#define TL_OPS_RULES_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __CUDACC__
+#define TL_HD __host__ __device__
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+/* Compile the inline float approximations of tl-math.h for host and device. */
+#define inline __host__ __device__ inline
+#include <tl/tl-math.h>
+#undef inline
+#else
+#define TL_HD
+#include <tl/tl-math.h>
+#endif
+
+#include <tl/tl-attrs.h>
+#include <tl/tl-dtype.h>
+#include <tl/tl-error.h>
+#include <tl/tl-macros.h>
+
+typedef enum {
+  TL_RULE_OK = 0,
+  TL_RULE_BAD_ARGS,  /* an attr out of its range */
+  TL_RULE_BAD_SHAPE, /* shapes that do not fit together */
+  TL_RULE_GROUPS,    /* groups does not divide the channels */
+  TL_RULE_TOO_LARGE, /* (dilated) kernel larger than the padded input */
+} TlRuleStatus;
+
+/* --- axes ------------------------------------------------------------------ */
+
+/* x[shape] viewed as [outer, R, inner] around `axis` (already normalised). */
+static inline TL_HD void
+_tl_rule_axis_split (unsigned ndim, const int64_t *shape, unsigned axis, int64_t *outer, int64_t *R,
+                     int64_t *inner)
+{
+  int64_t o = 1, in = 1;
+  for (unsigned i = 0; i < axis; i++)
+    o *= shape[i];
+  for (unsigned i = axis + 1; i < ndim; i++)
+    in *= shape[i];
+  *outer = o;
+  *R = shape[axis];
+  *inner = in;
+}
+
+/* --- reductions -------------------------------------------------------------- */
+
+/* Group the axes of a reduction of x[shape] over mask: size-1 axes dropped,
+ * adjacent axes with the same mask merged. gsz/gred get the ng groups'
+ * sizes and reduced flags; *total the numel of x, *ny that of the result.
+ * Returns ng; *n_red the number of reduced groups. */
+static inline unsigned
+_tl_rule_reduce_groups (unsigned ndim, const int64_t *shape, const int *mask, int64_t *gsz, int *gred,
+                        int64_t *total, int64_t *ny, int *n_red)
+{
+  unsigned ng = 0;
+  int64_t t = 1, y = 1;
+  for (unsigned i = 0; i < ndim; i++) {
+    t *= shape[i];
+    y *= mask[i] ? 1 : shape[i];
+    if (shape[i] == 1)
+      continue;
+    if (ng > 0 && (gred[ng - 1] != 0) == (mask[i] != 0)) {
+      gsz[ng - 1] *= shape[i];
+      continue;
+    }
+    gsz[ng] = shape[i];
+    gred[ng++] = mask[i] != 0;
+  }
+  *total = t;
+  *ny = y;
+  *n_red = 0;
+  for (unsigned i = 0; i < ng; i++)
+    *n_red += gred[i];
+  return ng;
+}
+
+/* Group gi of ng viewed as [outer, R, inner] (groups already reduced have size 1). */
+static inline void
+_tl_rule_reduce_pass (unsigned ng, const int64_t *gsz, unsigned gi, int64_t *outer, int64_t *R, int64_t *inner)
+{
+  _tl_rule_axis_split (ng, gsz, gi, outer, R, inner);
+}
+
+/* The scale of "mean": ny / nx, 0 for empty tensors. */
+static inline float
+_tl_rule_mean_scale (int64_t nx, int64_t ny)
+{
+  return ny > 0 && nx > 0 ? (float) ((double) ny / (double) nx) : 0.0f;
+}
+
+/* The axes sum_to(x[xs], shape os) reduces: the leading extra axes and those
+ * broadcast from 1. */
+static inline void
+_tl_rule_sum_to_mask (unsigned nd, const int64_t *xs, unsigned ndo, const int64_t *os, int *mask)
+{
+  for (unsigned i = 0; i < nd; i++)
+    mask[i] = i < nd - ndo || (os[i - (nd - ndo)] == 1 && xs[i] != 1);
+}
+
+/* argmax of x[r * st] for r in [0, R) (R >= 1): the first strict maximum. */
+static inline TL_HD int64_t
+_tl_rule_argmax_col (const float *x, int64_t R, int64_t st)
+{
+  int64_t best = 0;
+  float bv = x[0];
+  for (int64_t r = 1; r < R; r++)
+    if (x[r * st] > bv) {
+      bv = x[r * st];
+      best = r;
+    }
+  return best;
+}
+
+/* --- softmax (one strided column of R elements) ------------------------------ */
+
+/* y = softmax(x) or log_softmax(x) along x[r * st], max-subtracted. */
+static inline TL_HD void
+_tl_rule_softmax_col (const float *x, float *y, int64_t R, int64_t st, int log)
+{
+  float m = -INFINITY;
+  for (int64_t r = 0; r < R; r++)
+    m = x[r * st] > m ? x[r * st] : m;
+  float s = 0.0f;
+  for (int64_t r = 0; r < R; r++) {
+    float e = tl_expf_approx (x[r * st] - m);
+    s += e;
+    if (!log)
+      y[r * st] = e;
+  }
+  if (log) {
+    float lse = m + logf (s);
+    for (int64_t r = 0; r < R; r++)
+      y[r * st] = x[r * st] - lse;
+  } else {
+    float inv = 1.0f / s;
+    for (int64_t r = 0; r < R; r++)
+      y[r * st] *= inv;
+  }
+}
+
+/* softmax: dx = y * (dy - sum(dy * y)); log_softmax: dx = dy - exp(y) * sum(dy). */
+static inline TL_HD void
+_tl_rule_softmax_grad_col (const float *dy, const float *y, float *dx, int64_t R, int64_t st, int log)
+{
+  float acc = 0.0f;
+  for (int64_t r = 0; r < R; r++)
+    acc += log ? dy[r * st] : dy[r * st] * y[r * st];
+  for (int64_t r = 0; r < R; r++)
+    dx[r * st] = log ? dy[r * st] - tl_expf_approx (y[r * st]) * acc : y[r * st] * (dy[r * st] - acc);
+}
+
+/* --- slice ------------------------------------------------------------------- */
+
+typedef struct {
+  unsigned axis;
+  int64_t start, end, step, len;
+} TlSliceSpec;
+
+/* Python-style start/end against a dim of `size` (step > 0 validated by the
+ * caller; len 0 otherwise). */
+static inline void
+_tl_rule_slice (TlSliceSpec *s, int64_t start, int64_t end, int64_t step, int64_t size)
+{
+  if (start < 0)
+    start += size;
+  if (end < 0)
+    end += size;
+  start = start < 0 ? 0 : start > size ? size : start;
+  end = end < start ? start : end > size ? size : end;
+  s->start = start;
+  s->end = end;
+  s->step = step;
+  s->len = step > 0 ? (end - start + step - 1) / step : 0;
+}
+
+/* --- matmul ------------------------------------------------------------------ */
+
+typedef struct {
+  int64_t m, n, k;
+  int64_t rows_a, cols_a, rows_b, cols_b;
+  unsigned nbatch_dims;
+  int64_t batch[TL_MAX_DIMS];
+  int64_t a_bstride[TL_MAX_DIMS]; /* matrix strides of a's batch axes (0: broadcast) */
+  int64_t b_bstride[TL_MAX_DIMS];
+  int64_t nbatch;
+  int64_t a_nbatch, b_nbatch;
+  int64_t bad_a, bad_b; /* on TL_RULE_BAD_SHAPE: the sizes that differ */
+  int bad_axis;         /* ... at this batch axis, or -1: the inner dims */
+} TlMatmulGeom;
+
+/* a[..., rows_a, cols_a] @ b[..., rows_b, cols_b] (trans_a, trans_b) with
+ * NumPy broadcasting of the batch axes. TL_RULE_BAD_ARGS: fewer than 2 axes. */
+static inline TlRuleStatus
+_tl_rule_matmul_geom (TlMatmulGeom *gm, unsigned nda, const int64_t *as, unsigned ndb, const int64_t *bs, int ta,
+                      int tb)
+{
+  memset (gm, 0, sizeof *gm);
+  if (nda < 2 || ndb < 2)
+    return TL_RULE_BAD_ARGS;
+  gm->rows_a = as[nda - 2];
+  gm->cols_a = as[nda - 1];
+  gm->rows_b = bs[ndb - 2];
+  gm->cols_b = bs[ndb - 1];
+  gm->m = ta ? gm->cols_a : gm->rows_a;
+  gm->k = ta ? gm->rows_a : gm->cols_a;
+  gm->n = tb ? gm->rows_b : gm->cols_b;
+  int64_t kb = tb ? gm->cols_b : gm->rows_b;
+  if (gm->k != kb) {
+    gm->bad_a = gm->k;
+    gm->bad_b = kb;
+    gm->bad_axis = -1;
+    return TL_RULE_BAD_SHAPE;
+  }
+  unsigned na = nda - 2, nb = ndb - 2, nd = na > nb ? na : nb;
+  gm->nbatch_dims = nd;
+  int64_t sa = 1, sb = 1;
+  gm->nbatch = 1;
+  for (int i = (int) nd - 1; i >= 0; i--) {
+    int ia = i - (int) (nd - na), ib = i - (int) (nd - nb);
+    int64_t da = ia >= 0 ? as[ia] : 1, db = ib >= 0 ? bs[ib] : 1;
+    if (da != db && da != 1 && db != 1) {
+      gm->bad_a = da;
+      gm->bad_b = db;
+      gm->bad_axis = i;
+      return TL_RULE_BAD_SHAPE;
+    }
+    gm->batch[i] = (da == 0 || db == 0) ? 0 : da > db ? da : db;
+    gm->a_bstride[i] = da == 1 ? 0 : sa;
+    gm->b_bstride[i] = db == 1 ? 0 : sb;
+    sa *= da;
+    sb *= db;
+    gm->nbatch *= gm->batch[i];
+  }
+  gm->a_nbatch = sa;
+  gm->b_nbatch = sb;
+  return TL_RULE_OK;
+}
+
+/* Matrix offsets (in matrices) of a and b for batch entry bi. */
+static inline TL_HD void
+_tl_rule_matmul_batch (const TlMatmulGeom *gm, int64_t bi, int64_t *oa, int64_t *ob)
+{
+  int64_t rem = bi, a = 0, b = 0;
+  for (int d = (int) gm->nbatch_dims - 1; d >= 0; d--) {
+    int64_t idx = rem % gm->batch[d];
+    rem /= gm->batch[d];
+    a += idx * gm->a_bstride[d];
+    b += idx * gm->b_bstride[d];
+  }
+  *oa = a;
+  *ob = b;
+}
+
+/* --- conv -------------------------------------------------------------------- */
+
+typedef struct {
+  int64_t N, C, H, W, O, KH, KW, OH, OW;
+  int64_t sh, sw, ph, pw, dh, dw, groups;
+  int64_t cg, og, kk; /* channels per group, outputs per group, cg*KH*KW */
+} TlConvGeom;
+
+/* conv{1,2}d (sp spatial axes) of x[N, C, (H,) W] by w[O, C/groups, (KH,) KW].
+ * Fills c as far as the first broken rule: TL_RULE_BAD_ARGS (stride < 1,
+ * padding < 0, dilation < 1 or groups < 1), TL_RULE_GROUPS, TL_RULE_BAD_SHAPE
+ * (w axis 1 is not cg), TL_RULE_TOO_LARGE. */
+static inline TlRuleStatus
+_tl_rule_conv_geom (TlConvGeom *c, unsigned sp, const int64_t *x, const int64_t *w, int64_t stride, int64_t pad,
+                    int64_t dil, int64_t groups)
+{
+  memset (c, 0, sizeof *c);
+  c->N = x[0];
+  c->C = x[1];
+  c->H = sp == 2 ? x[2] : 1;
+  c->W = x[sp + 1];
+  c->O = w[0];
+  c->KH = sp == 2 ? w[2] : 1;
+  c->KW = w[sp + 1];
+  c->sw = stride;
+  c->pw = pad;
+  c->dw = dil;
+  c->sh = sp == 2 ? stride : 1;
+  c->ph = sp == 2 ? pad : 0;
+  c->dh = sp == 2 ? dil : 1;
+  c->groups = groups;
+  if (stride < 1 || pad < 0 || dil < 1 || groups < 1)
+    return TL_RULE_BAD_ARGS;
+  if (c->C % groups != 0 || c->O % groups != 0)
+    return TL_RULE_GROUPS;
+  c->cg = c->C / groups;
+  c->og = c->O / groups;
+  if (w[1] != c->cg)
+    return TL_RULE_BAD_SHAPE;
+  int64_t eh = c->dh * (c->KH - 1) + 1, ew = c->dw * (c->KW - 1) + 1;
+  if (c->KH < 1 || c->KW < 1 || c->H + 2 * c->ph < eh || c->W + 2 * c->pw < ew)
+    return TL_RULE_TOO_LARGE;
+  c->OH = (c->H + 2 * c->ph - eh) / c->sh + 1;
+  c->OW = (c->W + 2 * c->pw - ew) / c->sw + 1;
+  c->kk = c->cg * c->KH * c->KW;
+  return TL_RULE_OK;
+}
+
+/* --- pooling ------------------------------------------------------------------ */
+
+typedef struct {
+  int64_t planes, H, W, OH, OW;
+  int64_t kh, kw, sh, sw, ph, pw;
+} TlPoolGeom;
+
+/* {max,avg}_pool{1,2}d of x[N, C, (H,) W], square kernel k, stride s (0:
+ * k), padding pad. TL_RULE_BAD_ARGS (kernel < 1, stride < 1, padding
+ * outside [0, kernel/2]), TL_RULE_TOO_LARGE. */
+static inline TlRuleStatus
+_tl_rule_pool_geom (TlPoolGeom *p, unsigned sp, const int64_t *xs, int64_t k, int64_t s, int64_t pad)
+{
+  if (s == 0)
+    s = k;
+  memset (p, 0, sizeof *p);
+  p->planes = xs[0] * xs[1];
+  p->H = sp == 2 ? xs[2] : 1;
+  p->W = xs[sp + 1];
+  p->kw = k;
+  p->sw = s;
+  p->pw = pad;
+  p->kh = sp == 2 ? k : 1;
+  p->sh = sp == 2 ? s : 1;
+  p->ph = sp == 2 ? pad : 0;
+  if (k < 1 || s < 1 || pad < 0 || pad > k / 2)
+    return TL_RULE_BAD_ARGS;
+  if (p->H + 2 * p->ph < p->kh || p->W + 2 * p->pw < p->kw)
+    return TL_RULE_TOO_LARGE;
+  p->OH = (p->H + 2 * p->ph - p->kh) / p->sh + 1;
+  p->OW = (p->W + 2 * p->pw - p->kw) / p->sw + 1;
+  return TL_RULE_OK;
+}
+
+/* --- dtype conversions (tl_tensor_copy_into and "cast") ------------------------ */
+
+#ifdef __CUDACC__
+#define TL_RULE_F16_LOAD(p, i) __half2float (((const __half *) (p))[i])
+#define TL_RULE_BF16_LOAD(p, i) __bfloat162float (((const __nv_bfloat16 *) (p))[i])
+#define TL_RULE_F16_STORE(p, i, f) (((__half *) (p))[i] = __float2half_rn (f))
+#define TL_RULE_BF16_STORE(p, i, f) (((__nv_bfloat16 *) (p))[i] = __float2bfloat16_rn (f))
+#else
+#define TL_RULE_F16_LOAD(p, i) tl_f16_to_f32 (((const uint16_t *) (p))[i])
+#define TL_RULE_BF16_LOAD(p, i) tl_bf16_to_f32 (((const uint16_t *) (p))[i])
+#define TL_RULE_F16_STORE(p, i, f) (((uint16_t *) (p))[i] = tl_f32_to_f16 (f))
+#define TL_RULE_BF16_STORE(p, i, f) (((uint16_t *) (p))[i] = tl_f32_to_bf16 (f))
+#endif
+
+/* How a copy from st to dt converts: the f16/bf16 <-> f32 pairs directly,
+ * integers to i64 exactly, i64 to smaller integers saturating without going
+ * through double, everything else through double. */
+typedef enum {
+  TL_CAST_SAME,
+  TL_CAST_F16_TO_F32,
+  TL_CAST_BF16_TO_F32,
+  TL_CAST_F32_TO_F16,
+  TL_CAST_F32_TO_BF16,
+  TL_CAST_INT_TO_I64,
+  TL_CAST_I64_TO_INT,
+  TL_CAST_GENERIC,
+} TlCastMode;
+
+static inline TL_HD int
+_tl_rule_dtype_is_float (TlDType dt)
+{
+  return dt == TL_DTYPE_F32 || dt == TL_DTYPE_F16 || dt == TL_DTYPE_BF16 || dt == TL_DTYPE_F64;
+}
+
+static inline TlCastMode
+_tl_rule_cast_mode (TlDType st, TlDType dt)
+{
+  if (st == dt)
+    return TL_CAST_SAME;
+  if (dt == TL_DTYPE_F32 && st == TL_DTYPE_F16)
+    return TL_CAST_F16_TO_F32;
+  if (dt == TL_DTYPE_F32 && st == TL_DTYPE_BF16)
+    return TL_CAST_BF16_TO_F32;
+  if (dt == TL_DTYPE_F16 && st == TL_DTYPE_F32)
+    return TL_CAST_F32_TO_F16;
+  if (dt == TL_DTYPE_BF16 && st == TL_DTYPE_F32)
+    return TL_CAST_F32_TO_BF16;
+  if (dt == TL_DTYPE_I64 && !_tl_rule_dtype_is_float (st))
+    return TL_CAST_INT_TO_I64;
+  if (st == TL_DTYPE_I64 && !_tl_rule_dtype_is_float (dt))
+    return TL_CAST_I64_TO_INT;
+  return TL_CAST_GENERIC;
+}
+
+/* Element i of p (dtype dt) as a double; 0 for unknown dtypes. */
+static inline TL_HD double
+_tl_rule_load_elem (TlDType dt, const void *p, int64_t i)
+{
+  switch (dt) {
+  case TL_DTYPE_F32: return ((const float *) p)[i];
+  case TL_DTYPE_F16: return TL_RULE_F16_LOAD (p, i);
+  case TL_DTYPE_BF16: return TL_RULE_BF16_LOAD (p, i);
+  case TL_DTYPE_I8: return ((const int8_t *) p)[i];
+  case TL_DTYPE_I32: return ((const int32_t *) p)[i];
+  case TL_DTYPE_I64: return (double) ((const int64_t *) p)[i];
+  case TL_DTYPE_BOOL: return ((const uint8_t *) p)[i] ? 1.0 : 0.0;
+  case TL_DTYPE_U8: return ((const uint8_t *) p)[i];
+  case TL_DTYPE_F64: return ((const double *) p)[i];
+  default: return 0.0;
+  }
+}
+
+/* Element i of an integer or bool p as an i64 (exact: every other
+ * integer dtype fits a double). */
+static inline TL_HD int64_t
+_tl_rule_load_int (TlDType dt, const void *p, int64_t i)
+{
+  return dt == TL_DTYPE_I64 ? ((const int64_t *) p)[i] : (int64_t) _tl_rule_load_elem (dt, p, i);
+}
+
+/* A double to an integer in [lo, hi]: NaN is 0, out of range saturates,
+ * the rest truncates toward zero. */
+static inline TL_HD int64_t
+_tl_rule_to_int (double v, double lo, double hi)
+{
+  if (isnan (v))
+    return 0;
+  if (v <= lo)
+    return (int64_t) lo;
+  if (v >= hi)
+    return (int64_t) hi;
+  return (int64_t) v;
+}
+
+/* Store v as element i of p (dtype dt): floats round to nearest even,
+ * integers by _tl_rule_to_int, bool is v != 0. */
+static inline TL_HD void
+_tl_rule_store_elem (TlDType dt, void *p, int64_t i, double v)
+{
+  switch (dt) {
+  case TL_DTYPE_F32: ((float *) p)[i] = (float) v; break;
+  case TL_DTYPE_F16: TL_RULE_F16_STORE (p, i, (float) v); break;
+  case TL_DTYPE_BF16: TL_RULE_BF16_STORE (p, i, (float) v); break;
+  case TL_DTYPE_I8: ((int8_t *) p)[i] = (int8_t) _tl_rule_to_int (v, -128, 127); break;
+  case TL_DTYPE_I32: ((int32_t *) p)[i] = (int32_t) _tl_rule_to_int (v, INT32_MIN, INT32_MAX); break;
+  case TL_DTYPE_I64:
+    ((int64_t *) p)[i] = isnan (v) ? 0 : v >= 9223372036854775807.0 ? INT64_MAX
+                       : v <= -9223372036854775808.0 ? INT64_MIN : (int64_t) v;
+    break;
+  case TL_DTYPE_BOOL: ((uint8_t *) p)[i] = v != 0.0; break;
+  case TL_DTYPE_U8: ((uint8_t *) p)[i] = (uint8_t) _tl_rule_to_int (v, 0, 255); break;
+  case TL_DTYPE_F64: ((double *) p)[i] = v; break;
+  default: break;
+  }
+}
+
+/* Store an i64 as element i of an integer or bool p, saturating. */
+static inline TL_HD void
+_tl_rule_store_from_i64 (TlDType dt, void *p, int64_t i, int64_t v)
+{
+  switch (dt) {
+  case TL_DTYPE_I8: ((int8_t *) p)[i] = (int8_t) (v < -128 ? -128 : v > 127 ? 127 : v); break;
+  case TL_DTYPE_I32: ((int32_t *) p)[i] = (int32_t) (v < INT32_MIN ? INT32_MIN : v > INT32_MAX ? INT32_MAX : v); break;
+  case TL_DTYPE_U8: ((uint8_t *) p)[i] = (uint8_t) (v < 0 ? 0 : v > 255 ? 255 : v); break;
+  case TL_DTYPE_I64: ((int64_t *) p)[i] = v; break;
+  default: ((uint8_t *) p)[i] = v != 0; break;
+  }
+}
+
+/* --- random numbers (core/rng.c, dropout) ----------------------------------------- */
+
+#define TL_RULE_PHILOX_M0 0xD2511F53u
+#define TL_RULE_PHILOX_M1 0xCD9E8D57u
+#define TL_RULE_PHILOX_W0 0x9E3779B9u
+#define TL_RULE_PHILOX_W1 0xBB67AE85u
+
+static inline TL_HD uint32_t
+_tl_rule_mulhi32 (uint32_t a, uint32_t b)
+{
+#ifdef __CUDA_ARCH__
+  return __umulhi (a, b);
+#else
+  return (uint32_t) (((uint64_t) a * b) >> 32);
+#endif
+}
+
+/* One Philox-4x32-10 block: out = philox(ctr, key). Bit-identical everywhere. */
+static inline TL_HD void
+_tl_rule_philox4x32_10 (uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1,
+                        uint32_t out[4])
+{
+  for (int r = 0; r < 10; r++) {
+    uint32_t hi0 = _tl_rule_mulhi32 (TL_RULE_PHILOX_M0, c0), lo0 = TL_RULE_PHILOX_M0 * c0;
+    uint32_t hi1 = _tl_rule_mulhi32 (TL_RULE_PHILOX_M1, c2), lo1 = TL_RULE_PHILOX_M1 * c2;
+    uint32_t n0 = hi1 ^ c1 ^ k0;
+    uint32_t n2 = hi0 ^ c3 ^ k1;
+    c1 = lo1;
+    c3 = lo0;
+    c0 = n0;
+    c2 = n2;
+    k0 += TL_RULE_PHILOX_W0;
+    k1 += TL_RULE_PHILOX_W1;
+  }
+  out[0] = c0;
+  out[1] = c1;
+  out[2] = c2;
+  out[3] = c3;
+}
+
+/* The Philox block `counter` of stream `stream` under key `seed` (the TlRng layout). */
+static inline TL_HD void
+_tl_rule_philox_block (uint64_t seed, uint64_t stream, uint64_t counter, uint32_t out[4])
+{
+  _tl_rule_philox4x32_10 ((uint32_t) counter, (uint32_t) (counter >> 32), (uint32_t) stream,
+                          (uint32_t) (stream >> 32), (uint32_t) seed, (uint32_t) (seed >> 32), out);
+}
+
+/* A double uniform in [0, 1) from the top 53 bits of u. */
+static inline TL_HD double
+_tl_rule_uniform53 (uint64_t u)
+{
+  return (double) (u >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Dropout draws element i of x from the stream (seed, i / TL_RULE_DROPOUT_BLOCK),
+ * uniform (i % TL_RULE_DROPOUT_BLOCK) of that stream: two per Philox block. */
+#define TL_RULE_DROPOUT_BLOCK 4096
+
+/* 1 / (1 - p), 0 for p == 1. */
+static inline float
+_tl_rule_dropout_scale (double p)
+{
+  return p < 1.0 ? (float) (1.0 / (1.0 - p)) : 0.0f;
+}
+
+/* Attr "p" (default 0.5) of dropout / dropout_grad; an error outside [0, 1]. Host only. */
+static inline gboolean
+_tl_rule_dropout_p (const char *op, const TlAttrs *attrs, double *p, GError **error)
+{
+  *p = tl_attrs_get_float (attrs, "p", 0.5);
+  if (!(*p >= 0.0 && *p <= 1.0)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%s: p must be in [0, 1], got %g", op, *p);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+#endif /* TL_OPS_RULES_H */
