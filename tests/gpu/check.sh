@@ -215,7 +215,9 @@ frags="$root/tests/cuda.mk $root/tests/gpu/local.mk"
 # plus the fusion plugin's test (its /fusion/cuda-run case launches the
 # generated kernels on the GPU)
 tests=${TL_GPU_TESTS:-$( (mk_entries TESTS $frags; echo plugins/fusion/tests/test-fusion) | sort -u)}
-progs=$(mk_entries check_PROGRAMS $frags | sort -u)
+# programs and modules (the mock CUDA module of tests/test-cuda-mock and
+# tests/gpu/test-ops-cuda.sh)
+progs=$( (mk_entries check_PROGRAMS $frags; mk_entries check_LTLIBRARIES $frags) | sort -u)
 built=0
 if [ $configured = 1 ]; then
   targets="core/libtl-1.la backends/cuda/tl-backend-cuda.la hosts/tlhost hosts/tl-plugin-scanner"
