@@ -39,26 +39,6 @@ tl_test_exec_options_init (TlExecOptions *opts)
 }
 
 /**
- * tl_test_skip_unless_cpu:
- * @why: what the skipped case checks that only the CPU kernels do
- *
- * Skips the current test (g_test_skip()) when the test device is not the
- * CPU.
- *
- * Returns: TRUE when skipped (the caller returns), FALSE on the CPU.
- */
-gboolean
-tl_test_skip_unless_cpu (const char *why)
-{
-  const char *dev = tl_test_device ();
-  if (g_str_equal (dev, "cpu"))
-    return FALSE;
-  g_autofree char *msg = g_strdup_printf ("TL_TEST_DEVICE=%s: CPU only: %s", dev, why);
-  g_test_skip (msg);
-  return TRUE;
-}
-
-/**
  * tl_test_randn:
  * @rng: seeded generator
  * @ndim: number of axes

@@ -30,12 +30,6 @@ const char *tl_test_device (void);
 /* tl_exec_options_init() with .device = tl_test_device(): for tests that
  * build their own executor and should follow the test device. */
 void tl_test_exec_options_init (TlExecOptions *opts);
-/* For a test (g_test) case that checks what only the CPU kernels do (e.g.
- * index or label values validated at run time: device kernels do not read
- * data on the host): when the test device is not the CPU, skips the current
- * test with a message naming the device and `why`, and returns TRUE (the
- * caller returns); else FALSE. */
-gboolean tl_test_skip_unless_cpu (const char *why);
 
 /* g_assert_true (call) that first shows the message of `error` (a GError *
  * the call sets) when the call fails, e.g. which op has no device kernel:

@@ -1,7 +1,7 @@
 /* test-cuda.c — the CUDA backend seen through libtl: device tensors and the
  * caching allocator, host/device copies, GEMM against the CPU, a training
  * step on the GPU against the CPU, and a graph-captured step against an
- * uncaptured one.
+ * uncaptured one; bad indices and labels on the device are errors.
  *
  * Without a usable GPU every GPU test is skipped with the reason
  * ("no CUDA device: ..."); the error paths (asking for "cuda" where there
@@ -821,6 +821,91 @@ test_graph_capture (void)
   run_result_clear (&captured);
 }
 
+/* Runs ex with idx and labels; then waits for the device (tl_device_synchronize
+ * when `sync`, else by reading the loss): the loss on success. */
+static gboolean
+run_bad_input (TlExec *ex, const gint64 *idx, const gint64 *labels, gboolean sync, double *loss, GError **error)
+{
+  gint64 n = 3;
+  g_autoptr (TlTensor) ti = tl_tensor_new_from_data (TL_DTYPE_I64, 1, &n, idx, error);
+  g_autoptr (TlTensor) tlab = tl_tensor_new_from_data (TL_DTYPE_I64, 1, &n, labels, error);
+  if (!ti || !tlab || !tl_exec_set_input (ex, "idx", ti, error) || !tl_exec_set_input (ex, "labels", tlab, error)
+      || !tl_exec_run (ex, 0, error) || (sync && !tl_device_synchronize ("cuda", error)))
+    return FALSE;
+  g_autoptr (TlTensor) y = tl_exec_get_output_host (ex, 0, error);
+  if (!y)
+    return FALSE;
+  *loss = tl_tensor_get_flat (y, 0);
+  return TRUE;
+}
+
+static void
+expect_bad_input (GError *error, const char *needle)
+{
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_test_message ("bad input: %s", error->message);
+  g_assert_null (strchr (error->message, '\n'));
+  if (!strstr (error->message, needle))
+    g_error ("message \"%s\" lacks \"%s\"", error->message, needle);
+}
+
+/* An out-of-range index (embedding) and label (cross_entropy) on the device:
+ * TL_ERROR_INVALID_ARGUMENT naming the value, as on the CPU. The CUDA
+ * kernels record it on the device and the next wait for the stream reports
+ * it (the mock module runs the CPU kernels, which fail in tl_exec_run); the
+ * next run with valid data succeeds (the record is cleared). */
+static void
+test_bad_input (void)
+{
+  if (!need_gpu ())
+    return;
+  g_autoptr (GError) error = NULL;
+  TlGraph *g = tl_graph_new ();
+  gint64 ts[2] = { 5, 3 }, n = 3;
+  g_autoptr (TlTensor) table = random_tensor (TL_DTYPE_F32, 2, ts, 3);
+  TlValue *tv = tl_graph_param (g, "table", table);
+  TlValue *iv = tl_graph_input (g, "idx", TL_DTYPE_I64, 1, &n);
+  TlValue *lv = tl_graph_input (g, "labels", TL_DTYPE_I64, 1, &n);
+  TlValue *h = tl_graph_op (g, "embedding", 2, (TlValue *[]) { tv, iv }, NULL);
+  TlValue *y = tl_graph_op (g, "cross_entropy", 2, (TlValue *[]) { h, lv }, NULL);
+  g_assert_true (tl_graph_ok (g));
+  TlExecOptions o;
+  tl_exec_options_init (&o);
+  o.device = "cpu";
+  g_autoptr (TlExec) cpu = tl_exec_new (g, 1, &y, &o, &error);
+  g_assert_no_error (error);
+  o.device = "cuda";
+  g_autoptr (TlExec) ex = tl_exec_new (g, 1, &y, &o, &error);
+  g_assert_no_error (error);
+
+  const gint64 good_idx[3] = { 1, 4, 0 }, bad_idx[3] = { 1, 1234, 0 };
+  const gint64 good_labels[3] = { 0, 2, -1 }, bad_labels[3] = { 0, 7, 1 };
+  double want = 0, got = 0;
+  gboolean ok;
+  ok = run_bad_input (cpu, good_idx, good_labels, FALSE, &want, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  for (int sync = 0; sync <= 1; sync++) {
+    g_assert_false (run_bad_input (ex, bad_idx, good_labels, sync, &got, &error));
+    expect_bad_input (error, "index 1234");
+    g_assert_nonnull (strstr (error->message, "[0, 5)"));
+    g_clear_error (&error);
+    ok = run_bad_input (ex, good_idx, good_labels, sync, &got, &error);
+    g_assert_no_error (error);
+    g_assert_true (ok);
+    g_assert_cmpfloat (fabs (got - want), <=, 1e-5 * MAX (1.0, fabs (want)));
+    g_assert_false (run_bad_input (ex, good_idx, bad_labels, sync, &got, &error));
+    expect_bad_input (error, "label 7");
+    g_assert_nonnull (strstr (error->message, "[0, 3)"));
+    g_clear_error (&error);
+    ok = run_bad_input (ex, good_idx, good_labels, sync, &got, &error);
+    g_assert_no_error (error);
+    g_assert_true (ok);
+    g_assert_cmpfloat (fabs (got - want), <=, 1e-5 * MAX (1.0, fabs (want)));
+  }
+  tl_graph_unref (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -840,6 +925,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cuda/graph-capture", test_graph_capture);
   g_test_add_func ("/cuda/checkpoint-resume", test_checkpoint_resume);
   g_test_add_func ("/cuda/step-end-hook", test_step_end_hook);
+  g_test_add_func ("/cuda/bad-input", test_bad_input);
 #ifdef TL_CUDA_MOCK_DIR
   g_test_add_func ("/cuda/missing-kernel", test_missing_kernel);
   g_test_add_func ("/cuda/op-extension", test_op_extension);

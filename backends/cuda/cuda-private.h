@@ -30,6 +30,34 @@ gboolean _tl_cuda_check_launch (const char *what, GError **error);
 /* Multiprocessor count of the current device (for grid sizing). */
 int _tl_cuda_sm_count (void);
 
+/* Bad input found by a kernel (data the CPU kernels validate on the host:
+ * indices, labels, CSR structure). Kernels cannot fail without a host round
+ * trip, so they record the first fault of the stream here (tl_cuda_fault_raise
+ * in kernels/kernels.h) and keep to safe behaviour (no out-of-bounds access);
+ * the next wait for the stream (_tl_cuda_synchronize, _tl_cuda_memcpy to the
+ * host) reports it as TL_ERROR_INVALID_ARGUMENT and clears it. */
+typedef enum {
+  TL_CUDA_FAULT_NONE = 0,
+  TL_CUDA_FAULT_INDEX,        /* gather/embedding/scatter_add: index `value` at position `pos` outside [0, bound) */
+  TL_CUDA_FAULT_LABEL,        /* cross_entropy(_grad): label `value` at row `pos` outside [0, bound) (< 0 is ignored) */
+  TL_CUDA_FAULT_CSR_COLUMN,   /* spmm/spmm_t/sddmm: column `value` of edge `pos` outside [0, bound) */
+  TL_CUDA_FAULT_CSR_START,    /* indptr[0] is `value`, not 0 */
+  TL_CUDA_FAULT_CSR_DECREASE, /* indptr decreases at row `pos` (`bound` -> `value`) */
+  TL_CUDA_FAULT_CSR_END       /* indptr[pos] is `value`, not nnz = `bound` */
+} TlCudaFaultCode;
+
+typedef struct {
+  int code; /* a TlCudaFaultCode; the first fault wins (atomicCAS from 0) */
+  int pad;
+  gint64 value, bound, pos;
+} TlCudaFault;
+
+/* The fault record of the calling thread's stream on its current device, as
+ * a device pointer (pinned host memory mapped into the device; stable for the
+ * thread's lifetime, so captured graphs may hold it). NULL without a usable
+ * device. */
+TlCudaFault *_tl_cuda_fault (void);
+
 /* GEMM through cuBLAS on the current stream, row-major like the CPU engine:
  *   C[m,n] = alpha * op(A)[m,k] . op(B)[k,n] + beta * C
  * with batch > 1 strided batches (stride_* in elements, 0 = broadcast).

@@ -1,5 +1,11 @@
 /* cuda-runtime.c — devices, per-thread streams and cuBLAS handles, copies,
- * synchronisation and error reporting of the CUDA backend module. */
+ * synchronisation and error reporting of the CUDA backend module.
+ *
+ * Each stream has a fault record (TlCudaFault, cuda-private.h) in pinned,
+ * device-mapped host memory: kernels that find bad input (an index, a label,
+ * a CSR structure the CPU kernels would reject) record it there, and every
+ * wait for the stream (_tl_cuda_synchronize, _tl_cuda_memcpy to the host)
+ * reads it afterwards and turns it into TL_ERROR_INVALID_ARGUMENT. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -25,6 +31,8 @@ typedef struct {
   gsize scratch_bytes;
   gboolean graphs;  /* a graph was captured on this stream: it may hold scratch */
   GSList *retired;  /* outgrown scratch blocks a captured graph may still use */
+  TlCudaFault *fault_host; /* the stream's fault record (pinned, mapped) ... */
+  TlCudaFault *fault_dev;  /* ... and its device address */
 } DeviceCtx;
 
 typedef struct {
@@ -50,6 +58,7 @@ thread_ctx_free (gpointer data)
     cublasDestroy (d->blas);
     cudaFree (d->blas_ws);
     cudaStreamDestroy (d->stream);
+    cudaFreeHost (d->fault_host);
   }
   cudaSetDevice (cur);
   g_free (tc);
@@ -180,6 +189,24 @@ device_ctx_init (DeviceCtx *d, GError **error)
     cudaStreamDestroy (d->stream);
     return FALSE;
   }
+  /* the fault record: written by kernels, read by the host after a wait
+   * (never managed memory: no migration, no page faults) */
+  void *fh = NULL, *fd = NULL;
+  st = cudaHostAlloc (&fh, sizeof (TlCudaFault), cudaHostAllocMapped);
+  if (st == cudaSuccess)
+    st = cudaHostGetDevicePointer (&fd, fh, 0);
+  if (st != cudaSuccess) {
+    _tl_cuda_set_error (error, st, "cudaHostAlloc(fault record, mapped)");
+    if (fh)
+      cudaFreeHost (fh);
+    cudaFree (d->blas_ws);
+    cublasDestroy (d->blas);
+    cudaStreamDestroy (d->stream);
+    return FALSE;
+  }
+  memset (fh, 0, sizeof (TlCudaFault));
+  d->fault_host = fh;
+  d->fault_dev = fd;
   d->ready = TRUE;
   return TRUE;
 }
@@ -278,6 +305,63 @@ _tl_cuda_scratch (gsize nbytes, GError **error)
   return p;
 }
 
+TlCudaFault *
+_tl_cuda_fault (void)
+{
+  DeviceCtx *d = cur_ctx ();
+  return d ? d->fault_dev : NULL;
+}
+
+/* After a wait for d's stream: a fault recorded by its kernels becomes
+ * TL_ERROR_INVALID_ARGUMENT (and the record is cleared). */
+static gboolean
+fault_check (DeviceCtx *d, GError **error)
+{
+  volatile TlCudaFault *vf = d->fault_host;
+  if (G_LIKELY (vf->code == TL_CUDA_FAULT_NONE))
+    return TRUE;
+  TlCudaFault f = { vf->code, 0, vf->value, vf->bound, vf->pos };
+  vf->value = vf->bound = vf->pos = 0;
+  vf->code = TL_CUDA_FAULT_NONE;
+  const char *csr = "malformed CSR in spmm/spmm_t/sddmm";
+  g_autofree char *what = NULL;
+  switch ((TlCudaFaultCode) f.code) {
+  case TL_CUDA_FAULT_INDEX:
+    what = g_strdup_printf ("index %" G_GINT64_FORMAT " at position %" G_GINT64_FORMAT
+                            " is out of range [0, %" G_GINT64_FORMAT ") in gather/embedding/scatter_add",
+                            f.value, f.pos, f.bound);
+    break;
+  case TL_CUDA_FAULT_LABEL:
+    what = g_strdup_printf ("label %" G_GINT64_FORMAT " at row %" G_GINT64_FORMAT
+                            " is out of range [0, %" G_GINT64_FORMAT ") in cross_entropy/cross_entropy_grad",
+                            f.value, f.pos, f.bound);
+    break;
+  case TL_CUDA_FAULT_CSR_COLUMN:
+    what = g_strdup_printf ("%s: index %" G_GINT64_FORMAT " at position %" G_GINT64_FORMAT
+                            " is out of range [0, %" G_GINT64_FORMAT ")",
+                            csr, f.value, f.pos, f.bound);
+    break;
+  case TL_CUDA_FAULT_CSR_START:
+    what = g_strdup_printf ("%s: indptr[0] is %" G_GINT64_FORMAT ", expected 0", csr, f.value);
+    break;
+  case TL_CUDA_FAULT_CSR_DECREASE:
+    what = g_strdup_printf ("%s: indptr decreases at row %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
+                            " -> %" G_GINT64_FORMAT ")", csr, f.pos, f.bound, f.value);
+    break;
+  case TL_CUDA_FAULT_CSR_END:
+    what = g_strdup_printf ("%s: indptr[%" G_GINT64_FORMAT "] is %" G_GINT64_FORMAT
+                            ", expected nnz = %" G_GINT64_FORMAT, csr, f.pos, f.value, f.bound);
+    break;
+  case TL_CUDA_FAULT_NONE:
+  default:
+    what = g_strdup_printf ("bad input (fault code %d, value %" G_GINT64_FORMAT ")", f.code, f.value);
+    break;
+  }
+  g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+               "cuda: %s (reported by an earlier kernel on this stream)", what);
+  return FALSE;
+}
+
 gboolean
 _tl_cuda_check_launch (const char *what, GError **error)
 {
@@ -357,7 +441,7 @@ _tl_cuda_memcpy (void *dst, gboolean dst_on_device, const void *src, gboolean sr
                         names[kind & 3]);
     return FALSE;
   }
-  return TRUE;
+  return dst_on_device || fault_check (d, error);
 }
 
 gboolean
@@ -393,5 +477,5 @@ _tl_cuda_synchronize (GError **error)
     _tl_cuda_set_error (error, st, "cudaStreamSynchronize (an earlier kernel failed)");
     return FALSE;
   }
-  return TRUE;
+  return fault_check (d, error);
 }

@@ -13,10 +13,11 @@
 #      ("no CUDA device: ...").
 #
 # Every TAP line of the programs is passed through, renumbered and labelled
-# ("cuda (mock): test-ops-nn /ops-nn/conv/grad"); cases that check what only
-# the CPU kernels do (data validated at run time) skip themselves under a
-# device. An op without a kernel on the device fails its case with
-# tl_exec_new()'s error naming it: nothing falls back to the CPU.
+# ("cuda (mock): test-ops-nn /ops-nn/conv/grad"). The cases that feed bad
+# indices, labels or CSR structure expect the same errors on the device (the
+# kernels flag them and the next wait on the stream reports them). An op
+# without a kernel on the device fails its case with tl_exec_new()'s error
+# naming it: nothing falls back to the CPU.
 set -u
 builddir=${TL_BUILDDIR:-$(pwd)}
 progs="tests/test-ops-basic tests/test-ops-nn"

@@ -9,17 +9,41 @@
  *     order: bit-identical results, no atomics;
  *   otherwise: float atomicAdd (order-dependent rounding, within fp32
  *     tolerance of the CPU).
- * An index outside [0, bound) cannot be reported without a host round
- * trip: gather writes zeros for it and scatter_add skips it (the CPU
- * kernels fail with TL_ERROR_INVALID_ARGUMENT). */
+ * An index outside [0, bound) is recorded in the stream's fault record
+ * (tl_cuda_fault_raise, kernels.h): the host reports it at its next wait for
+ * the stream as TL_ERROR_INVALID_ARGUMENT naming the index, its position and
+ * the bound, as the CPU kernels do (cuda-runtime.c). Meanwhile gather writes
+ * zeros for it and scatter_add skips it (no out-of-bounds access). */
 #include "config.h"
 
 #include "kernels.h"
 
+/* Only the index check, for shapes with nothing to move (the CPU kernels
+ * validate the indices all the same). */
+static __global__ void
+index_check_kernel (const void *idx, bool i64, gint64 ni, gint64 bound, TlCudaFault *fault)
+{
+  TL_CUDA_GRID_STRIDE (i, ni) {
+    gint64 r = tl_cuda_index (idx, i64, i);
+    if (r < 0 || r >= bound)
+      tl_cuda_fault_raise (fault, TL_CUDA_FAULT_INDEX, r, bound, i);
+  }
+}
+
+static gboolean
+index_check (const char *op, const void *idx, bool i64, gint64 ni, gint64 bound, GError **error)
+{
+  if (ni == 0)
+    return TRUE;
+  index_check_kernel<<<tl_cuda_grid (ni), TL_CUDA_BLOCK, 0, tl_cuda_stream ()>>> (idx, i64, ni, bound,
+                                                                                  _tl_cuda_fault ());
+  return _tl_cuda_check_launch (op, error);
+}
+
 template <typename U>
 static __global__ void
 gather_kernel (const U *__restrict__ x, const void *idx, bool i64, U *__restrict__ y, gint64 pre, gint64 ni,
-               gint64 bound, gint64 post)
+               gint64 bound, gint64 post, TlCudaFault *fault)
 {
   TL_CUDA_GRID_STRIDE (t, pre * ni * post) {
     gint64 q = t % post, rest = t / post;
@@ -28,8 +52,10 @@ gather_kernel (const U *__restrict__ x, const void *idx, bool i64, U *__restrict
     U v;
     if (r >= 0 && r < bound)
       v = x[(p * bound + r) * post + q];
-    else
+    else {
       memset (&v, 0, sizeof v);
+      tl_cuda_fault_raise (fault, TL_CUDA_FAULT_INDEX, r, bound, i);
+    }
     y[t] = v;
   }
 }
@@ -40,7 +66,7 @@ launch_gather (const void *src, const void *ip, bool i64, void *dst, gint64 pre,
                gint64 pu)
 {
   gather_kernel<U><<<tl_cuda_grid (pre * ni * pu), TL_CUDA_BLOCK, 0, tl_cuda_stream ()>>> (
-    (const U *) src, ip, i64, (U *) dst, pre, ni, bound, pu);
+    (const U *) src, ip, i64, (U *) dst, pre, ni, bound, pu, _tl_cuda_fault ());
 }
 
 static gboolean
@@ -51,12 +77,12 @@ gather_run (const char *op, TlTensor *x, TlTensor *idx, gint64 axis, TlTensor *o
   guint a = (guint) (axis < 0 ? axis + ndim : axis);
   gint64 pre, bound, post, ni = tl_tensor_numel (idx);
   _tl_rule_axis_split (ndim, xs, a, &pre, &bound, &post);
-  if (pre * ni * post == 0)
-    return TRUE;
-  const void *src = tl_tensor_const_data (x);
-  void *dst = tl_tensor_data (out);
   const void *ip = tl_tensor_const_data (idx);
   bool i64 = tl_tensor_dtype (idx) == TL_DTYPE_I64;
+  if (pre * ni * post == 0)
+    return index_check (op, ip, i64, ni, bound, error);
+  const void *src = tl_tensor_const_data (x);
+  void *dst = tl_tensor_data (out);
   gsize row = (gsize) post * tl_dtype_size (tl_tensor_dtype (x));
   gsize align = (gsize) (((guintptr) src | (guintptr) dst | row) & 15u);
   gsize unit = align == 0 ? 16 : (align & 7) == 0 ? 8 : (align & 3) == 0 ? 4 : (align & 1) == 0 ? 2 : 1;
@@ -86,7 +112,7 @@ TL_CUDA_KERNEL_FN (embedding)
 
 static __global__ void
 scatter_atomic_kernel (const float *__restrict__ src, const void *idx, bool i64, float *__restrict__ dst,
-                       gint64 pre, gint64 ni, gint64 n_rows, gint64 post)
+                       gint64 pre, gint64 ni, gint64 n_rows, gint64 post, TlCudaFault *fault)
 {
   TL_CUDA_GRID_STRIDE (t, pre * ni * post) {
     gint64 q = t % post, rest = t / post;
@@ -94,17 +120,22 @@ scatter_atomic_kernel (const float *__restrict__ src, const void *idx, bool i64,
     gint64 r = tl_cuda_index (idx, i64, i);
     if (r >= 0 && r < n_rows)
       atomicAdd (dst + (p * n_rows + r) * post + q, src[t]);
+    else
+      tl_cuda_fault_raise (fault, TL_CUDA_FAULT_INDEX, r, n_rows, i);
   }
 }
 
-/* keys[i] = idx[i] (n_rows when out of range), vals[i] = i. */
+/* keys[i] = idx[i] (n_rows when out of range: a fault), vals[i] = i. */
 static __global__ void
 scatter_keys_kernel (const void *idx, bool i64, gint64 ni, gint64 n_rows, gint32 *__restrict__ keys,
-                     gint32 *__restrict__ vals)
+                     gint32 *__restrict__ vals, TlCudaFault *fault)
 {
   TL_CUDA_GRID_STRIDE (i, ni) {
     gint64 r = tl_cuda_index (idx, i64, i);
-    keys[i] = (gint32) (r >= 0 && r < n_rows ? r : n_rows);
+    bool ok = r >= 0 && r < n_rows;
+    if (!ok)
+      tl_cuda_fault_raise (fault, TL_CUDA_FAULT_INDEX, r, n_rows, i);
+    keys[i] = (gint32) (ok ? r : n_rows);
     vals[i] = (gint32) i;
   }
 }
@@ -149,11 +180,11 @@ TL_CUDA_KERNEL_FN (scatter_add)
   if (!_tl_cuda_kern_zero (dst, tl_tensor_nbytes (out[0]), "scatter_add", error))
     return FALSE;
   if (pre * ni * post == 0 || n_rows == 0)
-    return TRUE;
+    return index_check ("scatter_add", ip, i64, ni, n_rows, error);
   cudaStream_t s = tl_cuda_stream ();
   if (!ctx->deterministic) {
     scatter_atomic_kernel<<<tl_cuda_grid (pre * ni * post), TL_CUDA_BLOCK, 0, s>>> (ps, ip, i64, dst, pre, ni,
-                                                                                    n_rows, post);
+                                                                                    n_rows, post, _tl_cuda_fault ());
     return _tl_cuda_check_launch ("scatter_add", error);
   }
   if (ni >= G_MAXINT32 || n_rows >= G_MAXINT32) {
@@ -169,7 +200,8 @@ TL_CUDA_KERNEL_FN (scatter_add)
   gint32 *keys_in = (gint32 *) scratch, *keys = keys_in + ni, *vals_in = keys + ni, *vals = vals_in + ni;
   /* CUB's temporary storage, 256-byte aligned */
   void *tmp = (void *) (((guintptr) (scratch + arrays) + 255) & ~(guintptr) 255);
-  scatter_keys_kernel<<<tl_cuda_grid (ni), TL_CUDA_BLOCK, 0, s>>> (ip, i64, ni, n_rows, keys_in, vals_in);
+  scatter_keys_kernel<<<tl_cuda_grid (ni), TL_CUDA_BLOCK, 0, s>>> (ip, i64, ni, n_rows, keys_in, vals_in,
+                                                                    _tl_cuda_fault ());
   if (!_tl_cuda_check_launch ("scatter_add (keys)", error)
       || !_tl_cuda_kern_sort_pairs (tmp, sort_bytes, keys_in, keys, vals_in, vals, ni, n_rows + 1,
                                     "scatter_add (sort)", error))

@@ -162,6 +162,31 @@ G_GNUC_INTERNAL gboolean _tl_cuda_kern_sort_pairs (void *scratch, gsize scratch_
                                                    gint32 *keys_out, const gint32 *vals_in, gint32 *vals_out,
                                                    gint64 n, gint64 n_keys, const char *what, GError **error);
 
+/* A function out of line: kept off the hot path of the kernels (fewer
+ * registers). Not for the CPU emulation of tests/gpu/emu, which has no
+ * __noinline__ (glib uses the name as an attribute). */
+#ifdef __NVCC__
+#define TL_CUDA_NOINLINE __noinline__
+#else
+#define TL_CUDA_NOINLINE
+#endif
+
+/* Records bad input in the stream's fault record f (_tl_cuda_fault (),
+ * TlCudaFault in cuda-private.h), reported by the host at its next wait for
+ * the stream. The first fault wins: the thread that swaps code from 0 writes
+ * value, bound and pos. Call it on the rare path only; the kernel goes on
+ * with safe behaviour (no out-of-bounds access). */
+static inline __device__ TL_CUDA_NOINLINE void
+tl_cuda_fault_raise (TlCudaFault *f, int code, gint64 value, gint64 bound, gint64 pos)
+{
+  if (!f || atomicCAS (&f->code, 0, code) != 0)
+    return;
+  f->value = value;
+  f->bound = bound;
+  f->pos = pos;
+  __threadfence_system ();
+}
+
 /* Index tensors (i32/i64) on the device. */
 template <typename I>
 __device__ __forceinline__ gint64

@@ -5,9 +5,11 @@
  * device: the 0-d dy is read by the kernels, the label count is computed on
  * the device. Sums run in a fixed order (deterministic).
  *
- * A label >= C cannot be reported as a GError without a host round trip:
- * the loss becomes NaN (and the gradient row NaN) instead, so the run's
- * NaN check names it. */
+ * A label >= C (the CPU kernels' TL_ERROR_INVALID_ARGUMENT) is recorded in
+ * the stream's fault record (tl_cuda_fault_raise, kernels.h) and reported
+ * by the host at its next wait for the stream, naming the label, its row
+ * and C (cuda-runtime.c); the loss (and the gradient row) is NaN meanwhile.
+ * Negative labels are ignored, as on the CPU. */
 #include "config.h"
 
 #include "kernels.h"
@@ -33,7 +35,7 @@ warp_row_max_sumexp (const float *xr, gint64 C, int lane, float *m_out, double *
 /* Per row: loss[r] = lse(x[r]) - x[r, label] in double, valid[r] = label >= 0. */
 static __global__ void
 ce_rows_kernel (const float *__restrict__ x, const void *labels, bool i64, gint64 N, gint64 C,
-                double *__restrict__ loss, int *__restrict__ valid)
+                double *__restrict__ loss, int *__restrict__ valid, TlCudaFault *fault)
 {
   gint64 warps = (gint64) gridDim.x * (blockDim.x / 32);
   int lane = threadIdx.x & 31;
@@ -44,6 +46,8 @@ ce_rows_kernel (const float *__restrict__ x, const void *labels, bool i64, gint6
       if (lane == 0) {
         loss[r] = l < 0 ? 0.0 : (double) NAN;
         valid[r] = l >= 0;
+        if (l >= C)
+          tl_cuda_fault_raise (fault, TL_CUDA_FAULT_LABEL, l, C, r);
       }
       continue;
     }
@@ -90,7 +94,7 @@ ce_scale_kernel (const float *__restrict__ dy, const void *labels, bool i64, gin
 
 static __global__ void
 ce_grad_rows_kernel (const float *__restrict__ x, const void *labels, bool i64, gint64 N, gint64 C,
-                     const float *__restrict__ scale_p, float *__restrict__ dx)
+                     const float *__restrict__ scale_p, float *__restrict__ dx, TlCudaFault *fault)
 {
   gint64 warps = (gint64) gridDim.x * (blockDim.x / 32);
   int lane = threadIdx.x & 31;
@@ -102,6 +106,8 @@ ce_grad_rows_kernel (const float *__restrict__ x, const void *labels, bool i64, 
     if (l < 0 || l >= C) {
       for (gint64 j = lane; j < C; j += 32)
         dr[j] = l < 0 ? 0.0f : NAN;
+      if (l >= C && lane == 0)
+        tl_cuda_fault_raise (fault, TL_CUDA_FAULT_LABEL, l, C, r);
       continue;
     }
     float m;
@@ -141,7 +147,7 @@ TL_CUDA_KERNEL_FN (cross_entropy)
   cudaStream_t s = tl_cuda_stream ();
   ce_rows_kernel<<<tl_cuda_grid (N * 32), TL_CUDA_BLOCK, 0, s>>> ((const float *) tl_tensor_const_data (in[0]),
                                                                   tl_tensor_const_data (in[1]), i64, N, C, loss,
-                                                                  valid);
+                                                                  valid, _tl_cuda_fault ());
   if (!_tl_cuda_check_launch ("cross_entropy (rows)", error))
     return FALSE;
   ce_final_kernel<<<1, FINAL_THREADS, 0, s>>> (loss, valid, N, y);
@@ -166,7 +172,7 @@ TL_CUDA_KERNEL_FN (cross_entropy_grad)
     return FALSE;
   ce_grad_rows_kernel<<<tl_cuda_grid (N * 32), TL_CUDA_BLOCK, 0, s>>> (
     (const float *) tl_tensor_const_data (in[1]), tl_tensor_const_data (in[2]), i64, N, C, scale,
-    (float *) tl_tensor_data (out[0]));
+    (float *) tl_tensor_data (out[0]), _tl_cuda_fault ());
   return _tl_cuda_check_launch ("cross_entropy_grad", error);
 }
 

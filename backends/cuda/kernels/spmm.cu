@@ -7,8 +7,14 @@
  * sums each output row's terms in edge order, the CPU's order; otherwise
  * it uses float atomicAdd. Products and sums are rounded separately (no
  * fused multiply-add) where the order matches the CPU's.
- * The CSR structure is not validated on the device (that needs a host
- * round trip): edges with a column outside [0, cols) are skipped. */
+ * The CSR structure is validated as on the CPU (core/ops/spmm.c csr_load:
+ * indptr[0] = 0, indptr non-decreasing, indptr[rows] = nnz, columns in
+ * [0, cols)) by one O(rows + nnz) kernel before each op, csr_check_kernel:
+ * a violation is recorded in the stream's fault record (tl_cuda_fault_raise,
+ * kernels.h) and reported by the host at its next wait for the stream as
+ * TL_ERROR_INVALID_ARGUMENT (cuda-runtime.c). Meanwhile the kernels stay
+ * in bounds: edges with a column outside [0, cols) or outside [0, nnz) are
+ * skipped. */
 #include "config.h"
 
 #include "kernels.h"
@@ -47,12 +53,50 @@ edge_row (const Csr &c, gint64 e)
   return lo - 1;
 }
 
+/* The CPU's checks of the CSR structure (see the top), one thread per
+ * indptr entry and per edge; the first violation found is recorded. */
+static __global__ void
+csr_check_kernel (Csr c, TlCudaFault *fault)
+{
+  TL_CUDA_GRID_STRIDE (i, MAX (c.rows + 1, c.nnz)) {
+    if (i <= c.rows) {
+      gint64 p = tl_cuda_index (c.indptr, c.p64, i);
+      if (i == 0 && p != 0)
+        tl_cuda_fault_raise (fault, TL_CUDA_FAULT_CSR_START, p, 0, 0);
+      if (i > 0) {
+        gint64 prev = tl_cuda_index (c.indptr, c.p64, i - 1);
+        if (p < prev)
+          tl_cuda_fault_raise (fault, TL_CUDA_FAULT_CSR_DECREASE, p, prev, i - 1);
+      }
+      if (i == c.rows && p != c.nnz)
+        tl_cuda_fault_raise (fault, TL_CUDA_FAULT_CSR_END, p, c.nnz, c.rows);
+    }
+    if (i < c.nnz) {
+      gint64 col = tl_cuda_index (c.indices, c.i64, i);
+      if (col < 0 || col >= c.cols)
+        tl_cuda_fault_raise (fault, TL_CUDA_FAULT_CSR_COLUMN, col, c.cols, i);
+    }
+  }
+}
+
+static gboolean
+csr_check (const Csr *c, const char *what, GError **error)
+{
+  gint64 n = MAX (c->rows + 1, c->nnz);
+  if (n <= 0)
+    return TRUE;
+  csr_check_kernel<<<tl_cuda_grid (n), TL_CUDA_BLOCK, 0, tl_cuda_stream ()>>> (*c, _tl_cuda_fault ());
+  return _tl_cuda_check_launch (what, error);
+}
+
 static __global__ void
 spmm_kernel (Csr c, const float *__restrict__ vals, const float *__restrict__ dense, float *__restrict__ out)
 {
   TL_CUDA_GRID_STRIDE (t, c.rows * c.n) {
     gint64 r = t / c.n, q = t % c.n;
     gint64 e0 = tl_cuda_index (c.indptr, c.p64, r), e1 = tl_cuda_index (c.indptr, c.p64, r + 1);
+    e0 = MAX (e0, (gint64) 0); /* a malformed indptr (a fault of csr_check_kernel): stay in bounds */
+    e1 = MIN (e1, c.nnz);
     float acc = 0.0f;
     for (gint64 e = e0; e < e1; e++) {
       gint64 col = tl_cuda_index (c.indices, c.i64, e);
@@ -68,6 +112,8 @@ TL_CUDA_KERNEL_FN (spmm)
   (void) ctx;
   Csr c;
   csr_init (&c, in[0], in[1], tl_tensor_dim (in[3], 0), tl_tensor_dim (in[3], 1));
+  if (!csr_check (&c, "spmm (CSR check)", error))
+    return FALSE;
   if (c.rows * c.n == 0)
     return TRUE;
   spmm_kernel<<<tl_cuda_grid (c.rows * c.n), TL_CUDA_BLOCK, 0, tl_cuda_stream ()>>> (
@@ -127,7 +173,8 @@ TL_CUDA_KERNEL_FN (spmm_t)
   float *o = (float *) tl_tensor_data (out[0]);
   const float *vals = (const float *) tl_tensor_const_data (in[2]);
   const float *y = (const float *) tl_tensor_const_data (in[3]);
-  if (!_tl_cuda_kern_zero (o, tl_tensor_nbytes (out[0]), "spmm_t", error))
+  if (!_tl_cuda_kern_zero (o, tl_tensor_nbytes (out[0]), "spmm_t", error)
+      || !csr_check (&c, "spmm_t (CSR check)", error))
     return FALSE;
   if (c.nnz * c.n == 0 || c.cols == 0)
     return TRUE;
@@ -183,6 +230,8 @@ TL_CUDA_KERNEL_FN (sddmm)
   (void) ctx;
   Csr c;
   csr_init (&c, in[0], in[1], tl_tensor_dim (in[3], 0), tl_tensor_dim (in[3], 1));
+  if (!csr_check (&c, "sddmm (CSR check)", error))
+    return FALSE;
   if (c.nnz == 0)
     return TRUE;
   sddmm_kernel<<<tl_cuda_grid (c.nnz * 32), TL_CUDA_BLOCK, 0, tl_cuda_stream ()>>> (

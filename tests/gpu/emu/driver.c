@@ -1,7 +1,10 @@
 /* driver.c — run every node of every CUDA parity case graph through the CPU
  * kernel and through the CUDA kernel emulated on the CPU (emu.cc), and the
  * optimizer update kernels against tl_optimizer_step (see run.sh). The
- * case tables and graph builder are parity.c's, included here. */
+ * case tables and graph builder are parity.c's, included here. Also: the
+ * device-side input checks (the stream's fault record, _tl_cuda_fault):
+ * no parity node raises a fault, and bad indices, labels and CSR
+ * structures raise the right one (check_faults). */
 #include <stdio.h>
 #include <math.h>
 
@@ -10,7 +13,7 @@
 #undef main
 #include "kernels.h"
 
-static int n_fail, n_nodes_checked;
+static int n_fail, n_nodes_checked, n_fault_checks;
 
 static TlTensor *
 noncontig_view (TlTensor *x)
@@ -67,8 +70,17 @@ check_node (const TlParityCase *pc, TlNode *node, GHashTable *vals, gboolean det
   GError *e1 = NULL, *e2 = NULL;
   gboolean ok1 = def->forward_cpu (&ctx, in, oc, &e1);
   TlBackendKernelFn fn = find_kernel (def->name);
+  TlCudaFault *fault = _tl_cuda_fault ();
+  memset (fault, 0, sizeof *fault);
   gboolean ok2 = fn && fn (&ctx, in, oe, &e2);
   n_nodes_checked++;
+  if (fault->code != TL_CUDA_FAULT_NONE) {
+    printf ("FAIL %s node %s: valid input raised fault %d (value %" G_GINT64_FORMAT ", bound %" G_GINT64_FORMAT
+            ", pos %" G_GINT64_FORMAT ")\n", pc->name, def->name, fault->code, fault->value, fault->bound,
+            fault->pos);
+    memset (fault, 0, sizeof *fault);
+    n_fail++;
+  }
   if (!ok1 || !ok2) {
     printf ("FAIL %s node %s: cpu %s / emu %s\n", pc->name, def->name, e1 ? e1->message : "ok",
             fn ? (e2 ? e2->message : "ok") : "no kernel");
@@ -129,6 +141,142 @@ run_one (const TlParityCase *pc, gboolean det, gboolean view)
     check_node (pc, tl_graph_node (b.g, i), vals, det, view);
   g_hash_table_unref (vals);
   built_clear (&b);
+}
+
+/* --- device-side input checks ------------------------------------------- */
+
+static TlTensor *
+ints (TlDType dt, gint64 n, const gint64 *v)
+{
+  TlTensor *t = tl_tensor_new (dt, 1, &n, NULL);
+  for (gint64 i = 0; i < n; i++)
+    tl_tensor_set_flat (t, i, (double) v[i]);
+  return t;
+}
+
+/* Runs the emulated kernel `op` (one output, shaped `oshape`) and checks the
+ * fault record afterwards: `code` (TL_CUDA_FAULT_NONE: no fault) with its
+ * value, bound and position. */
+static void
+expect_fault (const char *what, const char *op, guint ni, TlTensor *const *in, guint ond, const gint64 *oshape,
+              const TlAttrs *attrs, gboolean det, int code, gint64 value, gint64 bound, gint64 pos)
+{
+  TlTensor *out = tl_tensor_new (TL_DTYPE_F32, ond, oshape, NULL);
+  TlKernelCtx ctx;
+  memset (&ctx, 0, sizeof ctx);
+  ctx.n_inputs = ni;
+  ctx.n_outputs = 1;
+  ctx.attrs = attrs;
+  ctx.n_threads = 1;
+  ctx.deterministic = det;
+  TlCudaFault *f = _tl_cuda_fault ();
+  memset (f, 0, sizeof *f);
+  GError *error = NULL;
+  TlBackendKernelFn fn = find_kernel (op);
+  gboolean ok = fn && fn (&ctx, in, &out, &error);
+  n_fault_checks++;
+  if (!ok || f->code != code || (code != TL_CUDA_FAULT_NONE && (f->value != value || f->bound != bound || f->pos != pos))) {
+    printf ("FAIL fault %s (%s, det=%d): %s; got code %d value %" G_GINT64_FORMAT " bound %" G_GINT64_FORMAT
+            " pos %" G_GINT64_FORMAT ", want code %d value %" G_GINT64_FORMAT " bound %" G_GINT64_FORMAT
+            " pos %" G_GINT64_FORMAT "\n", what, op, det, ok ? "ran" : error ? error->message : "no kernel",
+            f->code, f->value, f->bound, f->pos, code, value, bound, pos);
+    n_fail++;
+  }
+  memset (f, 0, sizeof *f);
+  g_clear_error (&error);
+  tl_tensor_unref (out);
+}
+
+static void
+check_faults (void)
+{
+  TlRng rng;
+  tl_rng_init (&rng, 7, 0);
+  TlTensor *x = tl_test_randn (&rng, 2, (gint64[]) { 5, 3 }, 1.0);
+  TlTensor *in[4] = { x, NULL, NULL, NULL };
+  gint64 o3[] = { 3, 3 }, o2[] = { 2, 3 };
+  for (int det = 0; det <= 1; det++) {
+    /* gather / embedding: x[5, 3], indices of rows */
+    in[1] = ints (TL_DTYPE_I64, 3, (gint64[]) { 1, 4, 0 });
+    expect_fault ("in range", "embedding", 2, in, 2, o3, NULL, det, TL_CUDA_FAULT_NONE, 0, 0, 0);
+    expect_fault ("in range", "gather", 2, in, 2, o3, NULL, det, TL_CUDA_FAULT_NONE, 0, 0, 0);
+    tl_tensor_unref (in[1]);
+    in[1] = ints (TL_DTYPE_I64, 3, (gint64[]) { 1, 5, 0 });
+    expect_fault ("index = bound", "embedding", 2, in, 2, o3, NULL, det, TL_CUDA_FAULT_INDEX, 5, 5, 1);
+    expect_fault ("index = bound", "gather", 2, in, 2, o3, NULL, det, TL_CUDA_FAULT_INDEX, 5, 5, 1);
+    tl_tensor_unref (in[1]);
+    in[1] = ints (TL_DTYPE_I32, 2, (gint64[]) { 0, -1 });
+    expect_fault ("negative i32 index", "embedding", 2, in, 2, o2, NULL, det, TL_CUDA_FAULT_INDEX, -1, 5, 1);
+    tl_tensor_unref (in[1]);
+    /* scatter_add: src[5, 3], 5 indices into n_rows 4 */
+    TlAttrs *attrs = tl_attrs_new ();
+    tl_attrs_set_int (attrs, "n_rows", 4);
+    gint64 o4[] = { 4, 3 };
+    in[1] = ints (TL_DTYPE_I64, 5, (gint64[]) { 0, 1, 2, 3, 3 });
+    expect_fault ("in range", "scatter_add", 2, in, 2, o4, attrs, det, TL_CUDA_FAULT_NONE, 0, 0, 0);
+    tl_tensor_unref (in[1]);
+    in[1] = ints (TL_DTYPE_I64, 5, (gint64[]) { 0, 1, 2, 3, 9 });
+    expect_fault ("index > bound", "scatter_add", 2, in, 2, o4, attrs, det, TL_CUDA_FAULT_INDEX, 9, 4, 4);
+    tl_tensor_unref (in[1]);
+    tl_attrs_free (attrs);
+    /* cross_entropy(_grad): x[5, 3] logits; labels < 0 are ignored, >= 3 a fault */
+    TlTensor *dy = tl_tensor_new (TL_DTYPE_F32, 0, NULL, NULL);
+    tl_tensor_set_flat (dy, 0, 1.0);
+    TlTensor *gin[3] = { dy, x, NULL };
+    in[1] = ints (TL_DTYPE_I64, 5, (gint64[]) { 0, 2, -1, 1, -7 });
+    gin[2] = in[1];
+    expect_fault ("labels in range or ignored", "cross_entropy", 2, in, 0, NULL, NULL, det, TL_CUDA_FAULT_NONE, 0,
+                  0, 0);
+    expect_fault ("labels in range or ignored", "cross_entropy_grad", 3, gin, 2, (gint64[]) { 5, 3 }, NULL, det,
+                  TL_CUDA_FAULT_NONE, 0, 0, 0);
+    tl_tensor_unref (in[1]);
+    in[1] = ints (TL_DTYPE_I32, 5, (gint64[]) { 0, 2, -1, 3, 1 });
+    gin[2] = in[1];
+    expect_fault ("label = C", "cross_entropy", 2, in, 0, NULL, NULL, det, TL_CUDA_FAULT_LABEL, 3, 3, 3);
+    expect_fault ("label = C", "cross_entropy_grad", 3, gin, 2, (gint64[]) { 5, 3 }, NULL, det,
+                  TL_CUDA_FAULT_LABEL, 3, 3, 3);
+    tl_tensor_unref (in[1]);
+    tl_tensor_unref (dy);
+    /* spmm / spmm_t / sddmm: 2 rows, dense[3, 2] (3 columns), one edge */
+    TlTensor *dense = tl_test_randn (&rng, 2, (gint64[]) { 3, 2 }, 1.0);
+    TlTensor *yrows = tl_test_randn (&rng, 2, (gint64[]) { 2, 2 }, 1.0);
+    TlTensor *vals = tl_test_randn (&rng, 1, (gint64[]) { 1 }, 1.0);
+    static const struct {
+      const char *what;
+      gint64 indptr[3], col;
+      int code;
+      gint64 value, bound, pos;
+    } csr[] = {
+      { "valid CSR", { 0, 0, 1 }, 2, TL_CUDA_FAULT_NONE, 0, 0, 0 },
+      { "indptr decreases", { 0, 2, 1 }, 0, TL_CUDA_FAULT_CSR_DECREASE, 1, 2, 1 },
+      { "indptr[0] != 0", { 1, 1, 1 }, 0, TL_CUDA_FAULT_CSR_START, 1, 0, 0 },
+      { "indptr[rows] != nnz", { 0, 0, 2 }, 0, TL_CUDA_FAULT_CSR_END, 2, 1, 2 },
+      { "column = cols", { 0, 0, 1 }, 3, TL_CUDA_FAULT_CSR_COLUMN, 3, 3, 0 },
+      { "negative column", { 0, 1, 1 }, -2, TL_CUDA_FAULT_CSR_COLUMN, -2, 3, 0 },
+    };
+    TlAttrs *ncols = tl_attrs_new ();
+    tl_attrs_set_int (ncols, "n_cols", 3);
+    for (guint k = 0; k < G_N_ELEMENTS (csr); k++) {
+      TlTensor *s[4] = { ints (TL_DTYPE_I64, 3, csr[k].indptr), ints (TL_DTYPE_I32, 1, &csr[k].col), vals, dense };
+      expect_fault (csr[k].what, "spmm", 4, s, 2, (gint64[]) { 2, 2 }, NULL, det, csr[k].code, csr[k].value,
+                    csr[k].bound, csr[k].pos);
+      s[3] = yrows;
+      expect_fault (csr[k].what, "spmm_t", 4, s, 2, (gint64[]) { 3, 2 }, ncols, det, csr[k].code, csr[k].value,
+                    csr[k].bound, csr[k].pos);
+      s[2] = yrows;
+      s[3] = dense;
+      expect_fault (csr[k].what, "sddmm", 4, s, 1, (gint64[]) { 1 }, NULL, det, csr[k].code, csr[k].value,
+                    csr[k].bound, csr[k].pos);
+      tl_tensor_unref (s[0]);
+      tl_tensor_unref (s[1]);
+    }
+    tl_attrs_free (ncols);
+    tl_tensor_unref (dense);
+    tl_tensor_unref (yrows);
+    tl_tensor_unref (vals);
+  }
+  tl_tensor_unref (x);
+  printf ("%d fault checks\n", n_fault_checks);
 }
 
 /* optimizer kernels vs tl_optimizer_step on the host */
@@ -201,6 +349,7 @@ main (int argc, char **argv)
       run_one (&tables[t][i], TRUE, TRUE);
     }
   (void) parity_main;
+  check_faults ();
   check_optim ("sgd", 0, 0, 0.01, FALSE);
   check_optim ("sgd", 0.9, 0, 0.01, FALSE);
   check_optim ("sgd", 0.9, 0, 0.01, TRUE);

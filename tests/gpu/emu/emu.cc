@@ -123,6 +123,9 @@ _tl_cuda_scratch (gsize nbytes, GError **error)
   return scratch;
 }
 gboolean _tl_cuda_check_launch (const char *what, GError **error) { (void) what; (void) error; return TRUE; }
+/* the stream's fault record: plain host memory here (driver.c reads and clears it) */
+static TlCudaFault fault_record;
+TlCudaFault *_tl_cuda_fault (void) { return &fault_record; }
 int _tl_cuda_sm_count (void) { const char *s = getenv ("EMU_SMS"); return s ? atoi (s) : 2; }
 gboolean
 _tl_cuda_gemm (TlDType dtype, gboolean ta, gboolean tb, gint64 m, gint64 n, gint64 k, float alpha, const void *a,

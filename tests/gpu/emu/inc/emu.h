@@ -54,6 +54,8 @@ static inline float __fdiv_rn (float a, float b) { volatile float r = a / b; ret
 static inline float __fsqrt_rn (float a) { return sqrtf (a); }
 static inline unsigned int __umulhi (unsigned int a, unsigned int b) { return (unsigned int) (((unsigned long long) a * b) >> 32); }
 static inline float atomicAdd (float *p, float v) { float o = *p; *p = o + v; return o; }
+static inline int atomicCAS (int *p, int cmp, int v) { int o = *p; if (o == cmp) *p = v; return o; }
+static inline void __threadfence_system (void) {}
 using std::isnan;
 void emu_launch (dim3 grid, dim3 block, std::function<void ()> fn);
 #endif
