@@ -8,7 +8,8 @@
 # tests and the GPU benchmarks need (make -j$(nproc)), runs the CUDA tests
 # (every TESTS entry of tests/cuda.mk and tests/gpu/local.mk: tests/test-cuda,
 # the CPU/CUDA parity test, the op tests' gradient checks on the device, the
-# NCCL communicator tests) and the GPU
+# NCCL communicator tests, plus tests/test-comm-mpi.sh and tests/test-dp.sh
+# with its real-GPU data-parallel case) and the GPU
 # benchmarks (benchmarks/run-gpu-bench.sh), and writes a short markdown
 # report — the machine, pass/fail/skip counts with every failing test and its
 # message, every BENCH line — to $OUT/gpu-report.md when OUT is set, else
@@ -27,6 +28,9 @@
 #                        CUDA tests and the GPU benchmarks need
 #   TL_GPU_FORCE_KIT=1   use .gpu-kit/ (tests/gpu/make-kit.sh) even where the
 #                        system has the build dependencies (to test the kit)
+#   TL_GPU_KIT_MPI=1|0   use the kit's Open MPI (.gpu-kit/mpi-debs) even where
+#                        the system has a usable one / never (default: only
+#                        where it has none; validated with mpirun -np 2)
 set -u
 export LC_ALL=C
 
@@ -43,6 +47,8 @@ test_timeout=${TL_GPU_TEST_TIMEOUT:-240}
 t_start=$(date +%s)
 
 steps_md=""      # "| step | status | seconds |" rows
+tests_md=""; prereq_md=""; nccl_where=""; gpu_line=""; torch_info="not found"; cuda_driver=""; nvcc_ver=""; nvcc_bin=""
+finished=0       # 1 once every step ran (else the report says where it stopped)
 failures_md=""   # failing tests with their messages
 bench_md=""      # BENCH / SKIP / FAIL lines of the benchmarks
 n_pass=0; n_fail=0; n_skip=0; n_xfail=0
@@ -65,7 +71,56 @@ step () {
     overall=1
     say "$name FAILED (exit $rc); last lines:"; tail -n 15 "$logs/$name.log" | sed 's/^/    /'
   fi
+  write_report
   return $rc
+}
+
+# --- the report ----------------------------------------------------------------------------
+# write_report: the report so far (called after every step and test, so a run
+# cut off by a time limit still leaves what it did under $OUT)
+write_report () {
+  total=$(( $(date +%s) - t_start ))
+  {
+    echo "# tl GPU check — $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "**Result: $([ $finished = 0 ] && echo 'INCOMPLETE (still running, or cut off)' || { [ $overall = 0 ] && echo PASS || echo FAIL; })** — tests: $n_pass passed, $n_fail failed, $n_skip skipped$([ $n_xfail -gt 0 ] && echo ", $n_xfail expected failures"); total time ${total} s"
+    echo
+    echo "## Machine"
+    echo
+    echo "- GPU (name, driver, memory, compute capability): $gpu_line"
+    echo "- CUDA: driver supports ${cuda_driver:-?}; nvcc ${nvcc_ver:-not found} (${nvcc_bin:-})"
+    echo "- CPU: $jobs cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); $(uname -sr)"
+    echo "- torch: $torch_info"
+    echo "- build: $B, make -j$jobs; prerequisites: $prereq_md; NCCL: $nccl_where"
+    echo "- commit: $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$root" && git status --porcelain 2>/dev/null | grep -q . && echo ' (with uncommitted changes)')"
+    echo
+    echo "## Steps"
+    echo
+    echo "| step | status | seconds |"
+    echo "|---|---|---|"
+    printf '%s' "$steps_md"
+    echo
+    echo "## Tests"
+    echo
+    echo "| test | result | passed | failed | skipped | seconds |"
+    echo "|---|---|---|---|---|---|"
+    printf '%s' "$tests_md"
+    echo
+    if [ -n "$failures_md" ]; then
+      echo "## Failures"
+      echo
+      printf '%s' "$failures_md"
+    fi
+    echo "## Benchmarks"
+    echo
+    echo '```'
+    printf '%s\n' "${bench_md:-(not run)}"
+    echo '```'
+  } >"$report"
+  # the full logs beside the report (one file: OUT returns at most 8)
+  if [ -n "${OUT:-}" ]; then
+    (cd "$logs" && for f in *.log; do echo "===== $f"; tail -n 400 "$f"; done) >"$OUT/gpu-check-logs.txt" 2>/dev/null
+  fi
 }
 
 # --- the machine -------------------------------------------------------------
@@ -98,6 +153,23 @@ say "GPU: $gpu_line; driver CUDA $cuda_driver; nvcc $nvcc_ver; torch: $torch_inf
 # are unpacked into the build directory (never into /), pkg-config looks only
 # there (with that sysroot), and tl's programs find the libraries through an
 # RPATH, so other programs (python, torch) keep the system's libraries.
+# unpack_debs DIR DEB...: the files of each Debian package under DIR
+unpack_debs () {
+  local dir=$1 f m; shift
+  for f in "$@"; do
+    if command -v dpkg >/dev/null 2>&1; then
+      dpkg -x "$f" "$dir"
+    else # ar + tar where there is no dpkg
+      m=$(ar t "$f" | grep '^data\.tar')
+      # shellcheck disable=SC2046
+      ar p "$f" "$m" | tar -x -C "$dir" $(case $m in *.xz) echo -J ;; *.zst) echo --zstd ;; *.gz) echo -z ;; esac)
+    fi
+  done  # absolute links (libz.so -> /lib/...libz.so.1.2.13) pointed into DIR
+  find "$dir" -type l | while read -r f; do
+    m=$(readlink "$f")
+    case $m in /*) [ -e "$dir$m" ] && ln -sfn "$dir$m" "$f" ;; esac
+  done
+}
 kit_md="none"
 pkgconfig=pkg-config
 kit_ldflags=""
@@ -105,14 +177,7 @@ if [ -d "$root/.gpu-kit/debs" ] &&
    { [ "${TL_GPU_FORCE_KIT:-0}" = 1 ] || ! pkg-config --exists glib-2.0 libxml-2.0 openblas 2>/dev/null; }; then
   kr=$B/kit-root
   rm -rf "$kr"; mkdir -p "$kr"
-  for f in "$root"/.gpu-kit/debs/*.deb; do
-    if command -v dpkg >/dev/null 2>&1; then
-      dpkg -x "$f" "$kr"
-    else # ar + tar where there is no dpkg
-      m=$(ar t "$f" | grep '^data\.tar')
-      ar p "$f" "$m" | tar -x -C "$kr" $(case $m in *.xz) echo -J ;; *.zst) echo --zstd ;; *.gz) echo -z ;; esac)
-    fi
-  done
+  unpack_debs "$kr" "$root"/.gpu-kit/debs/*.deb
   kl=$kr/usr/lib/x86_64-linux-gnu
   export PKG_CONFIG_LIBDIR="$kl/pkgconfig:$kr/usr/share/pkgconfig:$kl/openblas-pthread/pkgconfig"
   export PKG_CONFIG_SYSROOT_DIR="$kr"
@@ -135,15 +200,130 @@ fi
 say "kit: $kit_md"
 prereq_md=""
 missing=""
-for m in glib-2.0 gmodule-2.0 libxml-2.0 zlib openblas ompi-c; do
+# --- Open MPI --------------------------------------------------------------------
+# The system's when it is usable (an ompi-c.pc and an mpirun that runs); else
+# the kit's (.gpu-kit/mpi-debs), unpacked into $B/kit-mpi (never into /),
+# relocated (OPAL_PREFIX, OPAL_SYSCONFDIR, PMIX_* name the unpacked tree) and
+# run through a wrapper $B/kit-mpi/bin/mpirun that sets those and an
+# LD_LIBRARY_PATH of its libraries for mpirun and its ranks only. Before
+# configure --with-mpi uses it, mpirun -np 2 must run a small MPI program;
+# otherwise tl is configured without MPI and the MPI tests skip visibly.
+# TL_GPU_KIT_MPI=1 uses the kit's Open MPI even where the system has one,
+# TL_GPU_KIT_MPI=0 never.
+mpi_md=""        # for the report
+mpi_conf=""      # configure arguments
+mpi_ldflags=""
+kit_mpi=${TL_GPU_KIT_MPI:-auto}
+# sys_pc ARGS...: pkg-config on the system's .pc files (the kit's pkgconf
+# otherwise looks only at the kit)
+sys_pc () {
+  local mdir d dirs=""
+  mdir=$(dirname "$(command -v mpirun 2>/dev/null || echo /nonexistent/bin/mpirun)")/..
+  for d in "$mdir/lib/pkgconfig" "$mdir/lib64/pkgconfig" /usr/local/lib/pkgconfig \
+           /usr/lib/x86_64-linux-gnu/pkgconfig /usr/lib64/pkgconfig /usr/lib/pkgconfig /usr/share/pkgconfig; do
+    [ -d "$d" ] && dirs+="${dirs:+:}$d"
+  done
+  if [ "$kit_md" = none ]; then
+    pkg-config "$@"
+  else
+    PKG_CONFIG_LIBDIR=$dirs PKG_CONFIG_SYSROOT_DIR="" $pkgconfig "$@"
+  fi
+}
+if [ "$kit_mpi" != 1 ] && mpirun --version >/dev/null 2>&1 && sys_pc --exists ompi-c 2>/dev/null; then
+  mpi_md="system: ompi-c $(sys_pc --modversion ompi-c), mpirun $(command -v mpirun)"
+  if [ "$kit_md" != none ]; then
+    # the kit's pkg-config sees only the kit: the system's flags given directly
+    mpi_conf="MPI_CFLAGS='$(sys_pc --cflags ompi-c)' MPI_LIBS='$(sys_pc --libs ompi-c)'"
+  fi
+elif [ "$kit_mpi" != 0 ] && ls "$root"/.gpu-kit/mpi-debs/*.deb >/dev/null 2>&1; then
+  mr=$B/kit-mpi
+  ml=$mr/usr/lib/x86_64-linux-gnu
+  rm -rf "$mr"; mkdir -p "$mr/bin" "$mr/devlib"
+  unpack_debs "$mr" "$root"/.gpu-kit/mpi-debs/*.deb
+  # mpirun (and mpiexec) for configure, the tests and the benchmarks
+  for w in mpirun mpiexec; do
+    cat >"$mr/bin/$w" <<EOF
+#!/bin/sh
+# the Open MPI of .gpu-kit, relocated to $mr (written by tests/gpu/check.sh)
+OPAL_PREFIX='$mr/usr' OPAL_SYSCONFDIR='$mr/etc/openmpi'
+PMIX_PREFIX='$ml/pmix2' PMIX_LIBDIR='$ml/pmix2/lib' PMIX_PKGLIBDIR='$ml/pmix2/lib/pmix'
+PMIX_DATADIR='$ml/pmix2/share' PMIX_PKGDATADIR='$ml/pmix2/share/pmix'
+LD_LIBRARY_PATH='$ml:$ml/openmpi/lib:$ml/pmix2/lib'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
+export OPAL_PREFIX OPAL_SYSCONFDIR PMIX_PREFIX PMIX_LIBDIR PMIX_PKGLIBDIR PMIX_DATADIR PMIX_PKGDATADIR LD_LIBRARY_PATH
+exec '$mr/usr/bin/orterun' "\$@"
+EOF
+    chmod +x "$mr/bin/$w"
+  done
+  # libmpi's own dependencies are linked directly too (with
+  # --no-as-needed, given in CC: libtool moves -Wl flags after the libraries):
+  # libmpi's RUNPATH names /usr/lib/x86_64-linux-gnu/openmpi/lib, so outside
+  # mpirun they are found only as libtl's (RPATH) dependencies. The kit has
+  # no .so links for them: made in devlib/.
+  for l in libmpi.so.40 libopen-rte.so.40 libopen-pal.so.40 libhwloc.so.15 \
+           libevent_core-2.1.so.7 libevent_pthreads-2.1.so.7; do
+    d=${l%%.so.*}; d=${d%-2.1}
+    ln -sf "$ml/$l" "$mr/devlib/$d.so"
+  done
+  mpi_cflags="-I$ml/openmpi/include -I$ml/openmpi/include/openmpi"
+  mpi_libs="-L$mr/devlib -lmpi -lopen-rte -lopen-pal -lhwloc -levent_core -levent_pthreads"
+  mpi_rpath="-Wl,--disable-new-dtags -Wl,-rpath,$ml"
+  mpi_cc="${CC:-$(command -v gcc >/dev/null 2>&1 && echo gcc || echo cc)} -Wl,--no-as-needed"
+  # the check: mpirun -np 2 runs a program that allreduces over MPI
+  cat >"$mr/mpi-check.c" <<'EOF'
+#include <mpi.h>
+#include <stdio.h>
+int
+main (int argc, char **argv)
+{
+  int rank, size, one = 1, sum = 0;
+  if (argc > 1) /* "load": the libraries load without mpirun's environment */
+    return 0;
+  if (MPI_Init (&argc, &argv) != MPI_SUCCESS)
+    return 1;
+  MPI_Comm_rank (MPI_COMM_WORLD, &rank);
+  MPI_Comm_size (MPI_COMM_WORLD, &size);
+  MPI_Allreduce (&one, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  printf ("rank %d of %d: allreduce %d\n", rank, size, sum);
+  MPI_Finalize ();
+  return sum == size ? 0 : 1;
+}
+EOF
+  # shellcheck disable=SC2086
+  if ! $mpi_cc $mpi_cflags -o "$mr/mpi-check" "$mr/mpi-check.c" $mpi_rpath $mpi_libs >"$logs/kit-mpi.log" 2>&1; then
+    why="the MPI check program does not build"
+  elif ! "$mr/mpi-check" load >>"$logs/kit-mpi.log" 2>&1; then
+    why="a program linked with it does not start"
+  elif ! "$mr/bin/mpirun" --version >>"$logs/kit-mpi.log" 2>&1; then
+    why="mpirun --version fails"
+  elif ! timeout -k 5 60 "$mr/bin/mpirun" --allow-run-as-root --oversubscribe --mca btl self,vader \
+         --bind-to none -np 2 "$mr/mpi-check" >>"$logs/kit-mpi.log" 2>&1 ||
+       [ "$(grep -c '^rank [01] of 2: allreduce 2$' "$logs/kit-mpi.log")" != 2 ]; then
+    why="mpirun -np 2 of a small MPI program fails"
+  else
+    why=""
+  fi
+  if [ -z "$why" ]; then
+    export PATH="$mr/bin:$PATH"
+    mpi_conf="--with-mpi CC='$mpi_cc' MPI_CFLAGS='$mpi_cflags' MPI_LIBS='$mpi_libs'"
+    mpi_ldflags=$mpi_rpath
+    mpi_md="kit: Open MPI $(sed -n 's/^Version: *//p' "$ml/openmpi/lib/pkgconfig/ompi-c.pc") unpacked into $mr, mpirun -np 2 checked"
+  else
+    mpi_conf="--without-mpi"
+    mpi_md="**kit Open MPI unusable: $why ($(grep -v '^rank ' "$logs/kit-mpi.log" | grep . | tail -n 1 | cut -c1-160)); configured without MPI, the MPI tests skip**"
+  fi
+else
+  mpi_md="**none** (no usable system Open MPI, no kit MPI): the MPI tests skip"
+fi
+say "MPI: $mpi_md"
+for m in glib-2.0 gmodule-2.0 libxml-2.0 zlib openblas; do
+
   if $pkgconfig --exists "$m" 2>/dev/null; then
     prereq_md+="$m $($pkgconfig --modversion "$m"), "
   else
     prereq_md+="**$m missing**, "; missing+=" $m"
   fi
 done
-mpirun_bin=$(command -v mpirun || true)
-prereq_md+="mpirun ${mpirun_bin:-**missing**}"
+prereq_md+="MPI: $mpi_md"
 
 # NCCL: under the CUDA prefix, else the pip wheel (nvidia-nccl-*) of the
 # python that has torch: its lib has only libnccl.so.2, so a prefix with
@@ -197,8 +377,9 @@ else
     touch "$root/configure" "$root/config.h.in" "$root/Makefile.in"
   fi
   if [ -x "$root/configure" ]; then
+    conf_ldflags="$kit_ldflags${mpi_ldflags:+ $mpi_ldflags}"
     # shellcheck disable=SC2086
-    if step configure sh -c "cd '$B' && '$root/configure' --with-cuda${nvcc_bin:+=$cuda_home} $nccl_arg ${kit_ldflags:+LDFLAGS='$kit_ldflags'} ${TL_GPU_CONFIGURE:-}"; then
+    if step configure sh -c "cd '$B' && '$root/configure' --with-cuda${nvcc_bin:+=$cuda_home} $nccl_arg $mpi_conf ${conf_ldflags:+LDFLAGS='$conf_ldflags'} ${TL_GPU_CONFIGURE:-}"; then
       configured=1
     fi
     sed -n '/^  tl /,/^  werror/p' "$logs/configure.log" 2>/dev/null | sed 's/^/    /'
@@ -213,15 +394,18 @@ mk_entries () { # VAR FILE...
 }
 frags="$root/tests/cuda.mk $root/tests/gpu/local.mk"
 # plus the fusion plugin's test (its /fusion/cuda-run case launches the
-# generated kernels on the GPU)
-tests=${TL_GPU_TESTS:-$( (mk_entries TESTS $frags; echo plugins/fusion/tests/test-fusion) | sort -u)}
+# generated kernels on the GPU), and the MPI tests of tests/comm.mk:
+# test-comm-mpi.sh (the mpi communicator) and test-dp.sh (data-parallel
+# training; its real-GPU case trains on the device under mpirun -np 2)
+tests=${TL_GPU_TESTS:-$( (mk_entries TESTS $frags
+                          printf '%s\n' plugins/fusion/tests/test-fusion tests/test-comm-mpi.sh tests/test-dp.sh) | sort -u)}
 # programs and modules (the mock CUDA module of tests/test-cuda-mock and
 # tests/gpu/test-ops-cuda.sh)
 progs=$( (mk_entries check_PROGRAMS $frags; mk_entries check_LTLIBRARIES $frags) | sort -u)
 built=0
 if [ $configured = 1 ]; then
   targets="core/libtl-1.la backends/cuda/tl-backend-cuda.la hosts/tlhost hosts/tl-plugin-scanner"
-  targets+=" tests/comm-env.sh $progs"
+  targets+=" tests/comm-env.sh tests/comm-mpi-check $progs"
   # the op test programs (tests/ops.mk) that tests/gpu/test-ops-cuda.sh runs
   # with TL_TEST_DEVICE=cuda
   targets+=" tests/test-ops-basic tests/test-ops-nn"
@@ -286,6 +470,7 @@ if [ $configured = 1 ]; then
     fi
     n_pass=$((n_pass + p)); n_skip=$((n_skip + s)); n_fail=$((n_fail + f)); n_xfail=$((n_xfail + x))
     tests_md+="| $t | $verdict | $p | $f | $s | $dt |"$'\n'
+    write_report
     # why tests were skipped: each distinct reason once, with its count
     skips=$(grep -E '# *SKIP' "$logs/$name.log" | sed 's/.*# *SKIP *//' | cut -c1-200 | sort | uniq -c |
               sort -rn | head -n 4 | sed 's/^ *\([0-9]*\) /\1 x /; s/|/\//g')
@@ -310,48 +495,7 @@ if [ $configured = 1 ] && [ "${TL_GPU_SKIP_BENCH:-0}" != 1 ]; then
   fi
 fi
 
-# --- the report ----------------------------------------------------------------------------
-total=$(( $(date +%s) - t_start ))
-{
-  echo "# tl GPU check — $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo
-  echo "**Result: $([ $overall = 0 ] && echo PASS || echo FAIL)** — tests: $n_pass passed, $n_fail failed, $n_skip skipped$([ $n_xfail -gt 0 ] && echo ", $n_xfail expected failures"); total time ${total} s"
-  echo
-  echo "## Machine"
-  echo
-  echo "- GPU (name, driver, memory, compute capability): $gpu_line"
-  echo "- CUDA: driver supports ${cuda_driver:-?}; nvcc ${nvcc_ver:-not found} (${nvcc_bin:-})"
-  echo "- CPU: $jobs cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); $(uname -sr)"
-  echo "- torch: $torch_info"
-  echo "- build: $B, make -j$jobs; prerequisites: $prereq_md; NCCL: $nccl_where"
-  echo "- commit: $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$root" && git status --porcelain 2>/dev/null | grep -q . && echo ' (with uncommitted changes)')"
-  echo
-  echo "## Steps"
-  echo
-  echo "| step | status | seconds |"
-  echo "|---|---|---|"
-  printf '%s' "$steps_md"
-  echo
-  echo "## Tests"
-  echo
-  echo "| test | result | passed | failed | skipped | seconds |"
-  echo "|---|---|---|---|---|---|"
-  printf '%s' "$tests_md"
-  echo
-  if [ -n "$failures_md" ]; then
-    echo "## Failures"
-    echo
-    printf '%s' "$failures_md"
-  fi
-  echo "## Benchmarks"
-  echo
-  echo '```'
-  printf '%s\n' "${bench_md:-(not run)}"
-  echo '```'
-} >"$report"
-# the full logs beside the report (one file: OUT returns at most 8)
-if [ -n "${OUT:-}" ]; then
-  (cd "$logs" && for f in *.log; do echo "===== $f"; tail -n 400 "$f"; done) >"$OUT/gpu-check-logs.txt" 2>/dev/null
-fi
+finished=1
+write_report
 say "report: $report ($([ $overall = 0 ] && echo PASS || echo FAIL); $n_pass passed, $n_fail failed, $n_skip skipped)"
 exit $overall
