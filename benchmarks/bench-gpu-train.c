@@ -136,6 +136,50 @@ build_transformer (TlGraph *g, TlRng *rng, TlTensor **x, TlTensor **y)
 
 #define MAX_PARAMS 64
 
+/* TL_GPU_BENCH_PROFILE: where a forward + backward run spends its time,
+ * by op (tl_exec_profile: each node timed to its own synchronisation, so
+ * small nodes carry a launch + sync latency the timed steps do not), one
+ * "profile-NAME tl op=.. nodes=.. ms=.. share=.." line per op, largest
+ * first. */
+static void
+print_profile (const char *model, TlGraph *g, TlExec *ex)
+{
+  g_autoptr (GError) error = NULL;
+  guint nn = tl_graph_n_nodes (g);
+  g_autofree double *secs = g_new0 (double, nn);
+  bench_check (tl_exec_profile (ex, 5, secs, &error), error, "tl_exec_profile");
+  g_autoptr (GHashTable) by_op = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) ops = g_ptr_array_new ();
+  g_autofree double *t = g_new0 (double, nn + 1);
+  g_autofree guint *cnt = g_new0 (guint, nn + 1);
+  double total = 0;
+  for (guint i = 0; i < nn; i++) {
+    if (secs[i] <= 0)
+      continue;
+    const char *op = tl_node_op (tl_graph_node (g, i));
+    gpointer k;
+    if (!g_hash_table_lookup_extended (by_op, op, NULL, &k)) {
+      k = GUINT_TO_POINTER (ops->len);
+      g_hash_table_insert (by_op, (gpointer) op, k);
+      g_ptr_array_add (ops, (gpointer) op);
+    }
+    t[GPOINTER_TO_UINT (k)] += secs[i];
+    cnt[GPOINTER_TO_UINT (k)]++;
+    total += secs[i];
+  }
+  for (guint shown = 0; shown < ops->len; shown++) {
+    guint best = 0;
+    for (guint j = 1; j < ops->len; j++)
+      if (t[j] > t[best])
+        best = j;
+    if (t[best] <= 0)
+      break;
+    printf ("profile-%s tl op=%s nodes=%u ms=%.4f share=%.3f\n", model,
+            (const char *) ops->pdata[best], cnt[best], 1e3 * t[best], t[best] / total);
+    t[best] = -1;
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -219,6 +263,8 @@ main (int argc, char **argv)
   double empty_us = tl_bench_empty_launch_us (2000, &err);
   if (empty_us < 0)
     fprintf (stderr, "bench-gpu-train: empty-kernel baseline failed: %s\n", err);
+  if (g_getenv ("TL_GPU_BENCH_PROFILE"))
+    print_profile (model, g, ex);
   guint kernels = tl_exec_n_kernels (ex) + n;
   double ms = 1e3 * secs / opts.steps;
   g_autofree char *dev = g_strdelimit (g_strdup (desc ? desc : "cuda"), " ,=", '_');

@@ -71,6 +71,8 @@ for model in mlp transformer; do
     echo "SKIP gpu_train_$model anchor: $reason ($py)"; continue
   fi
   echo "#   $torch_line"
+  # TL_GPU_BENCH_PROFILE=1: where each side's step goes, by op / kernel
+  printf '%s\n' "$out" "$torch_out" | grep "^profile-$model " | sed 's/^/#   /'
   tsp=$(kv steps_per_s "$tl_line"); psp=$(kv steps_per_s "$torch_line")
   ratio=$(awk -v a="$tsp" -v b="$psp" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
   echo "BENCH gpu_train_$model device=$(kv device "$tl_line") steps=$steps" \

@@ -12,8 +12,26 @@ Prints one half line
 or "SKIP REASON" (no torch, no CUDA in torch) and exits 0.
 """
 import argparse
+import os
 import sys
 import time
+
+
+def print_profile(model, prof, torch):
+    """TL_GPU_BENCH_PROFILE: the CUDA kernels of one profiled step by time,
+    one "profile-NAME torch kernel=.. calls=.. ms=.. share=.." line each
+    (the 15 largest)."""
+    rows = {}
+    for e in prof.events():
+        if e.device_type != torch.autograd.DeviceType.CUDA:
+            continue
+        us = e.time_range.elapsed_us()  # a device event's range is the kernel's
+        name = e.name.replace(" ", "")[:70]
+        n, t = rows.get(name, (0, 0.0))
+        rows[name] = (n + 1, t + us)
+    total = sum(t for _, t in rows.values()) or 1.0
+    for name, (n, t) in sorted(rows.items(), key=lambda kv: -kv[1][1])[:15]:
+        print(f"profile-{model} torch kernel={name} calls={n} ms={t / 1e3:.4f} share={t / total:.3f}")
 
 
 def main():
@@ -82,6 +100,11 @@ def main():
                       if e.device_type == torch.autograd.DeviceType.CUDA
                       and not e.name.lower().startswith("memcpy")
                       and not e.name.lower().startswith("memset"))
+        if os.environ.get("TL_GPU_BENCH_PROFILE"):
+            try:
+                print_profile(args.model, prof, torch)
+            except Exception as e:  # noqa: BLE001 - the profile is informational
+                print(f"profile-{args.model} torch unavailable: {e}")
     except Exception:  # noqa: BLE001 - the count is informational
         kernels = -1
     ms = 1e3 * secs / args.steps

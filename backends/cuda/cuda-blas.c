@@ -39,13 +39,6 @@ fits_int (gint64 v)
   return v >= 0 && v <= G_MAXINT;
 }
 
-static gboolean
-tf32_enabled (void)
-{
-  const char *v = g_getenv ("TL_CUDA_TF32");
-  return v && *v && g_strcmp0 (v, "0") != 0;
-}
-
 /**
  * _tl_cuda_gemm:
  *
@@ -53,7 +46,12 @@ tf32_enabled (void)
  * stream. cuBLAS is column-major: a row-major matrix is its transpose in
  * column-major, so C^T = op(B)^T op(A)^T is computed with the operands
  * swapped (n, m in place of m, n). fp32 accumulation for every dtype; TF32
- * only when TL_CUDA_TF32=1.
+ * only when TL_CUDA_TF32=1 (the handle's math mode, cuda-runtime.c).
+ *
+ * f32 goes through cublasSgemm / cublasSgemmStridedBatched, the calls
+ * PyTorch makes (cublasGemmStridedBatchedEx with one batch picked slower
+ * kernels for some shapes: 4% at 4096x3072x768 on an H200); bf16 and f16
+ * through cublasGemmStridedBatchedEx with fp32 compute.
  */
 gboolean
 _tl_cuda_gemm (TlDType dtype, gboolean trans_a, gboolean trans_b, gint64 m, gint64 n, gint64 k,
@@ -73,13 +71,8 @@ _tl_cuda_gemm (TlDType dtype, gboolean trans_a, gboolean trans_b, gint64 m, gint
     return FALSE;
   }
   cudaDataType_t t;
-  cublasComputeType_t ct = CUBLAS_COMPUTE_32F;
   switch (dtype) {
-  case TL_DTYPE_F32:
-    t = CUDA_R_32F;
-    if (tf32_enabled ())
-      ct = CUBLAS_COMPUTE_32F_FAST_TF32;
-    break;
+  case TL_DTYPE_F32: t = CUDA_R_32F; break;
   case TL_DTYPE_BF16: t = CUDA_R_16BF; break;
   case TL_DTYPE_F16: t = CUDA_R_16F; break;
   default:
@@ -100,13 +93,27 @@ _tl_cuda_gemm (TlDType dtype, gboolean trans_a, gboolean trans_b, gint64 m, gint
   }
   cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasOperation_t op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-  cublasStatus_t s = cublasGemmStridedBatchedEx (
-      h, op_b, op_a, (int) n, (int) m, (int) k, &alpha, b, t, (int) ldb, (long long) stride_b, a, t,
-      (int) lda, (long long) stride_a, &beta, c, t, (int) ldc, (long long) stride_c, (int) batch, ct,
-      CUBLAS_GEMM_DEFAULT);
+  cublasStatus_t s;
+  const char *call;
+  if (dtype == TL_DTYPE_F32 && batch == 1) {
+    call = "cublasSgemm";
+    s = cublasSgemm (h, op_b, op_a, (int) n, (int) m, (int) k, &alpha, b, (int) ldb, a, (int) lda, &beta, c,
+                     (int) ldc);
+  } else if (dtype == TL_DTYPE_F32) {
+    call = "cublasSgemmStridedBatched";
+    s = cublasSgemmStridedBatched (h, op_b, op_a, (int) n, (int) m, (int) k, &alpha, b, (int) ldb,
+                                   (long long) stride_b, a, (int) lda, (long long) stride_a, &beta, c,
+                                   (int) ldc, (long long) stride_c, (int) batch);
+  } else {
+    call = "cublasGemmStridedBatchedEx";
+    s = cublasGemmStridedBatchedEx (h, op_b, op_a, (int) n, (int) m, (int) k, &alpha, b, t, (int) ldb,
+                                    (long long) stride_b, a, t, (int) lda, (long long) stride_a, &beta, c, t,
+                                    (int) ldc, (long long) stride_c, (int) batch, CUBLAS_COMPUTE_32F,
+                                    CUBLAS_GEMM_DEFAULT);
+  }
   if (s != CUBLAS_STATUS_SUCCESS) {
     GError *e = NULL;
-    blas_check (s, "cublasGemmStridedBatchedEx", &e);
+    blas_check (s, call, &e);
     g_prefix_error (&e, "%s gemm m=%" G_GINT64_FORMAT " n=%" G_GINT64_FORMAT " k=%" G_GINT64_FORMAT
                     " batch=%" G_GINT64_FORMAT " trans_a=%d trans_b=%d: ",
                     tl_dtype_name (dtype), m, n, k, batch, trans_a ? 1 : 0, trans_b ? 1 : 0);
