@@ -18,22 +18,37 @@ align64 (gsize n)
  * nothing reads it); pinned values (requested outputs) keep theirs. A new
  * value takes the smallest free buffer that is large enough; when none is,
  * the largest free buffer grows, and only with no free buffer at all is a new
- * one added. Without reuse every value gets its own buffer. */
+ * one added. Without reuse every value gets its own buffer.
+ *
+ * An alias (alias[v] >= 0, an earlier value) gets no buffer of its own: it
+ * shares its root's, and everything above applies to the group: the buffer
+ * is released after the last read of any member, and kept when any member
+ * is pinned. */
 void
 _tl_priv_plan_buffers (guint n_values, const gsize *value_bytes, const gboolean *pinned,
-                       guint n_steps, const TlPlanStep *steps, gboolean reuse, TlBufferPlan *plan)
+                       const gint *alias, guint n_steps, const TlPlanStep *steps, gboolean reuse,
+                       TlBufferPlan *plan)
 {
   memset (plan, 0, sizeof *plan);
   plan->value_buffer = g_new (gint, MAX (1, n_values));
   gint *last_use = g_new (gint, MAX (1, n_values));
+  guint *root = g_new (guint, MAX (1, n_values));
+  gboolean *keep = g_new (gboolean, MAX (1, n_values));
   for (guint v = 0; v < n_values; v++) {
     plan->value_buffer[v] = -1;
     last_use[v] = -1;
-    plan->unplanned_bytes += align64 (value_bytes[v]);
+    keep[v] = pinned[v];
+    /* aliases point to earlier values, so their roots are known already */
+    root[v] = alias && alias[v] >= 0 && (guint) alias[v] < v ? root[alias[v]] : v;
+    if (root[v] == v)
+      plan->unplanned_bytes += align64 (value_bytes[v]);
   }
+  /* liveness per group (its root): the last read of any member */
   for (guint s = 0; s < n_steps; s++)
     for (guint r = 0; r < steps[s].n_reads; r++)
-      last_use[steps[s].reads[r]] = (gint) s;
+      last_use[root[steps[s].reads[r]]] = (gint) s;
+  for (guint v = 0; v < n_values; v++)
+    keep[root[v]] |= pinned[v];
 
   GArray *sizes = g_array_new (FALSE, FALSE, sizeof (gsize));
   GArray *free_list = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -42,6 +57,10 @@ _tl_priv_plan_buffers (guint n_values, const gsize *value_bytes, const gboolean 
     const TlPlanStep *st = &steps[s];
     for (guint w = 0; w < st->n_writes; w++) {
       guint v = st->writes[w];
+      if (root[v] != v) {
+        plan->value_buffer[v] = plan->value_buffer[root[v]];
+        continue;
+      }
       gsize need = align64 (value_bytes[v]);
       gint best = -1, largest = -1;
       for (guint f = 0; reuse && f < free_list->len; f++) {
@@ -73,16 +92,16 @@ _tl_priv_plan_buffers (guint n_values, const gsize *value_bytes, const gboolean 
     /* release what died here: unread outputs, then inputs read for the last time */
     for (guint w = 0; w < st->n_writes; w++) {
       guint v = st->writes[w];
-      if (last_use[v] < 0 && !pinned[v]) {
+      if (root[v] == v && last_use[v] == -1 && !keep[v]) {
         guint b = (guint) plan->value_buffer[v];
         g_array_append_val (free_list, b);
       }
     }
     for (guint r = 0; r < st->n_reads; r++) {
-      guint v = st->reads[r];
-      if (last_use[v] != (gint) s || pinned[v] || plan->value_buffer[v] < 0)
+      guint v = root[st->reads[r]];
+      if (last_use[v] != (gint) s || keep[v] || plan->value_buffer[v] < 0)
         continue;
-      last_use[v] = -2; /* released (a value may be read twice by one step) */
+      last_use[v] = -2; /* released (a group may be read twice by one step) */
       guint b = (guint) plan->value_buffer[v];
       g_array_append_val (free_list, b);
     }
@@ -93,6 +112,8 @@ _tl_priv_plan_buffers (guint n_values, const gsize *value_bytes, const gboolean 
     plan->peak_bytes += plan->buffer_sizes[b];
   g_array_unref (free_list);
   g_free (last_use);
+  g_free (root);
+  g_free (keep);
 }
 
 void

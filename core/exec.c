@@ -7,7 +7,9 @@
  * a non-contiguous view and the op needs contiguous data).
  *
  * Outputs handed to a kernel are zero-filled first, except for elementwise
- * and view ops (which write every element).
+ * and view ops (which write every element). A reshape of an intermediate
+ * value runs nothing: its output shares the input's planned buffer (the
+ * planner keeps that buffer alive for both).
  *
  * On a GPU ("cuda[:N]"): every op needs a device kernel (the backend's
  * table, else the op's TL_OP_EXT_CUDA) or tl_exec_new fails naming the ops
@@ -45,6 +47,8 @@ typedef struct {
   TlTensor **out;       /* planned wrappers (borrowed from ex->owned) */
   gboolean zero_out;
   gboolean needs_contig;
+  gboolean alias_only;  /* a reshape of an intermediate: its output shares the
+                         * input's buffer, nothing runs */
 } ExecStep;
 
 struct _TlExec {
@@ -170,6 +174,19 @@ plan_and_bind (TlExec *ex, const guint8 *pinned_vid, GError **error)
     }
   }
   guint nv = vals->len;
+  /* a reshape of an intermediate (contiguous: every planned buffer is) is
+   * the same bytes: its output shares the input's buffer and no kernel runs */
+  gint *alias = g_new (gint, MAX (1, nv));
+  for (guint i = 0; i < nv; i++)
+    alias[i] = -1;
+  for (guint s = 0; s < ex->n_steps; s++) {
+    ExecStep *st = &ex->steps[s];
+    if (g_str_equal (st->def->name, "reshape") && st->n_in == 1 && st->n_out == 1 &&
+        pidx[st->in_vid[0]] >= 0) {
+      alias[pidx[st->node->outputs[0]->id]] = pidx[st->in_vid[0]];
+      st->alias_only = TRUE;
+    }
+  }
   gsize *bytes = g_new0 (gsize, MAX (1, nv));
   gboolean *pinned = g_new0 (gboolean, MAX (1, nv));
   for (guint i = 0; i < nv; i++) {
@@ -197,7 +214,8 @@ plan_and_bind (TlExec *ex, const guint8 *pinned_vid, GError **error)
     ps[s].n_writes = st->n_out;
   }
   TlBufferPlan plan;
-  _tl_priv_plan_buffers (nv, bytes, pinned, ex->n_steps, ps, ex->opts.reuse_buffers != 0, &plan);
+  _tl_priv_plan_buffers (nv, bytes, pinned, alias, ex->n_steps, ps, ex->opts.reuse_buffers != 0,
+                         &plan);
   ex->peak_bytes = plan.peak_bytes;
   ex->unplanned_bytes = plan.unplanned_bytes;
   ex->n_buffers = plan.n_buffers;
@@ -222,6 +240,7 @@ plan_and_bind (TlExec *ex, const guint8 *pinned_vid, GError **error)
   g_free (writes);
   g_free (bytes);
   g_free (pinned);
+  g_free (alias);
   g_array_unref (vals);
   g_free (pidx);
   return ok;
@@ -536,6 +555,8 @@ run_once (TlExec *ex, guint64 step, double *secs, GError **error)
   gboolean ok = TRUE;
   for (guint s = 0; s < ex->n_steps && ok; s++) {
     ExecStep *st = &ex->steps[s];
+    if (st->alias_only)
+      continue;
     double t0 = secs ? now_seconds () : 0.0;
     for (guint j = 0; j < st->n_in; j++) {
       TlTensor *t = ex->slots[st->in_vid[j]];
@@ -773,11 +794,15 @@ tl_exec_unplanned_bytes (const TlExec *ex)
   return ex ? ex->unplanned_bytes : 0;
 }
 
-/** tl_exec_n_kernels: Returns: nodes launched per run. */
+/** tl_exec_n_kernels: Returns: nodes launched per run (a reshape of an
+ * intermediate launches nothing: it shares its input's buffer). */
 guint
 tl_exec_n_kernels (const TlExec *ex)
 {
-  return ex ? ex->n_steps : 0;
+  guint n = 0;
+  for (guint s = 0; ex && s < ex->n_steps; s++)
+    n += !ex->steps[s].alias_only;
+  return n;
 }
 
 /**

@@ -109,10 +109,13 @@ typedef struct {
   const guint *writes;
 } TlPlanStep;
 
+/* alias (nullable): alias[v] >= 0 makes value v share the buffer of the
+ * earlier value alias[v] (a reshape of a contiguous intermediate); that
+ * buffer then lives until the last of them is read. */
 G_GNUC_INTERNAL void _tl_priv_plan_buffers (guint n_values, const gsize *value_bytes,
-                                            const gboolean *pinned, guint n_steps,
-                                            const TlPlanStep *steps, gboolean reuse,
-                                            TlBufferPlan *plan);
+                                            const gboolean *pinned, const gint *alias,
+                                            guint n_steps, const TlPlanStep *steps,
+                                            gboolean reuse, TlBufferPlan *plan);
 G_GNUC_INTERNAL void _tl_priv_plan_clear (TlBufferPlan *plan);
 
 G_END_DECLS
