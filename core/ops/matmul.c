@@ -169,7 +169,7 @@ matmul_cost (const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)
 static const TlOpDef matmul_def = {
   TL_TABLE_INIT (TlOpDef),
   .name = "matmul",
-  .flags = TL_OP_COMPUTE_BOUND,
+  .flags = TL_OP_COMPUTE_BOUND | TL_OP_OVERWRITES, /* sgemm with beta 0; k = 0 zeroes */
   .n_inputs = 2,
   .n_outputs = 1,
   .infer = matmul_infer,
@@ -276,7 +276,7 @@ linear_cost (const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)
 static const TlOpDef linear_def = {
   TL_TABLE_INIT (TlOpDef),
   .name = "linear",
-  .flags = TL_OP_COMPUTE_BOUND,
+  .flags = TL_OP_COMPUTE_BOUND | TL_OP_OVERWRITES, /* sgemm with beta 0; k = 0 zeroes */
   .n_inputs = -1,
   .n_outputs = 1,
   .infer = linear_infer,

@@ -31,7 +31,11 @@ typedef enum {
   TL_OP_RANDOM = 1u << 5,      /* uses ctx->seed (dropout) */
   TL_OP_LOSS = 1u << 6,
   TL_OP_NONDIFF = 1u << 7,     /* no gradient (argmax, comparisons) */
-  TL_OP_COMPUTE_BOUND = 1u << 8 /* GEMM/conv: stays a library call */
+  TL_OP_COMPUTE_BOUND = 1u << 8, /* GEMM/conv: stays a library call */
+  TL_OP_OVERWRITES = 1u << 9     /* every kernel of the op (CPU and device) writes every
+                                  * element of every output: the executor does not
+                                  * zero-fill them first (ABI 1.0 tables without the
+                                  * bit get zero-filled outputs, as before) */
 } TlOpFlags;
 
 /* What shape inference and cost estimation see. Host-allocated. */

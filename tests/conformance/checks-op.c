@@ -83,14 +83,16 @@ op_prepare (OpSample *o, guint i, GError **error)
   return TRUE;
 }
 
-/* Run the CPU kernel directly into new outputs. */
+/* Run the CPU kernel directly into new outputs whose bytes are all `fill`
+ * (the executor zero-fills them unless the op declares TL_OP_OVERWRITES). */
 static gboolean
-op_forward (OpSample *o, guint n_threads, TlTensor **outs, GError **error)
+op_forward_filled (OpSample *o, guint n_threads, guint8 fill, TlTensor **outs, GError **error)
 {
   for (guint k = 0; k < o->n_out; k++) {
     outs[k] = tl_tensor_new_from_desc (&o->out[k], error);
     if (!outs[k])
       return FALSE;
+    memset (tl_tensor_data (outs[k]), fill, tl_tensor_nbytes (outs[k]));
   }
   TlKernelCtx ctx;
   memset (&ctx, 0, sizeof ctx);
@@ -101,6 +103,12 @@ op_forward (OpSample *o, guint n_threads, TlTensor **outs, GError **error)
   ctx.n_threads = n_threads;
   ctx.deterministic = 1;
   return o->def->forward_cpu (&ctx, o->inputs, outs, error);
+}
+
+static gboolean
+op_forward (OpSample *o, guint n_threads, TlTensor **outs, GError **error)
+{
+  return op_forward_filled (o, n_threads, 0, outs, error);
 }
 
 static void
@@ -225,6 +233,38 @@ check_deterministic (TlcSuite *s, const TlComponentInfo *ci, GError **error)
     unref_all (a, MAX_IO);
     unref_all (b, MAX_IO);
     unref_all (c, MAX_IO);
+  }
+  op_sample_clear (&o);
+  return ok;
+}
+
+/* TL_OP_OVERWRITES: the kernel writes every output element, so outputs
+ * that start as all-zero and all-0xff bytes (NaN for floats) end equal. */
+static gboolean
+check_overwrites (TlcSuite *s, const TlComponentInfo *ci, GError **error)
+{
+  OpSample o;
+  if (!op_open (s, ci, &o, error))
+    return error == NULL || *error == NULL;
+  gboolean ok = TRUE;
+  if (!(o.def->flags & TL_OP_OVERWRITES)) {
+    op_sample_clear (&o);
+    return TRUE;
+  }
+  for (guint i = 0; ok && i < o.samples->n_samples; i++) {
+    TlTensor *a[MAX_IO] = { NULL }, *b[MAX_IO] = { NULL };
+    ok = op_prepare (&o, i, error) && op_forward_filled (&o, 1, 0x00, a, error) &&
+         op_forward_filled (&o, 1, 0xff, b, error);
+    for (guint k = 0; ok && k < o.n_out; k++) {
+      if (!tl_tensor_equal_bits (a[k], b[k])) {
+        g_set_error (error, TL_ERROR, TL_ERROR_NUMERIC,
+                     "sample %u: output %u depends on its initial contents, but the op declares "
+                     "TL_OP_OVERWRITES (the executor does not zero-fill its outputs)", i, k);
+        ok = FALSE;
+      }
+    }
+    unref_all (a, MAX_IO);
+    unref_all (b, MAX_IO);
   }
   op_sample_clear (&o);
   return ok;
@@ -365,7 +405,9 @@ tlc_checks_op (TlcSuite *s, const TlComponentInfo *ci)
   g_autofree char *n1 = g_strdup_printf ("%s: infer consistent with kernel outputs", name);
   g_autofree char *n2 = g_strdup_printf ("%s: deterministic forward", name);
   g_autofree char *n3 = g_strdup_printf ("%s: gradients match finite differences", name);
+  g_autofree char *n4 = g_strdup_printf ("%s: writes every output element if it says so", name);
   tlc_run (s, n1, check_infer, ci);
   tlc_run (s, n2, check_deterministic, ci);
+  tlc_run (s, n4, check_overwrites, ci);
   tlc_run (s, n3, check_gradients, ci);
 }
