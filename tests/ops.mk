@@ -33,3 +33,13 @@ EXTRA_DIST += tests/parity.sh tests/parity/torch_parity.py tests/parity/torch_ca
 # ops-nn parity cases (tests/parity/cases-nn.c + torch_cases_nn.py).
 tests_parity_tl_parity_dump_SOURCES += tests/parity/cases-nn.c
 EXTRA_DIST += tests/parity/torch_cases_nn.py
+
+# TL_OP_OVERWRITES: every flagged op's CPU kernel writes every output element
+# (all parity cases, forward and backward, into 0x00- and 0xff-filled outputs).
+check_PROGRAMS += tests/test-ops-overwrites
+TESTS += tests/test-ops-overwrites
+tests_test_ops_overwrites_SOURCES = tests/test-ops-overwrites.c tests/parity/parity.h tests/parity/parity-input.c \
+	tests/parity/cases-basic.c tests/parity/cases-nn.c tests/parity/cases-zero.c
+tests_test_ops_overwrites_CPPFLAGS = $(TL_TEST_CPP_FLAGS) -I$(top_srcdir) -I$(top_srcdir)/tests/parity
+tests_test_ops_overwrites_CFLAGS = $(TL_TEST_C_FLAGS)
+tests_test_ops_overwrites_LDADD = tests/libtltest.la $(TL_TEST_LIBS)

@@ -236,71 +236,6 @@ test_matmul_errors (void)
   unref_all (vec, 2);
 }
 
-/* TL_OP_OVERWRITES ops (the executor does not zero their outputs): the CPU
- * kernel's result must not depend on what the output held, including the
- * k = 0 and in_features = 0 cases. */
-static void
-run_filled (const char *op, guint n_in, TlTensor **in, TlAttrs *attrs, guint8 fill, TlTensor **out)
-{
-  g_autoptr (GError) error = NULL;
-  const TlOpDef *def = tl_op_lookup (op);
-  g_assert_nonnull (def);
-  g_assert_true (def->flags & TL_OP_OVERWRITES);
-  TlTensorDesc din[4], dout;
-  for (guint i = 0; i < n_in; i++)
-    tl_tensor_get_desc (in[i], &din[i]);
-  guint n_out = 0;
-  g_assert_true (tl_op_infer (def, n_in, din, attrs, 1, &dout, &n_out, &error));
-  *out = tl_tensor_new_from_desc (&dout, &error);
-  g_assert_no_error (error);
-  memset (tl_tensor_data (*out), fill, tl_tensor_nbytes (*out));
-  TlKernelCtx ctx = { .n_inputs = n_in, .n_outputs = 1, .attrs = attrs, .n_threads = 1, .deterministic = 1 };
-  g_assert_true (def->forward_cpu (&ctx, in, out, &error));
-  g_assert_no_error (error);
-}
-
-static void
-test_overwrites (void)
-{
-  g_autoptr (GError) error = NULL;
-  g_assert_true (tl_init (&error));
-  TlRng r;
-  tl_rng_init (&r, 91, 0);
-  struct {
-    const char *op;
-    guint n_in;
-    gint64 s0[3], s1[3], s2[1];
-    guint nd0, nd1;
-    gboolean ta, tb;
-  } cases[] = {
-    { "matmul", 2, { 5, 7 }, { 7, 3 }, { 0 }, 2, 2, FALSE, FALSE },
-    { "matmul", 2, { 2, 5, 7 }, { 3, 7 }, { 0 }, 3, 2, FALSE, TRUE },
-    { "matmul", 2, { 2, 7, 5 }, { 2, 7, 3 }, { 0 }, 3, 3, TRUE, FALSE },
-    { "matmul", 2, { 4, 0 }, { 0, 3 }, { 0 }, 2, 2, FALSE, FALSE }, /* k = 0 */
-    { "linear", 3, { 6, 7 }, { 3, 7 }, { 3 }, 2, 2, FALSE, FALSE },
-    { "linear", 2, { 6, 7 }, { 3, 7 }, { 0 }, 2, 2, FALSE, FALSE },
-    { "linear", 3, { 6, 0 }, { 3, 0 }, { 3 }, 2, 2, FALSE, FALSE }, /* in_features = 0 */
-  };
-  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
-    TlTensor *in[3] = {
-      tl_test_randn (&r, cases[c].nd0, cases[c].s0, 1.0),
-      tl_test_randn (&r, cases[c].nd1, cases[c].s1, 1.0),
-      cases[c].n_in == 3 ? tl_test_randn (&r, 1, cases[c].s2, 1.0) : NULL,
-    };
-    TlAttrs *attrs = tl_attrs_new ();
-    tl_attrs_set_int (attrs, "trans_a", cases[c].ta);
-    tl_attrs_set_int (attrs, "trans_b", cases[c].tb);
-    TlTensor *zero = NULL, *ones = NULL;
-    run_filled (cases[c].op, cases[c].n_in, in, attrs, 0x00, &zero);
-    run_filled (cases[c].op, cases[c].n_in, in, attrs, 0xff, &ones);
-    g_assert_true (tl_tensor_equal_bits (zero, ones));
-    tl_tensor_unref (zero);
-    tl_tensor_unref (ones);
-    tl_attrs_free (attrs);
-    unref_all (in, 3);
-  }
-}
-
 static void
 test_matmul_cost (void)
 {
@@ -1071,7 +1006,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/matmul/errors", test_matmul_errors);
   g_test_add_func ("/ops-nn/matmul/empty", test_matmul_empty);
   g_test_add_func ("/ops-nn/matmul/cost", test_matmul_cost);
-  g_test_add_func ("/ops-nn/matmul/overwrites", test_overwrites);
   g_test_add_func ("/ops-nn/matmul/split", test_matmul_split);
   g_test_add_func ("/ops-nn/linear", test_linear);
   g_test_add_func ("/ops-nn/conv/forward", test_conv_forward);

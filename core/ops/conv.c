@@ -191,6 +191,11 @@ col2im (const ConvGeom *c, const float *col, gint64 ld, float *x)
 /* Floats of scratch per chunk (col + yc) aimed at: 16 Mi (64 MiB). */
 #define CONV_SCRATCH_FLOATS (16 << 20)
 
+/* Every conv kernel writes every output element (forward: GEMM with beta 0
+ * plus bias; grad_input / grad_weight zero dx / dw first, also for N = 0;
+ * the CUDA kernels likewise), so the executor need not zero-fill them. */
+#define CONV_FLAGS (TL_OP_COMPUTE_BOUND | TL_OP_OVERWRITES)
+
 typedef struct {
   ConvGeom c;
   ConvMode mode;
@@ -473,7 +478,7 @@ grad_cost_sp (guint sp, ConvMode mode, const TlOpCall *call, const TlTensorDesc 
     grad_cost_sp (SP, MODE, call, out, cost);                                                                    \
   }                                                                                                              \
   static const TlOpDef conv##SP##d_##TAG##_def = {                                                               \
-    TL_TABLE_INIT (TlOpDef), .name = "conv" #SP "d" SUFFIX, .flags = TL_OP_COMPUTE_BOUND, .n_inputs = 2,         \
+    TL_TABLE_INIT (TlOpDef), .name = "conv" #SP "d" SUFFIX, .flags = CONV_FLAGS, .n_inputs = 2,                  \
     .n_outputs = 1, .infer = conv##SP##d_##TAG##_infer, .forward_cpu = conv##SP##d_##TAG##_cpu,                  \
     .cost = conv##SP##d_##TAG##_cost,                                                                            \
   };
@@ -500,7 +505,7 @@ grad_cost_sp (guint sp, ConvMode mode, const TlOpCall *call, const TlTensorDesc 
     conv_cost_sp (SP, call, out, cost);                                                                          \
   }                                                                                                              \
   static const TlOpDef conv##SP##d_def = {                                                                       \
-    TL_TABLE_INIT (TlOpDef), .name = "conv" #SP "d", .flags = TL_OP_COMPUTE_BOUND, .n_inputs = -1,               \
+    TL_TABLE_INIT (TlOpDef), .name = "conv" #SP "d", .flags = CONV_FLAGS, .n_inputs = -1,                        \
     .n_outputs = 1, .infer = conv##SP##d_infer, .forward_cpu = conv##SP##d_cpu,                                  \
     .backward = conv##SP##d_backward, .cost = conv##SP##d_cost,                                                  \
   };                                                                                                             \

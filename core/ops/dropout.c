@@ -168,7 +168,7 @@ dropout_grad_cost (const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost
 static const TlOpDef dropout_def = {
   TL_TABLE_INIT (TlOpDef),
   .name = "dropout",
-  .flags = TL_OP_RANDOM | TL_OP_MEMORY_BOUND,
+  .flags = TL_OP_RANDOM | TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES, /* y and mask, every element */
   .n_inputs = 1,
   .n_outputs = 2,
   .infer = dropout_infer,
@@ -180,7 +180,7 @@ static const TlOpDef dropout_def = {
 static const TlOpDef dropout_grad_def = {
   TL_TABLE_INIT (TlOpDef),
   .name = "dropout_grad",
-  .flags = TL_OP_MEMORY_BOUND,
+  .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES,
   .n_inputs = 2,
   .n_outputs = 1,
   .infer = dropout_grad_infer,

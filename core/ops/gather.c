@@ -296,7 +296,7 @@ scatter_add_cost (const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)
 static const TlOpDef gather_def = {
   TL_TABLE_INIT (TlOpDef),
   .name = "gather",
-  .flags = TL_OP_MEMORY_BOUND,
+  .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES,
   .n_inputs = 2,
   .n_outputs = 1,
   .infer = gather_infer,
@@ -308,7 +308,7 @@ static const TlOpDef gather_def = {
 static const TlOpDef embedding_def = {
   TL_TABLE_INIT (TlOpDef),
   .name = "embedding",
-  .flags = TL_OP_MEMORY_BOUND,
+  .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES,
   .n_inputs = 2,
   .n_outputs = 1,
   .infer = embedding_infer,

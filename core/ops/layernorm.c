@@ -277,12 +277,14 @@ ln_grad_cost (const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)
   _tl_priv_ops_cost_default (call, out, 3, 16, cost);
 }
 
+/* Both write every output element: y row by row; dx row by row and dgamma,
+ * dbeta zeroed before the sum (also with no rows), CPU and CUDA. */
 static const TlOpDef layer_norm_def = { TL_TABLE_INIT (TlOpDef), .name = "layer_norm",
-                                        .flags = TL_OP_MEMORY_BOUND, .n_inputs = -1, .n_outputs = 1,
+                                        .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES, .n_inputs = -1, .n_outputs = 1,
                                         .infer = ln_infer, .forward_cpu = ln_cpu, .backward = ln_bw,
                                         .cost = ln_cost };
 static const TlOpDef layer_norm_grad_def = { TL_TABLE_INIT (TlOpDef), .name = "layer_norm_grad",
-                                             .flags = TL_OP_MEMORY_BOUND, .n_inputs = -1, .n_outputs = 3,
+                                             .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES, .n_inputs = -1, .n_outputs = 3,
                                              .infer = ln_grad_infer, .forward_cpu = ln_grad_cpu,
                                              .cost = ln_grad_cost };
 

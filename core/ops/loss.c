@@ -12,7 +12,9 @@
 
 #include "ops-common.h"
 
-#define LOSS_FLAGS (TL_OP_LOSS | TL_OP_REDUCTION | TL_OP_MEMORY_BOUND)
+/* The losses store their scalar (0 with no rows / elements) and the grads
+ * write every element (ignored labels: zero rows): TL_OP_OVERWRITES. */
+#define LOSS_FLAGS (TL_OP_LOSS | TL_OP_REDUCTION | TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES)
 
 /* --- deterministic chunked sums ----------------------------------------- */
 
@@ -413,13 +415,13 @@ static const TlOpDef ce_def = { TL_TABLE_INIT (TlOpDef), .name = "cross_entropy"
                                 .n_inputs = 2, .n_outputs = 1, .infer = ce_infer, .forward_cpu = ce_cpu,
                                 .backward = ce_bw, .cost = loss_cost };
 static const TlOpDef ce_grad_def = { TL_TABLE_INIT (TlOpDef), .name = "cross_entropy_grad",
-                                     .flags = TL_OP_MEMORY_BOUND, .n_inputs = 3, .n_outputs = 1,
+                                     .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES, .n_inputs = 3, .n_outputs = 1,
                                      .infer = ce_grad_infer, .forward_cpu = ce_grad_cpu, .cost = loss_grad_cost };
 static const TlOpDef bce_def = { TL_TABLE_INIT (TlOpDef), .name = "bce_with_logits", .flags = LOSS_FLAGS,
                                  .n_inputs = 2, .n_outputs = 1, .infer = bce_infer, .forward_cpu = bce_cpu,
                                  .backward = bce_bw, .cost = loss_cost };
 static const TlOpDef bce_grad_def = { TL_TABLE_INIT (TlOpDef), .name = "bce_with_logits_grad",
-                                      .flags = TL_OP_MEMORY_BOUND, .n_inputs = 3, .n_outputs = 1,
+                                      .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES, .n_inputs = 3, .n_outputs = 1,
                                       .infer = bce_grad_infer, .forward_cpu = bce_grad_cpu,
                                       .cost = loss_grad_cost };
 static const TlOpDef mse_def = { TL_TABLE_INIT (TlOpDef), .name = "mse", .flags = LOSS_FLAGS, .n_inputs = 2,

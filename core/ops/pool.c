@@ -384,6 +384,10 @@ pool_grad_backward_sp (guint sp, gboolean is_max, TlGraph *g, const TlNode *node
   return tl_graph_ok (g);
 }
 
+/* Forward pools write every window's output; the grads zero each dx plane
+ * before accumulating into it (CPU and CUDA), so no executor zero-fill. */
+#define POOL_FLAGS (TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES)
+
 #define POOL_WRAPPERS(KIND, SP, MAX)                                                                              \
   static gboolean KIND##_pool##SP##d_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out,          \
                                             uint32_t *n_out, GError **error)                                     \
@@ -425,12 +429,12 @@ pool_grad_backward_sp (guint sp, gboolean is_max, TlGraph *g, const TlNode *node
     return pool_grad_backward_sp (SP, MAX, g, node, gout, gin);                                                  \
   }                                                                                                              \
   static const TlOpDef KIND##_pool##SP##d_def = {                                                                \
-    TL_TABLE_INIT (TlOpDef), .name = #KIND "_pool" #SP "d", .flags = TL_OP_MEMORY_BOUND, .n_inputs = 1,          \
+    TL_TABLE_INIT (TlOpDef), .name = #KIND "_pool" #SP "d", .flags = POOL_FLAGS, .n_inputs = 1,                  \
     .n_outputs = 1, .infer = KIND##_pool##SP##d_infer, .forward_cpu = KIND##_pool##SP##d_cpu,                    \
     .backward = KIND##_pool##SP##d_backward, .cost = KIND##_pool##SP##d_cost,                                    \
   };                                                                                                             \
   static const TlOpDef KIND##_pool##SP##d_grad_def = {                                                           \
-    TL_TABLE_INIT (TlOpDef), .name = #KIND "_pool" #SP "d_grad", .flags = TL_OP_MEMORY_BOUND,                    \
+    TL_TABLE_INIT (TlOpDef), .name = #KIND "_pool" #SP "d_grad", .flags = POOL_FLAGS,                            \
     .n_inputs = (MAX) ? 2 : 1, .n_outputs = 1, .infer = KIND##_pool##SP##d_grad_infer,                           \
     .forward_cpu = KIND##_pool##SP##d_grad_cpu,                                                                  \
     .backward = (MAX) ? NULL : KIND##_pool##SP##d_grad_backward,                                                 \

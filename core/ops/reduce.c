@@ -316,7 +316,9 @@ reduce_cost (const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)
   cost->flops = (double) _tl_priv_ops_numel (&call->inputs[0]);
 }
 
-#define RED_FLAGS (TL_OP_REDUCTION | TL_OP_MEMORY_BOUND)
+/* sum, mean, max, sum_to write every output element (an empty input: zeros,
+ * max: an error), CPU and CUDA: no executor zero-fill (TL_OP_OVERWRITES). */
+#define RED_FLAGS (TL_OP_REDUCTION | TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES)
 static const TlOpDef sum_def = { TL_TABLE_INIT (TlOpDef), .name = "sum", .flags = RED_FLAGS, .n_inputs = 1,
                                  .n_outputs = 1, .infer = reduce_infer, .forward_cpu = sum_cpu,
                                  .backward = sum_bw, .cost = reduce_cost };
@@ -404,7 +406,7 @@ argmax_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, G
 }
 
 static const TlOpDef argmax_def = { TL_TABLE_INIT (TlOpDef), .name = "argmax",
-                                    .flags = TL_OP_REDUCTION | TL_OP_MEMORY_BOUND | TL_OP_NONDIFF,
+                                    .flags = TL_OP_REDUCTION | TL_OP_MEMORY_BOUND | TL_OP_NONDIFF | TL_OP_OVERWRITES,
                                     .n_inputs = 1, .n_outputs = 1, .infer = argmax_infer,
                                     .forward_cpu = argmax_cpu, .cost = reduce_cost };
 
@@ -567,7 +569,7 @@ copy_cost (const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)
 }
 
 static const TlOpDef broadcast_to_def = { TL_TABLE_INIT (TlOpDef), .name = "broadcast_to",
-                                          .flags = TL_OP_BROADCAST | TL_OP_MEMORY_BOUND, .n_inputs = 1,
+                                          .flags = TL_OP_BROADCAST | TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES, .n_inputs = 1,
                                           .n_outputs = 1, .infer = broadcast_to_infer,
                                           .forward_cpu = broadcast_to_cpu, .backward = broadcast_to_bw,
                                           .cost = copy_cost };

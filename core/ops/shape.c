@@ -314,7 +314,7 @@ concat_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GEr
   return TRUE;
 }
 
-static const TlOpDef concat_def = { TL_TABLE_INIT (TlOpDef), .name = "concat", .flags = TL_OP_MEMORY_BOUND,
+static const TlOpDef concat_def = { TL_TABLE_INIT (TlOpDef), .name = "concat", .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES,
                                     .n_inputs = -1, .n_outputs = 1, .infer = concat_infer,
                                     .forward_cpu = concat_cpu, .backward = concat_bw, .cost = copy_cost };
 
@@ -396,7 +396,7 @@ split_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GErr
   return TRUE;
 }
 
-static const TlOpDef split_def = { TL_TABLE_INIT (TlOpDef), .name = "split", .flags = TL_OP_MEMORY_BOUND,
+static const TlOpDef split_def = { TL_TABLE_INIT (TlOpDef), .name = "split", .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES,
                                    .n_inputs = 1, .n_outputs = -1, .infer = split_infer,
                                    .forward_cpu = split_cpu, .backward = split_bw, .cost = copy_cost_multi };
 
@@ -532,7 +532,7 @@ static const TlOpDef slice_def = { TL_TABLE_INIT (TlOpDef), .name = "slice", .fl
                                    .n_inputs = 1, .n_outputs = 1, .infer = slice_infer,
                                    .forward_cpu = slice_cpu, .backward = slice_bw, .cost = copy_cost };
 static const TlOpDef slice_grad_def = { TL_TABLE_INIT (TlOpDef), .name = "slice_grad",
-                                        .flags = TL_OP_MEMORY_BOUND, .n_inputs = 1, .n_outputs = 1,
+                                        .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES, .n_inputs = 1, .n_outputs = 1,
                                         .infer = slice_grad_infer, .forward_cpu = slice_grad_cpu,
                                         .backward = slice_grad_bw, .cost = copy_cost };
 

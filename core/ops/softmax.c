@@ -212,7 +212,8 @@ log_softmax_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx
 TL_OPS_COST_FN (sm_cost, 12)
 TL_OPS_COST_FN (sm_grad_cost, 4)
 
-#define SM_FLAGS (TL_OP_MEMORY_BOUND)
+/* every row of the output is written (R = 0: the output is empty) */
+#define SM_FLAGS (TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES)
 static const TlOpDef softmax_def = { TL_TABLE_INIT (TlOpDef), .name = "softmax", .flags = SM_FLAGS,
                                      .n_inputs = 1, .n_outputs = 1, .infer = sm_infer,
                                      .forward_cpu = softmax_cpu, .backward = softmax_bw, .cost = sm_cost };

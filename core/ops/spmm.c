@@ -360,7 +360,7 @@ sddmm_cost (const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)
 static const TlOpDef spmm_def = {
   TL_TABLE_INIT (TlOpDef),
   .name = "spmm",
-  .flags = TL_OP_MEMORY_BOUND,
+  .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES,
   .n_inputs = 4,
   .n_outputs = 1,
   .infer = spmm_infer,
@@ -372,7 +372,7 @@ static const TlOpDef spmm_def = {
 static const TlOpDef spmm_t_def = {
   TL_TABLE_INIT (TlOpDef),
   .name = "spmm_t",
-  .flags = TL_OP_MEMORY_BOUND,
+  .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES,
   .n_inputs = 4,
   .n_outputs = 1,
   .infer = spmm_t_infer,
@@ -384,7 +384,7 @@ static const TlOpDef spmm_t_def = {
 static const TlOpDef sddmm_def = {
   TL_TABLE_INIT (TlOpDef),
   .name = "sddmm",
-  .flags = TL_OP_MEMORY_BOUND,
+  .flags = TL_OP_MEMORY_BOUND | TL_OP_OVERWRITES,
   .n_inputs = 4,
   .n_outputs = 1,
   .infer = sddmm_infer,

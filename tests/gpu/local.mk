@@ -23,7 +23,7 @@ EXTRA_DIST += tests/gpu/README.md
 check_PROGRAMS += tests/gpu/test-cuda-parity
 TESTS += tests/gpu/test-cuda-parity
 tests_gpu_test_cuda_parity_SOURCES = tests/gpu/parity.c tests/parity/parity.h tests/parity/parity-input.c tests/parity/cases-basic.c \
-	tests/parity/cases-nn.c
+	tests/parity/cases-nn.c tests/parity/cases-zero.c
 tests_gpu_test_cuda_parity_CPPFLAGS = $(TL_TEST_CPP_FLAGS) -I$(top_srcdir) -I$(top_srcdir)/tests/parity
 tests_gpu_test_cuda_parity_CFLAGS = $(TL_TEST_C_FLAGS)
 tests_gpu_test_cuda_parity_LDADD = tests/libtltest.la $(TL_TEST_LIBS)

@@ -554,13 +554,14 @@ main (int argc, char **argv)
   if (g_getenv ("TL_PARITY_DEVICE"))
     target = g_getenv ("TL_PARITY_DEVICE");
   all_cases = g_ptr_array_new ();
-  const TlParityCase *tables[3];
-  guint counts[3];
+  const TlParityCase *tables[4];
+  guint counts[4];
   tables[0] = tl_parity_cases_basic (&counts[0]);
   tables[1] = tl_parity_cases_nn (&counts[1]);
   tables[2] = extra_cases;
   counts[2] = G_N_ELEMENTS (extra_cases);
-  for (guint t = 0; t < 3; t++)
+  tables[3] = tl_parity_cases_zero (&counts[3]); /* zero-size shapes */
+  for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
     for (guint i = 0; i < counts[t]; i++) {
       g_autofree char *path = g_strdup_printf ("/cuda-parity/op/%s", tables[t][i].name);
       g_ptr_array_add (all_cases, (gpointer) &tables[t][i]);

@@ -66,6 +66,8 @@ typedef struct {
 /* Case tables; *n set to the count. cases-nn.c is optional (weak fallback). */
 const TlParityCase *tl_parity_cases_basic (guint *n);
 const TlParityCase *tl_parity_cases_nn (guint *n);
+/* cases-zero.c: zero-size shapes (not in the PyTorch parity run) */
+const TlParityCase *tl_parity_cases_zero (guint *n);
 
 /* parity-input.c */
 TlAttrs *tl_parity_parse_attrs (const char *spec, GError **error);

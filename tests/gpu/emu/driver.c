@@ -4,7 +4,15 @@
  * case tables and graph builder are parity.c's, included here. Also: the
  * device-side input checks (the stream's fault record, _tl_cuda_fault):
  * no parity node raises a fault, and bad indices, labels and CSR
- * structures raise the right one (check_faults). */
+ * structures raise the right one (check_faults).
+ *
+ * The emulated kernel's outputs start as 0xff bytes (NaN floats, -1
+ * integers), not zeros, for every op: a device kernel that leaves an output
+ * element unwritten shows up as a mismatch. That is the device half of the
+ * TL_OP_OVERWRITES check (the executor does not zero-fill those ops'
+ * outputs; tests/test-ops-overwrites checks the CPU kernels); the other
+ * device kernels zero their outputs themselves where they accumulate. The
+ * zero-size cases of tests/parity/cases-zero.c run here too. */
 #include <stdio.h>
 #include <math.h>
 
@@ -13,7 +21,7 @@
 #undef main
 #include "kernels.h"
 
-static int n_fail, n_nodes_checked, n_fault_checks;
+static int n_fail, n_nodes_checked, n_ow_checked, n_fault_checks;
 
 static TlTensor *
 noncontig_view (TlTensor *x)
@@ -56,6 +64,7 @@ check_node (const TlParityCase *pc, TlNode *node, GHashTable *vals, gboolean det
   for (guint o = 0; o < no; o++) {
     oc[o] = tl_tensor_new_from_desc (tl_value_desc (tl_node_output (node, o)), NULL);
     oe[o] = tl_tensor_new_from_desc (tl_value_desc (tl_node_output (node, o)), NULL);
+    /* not zeros: unwritten elements must differ from the CPU result */
     memset (tl_tensor_data (oe[o]), 0xff, tl_tensor_nbytes (oe[o]));
   }
   TlKernelCtx ctx;
@@ -74,6 +83,7 @@ check_node (const TlParityCase *pc, TlNode *node, GHashTable *vals, gboolean det
   memset (fault, 0, sizeof *fault);
   gboolean ok2 = fn && fn (&ctx, in, oe, &e2);
   n_nodes_checked++;
+  n_ow_checked += (def->flags & TL_OP_OVERWRITES) != 0;
   if (fault->code != TL_CUDA_FAULT_NONE) {
     printf ("FAIL %s node %s: valid input raised fault %d (value %" G_GINT64_FORMAT ", bound %" G_GINT64_FORMAT
             ", pos %" G_GINT64_FORMAT ")\n", pc->name, def->name, fault->code, fault->value, fault->bound,
@@ -335,13 +345,14 @@ int
 main (int argc, char **argv)
 {
   g_assert_true (tl_init (NULL));
-  const TlParityCase *tables[3];
-  guint counts[3];
+  const TlParityCase *tables[4];
+  guint counts[4];
   tables[0] = tl_parity_cases_basic (&counts[0]);
   tables[1] = tl_parity_cases_nn (&counts[1]);
   tables[2] = extra_cases;
   counts[2] = G_N_ELEMENTS (extra_cases);
-  for (guint t = 0; t < 3; t++)
+  tables[3] = tl_parity_cases_zero (&counts[3]);
+  for (guint t = 0; t < 4; t++)
     for (guint i = 0; i < counts[t]; i++) {
       if (argc > 1 && !strstr (tables[t][i].name, argv[1]))
         continue;
@@ -357,6 +368,6 @@ main (int argc, char **argv)
   check_optim ("adam", 0, 0, 0.01, FALSE);
   check_optim ("adamw", 0, 0, 0.1, FALSE);
   check_optim ("lamb", 0, 0, 0.01, FALSE);
-  printf ("%d node checks, %d failures\n", n_nodes_checked, n_fail);
+  printf ("%d node checks (%d of TL_OP_OVERWRITES ops), %d failures\n", n_nodes_checked, n_ow_checked, n_fail);
   return n_fail != 0;
 }

@@ -10,7 +10,8 @@
 # every node of every CUDA parity case graph (tests/gpu/parity.c: forward
 # and backward ops) with the CPU kernel and the emulated CUDA kernel on the
 # same inputs — also with ctx->deterministic and non-contiguous inputs of
-# the view ops — and checks the optimizer update kernels against
+# the view ops, the emulated outputs pre-filled with 0xff bytes so that an
+# unwritten element fails (TL_OP_OVERWRITES) — and checks the optimizer update kernels against
 # tl_optimizer_step. EMU_SMS sets the multiprocessor count the kernels size
 # their grids for (default 2; try 132 for an H100).
 #
@@ -39,6 +40,7 @@ $cc -c "$top/backends/cuda/kernels/table.c" -o "$work/obj/table.o"
 $cc -c "$here/driver.c" -o "$work/obj/driver.o"
 $cc -c "$top/tests/parity/cases-basic.c" -o "$work/obj/cases-basic.o"
 $cc -c "$top/tests/parity/cases-nn.c" -o "$work/obj/cases-nn.o"
+$cc -c "$top/tests/parity/cases-zero.c" -o "$work/obj/cases-zero.o"
 $cc -c "$top/tests/parity/parity-input.c" -o "$work/obj/parity-input.o"
 ${CXX:-g++} -o "$work/emu-parity" "$work"/obj/*.o "$build/tests/.libs/libtltest.a" -L"$build/core/.libs" -ltl-1 \
   $(pkg-config --libs glib-2.0 gmodule-2.0) -Wl,-rpath,"$build/core/.libs" -lm

@@ -1,0 +1,161 @@
+/* test-ops-overwrites.c — TL_OP_OVERWRITES claims of the built-in ops.
+ *
+ * The executor does not zero-fill the outputs of TL_OP_OVERWRITES ops, so
+ * their CPU kernels must write every output element. Every case of the
+ * parity suites (tests/parity/cases-*.c and the CUDA parity extras of
+ * tests/gpu/parity.c, with their forward and backward graphs, built by
+ * parity.c's build_case) plus the zero-size cases of tests/parity/
+ * cases-zero.c is evaluated node
+ * by node with the CPU kernels; each node whose op carries the flag runs
+ * again into outputs pre-filled with 0x00 and with 0xff bytes (1 and 4
+ * threads) and the two results must be bit-identical. /ops-overwrites/
+ * coverage checks that every flagged built-in op occurs in some case.
+ * The CUDA kernels get the same check in the emulator (tests/gpu/emu). */
+#include "config.h"
+
+/* parity.c's case tables and graph builder; its test functions go unused */
+int parity_main (int argc, char **argv);
+#define main parity_main
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-variable"
+#include "gpu/parity.c"
+#pragma GCC diagnostic pop
+#undef main
+
+/* One node: the CPU kernel into outputs filled with 0x00 and with 0xff
+ * bytes, at n_threads; returns the 0x00 outputs (transfer full). */
+static void
+run_node (const TlParityCase *pc, TlNode *node, TlTensor **in, guint n_threads, guint8 fill, TlTensor **out)
+{
+  const TlOpDef *def = tl_node_op_def (node);
+  g_autoptr (GError) error = NULL;
+  guint no = tl_node_n_outputs (node);
+  for (guint o = 0; o < no; o++) {
+    out[o] = tl_tensor_new_from_desc (tl_value_desc (tl_node_output (node, o)), &error);
+    g_assert_no_error (error);
+    memset (tl_tensor_data (out[o]), fill, tl_tensor_nbytes (out[o]));
+  }
+  TlKernelCtx ctx = {
+    .n_inputs = tl_node_n_inputs (node), .n_outputs = no, .attrs = tl_node_attrs (node),
+    .seed = 0x1234567 + tl_node_id (node), .training = pc->training, .n_threads = n_threads, .deterministic = 1,
+  };
+  if (!def->forward_cpu (&ctx, in, out, &error))
+    g_test_fail_printf ("%s: node %s: %s", pc->name, def->name, error ? error->message : "failed");
+}
+
+static void
+check_case (const TlParityCase *pc)
+{
+  g_autoptr (GError) error = NULL;
+  Built b;
+  gboolean ok = build_case (pc, &b, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_autoptr (GHashTable) vals = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) tl_tensor_unref);
+  for (guint i = 0; i < pc->n_inputs; i++) {
+    g_autofree char *name = g_strdup_printf ("in%u", i);
+    g_hash_table_insert (vals, tl_graph_find_input (b.g, name), tl_tensor_ref (b.in[i]));
+  }
+  for (guint k = 0; k < tl_graph_n_nodes (b.g); k++) {
+    TlNode *node = tl_graph_node (b.g, k);
+    const TlOpDef *def = tl_node_op_def (node);
+    guint ni = tl_node_n_inputs (node), no = tl_node_n_outputs (node);
+    TlTensor *in[16], *zero[16], *ones[16];
+    g_assert_cmpuint (ni, <=, 16);
+    g_assert_cmpuint (no, <=, 16);
+    for (guint i = 0; i < ni; i++) {
+      TlValue *v = tl_node_input (node, i);
+      in[i] = g_hash_table_lookup (vals, v);
+      if (!in[i])
+        in[i] = tl_value_tensor (v);
+      g_assert_nonnull (in[i]);
+    }
+    /* the value the later nodes read: the executor's zero-filled outputs */
+    run_node (pc, node, in, 1, 0x00, zero);
+    for (guint t = 1; (def->flags & TL_OP_OVERWRITES) && t <= 4; t += 3) {
+      TlTensor *z4[16];
+      TlTensor **ref = zero;
+      if (t > 1) {
+        run_node (pc, node, in, t, 0x00, z4);
+        ref = z4;
+      }
+      run_node (pc, node, in, t, 0xff, ones);
+      for (guint o = 0; o < no; o++) {
+        if (!tl_tensor_equal_bits (ref[o], ones[o]))
+          g_test_fail_printf ("%s: node %s output %u (%u threads): 0x00- and 0xff-filled results differ",
+                              pc->name, def->name, o, t);
+        tl_tensor_unref (ones[o]);
+        if (t > 1)
+          tl_tensor_unref (z4[o]);
+      }
+    }
+    for (guint o = 0; o < no; o++)
+      g_hash_table_insert (vals, tl_node_output (node, o), zero[o]);
+  }
+  built_clear (&b);
+}
+
+static void
+test_case_overwrites (gconstpointer data)
+{
+  check_case (data);
+}
+
+/* Every flagged built-in op occurs in some case's graph, so each claim is
+ * checked (a case-independent pass over the graphs: no kernel runs). */
+static void
+test_coverage_overwrites (void)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint c = 0; c < all_cases->len; c++) {
+    g_autoptr (GError) error = NULL;
+    Built b;
+    gboolean ok = build_case (all_cases->pdata[c], &b, &error);
+    g_assert_no_error (error);
+    g_assert_true (ok);
+    for (guint i = 0; i < tl_graph_n_nodes (b.g); i++)
+      g_hash_table_add (seen, g_strdup (tl_node_op (tl_graph_node (b.g, i))));
+    built_clear (&b);
+  }
+  g_auto (GStrv) ops = tl_op_list ();
+  g_autoptr (GString) flagged = g_string_new (NULL);
+  g_autoptr (GString) missing = g_string_new (NULL);
+  for (guint i = 0; ops[i]; i++) {
+    const TlOpDef *def = tl_op_lookup (ops[i]);
+    if (!is_builtin (ops[i]) || !def || !(def->flags & TL_OP_OVERWRITES))
+      continue;
+    g_string_append_printf (flagged, " %s", ops[i]);
+    if (!g_hash_table_contains (seen, ops[i]))
+      g_string_append_printf (missing, " %s", ops[i]);
+  }
+  g_test_message ("TL_OP_OVERWRITES built-in ops:%s", flagged->str);
+  g_assert_cmpuint (flagged->len, >, 0);
+  if (missing->len)
+    g_test_fail_printf ("TL_OP_OVERWRITES ops that no case reaches:%s", missing->str);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_assert_true (tl_init (NULL));
+  all_cases = g_ptr_array_new ();
+  const TlParityCase *tables[4];
+  guint counts[4];
+  tables[0] = tl_parity_cases_basic (&counts[0]);
+  tables[1] = tl_parity_cases_nn (&counts[1]);
+  tables[2] = extra_cases;
+  counts[2] = G_N_ELEMENTS (extra_cases);
+  tables[3] = tl_parity_cases_zero (&counts[3]);
+  for (guint t = 0; t < 4; t++)
+    for (guint i = 0; i < counts[t]; i++) {
+      g_autofree char *path = g_strdup_printf ("/ops-overwrites/case/%s", tables[t][i].name);
+      g_ptr_array_add (all_cases, (gpointer) &tables[t][i]);
+      g_test_add_data_func (path, &tables[t][i], test_case_overwrites);
+    }
+  g_test_add_func ("/ops-overwrites/coverage", test_coverage_overwrites);
+  int rc = g_test_run ();
+  g_ptr_array_unref (all_cases);
+  return rc;
+}
