@@ -107,17 +107,7 @@ test_case_overwrites (gconstpointer data)
 static void
 test_coverage_overwrites (void)
 {
-  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  for (guint c = 0; c < all_cases->len; c++) {
-    g_autoptr (GError) error = NULL;
-    Built b;
-    gboolean ok = build_case (all_cases->pdata[c], &b, &error);
-    g_assert_no_error (error);
-    g_assert_true (ok);
-    for (guint i = 0; i < tl_graph_n_nodes (b.g); i++)
-      g_hash_table_add (seen, g_strdup (tl_node_op (tl_graph_node (b.g, i))));
-    built_clear (&b);
-  }
+  g_autoptr (GHashTable) seen = ops_reached ();
   g_auto (GStrv) ops = tl_op_list ();
   g_autoptr (GString) flagged = g_string_new (NULL);
   g_autoptr (GString) missing = g_string_new (NULL);
@@ -141,14 +131,10 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_assert_true (tl_init (NULL));
   all_cases = g_ptr_array_new ();
-  const TlParityCase *tables[4];
-  guint counts[4];
-  tables[0] = tl_parity_cases_basic (&counts[0]);
-  tables[1] = tl_parity_cases_nn (&counts[1]);
-  tables[2] = extra_cases;
-  counts[2] = G_N_ELEMENTS (extra_cases);
-  tables[3] = tl_parity_cases_zero (&counts[3]);
-  for (guint t = 0; t < 4; t++)
+  const TlParityCase *tables[N_CASE_TABLES];
+  guint counts[N_CASE_TABLES];
+  case_tables (tables, counts);
+  for (guint t = 0; t < N_CASE_TABLES; t++)
     for (guint i = 0; i < counts[t]; i++) {
       g_autofree char *path = g_strdup_printf ("/ops-overwrites/case/%s", tables[t][i].name);
       g_ptr_array_add (all_cases, (gpointer) &tables[t][i]);

@@ -453,13 +453,28 @@ is_builtin (const char *op)
   return strchr (op, '.') == NULL;
 }
 
-/* Every built-in op occurs in some case's graph (forward or backward). */
+/* The case tables every parity walk covers: the PyTorch parity suites, the
+ * extras above and the zero-size cases (also used by the programs that
+ * include this file: tests/test-ops-overwrites.c, tests/gpu/emu/driver.c). */
+#define N_CASE_TABLES 4
 static void
-test_coverage (void)
+case_tables (const TlParityCase *tables[N_CASE_TABLES], guint counts[N_CASE_TABLES])
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  tables[0] = tl_parity_cases_basic (&counts[0]);
+  tables[1] = tl_parity_cases_nn (&counts[1]);
+  tables[2] = extra_cases;
+  counts[2] = G_N_ELEMENTS (extra_cases);
+  tables[3] = tl_parity_cases_zero (&counts[3]); /* zero-size shapes */
+}
+
+/* The names of the ops in the graphs (forward and backward) of every case
+ * in all_cases. (transfer full) */
+static GHashTable *
+ops_reached (void)
+{
+  GHashTable *seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint c = 0; c < all_cases->len; c++) {
+    g_autoptr (GError) error = NULL;
     Built b;
     gboolean ok = build_case (all_cases->pdata[c], &b, &error);
     g_assert_no_error (error);
@@ -468,6 +483,14 @@ test_coverage (void)
       g_hash_table_add (seen, g_strdup (tl_node_op (tl_graph_node (b.g, i))));
     built_clear (&b);
   }
+  return seen;
+}
+
+/* Every built-in op occurs in some case's graph (forward or backward). */
+static void
+test_coverage (void)
+{
+  g_autoptr (GHashTable) seen = ops_reached ();
   g_auto (GStrv) ops = tl_op_list ();
   g_autoptr (GString) missing = g_string_new (NULL);
   for (guint i = 0; ops[i]; i++)
@@ -554,14 +577,10 @@ main (int argc, char **argv)
   if (g_getenv ("TL_PARITY_DEVICE"))
     target = g_getenv ("TL_PARITY_DEVICE");
   all_cases = g_ptr_array_new ();
-  const TlParityCase *tables[4];
-  guint counts[4];
-  tables[0] = tl_parity_cases_basic (&counts[0]);
-  tables[1] = tl_parity_cases_nn (&counts[1]);
-  tables[2] = extra_cases;
-  counts[2] = G_N_ELEMENTS (extra_cases);
-  tables[3] = tl_parity_cases_zero (&counts[3]); /* zero-size shapes */
-  for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
+  const TlParityCase *tables[N_CASE_TABLES];
+  guint counts[N_CASE_TABLES];
+  case_tables (tables, counts);
+  for (guint t = 0; t < N_CASE_TABLES; t++)
     for (guint i = 0; i < counts[t]; i++) {
       g_autofree char *path = g_strdup_printf ("/cuda-parity/op/%s", tables[t][i].name);
       g_ptr_array_add (all_cases, (gpointer) &tables[t][i]);

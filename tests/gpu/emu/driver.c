@@ -345,14 +345,10 @@ int
 main (int argc, char **argv)
 {
   g_assert_true (tl_init (NULL));
-  const TlParityCase *tables[4];
-  guint counts[4];
-  tables[0] = tl_parity_cases_basic (&counts[0]);
-  tables[1] = tl_parity_cases_nn (&counts[1]);
-  tables[2] = extra_cases;
-  counts[2] = G_N_ELEMENTS (extra_cases);
-  tables[3] = tl_parity_cases_zero (&counts[3]);
-  for (guint t = 0; t < 4; t++)
+  const TlParityCase *tables[N_CASE_TABLES];
+  guint counts[N_CASE_TABLES];
+  case_tables (tables, counts);
+  for (guint t = 0; t < N_CASE_TABLES; t++)
     for (guint i = 0; i < counts[t]; i++) {
       if (argc > 1 && !strstr (tables[t][i].name, argv[1]))
         continue;
