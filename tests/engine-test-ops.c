@@ -180,16 +180,6 @@ k_copy (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GErro
   return tl_tensor_copy_into (out[0], in[0], error);
 }
 
-static TlValue *
-scale (TlGraph *g, TlValue *x, double f)
-{
-  TlAttrs *a = tl_attrs_new ();
-  tl_attrs_set_float (a, "factor", f);
-  TlValue *y = tl_graph_op (g, "test.scale", 1, &x, a);
-  tl_attrs_free (a);
-  return y;
-}
-
 static gboolean
 b_add (TlGraph *g, const TlNode *node, TlValue *const *go, TlValue **gi, GError **error)
 {
@@ -215,7 +205,7 @@ static gboolean
 b_scale (TlGraph *g, const TlNode *node, TlValue *const *go, TlValue **gi, GError **error)
 {
   (void) error;
-  gi[0] = scale (g, go[0], tl_attrs_get_float (tl_node_attrs (node), "factor", 1.0));
+  gi[0] = engine_test_scale (g, go[0], tl_attrs_get_float (tl_node_attrs (node), "factor", 1.0));
   return TRUE;
 }
 
@@ -245,7 +235,7 @@ b_split2 (TlGraph *g, const TlNode *node, TlValue *const *go, TlValue **gi, GErr
 {
   (void) node;
   (void) error;
-  TlValue *b = go[1] ? scale (g, go[1], 2.0) : NULL;
+  TlValue *b = go[1] ? engine_test_scale (g, go[1], 2.0) : NULL;
   if (go[0] && b)
     gi[0] = tl_graph_op (g, "test.add", 2, (TlValue *[]) { go[0], b }, NULL);
   else
