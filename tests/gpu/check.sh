@@ -92,7 +92,7 @@ write_report () {
     echo "- CPU: $jobs cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); $(uname -sr)"
     echo "- torch: $torch_info"
     echo "- build: $B, make -j$jobs; prerequisites: $prereq_md; NCCL: $nccl_where"
-    echo "- commit: $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$root" && git status --porcelain 2>/dev/null | grep -q . && echo ' (with uncommitted changes)')"
+    echo "- commit: $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$root" && git status --porcelain 2>/dev/null | grep -q . && echo ' (with uncommitted changes)')$([ -f "$root/.gpu-kit/source.txt" ] && echo "; kit made from $(cat "$root/.gpu-kit/source.txt") (a copied tree's .git may be stale)")"
     echo
     echo "## Steps"
     echo

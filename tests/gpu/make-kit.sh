@@ -26,7 +26,15 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 kit=$root/.gpu-kit
 rm -rf "$kit"
 mkdir -p "$kit/debs" "$kit/mpi-debs" "$kit/autotools"
-[ -x "$root/configure" ] && [ -f "$root/Makefile.in" ] || (cd "$root" && ./autogen.sh)
+# regenerate the autotools files when missing or older than their sources
+stale=$(cd "$root" && { [ -x configure ] && [ -f Makefile.in ] || echo missing; } &&
+        find . -path ./.gpu-kit -prune -o \( -name '*.mk' -o -name Makefile.am -o -name configure.ac \) \
+          -newer Makefile.in -print 2>/dev/null | head -n 1)
+[ -z "$stale" ] || (cd "$root" && ./autogen.sh)
+# what the kit was made from (the GPU machine's copy of .git may be stale)
+(cd "$root" && printf '%s%s\n' "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+   "$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo ' + uncommitted changes')") \
+  >"$kit/source.txt"
 (cd "$root" && cp -a configure Makefile.in aclocal.m4 config.h.in build-aux m4 "$kit/autotools/")
 cd "$kit/debs"
 apt-get download \
