@@ -131,15 +131,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_assert_true (tl_init (NULL));
   all_cases = g_ptr_array_new ();
-  const TlParityCase *tables[N_CASE_TABLES];
-  guint counts[N_CASE_TABLES];
-  case_tables (tables, counts);
-  for (guint t = 0; t < N_CASE_TABLES; t++)
-    for (guint i = 0; i < counts[t]; i++) {
-      g_autofree char *path = g_strdup_printf ("/ops-overwrites/case/%s", tables[t][i].name);
-      g_ptr_array_add (all_cases, (gpointer) &tables[t][i]);
-      g_test_add_data_func (path, &tables[t][i], test_case_overwrites);
-    }
+  add_case_tests ("/ops-overwrites/case", test_case_overwrites);
   g_test_add_func ("/ops-overwrites/coverage", test_coverage_overwrites);
   int rc = g_test_run ();
   g_ptr_array_unref (all_cases);

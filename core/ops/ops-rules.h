@@ -43,6 +43,8 @@ typedef enum {
   TL_RULE_BAD_SHAPE, /* shapes that do not fit together */
   TL_RULE_GROUPS,    /* groups does not divide the channels */
   TL_RULE_TOO_LARGE, /* (dilated) kernel larger than the padded input */
+  TL_RULE_BAD_AXIS,  /* an axis out of range */
+  TL_RULE_REPEATED,  /* an axis given twice */
 } TlRuleStatus;
 
 /* --- axes ------------------------------------------------------------------ */
@@ -167,6 +169,39 @@ _tl_rule_softmax_grad_col (const float *dy, const float *y, float *dx, int64_t R
     acc += log ? dy[r * st] : dy[r * st] * y[r * st];
   for (int64_t r = 0; r < R; r++)
     dx[r * st] = log ? dy[r * st] - tl_expf_approx (y[r * st]) * acc : y[r * st] * (dy[r * st] - acc);
+}
+
+/* --- transpose --------------------------------------------------------------- */
+
+/* transpose's permutation from its attr perm (n entries, negative ones
+ * counted from the end; none: swap the last two axes). TL_RULE_BAD_SHAPE
+ * when n != ndim, TL_RULE_BAD_AXIS (entry *bad out of range) or
+ * TL_RULE_REPEATED. */
+static inline TlRuleStatus
+_tl_rule_transpose_perm (unsigned ndim, const int64_t *p, unsigned n, int *perm, unsigned *bad)
+{
+  if (n == 0 && ndim >= 2) {
+    for (unsigned i = 0; i < ndim; i++)
+      perm[i] = (int) i;
+    perm[ndim - 2] = (int) ndim - 1;
+    perm[ndim - 1] = (int) ndim - 2;
+    return TL_RULE_OK;
+  }
+  if (n != ndim)
+    return TL_RULE_BAD_SHAPE;
+  unsigned seen = 0;
+  for (unsigned i = 0; i < n; i++) {
+    int64_t a = p[i] < 0 ? p[i] + (int64_t) ndim : p[i];
+    if (a < 0 || a >= (int64_t) ndim) {
+      *bad = i;
+      return TL_RULE_BAD_AXIS;
+    }
+    if (seen & (1u << a))
+      return TL_RULE_REPEATED;
+    seen |= 1u << a;
+    perm[i] = (int) a;
+  }
+  return TL_RULE_OK;
 }
 
 /* --- slice ------------------------------------------------------------------- */

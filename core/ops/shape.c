@@ -111,33 +111,22 @@ static gboolean
 read_perm (const TlAttrs *attrs, guint ndim, gint *perm, GError **error)
 {
   gint64 p[TL_MAX_DIMS];
-  guint n = 0;
-  gboolean seen[TL_MAX_DIMS] = { FALSE };
+  guint n = 0, bad = 0;
   if (!_tl_priv_ops_attr_ints (attrs, "perm", TL_MAX_DIMS, p, &n, "transpose", error))
     return FALSE;
-  if (n == 0 && ndim >= 2) { /* default: swap the last two axes */
-    for (guint i = 0; i < ndim; i++)
-      perm[i] = (gint) i;
-    perm[ndim - 2] = (gint) ndim - 1;
-    perm[ndim - 1] = (gint) ndim - 2;
-    return TRUE;
-  }
-  if (n != ndim) {
+  switch (_tl_rule_transpose_perm (ndim, p, n, perm, &bad)) {
+  case TL_RULE_OK: return TRUE;
+  case TL_RULE_BAD_SHAPE:
     _tl_priv_ops_arg_error (error, "transpose", "attr 'perm' has %u entries for a %u-d input", n, ndim);
     return FALSE;
+  case TL_RULE_BAD_AXIS:
+    _tl_priv_ops_arg_error (error, "transpose", "axis %" G_GINT64_FORMAT " out of range for a %u-d input",
+                            p[bad], ndim);
+    return FALSE;
+  default:
+    _tl_priv_ops_arg_error (error, "transpose", "attr 'perm' is not a permutation");
+    return FALSE;
   }
-  for (guint i = 0; i < n; i++) {
-    guint a;
-    if (!_tl_priv_ops_axis (p[i], ndim, &a, "transpose", error))
-      return FALSE;
-    if (seen[a]) {
-      _tl_priv_ops_arg_error (error, "transpose", "attr 'perm' is not a permutation");
-      return FALSE;
-    }
-    seen[a] = TRUE;
-    perm[i] = (gint) a;
-  }
-  return TRUE;
 }
 
 static gboolean

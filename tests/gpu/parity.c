@@ -467,6 +467,22 @@ case_tables (const TlParityCase *tables[N_CASE_TABLES], guint counts[N_CASE_TABL
   tables[3] = tl_parity_cases_zero (&counts[3]); /* zero-size shapes */
 }
 
+/* Every case of case_tables() into all_cases, and a test PREFIX/NAME
+ * running `fn` on it. */
+static void
+add_case_tests (const char *prefix, GTestDataFunc fn)
+{
+  const TlParityCase *tables[N_CASE_TABLES];
+  guint counts[N_CASE_TABLES];
+  case_tables (tables, counts);
+  for (guint t = 0; t < N_CASE_TABLES; t++)
+    for (guint i = 0; i < counts[t]; i++) {
+      g_autofree char *path = g_strdup_printf ("%s/%s", prefix, tables[t][i].name);
+      g_ptr_array_add (all_cases, (gpointer) &tables[t][i]);
+      g_test_add_data_func (path, &tables[t][i], fn);
+    }
+}
+
 /* The names of the ops in the graphs (forward and backward) of every case
  * in all_cases. (transfer full) */
 static GHashTable *
@@ -577,15 +593,7 @@ main (int argc, char **argv)
   if (g_getenv ("TL_PARITY_DEVICE"))
     target = g_getenv ("TL_PARITY_DEVICE");
   all_cases = g_ptr_array_new ();
-  const TlParityCase *tables[N_CASE_TABLES];
-  guint counts[N_CASE_TABLES];
-  case_tables (tables, counts);
-  for (guint t = 0; t < N_CASE_TABLES; t++)
-    for (guint i = 0; i < counts[t]; i++) {
-      g_autofree char *path = g_strdup_printf ("/cuda-parity/op/%s", tables[t][i].name);
-      g_ptr_array_add (all_cases, (gpointer) &tables[t][i]);
-      g_test_add_data_func (path, &tables[t][i], test_case);
-    }
+  add_case_tests ("/cuda-parity/op", test_case);
   for (guint i = 0; i < G_N_ELEMENTS (optim_cases); i++) {
     g_autofree char *path = g_strdup_printf ("/cuda-parity/optim/%s", optim_cases[i].name);
     g_test_add_data_func (path, &optim_cases[i], test_optim);

@@ -149,26 +149,17 @@ TL_CUDA_KERNEL_FN (reshape)
 
 /* --- transpose ----------------------------------------------------------------------- */
 
+/* The permutation (ops-rules.h; infer validated it). */
 static gboolean
 read_perm (const TlAttrs *attrs, guint ndim, gint *perm, GError **error)
 {
-  guint n = 0;
+  guint n = 0, bad = 0;
   const gint64 *p = tl_attrs_get_ints (attrs, "perm", &n);
-  if (n == 0 && ndim >= 2) {
-    for (guint i = 0; i < ndim; i++)
-      perm[i] = (gint) i;
-    perm[ndim - 2] = (gint) ndim - 1;
-    perm[ndim - 1] = (gint) ndim - 2;
+  if (_tl_rule_transpose_perm (ndim, p, n, perm, &bad) == TL_RULE_OK)
     return TRUE;
-  }
-  if (n != ndim) {
-    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "transpose: attr 'perm' has %u entries for a %u-d input",
-                 n, ndim);
-    return FALSE;
-  }
-  for (guint i = 0; i < n; i++)
-    perm[i] = (gint) (p[i] < 0 ? p[i] + ndim : p[i]);
-  return TRUE;
+  g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "transpose: attr 'perm' is not a permutation of %u axes",
+               ndim);
+  return FALSE;
 }
 
 #define TR_TILE 32
