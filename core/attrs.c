@@ -123,19 +123,30 @@ find (const TlAttrs *a, const char *key)
   return NULL;
 }
 
-/* Entry for key, created (empty) if missing; the old value is cleared. */
+/* The entry for key when it holds a value of type, else NULL. */
 static AttrEntry *
-slot (TlAttrs *a, const char *key)
+find_typed (const TlAttrs *a, const char *key, TlAttrType type)
+{
+  AttrEntry *e = find (a, key);
+  return e && e->type == type ? e : NULL;
+}
+
+/* Entry for key, created if missing, its old value cleared, typed `type`
+ * (the caller stores the value). */
+static AttrEntry *
+slot (TlAttrs *a, const char *key, TlAttrType type)
 {
   AttrEntry *e = find (a, key);
   if (e) {
     entry_clear_value (e);
-    return e;
+  } else {
+    AttrEntry ne = { 0 };
+    ne.key = g_strdup (key);
+    g_array_append_val (a->entries, ne);
+    e = &g_array_index (a->entries, AttrEntry, a->entries->len - 1);
   }
-  AttrEntry ne = { 0 };
-  ne.key = g_strdup (key);
-  g_array_append_val (a->entries, ne);
-  return &g_array_index (a->entries, AttrEntry, a->entries->len - 1);
+  e->type = type;
+  return e;
 }
 
 /** tl_attrs_set_int: @a: a set; @key: (copied); @v: the value. Replaces any old value. */
@@ -143,9 +154,7 @@ void
 tl_attrs_set_int (TlAttrs *a, const char *key, gint64 v)
 {
   g_return_if_fail (a != NULL && key != NULL);
-  AttrEntry *e = slot (a, key);
-  e->type = TL_ATTR_INT;
-  e->v.i = v;
+  slot (a, key, TL_ATTR_INT)->v.i = v;
 }
 
 /** tl_attrs_set_float: @a: a set; @key: (copied); @v: the value. */
@@ -153,9 +162,7 @@ void
 tl_attrs_set_float (TlAttrs *a, const char *key, double v)
 {
   g_return_if_fail (a != NULL && key != NULL);
-  AttrEntry *e = slot (a, key);
-  e->type = TL_ATTR_FLOAT;
-  e->v.f = v;
+  slot (a, key, TL_ATTR_FLOAT)->v.f = v;
 }
 
 /** tl_attrs_set_string: @a: a set; @key: (copied); @v: (copied) the value. */
@@ -164,9 +171,21 @@ tl_attrs_set_string (TlAttrs *a, const char *key, const char *v)
 {
   g_return_if_fail (a != NULL && key != NULL);
   char *copy = g_strdup (v ? v : ""); /* before slot(): v may be the old value */
-  AttrEntry *e = slot (a, key);
-  e->type = TL_ATTR_STRING;
-  e->v.s = copy;
+  slot (a, key, TL_ATTR_STRING)->v.s = copy;
+}
+
+/* Store a copy of the n elements of elem_size bytes at v as an INTS or
+ * FLOATS value. */
+static void
+set_array (TlAttrs *a, const char *key, TlAttrType type, guint n, const void *v, gsize elem_size)
+{
+  void *copy = g_memdup2 (v, elem_size * n); /* before slot(): v may be the old value */
+  AttrEntry *e = slot (a, key, type);
+  if (type == TL_ATTR_INTS)
+    e->v.ints = copy;
+  else
+    e->v.floats = copy;
+  e->n = n;
 }
 
 /** tl_attrs_set_ints: @a: a set; @key: (copied); @n: length; @v: (array length=n) (copied). */
@@ -174,11 +193,7 @@ void
 tl_attrs_set_ints (TlAttrs *a, const char *key, guint n, const gint64 *v)
 {
   g_return_if_fail (a != NULL && key != NULL && (n == 0 || v != NULL));
-  gint64 *copy = g_memdup2 (v, sizeof (gint64) * n);
-  AttrEntry *e = slot (a, key);
-  e->type = TL_ATTR_INTS;
-  e->v.ints = copy;
-  e->n = n;
+  set_array (a, key, TL_ATTR_INTS, n, v, sizeof (gint64));
 }
 
 /** tl_attrs_set_floats: @a: a set; @key: (copied); @n: length; @v: (array length=n) (copied). */
@@ -186,11 +201,7 @@ void
 tl_attrs_set_floats (TlAttrs *a, const char *key, guint n, const double *v)
 {
   g_return_if_fail (a != NULL && key != NULL && (n == 0 || v != NULL));
-  double *copy = g_memdup2 (v, sizeof (double) * n);
-  AttrEntry *e = slot (a, key);
-  e->type = TL_ATTR_FLOATS;
-  e->v.floats = copy;
-  e->n = n;
+  set_array (a, key, TL_ATTR_FLOATS, n, v, sizeof (double));
 }
 
 /**
@@ -229,8 +240,8 @@ tl_attrs_has (const TlAttrs *a, const char *key)
 gint64
 tl_attrs_get_int (const TlAttrs *a, const char *key, gint64 dflt)
 {
-  AttrEntry *e = find (a, key);
-  return e && e->type == TL_ATTR_INT ? e->v.i : dflt;
+  AttrEntry *e = find_typed (a, key, TL_ATTR_INT);
+  return e ? e->v.i : dflt;
 }
 
 /** tl_attrs_get_float: Returns: the float (or int, converted) value of @key, or @dflt. */
@@ -249,30 +260,34 @@ tl_attrs_get_float (const TlAttrs *a, const char *key, double dflt)
 const char *
 tl_attrs_get_string (const TlAttrs *a, const char *key, const char *dflt)
 {
-  AttrEntry *e = find (a, key);
-  return e && e->type == TL_ATTR_STRING ? e->v.s : dflt;
+  AttrEntry *e = find_typed (a, key, TL_ATTR_STRING);
+  return e ? e->v.s : dflt;
+}
+
+/* find_typed() for an array type; *n (when n is set) gets its length, 0 when missing. */
+static AttrEntry *
+find_array (const TlAttrs *a, const char *key, TlAttrType type, guint *n)
+{
+  AttrEntry *e = find_typed (a, key, type);
+  if (n)
+    *n = e ? e->n : 0;
+  return e;
 }
 
 /** tl_attrs_get_ints: @n: (out) (optional): length. Returns: (transfer none): the array or NULL. */
 const gint64 *
 tl_attrs_get_ints (const TlAttrs *a, const char *key, guint *n)
 {
-  AttrEntry *e = find (a, key);
-  gboolean ok = e && e->type == TL_ATTR_INTS;
-  if (n)
-    *n = ok ? e->n : 0;
-  return ok ? e->v.ints : NULL;
+  AttrEntry *e = find_array (a, key, TL_ATTR_INTS, n);
+  return e ? e->v.ints : NULL;
 }
 
 /** tl_attrs_get_floats: @n: (out) (optional): length. Returns: (transfer none): the array or NULL. */
 const double *
 tl_attrs_get_floats (const TlAttrs *a, const char *key, guint *n)
 {
-  AttrEntry *e = find (a, key);
-  gboolean ok = e && e->type == TL_ATTR_FLOATS;
-  if (n)
-    *n = ok ? e->n : 0;
-  return ok ? e->v.floats : NULL;
+  AttrEntry *e = find_array (a, key, TL_ATTR_FLOATS, n);
+  return e ? e->v.floats : NULL;
 }
 
 /** tl_attrs_size: Returns: the number of keys (0 for NULL). */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tl-private.h"
+#include "xml-private.h"
 
 #define CKPT_OPTIM_PREFIX "optim/"
 
@@ -84,8 +85,11 @@ tl_checkpoint_save (TlParamStore *store, const TlOptimizer *opt, GHashTable *met
 static void
 append_list (GString *s, GPtrArray *list, guint max)
 {
-  for (guint i = 0; i < list->len && i < max; i++)
-    g_string_append_printf (s, "%s'%s'", i ? ", " : "", (const char *) list->pdata[i]);
+  for (guint i = 0; i < list->len && i < max; i++) {
+    /* names may come from the file: keep the message on one line */
+    g_autofree char *name = _tl_priv_escape_short (list->pdata[i]);
+    g_string_append_printf (s, "%s'%s'", i ? ", " : "", name);
+  }
   if (list->len > max)
     g_string_append_printf (s, ", ... (%u in all)", list->len);
 }
@@ -179,13 +183,15 @@ tl_checkpoint_load_full (TlParamStore *store, TlOptimizer *opt, const char *path
       return FALSE;
     }
     if (strcmp (kind, tl_optimizer_kind (opt)) != 0) {
+      g_autofree char *ekind = _tl_priv_escape_short (kind);
       g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
-                   "%s: optimizer state is for \"%s\", the run uses \"%s\"", path, kind,
+                   "%s: optimizer state is for \"%s\", the run uses \"%s\"", path, ekind,
                    tl_optimizer_kind (opt));
       return FALSE;
     }
     if (!g_ascii_string_to_unsigned (steps_s, 10, 0, G_MAXUINT64, &steps, NULL)) {
-      g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: bad optim.steps \"%s\"", path, steps_s);
+      g_autofree char *esteps = _tl_priv_escape_short (steps_s);
+      g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: bad optim.steps \"%s\"", path, esteps);
       return FALSE;
     }
     for (guint i = 0; i < tl_optimizer_n_params (opt); i++) {
@@ -386,9 +392,10 @@ tl_checkpoint_load_mapped (TlParamStore *store, const char *path, const char *ma
     if (!same_shape (have, want)) {
       g_autofree char *ws = shape_string (tl_tensor_ndim (want), tl_tensor_shape (want));
       g_autofree char *hs = shape_string (tl_tensor_ndim (have), tl_tensor_shape (have));
+      g_autofree char *ek = _tl_priv_escape_short (k);
       g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
                    "%s: parameter '%s' (file '%s') has shape %s in the model but %s in the file",
-                   path, mapped, (const char *) k, ws, hs);
+                   path, mapped, ek, ws, hs);
       return FALSE;
     }
     if (tl_tensor_dtype (have) != tl_tensor_dtype (want) &&

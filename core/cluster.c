@@ -221,9 +221,11 @@ read_quantity (const char *file, xmlNode *node, const char *name, QuantityKind k
     return;
   }
   const char *why = NULL;
-  if (!parse_quantity (text, kind, out, &why))
-    g_string_append_printf (errs, "%s: <%s %s=\"%s\">: %s\n", loc, (const char *) node->name, name, text,
+  if (!parse_quantity (text, kind, out, &why)) {
+    g_autofree char *shown = _tl_priv_escape_controls (text);
+    g_string_append_printf (errs, "%s: <%s %s=\"%s\">: %s\n", loc, (const char *) node->name, name, shown,
                             why);
+  }
 }
 
 static void
@@ -249,7 +251,8 @@ read_link (const char *file, xmlNode *node, const char *expect_scope, double *bw
   g_autofree char *scope = _tl_priv_xml_prop (node, "scope");
   if (scope && !g_str_equal (scope, expect_scope)) {
     g_autofree char *loc = _tl_priv_xml_location (file, node);
-    g_string_append_printf (errs, "%s: <link scope=\"%s\"> here must have scope \"%s\"\n", loc, scope,
+    g_autofree char *shown = _tl_priv_escape_controls (scope);
+    g_string_append_printf (errs, "%s: <link scope=\"%s\"> here must have scope \"%s\"\n", loc, shown,
                             expect_scope);
   }
   read_quantity (file, node, "bandwidth", Q_RATE, TRUE, bw, errs);
@@ -279,8 +282,10 @@ read_machine (TlCluster *c, const char *file, xmlNode *mnode, GString *errs)
       g_autofree char *kind = _tl_priv_xml_prop (n, "kind");
       if (!kind)
         g_string_append_printf (errs, "%s: <device> needs attribute 'kind' (cpu or gpu)\n", loc);
-      else if (!g_str_equal (kind, "cpu") && !g_str_equal (kind, "gpu"))
-        g_string_append_printf (errs, "%s: <device kind=\"%s\">: kind must be cpu or gpu\n", loc, kind);
+      else if (!g_str_equal (kind, "cpu") && !g_str_equal (kind, "gpu")) {
+        g_autofree char *shown = _tl_priv_escape_controls (kind);
+        g_string_append_printf (errs, "%s: <device kind=\"%s\">: kind must be cpu or gpu\n", loc, shown);
+      }
       double dcount = 1, memory = 0, flops = 0, bandwidth = 0;
       read_quantity (file, n, "count", Q_COUNT, FALSE, &dcount, errs);
       read_quantity (file, n, "memory", Q_BYTES, TRUE, &memory, errs);

@@ -41,6 +41,25 @@ static const char *wd_what;
 static gint64 wd_start;
 static int wd_rank, wd_size;
 
+/* The watchdog watches `what` from now on ... */
+static inline void
+arm (const char *what)
+{
+  g_mutex_lock (&mpi_lock);
+  wd_what = what;
+  wd_start = g_get_monotonic_time ();
+  g_mutex_unlock (&mpi_lock);
+}
+
+/* ... until this. */
+static inline void
+disarm (void)
+{
+  g_mutex_lock (&mpi_lock);
+  wd_what = NULL;
+  g_mutex_unlock (&mpi_lock);
+}
+
 static void
 finalize_at_exit (void)
 {
@@ -48,14 +67,9 @@ finalize_at_exit (void)
   MPI_Finalized (&fin);
   if (fin)
     return;
-  g_mutex_lock (&mpi_lock);
-  wd_what = "MPI_Finalize";
-  wd_start = g_get_monotonic_time ();
-  g_mutex_unlock (&mpi_lock);
+  arm ("MPI_Finalize");
   MPI_Finalize ();
-  g_mutex_lock (&mpi_lock);
-  wd_what = NULL;
-  g_mutex_unlock (&mpi_lock);
+  disarm ();
 }
 
 static gpointer
@@ -85,23 +99,6 @@ static gboolean
 read_timeout (GError **error)
 {
   return timeout_s >= 0 || _tl_priv_comm_read_timeout (&timeout_s, error);
-}
-
-static inline void
-arm (const char *what)
-{
-  g_mutex_lock (&mpi_lock);
-  wd_what = what;
-  wd_start = g_get_monotonic_time ();
-  g_mutex_unlock (&mpi_lock);
-}
-
-static inline void
-disarm (void)
-{
-  g_mutex_lock (&mpi_lock);
-  wd_what = NULL;
-  g_mutex_unlock (&mpi_lock);
 }
 
 /* Turns an MPI return code into a GError. */
@@ -214,17 +211,26 @@ check_tag_ub (TlComm *c, int tag, GError **error)
   return TRUE;
 }
 
+/* The checks of a send or recv (what) of nbytes with tag. */
+static gboolean
+check_p2p (TlComm *c, const char *what, gsize nbytes, int tag, GError **error)
+{
+  if (!check_tag_ub (c, tag, error))
+    return FALSE;
+  if (nbytes > (gsize) INT_MAX) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "comm mpi: %s of more than %d bytes", what,
+                 INT_MAX);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 mpi_send (TlComm *c, const void *buf, gsize nbytes, int dest, int tag, GError **error)
 {
   MpiState *st = c->impl;
-  if (!check_tag_ub (c, tag, error))
+  if (!check_p2p (c, "send", nbytes, tag, error))
     return FALSE;
-  if (nbytes > (gsize) INT_MAX) {
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "comm mpi: send of more than %d bytes", INT_MAX);
-    return FALSE;
-  }
   arm ("MPI_Send");
   int rc = MPI_Send (buf, (int) nbytes, MPI_BYTE, dest, tag, st->comm);
   disarm ();
@@ -235,13 +241,8 @@ static gboolean
 mpi_recv (TlComm *c, void *buf, gsize nbytes, int src, int tag, GError **error)
 {
   MpiState *st = c->impl;
-  if (!check_tag_ub (c, tag, error))
+  if (!check_p2p (c, "recv", nbytes, tag, error))
     return FALSE;
-  if (nbytes > (gsize) INT_MAX) {
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "comm mpi: recv of more than %d bytes", INT_MAX);
-    return FALSE;
-  }
   MPI_Status status;
   arm ("MPI_Recv");
   int rc = MPI_Recv (buf, (int) nbytes, MPI_BYTE, src, tag, st->comm, &status);

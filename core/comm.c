@@ -30,7 +30,11 @@ typedef struct {
 } SingleMsg;
 
 typedef struct {
-  GQueue mailbox; /* SingleMsg*, sent to ourselves and not yet received */
+  /* CUDA tensors: the CUDA backend that copies the device buffers; NULL:
+   * host buffers */
+  const TlBackend *be;
+  GQueue mailbox; /* SingleMsg*, sent to ourselves and not yet received
+                   * (host copies of the device buffers with be) */
 } SingleState;
 
 static gboolean
@@ -124,6 +128,22 @@ single_free (TlComm *c)
   g_free (st);
 }
 
+/* A one-rank communicator with `backend`'s table; be: see SingleState. */
+static TlComm *
+single_make (const TlCommBackend *backend, const TlBackend *be)
+{
+  TlComm *c = g_new0 (TlComm, 1);
+  SingleState *st = g_new0 (SingleState, 1);
+  st->be = be;
+  g_queue_init (&st->mailbox);
+  c->backend = backend;
+  c->rank = 0;
+  c->size = 1;
+  c->impl = st;
+  c->device_index = -1;
+  return c;
+}
+
 static const TlCommBackend single_backend = {
   .name = "single",
   .device_buffers = FALSE,
@@ -140,34 +160,22 @@ static const TlCommBackend single_backend = {
 static TlComm *
 single_new (void)
 {
-  TlComm *c = g_new0 (TlComm, 1);
-  SingleState *st = g_new0 (SingleState, 1);
-  g_queue_init (&st->mailbox);
-  c->backend = &single_backend;
-  c->rank = 0;
-  c->size = 1;
-  c->impl = st;
-  return c;
+  return single_make (&single_backend, NULL);
 }
 
 /* --- single, CUDA tensors ---------------------------------------------------- */
 
-typedef struct {
-  const TlBackend *be;
-  SingleState mailbox; /* host copies of the device buffers sent */
-} SingleDevState;
-
 static gboolean
 single_dev_allgather (TlComm *c, const void *in, void *out, gsize nbytes, GError **error)
 {
-  SingleDevState *st = c->impl;
+  SingleState *st = c->impl;
   return out == in || nbytes == 0 || st->be->memcpy (out, TRUE, in, TRUE, nbytes, error);
 }
 
 static gboolean
 single_dev_send (TlComm *c, const void *buf, gsize nbytes, int dest, int tag, GError **error)
 {
-  SingleDevState *st = c->impl;
+  SingleState *st = c->impl;
   g_autofree void *host = g_try_malloc (MAX (nbytes, 1));
   if (!host) {
     g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY,
@@ -176,32 +184,22 @@ single_dev_send (TlComm *c, const void *buf, gsize nbytes, int dest, int tag, GE
   }
   if (nbytes && !st->be->memcpy (host, FALSE, buf, TRUE, nbytes, error))
     return FALSE;
-  TlComm tmp = { .impl = &st->mailbox };
-  return single_send (&tmp, host, nbytes, dest, tag, error);
+  return single_send (c, host, nbytes, dest, tag, error);
 }
 
 static gboolean
 single_dev_recv (TlComm *c, void *buf, gsize nbytes, int src, int tag, GError **error)
 {
-  SingleDevState *st = c->impl;
+  SingleState *st = c->impl;
   g_autofree void *host = g_try_malloc (MAX (nbytes, 1));
   if (!host) {
     g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY,
                  "comm single: recv of %" G_GSIZE_FORMAT " bytes: out of host memory", nbytes);
     return FALSE;
   }
-  TlComm tmp = { .impl = &st->mailbox };
-  if (!single_recv (&tmp, host, nbytes, src, tag, error))
+  if (!single_recv (c, host, nbytes, src, tag, error))
     return FALSE;
   return nbytes == 0 || st->be->memcpy (buf, TRUE, host, FALSE, nbytes, error);
-}
-
-static void
-single_dev_free (TlComm *c)
-{
-  SingleDevState *st = c->impl;
-  mailbox_clear (&st->mailbox);
-  g_free (st);
 }
 
 /* MEAN over one rank is the identity too, so device_buffers holds. */
@@ -215,25 +213,14 @@ static const TlCommBackend single_dev_backend = {
   .recv = single_dev_recv,
   .barrier = single_barrier,
   .abort = single_abort,
-  .free = single_dev_free,
+  .free = single_free,
 };
 
 static TlComm *
 single_dev_new (GError **error)
 {
   const TlBackend *be = _tl_priv_backend_cuda (error);
-  if (!be)
-    return NULL;
-  TlComm *c = g_new0 (TlComm, 1);
-  SingleDevState *st = g_new0 (SingleDevState, 1);
-  st->be = be;
-  g_queue_init (&st->mailbox.mailbox);
-  c->backend = &single_dev_backend;
-  c->rank = 0;
-  c->size = 1;
-  c->impl = st;
-  c->device_index = -1;
-  return c;
+  return be ? single_make (&single_dev_backend, be) : NULL;
 }
 
 /* --- construction ------------------------------------------------------------ */
@@ -322,17 +309,8 @@ tl_comm_new (const char *backend, GError **error)
 {
   if (!backend)
     return tl_comm_new_from_env (error);
-  if (g_str_equal (backend, "single"))
-    return single_new ();
-  if (g_str_equal (backend, "mpi")) {
-#ifdef TL_HAVE_MPI
-    return _tl_priv_comm_mpi_new (error);
-#else
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "comm: this libtl was built without MPI (configure --with-mpi)");
-    return NULL;
-#endif
-  }
+  if (g_str_equal (backend, "single") || g_str_equal (backend, "mpi"))
+    return _tl_priv_comm_host_new (g_str_equal (backend, "mpi"), error);
   if (g_str_equal (backend, "nccl")) {
     const char *world = mpirun_world_size ();
     if (!check_mpirun_without_mpi (world, error))
@@ -508,6 +486,16 @@ contiguous_of (TlTensor *t, GError **error)
   return tl_tensor_is_contiguous (t) ? tl_tensor_ref (t) : tl_tensor_contiguous (t, error);
 }
 
+/* route() for t, then its contiguous working copy (new ref; NULL on error)
+ * with *via the communicator that moves it. */
+static TlTensor *
+routed_contiguous (TlComm *comm, const TlTensor *t, const char *what, TlComm **via,
+                   GError **error)
+{
+  *via = route (comm, t, what, error);
+  return *via ? contiguous_of ((TlTensor *) t, error) : NULL;
+}
+
 /* Copy a contiguous working copy back into t when they differ. */
 static gboolean
 write_back (TlTensor *t, TlTensor *c, GError **error)
@@ -615,10 +603,8 @@ tl_comm_broadcast (TlComm *comm, TlTensor *t, int root, GError **error)
   g_return_val_if_fail (comm != NULL && t != NULL, FALSE);
   if (!check_rank (comm, root, "broadcast", error))
     return FALSE;
-  TlComm *via = route (comm, t, "broadcast", error);
-  if (!via)
-    return FALSE;
-  g_autoptr (TlTensor) c = contiguous_of (t, error);
+  TlComm *via = NULL;
+  g_autoptr (TlTensor) c = routed_contiguous (comm, t, "broadcast", &via, error);
   if (!c)
     return FALSE;
   if (!via->backend->broadcast (via, tl_tensor_data (c), tl_tensor_nbytes (c), root, error))
@@ -708,10 +694,8 @@ tl_comm_send (TlComm *comm, const TlTensor *t, int dest, int tag, GError **error
   g_return_val_if_fail (comm != NULL && t != NULL, FALSE);
   if (!check_rank (comm, dest, "send", error) || !check_tag (comm, tag, "send", error))
     return FALSE;
-  TlComm *via = route (comm, t, "send", error);
-  if (!via)
-    return FALSE;
-  g_autoptr (TlTensor) c = contiguous_of ((TlTensor *) t, error);
+  TlComm *via = NULL;
+  g_autoptr (TlTensor) c = routed_contiguous (comm, t, "send", &via, error);
   if (!c)
     return FALSE;
   return via->backend->send (via, tl_tensor_const_data (c), tl_tensor_nbytes (c), dest, tag,
@@ -735,10 +719,8 @@ tl_comm_recv (TlComm *comm, TlTensor *t, int src, int tag, GError **error)
   g_return_val_if_fail (comm != NULL && t != NULL, FALSE);
   if (!check_rank (comm, src, "recv", error) || !check_tag (comm, tag, "recv", error))
     return FALSE;
-  TlComm *via = route (comm, t, "recv", error);
-  if (!via)
-    return FALSE;
-  g_autoptr (TlTensor) c = contiguous_of (t, error);
+  TlComm *via = NULL;
+  g_autoptr (TlTensor) c = routed_contiguous (comm, t, "recv", &via, error);
   if (!c)
     return FALSE;
   if (!via->backend->recv (via, tl_tensor_data (c), tl_tensor_nbytes (c), src, tag, error))

@@ -7,6 +7,7 @@
 
 #include "tl-private.h"
 #include "json-mini.h"
+#include "xml-private.h"
 
 #define JSON_MAX_DEPTH 64
 
@@ -281,7 +282,8 @@ parse_container (Parser *p, int depth, gboolean object)
       if (!key)
         goto error;
       if (g_hash_table_contains (seen, key)) {
-        g_autofree char *msg = g_strdup_printf ("duplicate key \"%s\"", key);
+        g_autofree char *ekey = _tl_priv_escape_short (key);
+        g_autofree char *msg = g_strdup_printf ("duplicate key \"%s\"", ekey);
         g_free (key);
         fail (p, msg);
         goto error;

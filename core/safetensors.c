@@ -9,6 +9,7 @@
 
 #include "tl-private.h"
 #include "json-mini.h"
+#include "xml-private.h"
 
 /* Largest header accepted (the reference implementation uses 100 MB). */
 #define ST_MAX_HEADER (100u * 1024 * 1024)
@@ -61,9 +62,11 @@ static gboolean
 parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_size, StEntry *e,
              GError **error)
 {
+  /* names come from the file: keep messages on one line */
+  g_autofree char *ename = _tl_priv_escape_short (name);
   if (v->type != TL_JSON_OBJECT) {
     g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: tensor '%s': entry is not an object", path,
-                 name);
+                 ename);
     return FALSE;
   }
   const TlJson *dt = _tl_priv_json_member (v, "dtype");
@@ -74,19 +77,20 @@ parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_s
     g_set_error (
         error, TL_ERROR, TL_ERROR_PARSE,
         "%s: tensor '%s': needs \"dtype\" (string), \"shape\" and \"data_offsets\" (arrays)", path,
-        name);
+        ename);
     return FALSE;
   }
   e->name = name;
   e->dtype = st_dtype_parse (dt->str);
+  g_autofree char *edt = _tl_priv_escape_short (dt->str);
   if (e->dtype == TL_DTYPE_INVALID) {
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "%s: tensor '%s': unsupported dtype \"%s\"",
-                 path, name, dt->str);
+                 path, ename, edt);
     return FALSE;
   }
   if (sh->n > TL_MAX_DIMS) {
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "%s: tensor '%s': %u dimensions (at most %d)", path, name, sh->n, TL_MAX_DIMS);
+                 "%s: tensor '%s': %u dimensions (at most %d)", path, ename, sh->n, TL_MAX_DIMS);
     return FALSE;
   }
   e->ndim = sh->n;
@@ -96,7 +100,7 @@ parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_s
     const TlJson *d = sh->items[i];
     if (d->type != TL_JSON_NUMBER || !d->is_uint || d->uint > (guint64) G_MAXINT64) {
       g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
-                   "%s: tensor '%s': shape entries must be non-negative integers", path, name);
+                   "%s: tensor '%s': shape entries must be non-negative integers", path, ename);
       return FALSE;
     }
     e->shape[i] = (gint64) d->uint;
@@ -108,7 +112,7 @@ parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_s
   if (off->n != 2 || off->items[0]->type != TL_JSON_NUMBER || !off->items[0]->is_uint ||
       off->items[1]->type != TL_JSON_NUMBER || !off->items[1]->is_uint) {
     g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
-                 "%s: tensor '%s': data_offsets must be two non-negative integers", path, name);
+                 "%s: tensor '%s': data_offsets must be two non-negative integers", path, ename);
     return FALSE;
   }
   e->begin = off->items[0]->uint;
@@ -117,7 +121,7 @@ parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_s
     g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
                  "%s: tensor '%s': data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
                  "] out of range (data section has %" G_GUINT64_FORMAT " bytes)",
-                 path, name, e->begin, e->end, data_size);
+                 path, ename, e->begin, e->end, data_size);
     return FALSE;
   }
   gsize esz = tl_dtype_size (e->dtype);
@@ -131,7 +135,7 @@ parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_s
     g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
                  "%s: tensor '%s': %s %s needs a different byte count than data_offsets give "
                  "(%" G_GUINT64_FORMAT ")",
-                 path, name, dt->str, shape_s, e->end - e->begin);
+                 path, ename, edt, shape_s, e->end - e->begin);
     return FALSE;
   }
   return TRUE;
@@ -233,8 +237,9 @@ tl_safetensors_read (const char *path, GHashTable **metadata, GError **error)
       }
       for (guint k = 0; k < v->n; k++) {
         if (v->items[k]->type != TL_JSON_STRING) {
+          g_autofree char *ekey = _tl_priv_escape_short (v->keys[k]);
           g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
-                       "%s: __metadata__ value of \"%s\" is not a string", path, v->keys[k]);
+                       "%s: __metadata__ value of \"%s\" is not a string", path, ekey);
           goto out;
         }
         g_hash_table_replace (meta, g_strdup (v->keys[k]), g_strdup (v->items[k]->str));
@@ -250,9 +255,10 @@ tl_safetensors_read (const char *path, GHashTable **metadata, GError **error)
   qsort (sorted, n_entries, sizeof (StEntry), entry_cmp);
   for (guint i = 1; i < n_entries; i++) {
     if (sorted[i].begin < sorted[i - 1].end) {
+      g_autofree char *a = _tl_priv_escape_short (sorted[i - 1].name);
+      g_autofree char *b = _tl_priv_escape_short (sorted[i].name);
       g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
-                   "%s: tensors '%s' and '%s' have overlapping data_offsets", path,
-                   sorted[i - 1].name, sorted[i].name);
+                   "%s: tensors '%s' and '%s' have overlapping data_offsets", path, a, b);
       g_free (sorted);
       goto out;
     }
@@ -264,10 +270,11 @@ tl_safetensors_read (const char *path, GHashTable **metadata, GError **error)
     StEntry *e = &entries[i];
     GError *terr = NULL;
     TlTensor *t = tl_tensor_new (e->dtype, e->ndim, e->shape, &terr);
+    g_autofree char *ename = _tl_priv_escape_short (e->name);
     if (!t) {
       g_set_error (error, TL_ERROR,
                    terr->code == TL_ERROR_NO_MEMORY ? TL_ERROR_NO_MEMORY : TL_ERROR_PARSE,
-                   "%s: tensor '%s': %s", path, e->name, terr->message);
+                   "%s: tensor '%s': %s", path, ename, terr->message);
       g_error_free (terr);
       g_clear_pointer (&result, g_hash_table_destroy);
       goto out;
@@ -276,7 +283,7 @@ tl_safetensors_read (const char *path, GHashTable **metadata, GError **error)
     if (fseeko (fp, (off_t) (8 + hlen + e->begin), SEEK_SET) != 0 ||
         !read_exact (fp, tl_tensor_data (t), nbytes)) {
       g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: tensor '%s': read error (truncated file?)",
-                   path, e->name);
+                   path, ename);
       tl_tensor_unref (t);
       g_clear_pointer (&result, g_hash_table_destroy);
       goto out;

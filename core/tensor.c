@@ -13,6 +13,7 @@
 #include "tl-private.h"
 #include "graph-private.h"
 #include "backend-private.h"
+#include "ops/ops-common.h"
 #include "ops/ops-rules.h"
 
 typedef struct {
@@ -154,12 +155,9 @@ tl_tensor_desc_numel (const TlTensorDesc *desc)
 gboolean
 tl_tensor_desc_equal (const TlTensorDesc *a, const TlTensorDesc *b)
 {
-  if (a->dtype != b->dtype || a->ndim != b->ndim || a->ndim > TL_MAX_DIMS)
+  if (a->dtype != b->dtype || a->ndim > TL_MAX_DIMS)
     return FALSE;
-  for (guint i = 0; i < a->ndim; i++)
-    if (a->shape[i] != b->shape[i])
-      return FALSE;
-  return TRUE;
+  return _tl_priv_shape_equal (a->ndim, a->shape, b->ndim, b->shape);
 }
 
 /**
@@ -499,10 +497,7 @@ tl_tensor_dim (const TlTensor *t, gint axis)
 gint64
 tl_tensor_numel (const TlTensor *t)
 {
-  gint64 n = 1;
-  for (guint i = 0; i < t->ndim; i++)
-    n *= t->shape[i];
-  return n;
+  return _tl_priv_shape_numel (t->ndim, t->shape);
 }
 
 /** tl_tensor_nbytes: Returns: numel * dtype size. */
@@ -804,6 +799,30 @@ flat_offset (const TlTensor *t, gint64 i)
   return off;
 }
 
+/* Address of row-major element i of t in its storage (host or device). */
+static guint8 *
+elem_addr (const TlTensor *t, gint64 i)
+{
+  return (guint8 *) t->storage->data + flat_offset (t, i) * tl_dtype_size (t->dtype);
+}
+
+/* Copies element i of the GPU tensor t into buf (to_host) or from buf into
+ * t; on failure warns "fn: message" and returns FALSE. */
+static gboolean
+gpu_elem_copy (const TlTensor *t, gint64 i, guint8 *buf, gboolean to_host, const char *fn)
+{
+  GError *e = NULL;
+  TlDevice dev;
+  gsize es = tl_dtype_size (t->dtype);
+  guint8 *p = elem_addr (t, i);
+  if (_tl_priv_tensor_open_device (t, &dev, &e) &&
+      (to_host ? dev.be->memcpy (buf, FALSE, p, TRUE, es, &e) : dev.be->memcpy (p, TRUE, buf, FALSE, es, &e)))
+    return TRUE;
+  g_warning ("%s: %s", fn, e->message);
+  g_error_free (e);
+  return FALSE;
+}
+
 /**
  * tl_tensor_get_flat:
  * @t: a tensor
@@ -816,21 +835,11 @@ tl_tensor_get_flat (const TlTensor *t, gint64 i)
 {
   if (i < 0 || i >= tl_tensor_numel (t))
     return 0.0;
-  gsize es = tl_dtype_size (t->dtype);
   if (on_gpu (t)) {
     guint8 buf[8];
-    GError *e = NULL;
-    TlDevice dev;
-    if (!_tl_priv_tensor_open_device (t, &dev, &e) ||
-        !dev.be->memcpy (buf, FALSE, (const guint8 *) t->storage->data + flat_offset (t, i) * es,
-                         TRUE, es, &e)) {
-      g_warning ("tl_tensor_get_flat: %s", e->message);
-      g_error_free (e);
-      return NAN;
-    }
-    return load_elem (t->dtype, buf);
+    return gpu_elem_copy (t, i, buf, TRUE, "tl_tensor_get_flat") ? load_elem (t->dtype, buf) : NAN;
   }
-  return load_elem (t->dtype, (const guint8 *) t->storage->data + flat_offset (t, i) * es);
+  return load_elem (t->dtype, elem_addr (t, i));
 }
 
 /**
@@ -844,21 +853,13 @@ tl_tensor_set_flat (TlTensor *t, gint64 i, double value)
 {
   if (i < 0 || i >= tl_tensor_numel (t))
     return;
-  gsize es = tl_dtype_size (t->dtype);
   if (on_gpu (t)) {
     guint8 buf[8];
-    GError *e = NULL;
-    TlDevice dev;
     store_elem (t->dtype, buf, value);
-    if (!_tl_priv_tensor_open_device (t, &dev, &e) ||
-        !dev.be->memcpy ((guint8 *) t->storage->data + flat_offset (t, i) * es, TRUE, buf, FALSE, es,
-                         &e)) {
-      g_warning ("tl_tensor_set_flat: %s", e->message);
-      g_error_free (e);
-    }
+    gpu_elem_copy (t, i, buf, FALSE, "tl_tensor_set_flat");
     return;
   }
-  store_elem (t->dtype, (guint8 *) t->storage->data + flat_offset (t, i) * es, value);
+  store_elem (t->dtype, elem_addr (t, i), value);
 }
 
 /* Strided walk over two tensors of the same shape: calls the body with the
@@ -885,12 +886,7 @@ tl_tensor_set_flat (TlTensor *t, gint64 i, double value)
 static gboolean
 same_shape (const TlTensor *a, const TlTensor *b)
 {
-  if (a->ndim != b->ndim)
-    return FALSE;
-  for (guint i = 0; i < a->ndim; i++)
-    if (a->shape[i] != b->shape[i])
-      return FALSE;
-  return TRUE;
+  return _tl_priv_shape_equal (a->ndim, a->shape, b->ndim, b->shape);
 }
 
 /* Elements [*lo, *hi) of the storage a view can touch (strides are never
@@ -1168,6 +1164,22 @@ tl_tensor_fill (TlTensor *t, double value)
   STRIDED_PAIR_LOOP (t, t, o, o2, { (void) o2; memcpy (b + o * es, one, es); });
 }
 
+/* Host copies *ha, *hb of a and b (for the comparisons); on failure warns
+ * "fn: message" and returns FALSE with both NULL. */
+static gboolean
+host_pair (const TlTensor *a, const TlTensor *b, TlTensor **ha, TlTensor **hb, const char *fn)
+{
+  GError *e = NULL;
+  *ha = tl_tensor_to_device ((TlTensor *) a, "cpu", &e);
+  *hb = *ha ? tl_tensor_to_device ((TlTensor *) b, "cpu", &e) : NULL;
+  if (*hb)
+    return TRUE;
+  g_clear_pointer (ha, tl_tensor_unref);
+  g_warning ("%s: %s", fn, e->message);
+  g_error_free (e);
+  return FALSE;
+}
+
 /**
  * tl_tensor_max_rel_diff:
  * @a: a tensor
@@ -1182,14 +1194,10 @@ tl_tensor_max_rel_diff (const TlTensor *a, const TlTensor *b)
   if (!same_shape (a, b))
     return -1.0;
   if (on_gpu (a) || on_gpu (b)) {
-    GError *e = NULL;
-    g_autoptr (TlTensor) ha = tl_tensor_to_device ((TlTensor *) a, "cpu", &e);
-    g_autoptr (TlTensor) hb = ha ? tl_tensor_to_device ((TlTensor *) b, "cpu", &e) : NULL;
-    if (!hb) {
-      g_warning ("tl_tensor_max_rel_diff: %s", e->message);
-      g_error_free (e);
+    g_autoptr (TlTensor) ha = NULL;
+    g_autoptr (TlTensor) hb = NULL;
+    if (!host_pair (a, b, &ha, &hb, "tl_tensor_max_rel_diff"))
       return INFINITY;
-    }
     return tl_tensor_max_rel_diff (ha, hb);
   }
   const guint8 *ab = a->storage->data, *bb = b->storage->data;
@@ -1228,14 +1236,10 @@ tl_tensor_equal_bits (const TlTensor *a, const TlTensor *b)
   if (a->dtype != b->dtype || !same_shape (a, b))
     return FALSE;
   if (on_gpu (a) || on_gpu (b)) {
-    GError *e = NULL;
-    g_autoptr (TlTensor) ha = tl_tensor_to_device ((TlTensor *) a, "cpu", &e);
-    g_autoptr (TlTensor) hb = ha ? tl_tensor_to_device ((TlTensor *) b, "cpu", &e) : NULL;
-    if (!hb) {
-      g_warning ("tl_tensor_equal_bits: %s", e->message);
-      g_error_free (e);
+    g_autoptr (TlTensor) ha = NULL;
+    g_autoptr (TlTensor) hb = NULL;
+    if (!host_pair (a, b, &ha, &hb, "tl_tensor_equal_bits"))
       return FALSE;
-    }
     return tl_tensor_equal_bits (ha, hb);
   }
   const guint8 *ab = a->storage->data, *bb = b->storage->data;

@@ -24,11 +24,10 @@ state_error (XmlState *st, int code, long line, const char *text)
 {
   if (st->message)
     return;
-  g_autofree char *t = g_strstrip (g_strdup (text ? text : "malformed document"));
-  /* libxml2 messages may span lines; keep the first */
-  char *nl = strchr (t, '\n');
-  if (nl)
-    *nl = '\0';
+  g_autofree char *raw = g_strstrip (g_strdup (text ? text : "malformed document"));
+  /* libxml2 messages quote the document (which may hold &#10; or &#13;):
+   * keep them on one line */
+  g_autofree char *t = _tl_priv_escape_controls (raw);
   if (line > 0)
     st->message = g_strdup_printf ("%s:%ld: %s", st->name, line, t);
   else
@@ -235,8 +234,10 @@ _tl_priv_xml_fail (GError **error, int code, const char *file, const xmlNode *no
 {
   va_list ap;
   va_start (ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  g_autofree char *raw = g_strdup_vprintf (fmt, ap);
   va_end (ap);
+  /* attribute values may hold &#10;: keep the message on one line */
+  g_autofree char *msg = _tl_priv_escape_controls (raw);
   g_autofree char *loc = _tl_priv_xml_location (file, node);
   g_set_error (error, TL_ERROR, code, "%s: %s", loc, msg);
   return NULL;
@@ -273,4 +274,65 @@ _tl_priv_xml_text (const xmlNode *node)
   if (v)
     xmlFree (v);
   return g_strstrip (s);
+}
+
+/* Escape control characters of `str`; stop after `max` bytes of it (at a
+ * UTF-8 character boundary) and append "..." when it is longer. */
+static char *
+escape_controls (const char *str, gsize max)
+{
+  GString *s = g_string_new (NULL);
+  const char *p = str ? str : "";
+  for (; *p && (gsize) (p - (str ? str : "")) < max; p++) {
+    unsigned char c = (unsigned char) *p;
+    if (c == '\n')
+      g_string_append (s, "\\n");
+    else if (c == '\r')
+      g_string_append (s, "\\r");
+    else if (c == '\t')
+      g_string_append (s, "\\t");
+    else if (c < 0x20 || c == 0x7f)
+      g_string_append_printf (s, "\\x%02x", c);
+    else
+      g_string_append_c (s, (char) c);
+  }
+  if (*p) {
+    /* cut inside a UTF-8 sequence: drop its first bytes too */
+    if (((unsigned char) *p & 0xc0) == 0x80) {
+      while (s->len > 0 && ((unsigned char) s->str[s->len - 1] & 0xc0) == 0x80)
+        g_string_truncate (s, s->len - 1);
+      if (s->len > 0 && ((unsigned char) s->str[s->len - 1] & 0xc0) == 0xc0)
+        g_string_truncate (s, s->len - 1);
+    }
+    g_string_append (s, "...");
+  }
+  return g_string_free (s, FALSE);
+}
+
+/**
+ * _tl_priv_escape_controls:
+ * @str: (nullable): text from a file
+ *
+ * Returns: (transfer full): @str with control characters and DEL escaped
+ * (\n, \r, \t, \xHH), for one-line error messages.
+ */
+char *
+_tl_priv_escape_controls (const char *str)
+{
+  return escape_controls (str, G_MAXSIZE);
+}
+
+/**
+ * _tl_priv_escape_short:
+ * @str: (nullable): a name or value from a file
+ *
+ * Like _tl_priv_escape_controls(), and at most %TL_MESSAGE_QUOTE_MAX bytes
+ * of @str are kept (then "..."): a hostile file cannot make a huge message.
+ *
+ * Returns: (transfer full): the text to quote in a message.
+ */
+char *
+_tl_priv_escape_short (const char *str)
+{
+  return escape_controls (str, TL_MESSAGE_QUOTE_MAX);
 }

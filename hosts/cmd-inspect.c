@@ -55,10 +55,8 @@ plugin_text (const TlPluginInfo *p, const TlComponentInfo *only)
                                                                  : "(built into libtl-1)");
   printf ("  ABI:         %s\n", tl_plugin_info_abi (p));
   printf ("  license:     %s\n", *tl_plugin_info_license (p) ? tl_plugin_info_license (p) : "(none)");
-  printf ("  status:      %s", tl_plugin_status_name (tl_plugin_info_status (p)));
-  if (tl_plugin_info_skip_reason (p))
-    printf (": %s", tl_plugin_info_skip_reason (p));
-  printf ("\n");
+  printf ("  status:      ");
+  tlhost_print_status (p);
   const char *const *req = tl_plugin_info_requires (p);
   if (req && *req) {
     g_autofree char *r = g_strjoinv (", ", (char **) req);
@@ -77,51 +75,31 @@ plugin_text (const TlPluginInfo *p, const TlComponentInfo *only)
 static void
 param_json (GString *s, const TlParamSpec *p)
 {
-  g_string_append (s, "{\"name\": ");
-  tlhost_json_string (s, tl_param_spec_name (p));
-  g_string_append (s, ", \"type\": ");
-  tlhost_json_string (s, tl_param_spec_type_name (p));
-  g_string_append (s, ", \"default\": ");
-  tlhost_json_string (s, tl_param_spec_default (p));
-  g_string_append (s, ", \"min\": ");
-  tlhost_json_string (s, tl_param_spec_min (p));
-  g_string_append (s, ", \"max\": ");
-  tlhost_json_string (s, tl_param_spec_max (p));
-  g_string_append (s, ", \"choices\": ");
-  const char *const *ch = tl_param_spec_choices (p);
-  if (!ch) {
-    g_string_append (s, "null");
-  } else {
-    g_string_append_c (s, '[');
-    for (guint i = 0; ch[i]; i++) {
-      if (i)
-        g_string_append (s, ", ");
-      tlhost_json_string (s, ch[i]);
-    }
-    g_string_append_c (s, ']');
-  }
-  g_string_append (s, ", \"doc\": ");
-  tlhost_json_string (s, tl_param_spec_doc (p));
+  g_string_append_c (s, '{');
+  tlhost_json_member (s, "name", tl_param_spec_name (p));
+  tlhost_json_member (s, "type", tl_param_spec_type_name (p));
+  tlhost_json_member (s, "default", tl_param_spec_default (p));
+  tlhost_json_member (s, "min", tl_param_spec_min (p));
+  tlhost_json_member (s, "max", tl_param_spec_max (p));
+  tlhost_json_key (s, "choices");
+  tlhost_json_strv (s, tl_param_spec_choices (p));
+  tlhost_json_member (s, "doc", tl_param_spec_doc (p));
   g_string_append_c (s, '}');
 }
 
 static void
 component_json (GString *s, const TlComponentInfo *c)
 {
-  g_string_append (s, "{\"name\": ");
-  tlhost_json_string (s, tl_component_info_full_name (c));
-  g_string_append (s, ", \"kind\": ");
-  tlhost_json_string (s, tl_component_kind_name (tl_component_info_kind (c)));
-  g_string_append (s, ", \"description\": ");
-  tlhost_json_string (s, tl_component_info_description (c));
-  g_string_append (s, ", \"devices\": [");
+  static const char *const no_devices[] = { NULL };
   const char *const *d = tl_component_info_devices (c);
-  for (guint i = 0; d && d[i]; i++) {
-    if (i)
-      g_string_append (s, ", ");
-    tlhost_json_string (s, d[i]);
-  }
-  g_string_append (s, "], \"params\": [");
+  g_string_append_c (s, '{');
+  tlhost_json_member (s, "name", tl_component_info_full_name (c));
+  tlhost_json_member (s, "kind", tl_component_kind_name (tl_component_info_kind (c)));
+  tlhost_json_member (s, "description", tl_component_info_description (c));
+  tlhost_json_key (s, "devices");
+  tlhost_json_strv (s, d ? d : no_devices);
+  tlhost_json_key (s, "params");
+  g_string_append_c (s, '[');
   for (guint i = 0; i < tl_component_info_n_params (c); i++) {
     if (i)
       g_string_append (s, ", ");
@@ -133,25 +111,18 @@ component_json (GString *s, const TlComponentInfo *c)
 static void
 plugin_json (const TlPluginInfo *p, const TlComponentInfo *only)
 {
-  g_autoptr (GString) s = g_string_new ("{\"id\": ");
-  tlhost_json_string (s, tl_plugin_info_id (p));
-  g_string_append (s, ", \"version\": ");
-  tlhost_json_string (s, tl_plugin_info_version (p));
-  g_string_append (s, ", \"description\": ");
-  tlhost_json_string (s, tl_plugin_info_description (p));
-  g_string_append (s, ", \"manifest\": ");
-  tlhost_json_string (s, tl_plugin_info_manifest_path (p));
-  g_string_append (s, ", \"library\": ");
-  tlhost_json_string (s, tl_plugin_info_library_path (p));
-  g_string_append (s, ", \"abi\": ");
-  tlhost_json_string (s, tl_plugin_info_abi (p));
-  g_string_append (s, ", \"license\": ");
-  tlhost_json_string (s, tl_plugin_info_license (p));
-  g_string_append (s, ", \"status\": ");
-  tlhost_json_string (s, tl_plugin_status_name (tl_plugin_info_status (p)));
-  g_string_append (s, ", \"skip_reason\": ");
-  tlhost_json_string (s, tl_plugin_info_skip_reason (p));
-  g_string_append (s, ", \"components\": [");
+  g_autoptr (GString) s = g_string_new ("{");
+  tlhost_json_member (s, "id", tl_plugin_info_id (p));
+  tlhost_json_member (s, "version", tl_plugin_info_version (p));
+  tlhost_json_member (s, "description", tl_plugin_info_description (p));
+  tlhost_json_member (s, "manifest", tl_plugin_info_manifest_path (p));
+  tlhost_json_member (s, "library", tl_plugin_info_library_path (p));
+  tlhost_json_member (s, "abi", tl_plugin_info_abi (p));
+  tlhost_json_member (s, "license", tl_plugin_info_license (p));
+  tlhost_json_member (s, "status", tl_plugin_status_name (tl_plugin_info_status (p)));
+  tlhost_json_member (s, "skip_reason", tl_plugin_info_skip_reason (p));
+  tlhost_json_key (s, "components");
+  g_string_append_c (s, '[');
   gboolean first = TRUE;
   for (guint i = 0; i < tl_plugin_info_n_components (p); i++) {
     const TlComponentInfo *c = tl_plugin_info_component (p, i);

@@ -21,11 +21,8 @@ list_text (const TlRegistry *r, gboolean all)
     const TlPluginInfo *p = tl_registry_plugin (r, i);
     if (!shown (p, all))
       continue;
-    printf ("%-20s %-10s %s", tl_plugin_info_id (p), tl_plugin_info_version (p),
-            tl_plugin_status_name (tl_plugin_info_status (p)));
-    if (tl_plugin_info_skip_reason (p))
-      printf (": %s", tl_plugin_info_skip_reason (p));
-    printf ("\n");
+    printf ("%-20s %-10s ", tl_plugin_info_id (p), tl_plugin_info_version (p));
+    tlhost_print_status (p);
     for (int k = TL_COMPONENT_OP; k <= TL_COMPONENT_DATASET; k++) {
       g_autoptr (GString) names = g_string_new (NULL);
       for (guint j = 0; j < tl_plugin_info_n_components (p); j++) {
@@ -50,26 +47,20 @@ list_json (const TlRegistry *r, gboolean all)
       continue;
     g_string_append (s, first ? "\n  {" : ",\n  {");
     first = FALSE;
-    g_string_append (s, "\"id\": ");
-    tlhost_json_string (s, tl_plugin_info_id (p));
-    g_string_append (s, ", \"version\": ");
-    tlhost_json_string (s, tl_plugin_info_version (p));
-    g_string_append (s, ", \"status\": ");
-    tlhost_json_string (s, tl_plugin_status_name (tl_plugin_info_status (p)));
-    g_string_append (s, ", \"skip_reason\": ");
-    tlhost_json_string (s, tl_plugin_info_skip_reason (p));
-    g_string_append (s, ", \"manifest\": ");
-    tlhost_json_string (s, tl_plugin_info_manifest_path (p));
-    g_string_append (s, ", \"library\": ");
-    tlhost_json_string (s, tl_plugin_info_library_path (p));
-    g_string_append (s, ", \"components\": [");
+    tlhost_json_member (s, "id", tl_plugin_info_id (p));
+    tlhost_json_member (s, "version", tl_plugin_info_version (p));
+    tlhost_json_member (s, "status", tl_plugin_status_name (tl_plugin_info_status (p)));
+    tlhost_json_member (s, "skip_reason", tl_plugin_info_skip_reason (p));
+    tlhost_json_member (s, "manifest", tl_plugin_info_manifest_path (p));
+    tlhost_json_member (s, "library", tl_plugin_info_library_path (p));
+    tlhost_json_key (s, "components");
+    g_string_append_c (s, '[');
     for (guint j = 0; j < tl_plugin_info_n_components (p); j++) {
       const TlComponentInfo *c = tl_plugin_info_component (p, j);
-      g_string_append (s, j ? ", {\"name\": " : "{\"name\": ");
-      tlhost_json_string (s, tl_component_info_full_name (c));
-      g_string_append (s, ", \"kind\": ");
-      tlhost_json_string (s, tl_component_kind_name (tl_component_info_kind (c)));
-      g_string_append (s, "}");
+      g_string_append (s, j ? ", {" : "{");
+      tlhost_json_member (s, "name", tl_component_info_full_name (c));
+      tlhost_json_member (s, "kind", tl_component_kind_name (tl_component_info_kind (c)));
+      g_string_append_c (s, '}');
     }
     g_string_append (s, "]}");
   }

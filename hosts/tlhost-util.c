@@ -83,3 +83,44 @@ tlhost_json_string (GString *out, const char *s)
   }
   g_string_append_c (out, '"');
 }
+
+void
+tlhost_json_key (GString *out, const char *key)
+{
+  if (out->len && out->str[out->len - 1] != '{')
+    g_string_append (out, ", ");
+  tlhost_json_string (out, key);
+  g_string_append (out, ": ");
+}
+
+void
+tlhost_json_member (GString *out, const char *key, const char *value)
+{
+  tlhost_json_key (out, key);
+  tlhost_json_string (out, value);
+}
+
+void
+tlhost_json_strv (GString *out, const char *const *v)
+{
+  if (!v) {
+    g_string_append (out, "null");
+    return;
+  }
+  g_string_append_c (out, '[');
+  for (guint i = 0; v[i]; i++) {
+    if (i)
+      g_string_append (out, ", ");
+    tlhost_json_string (out, v[i]);
+  }
+  g_string_append_c (out, ']');
+}
+
+void
+tlhost_print_status (const TlPluginInfo *p)
+{
+  printf ("%s", tl_plugin_status_name (tl_plugin_info_status (p)));
+  if (tl_plugin_info_skip_reason (p))
+    printf (": %s", tl_plugin_info_skip_reason (p));
+  printf ("\n");
+}

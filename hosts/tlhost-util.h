@@ -17,5 +17,14 @@ void tlhost_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 TlRegistry *tlhost_open_registry (gboolean quiet);
 /* Append s as a JSON string literal (with quotes; NULL -> null). */
 void tlhost_json_string (GString *out, const char *s);
+/* Append `"KEY": ` to the object being written in out, after ", " unless
+ * it is the object's first member (out ends with '{'). */
+void tlhost_json_key (GString *out, const char *key);
+/* tlhost_json_key(), then value as by tlhost_json_string(). */
+void tlhost_json_member (GString *out, const char *key, const char *value);
+/* Append v as a JSON array of strings (NULL -> null). */
+void tlhost_json_strv (GString *out, const char *const *v);
+/* Print the plugin's status, ": SKIP_REASON" when it has one, and a newline. */
+void tlhost_print_status (const TlPluginInfo *p);
 
 #endif

@@ -10,6 +10,7 @@
 #include "tl-private.h"
 #include "registry-private.h"
 #include "job-private.h"
+#include "xml-private.h"
 
 /* --- the task schema --------------------------------------------------------- */
 
@@ -23,6 +24,29 @@ enum {
   K_BENCH = 1 << 6,
   K_ALL = 0x7f
 };
+
+/* Append one problem (or a part of one) to `errs`: values from the job may
+ * hold control characters, which are escaped so that every problem stays
+ * on its line (the lines are sorted afterwards). A final '\n' is kept. */
+static void
+errs_printf (GString *errs, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+errs_printf (GString *errs, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *raw = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  gsize len = strlen (raw);
+  gboolean nl = len > 0 && raw[len - 1] == '\n';
+  if (nl)
+    raw[len - 1] = '\0';
+  g_autofree char *esc = _tl_priv_escape_controls (raw);
+  g_string_append (errs, esc);
+  if (nl)
+    g_string_append_c (errs, '\n');
+}
 
 static const char *const task_kinds[] = { "train", "evaluate", "predict", "export", "plan",
                                           "simulate", "bench", NULL };
@@ -112,7 +136,7 @@ append_hint (GString *errs, const char *name, const char *const *cands, guint n)
 {
   const char *hint = _tl_priv_did_you_mean (name, cands, n);
   if (hint)
-    g_string_append_printf (errs, " (did you mean '%s'?)", hint);
+    errs_printf (errs, " (did you mean '%s'?)", hint);
 }
 
 static gboolean
@@ -133,34 +157,34 @@ check_task_value (TlJob *job, const char *loc, const char *kind, const TaskAttr 
     errno = 0;
     gint64 x = g_ascii_strtoll (v, &end, 10);
     if (end == v || *end || errno)
-      g_string_append_printf (errs, "%s: task %s: %s=\"%s\" is not an integer\n", loc, kind, a->name, v);
+      errs_printf (errs, "%s: task %s: %s=\"%s\" is not an integer\n", loc, kind, a->name, v);
     else if ((double) x < a->min || (double) x > a->max)
-      g_string_append_printf (errs, "%s: task %s: %s=%s is out of range [%.15g, %.15g]\n", loc, kind,
-                              a->name, v, a->min, a->max);
+      errs_printf (errs, "%s: task %s: %s=%s is out of range [%.15g, %.15g]\n", loc, kind,
+                   a->name, v, a->min, a->max);
     break;
   }
   case A_FLOAT: {
     errno = 0;
     double x = g_ascii_strtod (v, &end);
     if (end == v || *end || errno || !isfinite (x))
-      g_string_append_printf (errs, "%s: task %s: %s=\"%s\" is not a number\n", loc, kind, a->name, v);
+      errs_printf (errs, "%s: task %s: %s=\"%s\" is not a number\n", loc, kind, a->name, v);
     else if (x < a->min || x > a->max)
-      g_string_append_printf (errs, "%s: task %s: %s=%s is out of range [%g, %g]\n", loc, kind, a->name,
-                              v, a->min, a->max);
+      errs_printf (errs, "%s: task %s: %s=%s is out of range [%g, %g]\n", loc, kind, a->name,
+                   v, a->min, a->max);
     else if (g_str_equal (a->name, "lr") && x <= 0)
-      g_string_append_printf (errs, "%s: task %s: lr=%s must be positive\n", loc, kind, v);
+      errs_printf (errs, "%s: task %s: lr=%s must be positive\n", loc, kind, v);
     break;
   }
   case A_BOOL:
     if (!parse_bool (v))
-      g_string_append_printf (errs, "%s: task %s: %s=\"%s\" is not a boolean (true/false)\n", loc, kind,
-                              a->name, v);
+      errs_printf (errs, "%s: task %s: %s=\"%s\" is not a boolean (true/false)\n", loc, kind,
+                   a->name, v);
     break;
   case A_CHOICE: {
     g_auto (GStrv) choices = g_strsplit (a->choices, ",", -1);
     if (!g_strv_contains ((const char *const *) choices, v)) {
-      g_string_append_printf (errs, "%s: task %s: %s=\"%s\" is not one of %s", loc, kind, a->name, v,
-                              a->choices);
+      errs_printf (errs, "%s: task %s: %s=\"%s\" is not one of %s", loc, kind, a->name, v,
+                   a->choices);
       append_hint (errs, v, (const char *const *) choices, g_strv_length (choices));
       g_string_append_c (errs, '\n');
     }
@@ -176,24 +200,24 @@ check_task_value (TlJob *job, const char *loc, const char *kind, const TaskAttr 
     JobComponent *c = _tl_priv_job_find_component (job, v);
     if (!c) {
       g_auto (GStrv) ids = _tl_priv_job_ids (job, want);
-      g_string_append_printf (errs, "%s: task %s: %s=\"%s\": no %s with id '%s'", loc, kind, a->name, v,
-                              what, v);
+      errs_printf (errs, "%s: task %s: %s=\"%s\": no %s with id '%s'", loc, kind, a->name, v,
+                   what, v);
       append_hint (errs, v, (const char *const *) ids, g_strv_length (ids));
       g_string_append_c (errs, '\n');
     } else if (c->kind != want) {
-      g_string_append_printf (errs, "%s: task %s: %s=\"%s\" is a %s, not a %s\n", loc, kind, a->name, v,
-                              tl_component_kind_name (c->kind), what);
+      errs_printf (errs, "%s: task %s: %s=\"%s\" is a %s, not a %s\n", loc, kind, a->name, v,
+                   tl_component_kind_name (c->kind), what);
     }
     break;
   }
   case A_OUTPUT:
     if (!*v || g_path_is_absolute (v) || strstr (v, ".."))
-      g_string_append_printf (errs, "%s: task %s: %s=\"%s\" must be a relative file name inside the output directory\n",
-                              loc, kind, a->name, v);
+      errs_printf (errs, "%s: task %s: %s=\"%s\" must be a relative file name inside the output directory\n",
+                   loc, kind, a->name, v);
     break;
   case A_DEVICE:
     if (!g_str_equal (v, "cpu") && !g_str_equal (v, "cuda") && !g_str_has_prefix (v, "cuda:"))
-      g_string_append_printf (errs, "%s: task %s: device=\"%s\" is not cpu, cuda or cuda:N\n", loc, kind, v);
+      errs_printf (errs, "%s: task %s: device=\"%s\" is not cpu, cuda or cuda:N\n", loc, kind, v);
     break;
   case A_STRING:
   case A_PATH:
@@ -207,8 +231,8 @@ validate_task (TlJob *job, guint index, JobTask *t, GString *errs)
 {
   guint bit = kind_bit (t->kind);
   if (!bit) {
-    g_string_append_printf (errs, "%s: unknown task kind '%s' (train, evaluate, predict, export, plan, simulate, bench)",
-                            t->loc, t->kind);
+    errs_printf (errs, "%s: unknown task kind '%s' (train, evaluate, predict, export, plan, simulate, bench)",
+                 t->loc, t->kind);
     append_hint (errs, t->kind, task_kinds, g_strv_length ((char **) task_kinds));
     g_string_append_c (errs, '\n');
     return;
@@ -222,8 +246,8 @@ validate_task (TlJob *job, guint index, JobTask *t, GString *errs)
     const TaskAttr *a = find_task_attr (s->name);
     if (!a || !(a->kinds & bit)) {
       if (a) {
-        g_string_append_printf (errs, "%s: task %s (task%u) does not use attribute '%s'\n", s->loc,
-                                t->kind, index + 1, s->name);
+        errs_printf (errs, "%s: task %s (task%u) does not use attribute '%s'\n", s->loc,
+                     t->kind, index + 1, s->name);
         continue;
       }
       const char *cands[G_N_ELEMENTS (task_schema)];
@@ -231,8 +255,8 @@ validate_task (TlJob *job, guint index, JobTask *t, GString *errs)
       for (guint k = 0; k < G_N_ELEMENTS (task_schema); k++)
         if (task_schema[k].kinds & bit)
           cands[n++] = task_schema[k].name;
-      g_string_append_printf (errs, "%s: task %s (task%u): unknown attribute '%s'", s->loc, t->kind,
-                              index + 1, s->name);
+      errs_printf (errs, "%s: task %s (task%u): unknown attribute '%s'", s->loc, t->kind,
+                   index + 1, s->name);
       append_hint (errs, s->name, cands, n);
       g_string_append_c (errs, '\n');
       continue;
@@ -240,7 +264,7 @@ validate_task (TlJob *job, guint index, JobTask *t, GString *errs)
     GError *local = NULL;
     char *v = _tl_priv_job_expand (s, a->type == A_PATH, &local);
     if (!v) {
-      g_string_append_printf (errs, "%s: task %s: %s: %s\n", s->loc, t->kind, s->name, local->message);
+      errs_printf (errs, "%s: task %s: %s: %s\n", s->loc, t->kind, s->name, local->message);
       g_error_free (local);
       continue;
     }
@@ -250,13 +274,13 @@ validate_task (TlJob *job, guint index, JobTask *t, GString *errs)
   for (guint k = 0; k < G_N_ELEMENTS (task_schema); k++) {
     const TaskAttr *a = &task_schema[k];
     if ((a->required & bit) && !_tl_priv_job_set_find (t->attrs, a->name))
-      g_string_append_printf (errs, "%s: task %s (task%u) needs attribute '%s'\n", t->loc, t->kind,
-                              index + 1, a->name);
+      errs_printf (errs, "%s: task %s (task%u) needs attribute '%s'\n", t->loc, t->kind,
+                   index + 1, a->name);
   }
   if ((bit & (K_SIMULATE | K_BENCH)) && !_tl_priv_job_set_find (t->attrs, "model") &&
       !_tl_priv_job_set_find (t->attrs, "planner"))
-    g_string_append_printf (errs, "%s: task %s (task%u) needs a 'planner' or a 'model' attribute\n",
-                            t->loc, t->kind, index + 1);
+    errs_printf (errs, "%s: task %s (task%u) needs a 'planner' or a 'model' attribute\n",
+                 t->loc, t->kind, index + 1);
 }
 
 /* --- components ------------------------------------------------------------ */
@@ -280,30 +304,30 @@ validate_component (TlJob *job, TlRegistry *reg, JobComponent *c, GString *errs)
   g_clear_pointer (&c->params, tl_params_free);
   const TlComponentInfo *ci = tl_registry_find_component (reg, c->component, &local);
   if (!ci) {
-    g_string_append_printf (errs, "%s: %s '%s': %s\n", c->loc, tl_component_kind_name (c->kind), c->id,
-                            local->message);
+    errs_printf (errs, "%s: %s '%s': %s\n", c->loc, tl_component_kind_name (c->kind), c->id,
+                 local->message);
     g_error_free (local);
     return;
   }
   if (tl_component_info_kind (ci) != c->kind) {
-    g_string_append_printf (errs, "%s: '%s' is a%s %s component, not a %s\n", c->loc, c->component,
-                            tl_component_info_kind (ci) == TL_COMPONENT_OP ? "n" : "",
-                            tl_component_kind_name (tl_component_info_kind (ci)),
-                            tl_component_kind_name (c->kind));
+    errs_printf (errs, "%s: '%s' is a%s %s component, not a %s\n", c->loc, c->component,
+                 tl_component_info_kind (ci) == TL_COMPONENT_OP ? "n" : "",
+                 tl_component_kind_name (tl_component_info_kind (ci)),
+                 tl_component_kind_name (c->kind));
     return;
   }
   const TlPluginInfo *pi = tl_component_info_plugin (ci);
   const char *plugin_id = tl_plugin_info_id (pi);
   if (!allowed_plugin (job, plugin_id)) {
-    g_string_append_printf (errs, "%s: plugin '%s' (of '%s') is not in the job's allow-list\n", c->loc,
-                            plugin_id, c->component);
+    errs_printf (errs, "%s: plugin '%s' (of '%s') is not in the job's allow-list\n", c->loc,
+                 plugin_id, c->component);
     return;
   }
   TlPluginStatus st = tl_plugin_info_status (pi);
   if (st == TL_PLUGIN_STATUS_SKIPPED || st == TL_PLUGIN_STATUS_NOT_ALLOWED) {
     const char *why = tl_plugin_info_skip_reason (pi);
-    g_string_append_printf (errs, "%s: plugin '%s' is %s%s%s\n", c->loc, plugin_id,
-                            tl_plugin_status_name (st), why ? ": " : "", why ? why : "");
+    errs_printf (errs, "%s: plugin '%s' is %s%s%s\n", c->loc, plugin_id,
+                 tl_plugin_status_name (st), why ? ": " : "", why ? why : "");
     return;
   }
 
@@ -321,7 +345,7 @@ validate_component (TlJob *job, TlRegistry *reg, JobComponent *c, GString *errs)
       /* path parameters: tl_component_info_make_params expands and
        * reports them itself (same location) */
       if (!is_path) {
-        g_string_append_printf (errs, "%s: %s.%s: %s\n", s->loc, c->id, s->name, local->message);
+        errs_printf (errs, "%s: %s.%s: %s\n", s->loc, c->id, s->name, local->message);
         expand_failed = TRUE;
       }
       g_clear_error (&local);
@@ -343,9 +367,9 @@ validate_component (TlJob *job, TlRegistry *reg, JobComponent *c, GString *errs)
         continue;
       if (g_str_has_prefix (lines[i], job->path) || g_str_has_prefix (lines[i], "--set") ||
           strstr (lines[i], ".xml:"))
-        g_string_append_printf (errs, "%s\n", lines[i]);
+        errs_printf (errs, "%s\n", lines[i]);
       else
-        g_string_append_printf (errs, "%s: %s\n", c->loc, lines[i]);
+        errs_printf (errs, "%s: %s\n", c->loc, lines[i]);
     }
     g_clear_error (&local);
     return;
@@ -428,11 +452,11 @@ tl_job_validate (TlJob *job, TlRegistry *reg, GError **error)
   for (guint i = 0; i < job->tasks->len; i++)
     validate_task (job, i, job->tasks->pdata[i], errs);
   if (job->tasks->len == 0)
-    g_string_append_printf (errs, "%s: the job has no <task>\n", job->path);
+    errs_printf (errs, "%s: the job has no <task>\n", job->path);
   for (guint i = 0; i < job->allow->len; i++) {
     JobSet *s = job->allow->pdata[i];
     if (!tl_registry_find_plugin (reg, s->name))
-      g_string_append_printf (errs, "%s: <allow plugin=\"%s\">: no such plugin\n", s->loc, s->name);
+      errs_printf (errs, "%s: <allow plugin=\"%s\">: no such plugin\n", s->loc, s->name);
   }
   if (job->cluster) {
     GError *local = NULL;
@@ -440,7 +464,7 @@ tl_job_validate (TlJob *job, TlRegistry *reg, GError **error)
     job->cluster_resolved = _tl_priv_job_expand (job->cluster, TRUE, &local);
     TlCluster *cl = job->cluster_resolved ? tl_cluster_load (job->cluster_resolved, &local) : NULL;
     if (!cl) {
-      g_string_append_printf (errs, "%s: <cluster>: %s\n", job->cluster->loc, local->message);
+      errs_printf (errs, "%s: <cluster>: %s\n", job->cluster->loc, local->message);
       g_error_free (local);
     }
     tl_cluster_free (cl);

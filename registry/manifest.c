@@ -120,6 +120,15 @@ valid_id (const char *s, gboolean underscore)
 
 /* "MAJOR.MINOR.PATCH" with an optional "-pre" or "+build" suffix. */
 static gboolean
+has_control_chars (const char *s)
+{
+  for (; *s; s++)
+    if ((unsigned char) *s < 0x20 || *s == 0x7f)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
 valid_semver (const char *v)
 {
   if (!v)
@@ -351,9 +360,11 @@ _tl_priv_manifest_parse (const char *name, const char *data, gsize len, gboolean
     goto fail;
   }
   if (!builtin && (!p->library || !*p->library || strchr (p->library, '/')
-                   || strcmp (p->library, "..") == 0 || strcmp (p->library, ".") == 0)) {
+                   || strcmp (p->library, "..") == 0 || strcmp (p->library, ".") == 0
+                   || has_control_chars (p->library))) {
     _tl_priv_xml_fail (error, TL_ERROR_PARSE, name, root,
-                       "library=\"...\" must name the plugin's shared object (a file name, no '/')");
+                       "library=\"...\" must name the plugin's shared object (a file name, no '/' "
+                       "or control characters)");
     goto fail;
   }
   if (!p->license)

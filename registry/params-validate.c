@@ -7,6 +7,7 @@
 
 #include "tl-private.h"
 #include "registry-private.h"
+#include "xml-private.h"
 
 static guint
 edit_distance (const char *a, const char *b)
@@ -211,7 +212,9 @@ add_line (GString *all, const char *location, const char *msg)
     g_string_append_c (all, '\n');
   if (location && *location)
     g_string_append_printf (all, "%s: ", location);
-  g_string_append (all, msg);
+  /* values may hold control characters: one problem per line */
+  g_autofree char *esc = _tl_priv_escape_controls (msg);
+  g_string_append (all, esc);
 }
 
 /**

@@ -119,6 +119,34 @@ bt_fixture (const char *name)
   return g_build_filename (TL_SRCDIR, "tests", "data", "csv", name, NULL);
 }
 
+int
+bt_test_run_in_tmpdir (const char *tmpl, char **tmpdir)
+{
+  *tmpdir = g_dir_make_tmp (tmpl, NULL);
+  g_assert_nonnull (*tmpdir);
+  int rc = g_test_run ();
+  bt_remove_tmpdir (*tmpdir);
+  *tmpdir = NULL;
+  return rc;
+}
+
+GByteArray *
+bt_idx_bytes (guint ndim, const guint32 *dims, gsize n_data, guint8 (*value) (gsize))
+{
+  GByteArray *b = g_byte_array_new ();
+  guint8 hdr[4] = { 0, 0, 0x08, (guint8) ndim };
+  g_byte_array_append (b, hdr, 4);
+  for (guint d = 0; d < ndim; d++) {
+    guint8 v[4] = { dims[d] >> 24, dims[d] >> 16, dims[d] >> 8, dims[d] };
+    g_byte_array_append (b, v, 4);
+  }
+  for (gsize i = 0; i < n_data; i++) {
+    guint8 v = value (i);
+    g_byte_array_append (b, &v, 1);
+  }
+  return b;
+}
+
 void
 bt_remove_tmpdir (char *dir)
 {

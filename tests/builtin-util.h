@@ -20,6 +20,22 @@ const TlField *bt_field (TlDatasetInstance *d, const char *name);
 char *bt_write_file (const char *dir, const char *name, const void *data, gsize len);
 /* Remove the files in `dir` (not recursive), then `dir`, and free it. NULL-safe. */
 void bt_remove_tmpdir (char *dir);
+/* Asserts that `error` (a GError *) is TL_ERROR `code` with exactly the
+ * message `msg`, then clears it. */
+#define BT_ASSERT_ERROR(error, code, msg) \
+  G_STMT_START { \
+    g_assert_error ((error), TL_ERROR, (code)); \
+    g_assert_cmpstr ((error)->message, ==, (msg)); \
+    g_clear_error (&(error)); \
+  } G_STMT_END
+
+/* Runs the registered tests (g_test_run()) with *tmpdir set to a new
+ * temporary directory made from `tmpl`, removed (and *tmpdir freed)
+ * afterwards; returns g_test_run()'s status. */
+int bt_test_run_in_tmpdir (const char *tmpl, char **tmpdir);
+/* The bytes of an IDX file of type 0x08 (unsigned byte): the header for
+ * dims[ndim], then `n_data` data bytes value(0), value(1), ... (transfer full) */
+GByteArray *bt_idx_bytes (guint ndim, const guint32 *dims, gsize n_data, guint8 (*value) (gsize));
 /* Fixture path $(srcdir)/tests/data/csv/<name>. (transfer full) */
 char *bt_fixture (const char *name);
 

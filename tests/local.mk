@@ -18,3 +18,4 @@ include tests/datasets.mk
 include tests/comm.mk
 include tests/resume.mk
 include tests/cuda.mk
+include tests/fuzz.mk

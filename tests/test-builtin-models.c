@@ -77,6 +77,18 @@ train_and_eval (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance 
   g_assert_true (isfinite (*before) && isfinite (*after));
 }
 
+/* `m` builds against `train`, and `epochs` of training lower the loss on
+ * `test`; returns the accuracy after. */
+static double
+check_trains (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *test, int epochs, double lr)
+{
+  check_builds (m, train);
+  double before, after, acc;
+  train_and_eval (m, train, test, epochs, lr, &before, &after, &acc);
+  g_assert_cmpfloat (after, <, before);
+  return acc;
+}
+
 static void
 check_model (const char *component, const char *const *kv, const char *n_features, double min_acc)
 {
@@ -86,10 +98,7 @@ check_model (const char *component, const char *const *kv, const char *n_feature
   TlDatasetInstance *test = synthetic_split (n_features, "1", "1");
   TlModelInstance *m = bt_model_new (component, kv, 42, &error);
   g_assert_no_error (error);
-  check_builds (m, train);
-  double before, after, acc;
-  train_and_eval (m, train, test, 3, 1e-2, &before, &after, &acc);
-  g_assert_cmpfloat (after, <, before);
+  double acc = check_trains (m, train, test, 3, 1e-2);
   if (!isnan (min_acc))
     g_assert_cmpfloat (acc, >, min_acc);
   tl_model_instance_free (m);
@@ -116,10 +125,7 @@ test_mlp_binary (void)
   TlModelInstance *m = bt_model_new ("tl.mlp", KV ("input", "features", "hidden", "8", "task",
                                                    "binary"), 1, &error);
   g_assert_no_error (error);
-  check_builds (m, d);
-  double before, after, acc;
-  train_and_eval (m, d, d, 3, 1e-2, &before, &after, &acc);
-  g_assert_cmpfloat (after, <, before);
+  check_trains (m, d, d, 3, 1e-2);
   tl_model_instance_free (m);
   tl_dataset_instance_free (d);
 }
@@ -174,10 +180,7 @@ test_convnet_chw (void)
   g_assert_cmpint (bt_field (d, "image")->ndim, ==, 3);
   TlModelInstance *m = bt_model_new ("tl.convnet", KV ("channels", "2,4", "hidden", "8"), 1, &error);
   g_assert_no_error (error);
-  check_builds (m, d);
-  double before, after, acc;
-  train_and_eval (m, d, d, 5, 1e-2, &before, &after, &acc);
-  g_assert_cmpfloat (after, <, before);
+  check_trains (m, d, d, 5, 1e-2);
   tl_model_instance_free (m);
   tl_dataset_instance_free (d);
   g_unlink (path);
@@ -207,10 +210,7 @@ test_logreg_categorical (void)
   g_assert_no_error (error);
   TlModelInstance *m = bt_model_new ("tl.logreg", NULL, 3, &error);
   g_assert_no_error (error);
-  check_builds (m, d);
-  double before, after, acc;
-  train_and_eval (m, d, d, 5, 5e-2, &before, &after, &acc);
-  g_assert_cmpfloat (after, <, before);
+  double acc = check_trains (m, d, d, 5, 5e-2);
   g_assert_cmpfloat (acc, ==, 1.0);
   tl_model_instance_free (m);
   tl_dataset_instance_free (d);

@@ -35,6 +35,19 @@ open_text (const char *name, const char *text, const char *const *extra, GError 
   return open_csv (path, extra, error);
 }
 
+/* Opens `path` with `schema` and on_error=skip, which must log the message
+ * `skipped` (a g_test_expect_message() pattern) and succeed. */
+static TlDatasetInstance *
+open_skipping (const char *path, const char *schema, const char *skipped)
+{
+  g_autoptr (GError) error = NULL;
+  g_test_expect_message ("tl", G_LOG_LEVEL_MESSAGE, skipped);
+  TlDatasetInstance *d = open_csv (path, KV ("schema", schema, "on_error", "skip"), &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  return d;
+}
+
 static void
 assert_field (TlDatasetInstance *d, const char *name, const double *expect, gint64 n)
 {
@@ -72,14 +85,10 @@ test_quoting (void)
   g_clear_error (&error);
 
   d = open_text ("q3.csv", "a,\"never closed\nb,c\n", KV ("schema", "k:str,v:str"), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "q3.csv:1: unterminated quoted field");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "q3.csv:1: unterminated quoted field");
 
   d = open_text ("q4.csv", "a,\"x\"y\nb,c\n", KV ("schema", "k:str,v:str"), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "q4.csv:1: unexpected text after a closing quote");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "q4.csv:1: unexpected text after a closing quote");
 
   /* CRLF line ends, quoted empty field is not a blank line */
   d = open_text ("q5.csv", "a,1\r\n\"\",2\r\n", KV ("schema", "k:str,v:float"), &error);
@@ -226,9 +235,7 @@ test_labels (void)
 
   d = open_text ("u.csv", "1,a\n2,b\n", KV ("schema", "x:float,y:label", "label_values", "a,c"),
                  &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "u.csv:2: field 'y': label 'b' is not in label_values");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "u.csv:2: field 'y': label 'b' is not in label_values");
 
   d = open_text ("m.csv", "1,a\n2,?\n", KV ("schema", "x:float,y:label"), &error);
   g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
@@ -242,29 +249,19 @@ test_malformed (void)
   g_autofree char *path = bt_fixture ("bad.csv");
   TlDatasetInstance *d = open_csv (path, KV ("schema", "a:int,b:str,c:str"), &error);
   g_assert_null (d);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "bad.csv:3: expected 3 fields, found 2");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "bad.csv:3: expected 3 fields, found 2");
 
-  g_test_expect_message ("tl", G_LOG_LEVEL_MESSAGE,
-                         "bad.csv: skipped 2 malformed rows (first: bad.csv:3: expected 3 fields, "
-                         "found 2)");
-  d = open_csv (path, KV ("schema", "a:int,b:str,c:str", "on_error", "skip"), &error);
-  g_test_assert_expected_messages ();
-  g_assert_no_error (error);
+  d = open_skipping (path, "a:int,b:str,c:str",
+                     "bad.csv: skipped 2 malformed rows (first: bad.csv:3: expected 3 fields, found 2)");
   g_assert_cmpint (tl_dataset_instance_size (d), ==, 4);
   assert_field (d, "a", (double[]){ 1, 2, 4, 6 }, 4);
   tl_dataset_instance_free (d);
 
   d = open_text ("n.csv", "1,2\nx,3\n", KV ("schema", "a:int,b:float"), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "n.csv:2: field 'a': 'x' is not a 64-bit integer");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "n.csv:2: field 'a': 'x' is not a 64-bit integer");
 
   d = open_text ("e.csv", "\n\n", KV ("schema", "a:int"), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "e.csv: no data rows");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "e.csv: no data rows");
 
   d = open_csv ("/nonexistent/x.csv", KV ("schema", "a:int"), &error);
   g_assert_error (error, TL_ERROR, TL_ERROR_NOT_FOUND);
@@ -281,13 +278,8 @@ test_gzip (void)
   gzwrite (f, text, sizeof text - 1);
   gzclose (f);
   TlDatasetInstance *d = open_csv (path, KV ("schema", "n:int,s:str"), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "z.csv.gz:3: expected 2 fields, found 1");
-  g_clear_error (&error);
-  g_test_expect_message ("tl", G_LOG_LEVEL_MESSAGE, "z.csv.gz: skipped 1 malformed rows*");
-  d = open_csv (path, KV ("schema", "n:int,s:str", "on_error", "skip"), &error);
-  g_test_assert_expected_messages ();
-  g_assert_no_error (error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "z.csv.gz:3: expected 2 fields, found 1");
+  d = open_skipping (path, "n:int,s:str", "z.csv.gz: skipped 1 malformed rows*");
   assert_field (d, "n", (double[]){ 1, 2 }, 2);
   tl_dataset_instance_free (d);
 }
@@ -320,9 +312,7 @@ test_options (void)
   tl_dataset_instance_free (d);
 
   d = open_text ("l.csv", "1 2,0\n3 4 5,1\n", KV ("schema", "v:float:2,y:label"), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "l.csv:2: field 'v': expected 2 values, found 3");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "l.csv:2: field 'v': expected 2 values, found 3");
 
   /* skip columns, and read() with an out-of-range row */
   d = open_text ("k.csv", "1,zzz,2\n3,yyy,4\n", KV ("schema", "a:float,junk:skip,b:float"), &error);
@@ -366,14 +356,9 @@ test_hostile (void)
   g_string_free (s, TRUE);
 
   TlDatasetInstance *d = open_csv (path, KV ("schema", "k:str,v:float"), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "hostile.csv:2: embedded NUL byte");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "hostile.csv:2: embedded NUL byte");
 
-  g_test_expect_message ("tl", G_LOG_LEVEL_MESSAGE, "hostile.csv: skipped 4 malformed rows*");
-  d = open_csv (path, KV ("schema", "k:str,v:float", "on_error", "skip"), &error);
-  g_test_assert_expected_messages ();
-  g_assert_no_error (error);
+  d = open_skipping (path, "k:str,v:float", "hostile.csv: skipped 4 malformed rows*");
   /* a, invalid UTF-8, the long token and 99999... (a finite double) survive */
   g_assert_cmpint (tl_dataset_instance_size (d), ==, 4);
   assert_field (d, "k", (double[]){ 2, 3, 4, 5 }, 4);
@@ -385,9 +370,7 @@ test_hostile (void)
   g_clear_error (&error);
 
   d = open_text ("inf.csv", "1\n1e999\n", KV ("schema", "v:float"), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "inf.csv:2: field 'v': '1e999' is not a finite number");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "inf.csv:2: field 'v': '1e999' is not a finite number");
 
   /* a long invalid token is shown escaped and cut */
   GString *t = g_string_new ("\xff");
@@ -406,7 +389,6 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  tmpdir = g_dir_make_tmp ("tl-test-csv-XXXXXX", NULL);
   g_test_add_func ("/csv/quoting", test_quoting);
   g_test_add_func ("/csv/schema-errors", test_schema_errors);
   g_test_add_func ("/csv/vocab", test_vocab);
@@ -416,7 +398,5 @@ main (int argc, char **argv)
   g_test_add_func ("/csv/options", test_options);
   g_test_add_func ("/csv/hostile", test_hostile);
   g_test_add_func ("/csv/gzip", test_gzip);
-  int rc = g_test_run ();
-  bt_remove_tmpdir (tmpdir);
-  return rc;
+  return bt_test_run_in_tmpdir ("tl-test-csv-XXXXXX", &tmpdir);
 }

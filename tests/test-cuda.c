@@ -96,6 +96,20 @@ tiny_graph (TlValue **y)
   return g;
 }
 
+/* tl_exec_new() of the tiny graph on "cuda" fails with
+ * TL_ERROR_UNSUPPORTED, left in *error; returns the graph (transfer full),
+ * its output in *y and the options (device "cuda") in *o. */
+static TlGraph *
+tiny_graph_cuda_refused (TlValue **y, TlExecOptions *o, GError **error)
+{
+  TlGraph *g = tiny_graph (y);
+  tl_exec_options_init (o);
+  o->device = "cuda";
+  g_assert_null (tl_exec_new (g, 1, y, o, error));
+  g_assert_error (*error, TL_ERROR, TL_ERROR_UNSUPPORTED);
+  return g;
+}
+
 /* Asking for "cuda" where it cannot work: a one-line GError from the
  * tensor, executor and trainer entry points, and CPU work unaffected. */
 static void
@@ -117,12 +131,8 @@ check_cuda_unavailable (const char *expect)
   g_clear_error (&error);
 
   TlValue *y;
-  TlGraph *g = tiny_graph (&y);
   TlExecOptions o;
-  tl_exec_options_init (&o);
-  o.device = "cuda";
-  g_assert_null (tl_exec_new (g, 1, &y, &o, &error));
-  g_assert_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED);
+  TlGraph *g = tiny_graph_cuda_refused (&y, &o, &error);
   g_assert_true (g_str_has_prefix (error->message, "tl_exec_new: device \"cuda\": "));
   g_clear_error (&error);
 
@@ -474,9 +484,10 @@ train_mlp (const char *device, const char *optimizer, guint32 graph, int accum, 
   tl_dataset_instance_free (d);
 }
 
-/* Loss within `tol` (relative), parameters within `ptol`. */
+/* Loss within `tol` (relative), parameters within `ptol`; then clears
+ * both results. */
 static void
-compare_runs (const RunResult *a, const RunResult *b, double tol, double ptol, const char *what)
+compare_runs_clear (RunResult *a, RunResult *b, double tol, double ptol, const char *what)
 {
   double worst = 0;
   g_assert_cmpuint (a->n, ==, b->n);
@@ -490,6 +501,8 @@ compare_runs (const RunResult *a, const RunResult *b, double tol, double ptol, c
   g_assert_true (isfinite (a->loss) && isfinite (b->loss));
   g_assert_cmpfloat (fabs (a->loss - b->loss), <=, tol * MAX (1.0, fabs (b->loss)));
   g_assert_cmpfloat (worst, <=, ptol);
+  run_result_clear (a);
+  run_result_clear (b);
 }
 
 static void
@@ -506,9 +519,7 @@ test_train_step (void)
     RunResult cpu, gpu;
     train_mlp ("cpu", opts[k], 0, 2, &cpu, NULL);
     train_mlp ("cuda", opts[k], 0, 2, &gpu, NULL);
-    compare_runs (&gpu, &cpu, 1e-4, ptol[k], opts[k]);
-    run_result_clear (&cpu);
-    run_result_clear (&gpu);
+    compare_runs_clear (&gpu, &cpu, 1e-4, ptol[k], opts[k]);
   }
 }
 
@@ -558,10 +569,8 @@ test_checkpoint_resume (void)
   train_mlp ("cuda", "adamw", 0, 1, &resumed, NULL);
   next_resume = NULL;
   next_steps = 0;
-  compare_runs (&resumed, &full, 1e-5, 1e-5, "resumed vs uninterrupted");
-  run_result_clear (&full);
+  compare_runs_clear (&resumed, &full, 1e-5, 1e-5, "resumed vs uninterrupted");
   run_result_clear (&part);
-  run_result_clear (&resumed);
   bt_remove_tmpdir (dir);
 }
 
@@ -574,12 +583,8 @@ test_missing_kernel (void)
   g_autoptr (GError) error = NULL;
   g_setenv ("TL_MOCK_CUDA_NO_KERNEL", "relu", TRUE);
   TlValue *y;
-  TlGraph *g = tiny_graph (&y);
   TlExecOptions o;
-  tl_exec_options_init (&o);
-  o.device = "cuda";
-  g_assert_null (tl_exec_new (g, 1, &y, &o, &error));
-  g_assert_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED);
+  TlGraph *g = tiny_graph_cuda_refused (&y, &o, &error);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "1 op without a CUDA kernel: relu"));
   g_unsetenv ("TL_MOCK_CUDA_NO_KERNEL");
@@ -801,9 +806,7 @@ test_step_end_hook (void)
   }
   /* the weights moved, so a hook reading stale values would differ */
   g_assert_cmpfloat (seen_cpu[1], !=, seen_cpu[HOOK_STEPS]);
-  compare_runs (&gpu, &cpu, 1e-4, 1e-4, "step_end hook");
-  run_result_clear (&cpu);
-  run_result_clear (&gpu);
+  compare_runs_clear (&gpu, &cpu, 1e-4, 1e-4, "step_end hook");
 }
 
 static void
@@ -816,9 +819,7 @@ test_graph_capture (void)
   train_mlp ("cuda", "adam", 0, 1, &plain, NULL);
   train_mlp ("cuda", "adam", 1, 1, &captured, msg);
   g_assert_cmpstr (msg->str, ==, "training step replayed as a CUDA graph");
-  compare_runs (&captured, &plain, 1e-5, 1e-5, "captured vs uncaptured");
-  run_result_clear (&plain);
-  run_result_clear (&captured);
+  compare_runs_clear (&captured, &plain, 1e-5, 1e-5, "captured vs uncaptured");
 }
 
 /* Runs ex with idx and labels; then waits for the device (tl_device_synchronize
@@ -839,14 +840,33 @@ run_bad_input (TlExec *ex, const gint64 *idx, const gint64 *labels, gboolean syn
   return TRUE;
 }
 
+/* A run on bad data fails with TL_ERROR_INVALID_ARGUMENT, a one-line
+ * message naming `needle` and the valid `range`. */
 static void
-expect_bad_input (GError *error, const char *needle)
+expect_bad_run (TlExec *ex, const gint64 *idx, const gint64 *labels, gboolean sync, const char *needle,
+                const char *range)
 {
+  g_autoptr (GError) error = NULL;
+  double got = 0;
+  g_assert_false (run_bad_input (ex, idx, labels, sync, &got, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
   g_test_message ("bad input: %s", error->message);
   g_assert_null (strchr (error->message, '\n'));
   if (!strstr (error->message, needle))
     g_error ("message \"%s\" lacks \"%s\"", error->message, needle);
+  g_assert_nonnull (strstr (error->message, range));
+}
+
+/* A run on good data succeeds with loss `want`. */
+static void
+expect_good_run (TlExec *ex, const gint64 *idx, const gint64 *labels, gboolean sync, double want)
+{
+  g_autoptr (GError) error = NULL;
+  double got = 0;
+  gboolean ok = run_bad_input (ex, idx, labels, sync, &got, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpfloat (fabs (got - want), <=, 1e-5 * MAX (1.0, fabs (want)));
 }
 
 /* An out-of-range index (embedding) and label (cross_entropy) on the device:
@@ -880,28 +900,15 @@ test_bad_input (void)
 
   const gint64 good_idx[3] = { 1, 4, 0 }, bad_idx[3] = { 1, 1234, 0 };
   const gint64 good_labels[3] = { 0, 2, -1 }, bad_labels[3] = { 0, 7, 1 };
-  double want = 0, got = 0;
-  gboolean ok;
-  ok = run_bad_input (cpu, good_idx, good_labels, FALSE, &want, &error);
+  double want = 0;
+  gboolean ok = run_bad_input (cpu, good_idx, good_labels, FALSE, &want, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
   for (int sync = 0; sync <= 1; sync++) {
-    g_assert_false (run_bad_input (ex, bad_idx, good_labels, sync, &got, &error));
-    expect_bad_input (error, "index 1234");
-    g_assert_nonnull (strstr (error->message, "[0, 5)"));
-    g_clear_error (&error);
-    ok = run_bad_input (ex, good_idx, good_labels, sync, &got, &error);
-    g_assert_no_error (error);
-    g_assert_true (ok);
-    g_assert_cmpfloat (fabs (got - want), <=, 1e-5 * MAX (1.0, fabs (want)));
-    g_assert_false (run_bad_input (ex, good_idx, bad_labels, sync, &got, &error));
-    expect_bad_input (error, "label 7");
-    g_assert_nonnull (strstr (error->message, "[0, 3)"));
-    g_clear_error (&error);
-    ok = run_bad_input (ex, good_idx, good_labels, sync, &got, &error);
-    g_assert_no_error (error);
-    g_assert_true (ok);
-    g_assert_cmpfloat (fabs (got - want), <=, 1e-5 * MAX (1.0, fabs (want)));
+    expect_bad_run (ex, bad_idx, good_labels, sync, "index 1234", "[0, 5)");
+    expect_good_run (ex, good_idx, good_labels, sync, want);
+    expect_bad_run (ex, good_idx, bad_labels, sync, "label 7", "[0, 3)");
+    expect_good_run (ex, good_idx, good_labels, sync, want);
   }
   tl_graph_unref (g);
 }

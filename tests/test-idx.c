@@ -14,24 +14,6 @@ static char *tmpdir;
 
 #define KV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
-/* IDX bytes: header for dims[ndim] of type 0x08, then `n_data` bytes of data (i % 256). */
-static GByteArray *
-idx_bytes (guint ndim, const guint32 *dims, gsize n_data, guint8 (*value) (gsize))
-{
-  GByteArray *b = g_byte_array_new ();
-  guint8 hdr[4] = { 0, 0, 0x08, (guint8) ndim };
-  g_byte_array_append (b, hdr, 4);
-  for (guint d = 0; d < ndim; d++) {
-    guint8 v[4] = { dims[d] >> 24, dims[d] >> 16, dims[d] >> 8, dims[d] };
-    g_byte_array_append (b, v, 4);
-  }
-  for (gsize i = 0; i < n_data; i++) {
-    guint8 v = value (i);
-    g_byte_array_append (b, &v, 1);
-  }
-  return b;
-}
-
 static guint8
 pixel (gsize i)
 {
@@ -67,8 +49,8 @@ check_basic (gboolean gz)
 {
   g_autoptr (GError) error = NULL;
   guint32 idims[3] = { 5, 4, 4 }, ldims[1] = { 5 };
-  g_autofree char *img = write_idx (gz ? "img.gz" : "img", idx_bytes (3, idims, 80, pixel), gz);
-  g_autofree char *lab = write_idx (gz ? "lab.gz" : "lab", idx_bytes (1, ldims, 5, label), gz);
+  g_autofree char *img = write_idx (gz ? "img.gz" : "img", bt_idx_bytes (3, idims, 80, pixel), gz);
+  g_autofree char *lab = write_idx (gz ? "lab.gz" : "lab", bt_idx_bytes (1, ldims, 5, label), gz);
 
   TlDatasetInstance *d = bt_dataset_new ("tl.idx", KV ("images", img, "labels", lab), &error);
   g_assert_no_error (error);
@@ -133,52 +115,42 @@ test_errors (void)
   g_autoptr (GError) error = NULL;
   guint32 idims[3] = { 5, 4, 4 }, ldims[1] = { 4 };
 
-  g_autofree char *trunc = write_idx ("train-images-idx3-ubyte.gz", idx_bytes (3, idims, 30, pixel),
+  g_autofree char *trunc = write_idx ("train-images-idx3-ubyte.gz", bt_idx_bytes (3, idims, 30, pixel),
                                       TRUE);
   TlDatasetInstance *d = bt_dataset_new ("tl.idx", KV ("images", trunc), &error);
   g_assert_null (d);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==,
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE,
                    "train-images-idx3-ubyte.gz: truncated: expected 80 bytes of data, got 30");
-  g_clear_error (&error);
 
-  GByteArray *b = idx_bytes (3, idims, 80, pixel);
+  GByteArray *b = bt_idx_bytes (3, idims, 80, pixel);
   b->data[1] = 0x01;
   g_autofree char *magic = write_idx ("magic", b, FALSE);
   d = bt_dataset_new ("tl.idx", KV ("images", magic), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "magic: bad magic 0x00010803: not an IDX file");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "magic: bad magic 0x00010803: not an IDX file");
 
-  b = idx_bytes (3, idims, 80, pixel);
+  b = bt_idx_bytes (3, idims, 80, pixel);
   b->data[2] = 0x0D;
   g_autofree char *type = write_idx ("float-type", b, FALSE);
   d = bt_dataset_new ("tl.idx", KV ("images", type), &error);
   g_assert_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED);
   g_clear_error (&error);
 
-  g_autofree char *extra = write_idx ("extra", idx_bytes (3, idims, 81, pixel), FALSE);
+  g_autofree char *extra = write_idx ("extra", bt_idx_bytes (3, idims, 81, pixel), FALSE);
   d = bt_dataset_new ("tl.idx", KV ("images", extra), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "extra: trailing data after 80 bytes of data");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "extra: trailing data after 80 bytes of data");
 
-  g_autofree char *img = write_idx ("img", idx_bytes (3, idims, 80, pixel), FALSE);
-  g_autofree char *lab = write_idx ("lab4", idx_bytes (1, ldims, 4, label), FALSE);
+  g_autofree char *img = write_idx ("img", bt_idx_bytes (3, idims, 80, pixel), FALSE);
+  g_autofree char *lab = write_idx ("lab4", bt_idx_bytes (1, ldims, 4, label), FALSE);
   d = bt_dataset_new ("tl.idx", KV ("images", img, "labels", lab), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_SHAPE);
-  g_assert_cmpstr (error->message, ==, "lab4: 4 labels for 5 images in img");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_SHAPE, "lab4: 4 labels for 5 images in img");
 
   /* labels of rank 3 */
   d = bt_dataset_new ("tl.idx", KV ("images", img, "labels", img), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "img: rank 3, expected 1");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "img: rank 3, expected 1");
 
   /* a header declaring a huge size fails before allocating */
   guint32 huge[3] = { 0x7fffffff, 0x7fffffff, 0x7fffffff };
-  g_autofree char *big = write_idx ("huge", idx_bytes (3, huge, 10, pixel), FALSE);
+  g_autofree char *big = write_idx ("huge", bt_idx_bytes (3, huge, 10, pixel), FALSE);
   d = bt_dataset_new ("tl.idx", KV ("images", big), &error);
   g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
   g_clear_error (&error);
@@ -186,9 +158,7 @@ test_errors (void)
   g_autofree char *empty = g_build_filename (tmpdir, "empty", NULL);
   g_file_set_contents (empty, "", 0, NULL);
   d = bt_dataset_new ("tl.idx", KV ("images", empty), &error);
-  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
-  g_assert_cmpstr (error->message, ==, "empty: truncated: no IDX header");
-  g_clear_error (&error);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "empty: truncated: no IDX header");
 
   d = bt_dataset_new ("tl.idx", KV ("images", "/nonexistent/file.gz"), &error);
   g_assert_error (error, TL_ERROR, TL_ERROR_NOT_FOUND);
@@ -224,12 +194,9 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  tmpdir = g_dir_make_tmp ("tl-test-idx-XXXXXX", NULL);
   g_test_add_func ("/idx/plain", test_plain);
   g_test_add_func ("/idx/gzip", test_gzip);
   g_test_add_func ("/idx/errors", test_errors);
   g_test_add_func ("/idx/fashion-mnist", test_fashion_mnist);
-  int rc = g_test_run ();
-  bt_remove_tmpdir (tmpdir);
-  return rc;
+  return bt_test_run_in_tmpdir ("tl-test-idx-XXXXXX", &tmpdir);
 }

@@ -166,30 +166,49 @@ static const MatmulCase matmul_cases[] = {
   { 3, 2, { 2, 4, 3 }, { 4, 5 }, TRUE, FALSE },          /* shared b, a transposed */
 };
 
+/* Runs `op` and checks its output against `want` (transfer full). */
+static void
+check_forward (const char *op, guint n, TlTensor *const *in, const TlAttrs *attrs, TlTensor *want)
+{
+  TlTensor *got = run1 (op, n, in, attrs);
+  assert_close (got, want, 1e-5);
+  tl_tensor_unref (got);
+  tl_tensor_unref (want);
+}
+
+/* Random inputs in[0..1] of a matmul case; returns its attributes. (transfer full) */
+static TlAttrs *
+matmul_inputs (const MatmulCase *mc, TlTensor **in)
+{
+  in[0] = tl_test_randn (&rng, mc->na, mc->a, 1.0);
+  in[1] = tl_test_randn (&rng, mc->nb, mc->b, 1.0);
+  return attrs_ints ("trans_a", (gint64) mc->ta, "trans_b", (gint64) mc->tb, NULL);
+}
+
+/* One matmul case on random inputs against the reference. */
+static void
+check_matmul_case (const MatmulCase *mc)
+{
+  TlTensor *in[2];
+  TlAttrs *attrs = matmul_inputs (mc, in);
+  check_forward ("matmul", 2, in, attrs, ref_matmul (in[0], in[1], mc->ta, mc->tb));
+  tl_attrs_free (attrs);
+  unref_all (in, 2);
+}
+
 static void
 test_matmul_forward (void)
 {
-  for (guint c = 0; c < G_N_ELEMENTS (matmul_cases); c++) {
-    const MatmulCase *mc = &matmul_cases[c];
-    TlTensor *in[2] = { tl_test_randn (&rng, mc->na, mc->a, 1.0), tl_test_randn (&rng, mc->nb, mc->b, 1.0) };
-    TlAttrs *attrs = attrs_ints ("trans_a", (gint64) mc->ta, "trans_b", (gint64) mc->tb, NULL);
-    TlTensor *got = run1 ("matmul", 2, in, attrs);
-    TlTensor *want = ref_matmul (in[0], in[1], mc->ta, mc->tb);
-    assert_close (got, want, 1e-5);
-    tl_tensor_unref (got);
-    tl_tensor_unref (want);
-    tl_attrs_free (attrs);
-    unref_all (in, 2);
-  }
+  for (guint c = 0; c < G_N_ELEMENTS (matmul_cases); c++)
+    check_matmul_case (&matmul_cases[c]);
 }
 
 static void
 test_matmul_grad (void)
 {
   for (guint c = 0; c < G_N_ELEMENTS (matmul_cases); c++) {
-    const MatmulCase *mc = &matmul_cases[c];
-    TlTensor *in[2] = { tl_test_randn (&rng, mc->na, mc->a, 1.0), tl_test_randn (&rng, mc->nb, mc->b, 1.0) };
-    TlAttrs *attrs = attrs_ints ("trans_a", (gint64) mc->ta, "trans_b", (gint64) mc->tb, NULL);
+    TlTensor *in[2];
+    TlAttrs *attrs = matmul_inputs (&matmul_cases[c], in);
     gradcheck ("matmul", 2, in, attrs, EPS, TOL);
     tl_attrs_free (attrs);
     unref_all (in, 2);
@@ -390,22 +409,24 @@ conv_attrs (const ConvCase *cc)
   return attrs_ints ("stride", cc->stride, "padding", cc->pad, "dilation", cc->dil, "groups", cc->groups, NULL);
 }
 
+/* One convolution case on random inputs against the reference. */
+static void
+check_conv_case (const ConvCase *cc)
+{
+  TlTensor *in[3];
+  conv_inputs (cc, in);
+  TlAttrs *attrs = conv_attrs (cc);
+  check_forward (cc->sp == 2 ? "conv2d" : "conv1d", cc->bias ? 3 : 2, in, attrs,
+                 ref_conv (cc, in[0], in[1], cc->bias ? in[2] : NULL));
+  tl_attrs_free (attrs);
+  unref_all (in, 3);
+}
+
 static void
 test_conv_forward (void)
 {
-  for (guint c = 0; c < G_N_ELEMENTS (conv_cases); c++) {
-    const ConvCase *cc = &conv_cases[c];
-    TlTensor *in[3];
-    conv_inputs (cc, in);
-    TlAttrs *attrs = conv_attrs (cc);
-    TlTensor *got = run1 (cc->sp == 2 ? "conv2d" : "conv1d", cc->bias ? 3 : 2, in, attrs);
-    TlTensor *want = ref_conv (cc, in[0], in[1], cc->bias ? in[2] : NULL);
-    assert_close (got, want, 1e-5);
-    tl_tensor_unref (got);
-    tl_tensor_unref (want);
-    tl_attrs_free (attrs);
-    unref_all (in, 3);
-  }
+  for (guint c = 0; c < G_N_ELEMENTS (conv_cases); c++)
+    check_conv_case (&conv_cases[c]);
 }
 
 static void
@@ -461,30 +482,11 @@ test_matmul_split (void)
     { 2, 2, { 70, 21 }, { 300, 70 }, TRUE, TRUE },   /* split by columns */
     { 3, 3, { 3, 40, 50 }, { 3, 50, 30 }, FALSE, FALSE },
   };
-  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
-    const MatmulCase *mc = &cases[c];
-    TlTensor *in[2] = { tl_test_randn (&rng, mc->na, mc->a, 1.0), tl_test_randn (&rng, mc->nb, mc->b, 1.0) };
-    TlAttrs *attrs = attrs_ints ("trans_a", (gint64) mc->ta, "trans_b", (gint64) mc->tb, NULL);
-    TlTensor *got = run1 ("matmul", 2, in, attrs);
-    TlTensor *want = ref_matmul (in[0], in[1], mc->ta, mc->tb);
-    assert_close (got, want, 1e-5);
-    tl_tensor_unref (got);
-    tl_tensor_unref (want);
-    tl_attrs_free (attrs);
-    unref_all (in, 2);
-  }
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    check_matmul_case (&cases[c]);
   /* a conv big enough to split its GEMMs */
   static const ConvCase cc = { 2, 4, 8, 12, 12, 16, 3, 3, 1, 1, 1, 1, TRUE };
-  TlTensor *cin[3];
-  conv_inputs (&cc, cin);
-  TlAttrs *attrs = conv_attrs (&cc);
-  TlTensor *got = run1 ("conv2d", 3, cin, attrs);
-  TlTensor *want = ref_conv (&cc, cin[0], cin[1], cin[2]);
-  assert_close (got, want, 1e-5);
-  tl_tensor_unref (got);
-  tl_tensor_unref (want);
-  tl_attrs_free (attrs);
-  unref_all (cin, 3);
+  check_conv_case (&cc);
   openblas_set_num_threads (saved);
 }
 
@@ -745,6 +747,18 @@ random_csr (gint64 rows, gint64 cols, TlTensor **indptr, TlTensor **indices, TlT
   g_array_free (idx, TRUE);
 }
 
+/* The dense [rows, cols] matrix of the CSR structure in[0..2] (indptr,
+ * indices, values). (transfer full) */
+static TlTensor *
+csr_dense (TlTensor *const *in, gint64 rows, gint64 cols)
+{
+  TlTensor *a = tl_tensor_new (TL_DTYPE_F32, 2, (gint64[]) { rows, cols }, NULL);
+  for (gint64 r = 0; r < rows; r++)
+    for (gint64 e = (gint64) tl_tensor_get_flat (in[0], r); e < (gint64) tl_tensor_get_flat (in[0], r + 1); e++)
+      tl_tensor_set_flat (a, r * cols + (gint64) tl_tensor_get_flat (in[1], e), tl_tensor_get_flat (in[2], e));
+  return a;
+}
+
 static void
 test_spmm (void)
 {
@@ -753,17 +767,9 @@ test_spmm (void)
   random_csr (rows, cols, &in[0], &in[1], &in[2]);
   in[3] = tl_test_randn (&rng, 2, (gint64[]) { cols, n }, 1.0);
   TlAttrs *attrs = attrs_ints ("n_rows", rows, NULL);
-  TlTensor *got = run1 ("spmm", 4, in, attrs);
-  /* dense reference */
-  TlTensor *a = tl_tensor_new (TL_DTYPE_F32, 2, (gint64[]) { rows, cols }, NULL);
-  for (gint64 r = 0; r < rows; r++)
-    for (gint64 e = (gint64) tl_tensor_get_flat (in[0], r); e < (gint64) tl_tensor_get_flat (in[0], r + 1); e++)
-      tl_tensor_set_flat (a, r * cols + (gint64) tl_tensor_get_flat (in[1], e), tl_tensor_get_flat (in[2], e));
-  TlTensor *want = ref_matmul (a, in[3], FALSE, FALSE);
-  assert_close (got, want, 1e-5);
+  TlTensor *a = csr_dense (in, rows, cols);
+  check_forward ("spmm", 4, in, attrs, ref_matmul (a, in[3], FALSE, FALSE));
   gradcheck ("spmm", 4, in, attrs, EPS, TOL);
-  tl_tensor_unref (got);
-  tl_tensor_unref (want);
   tl_tensor_unref (a);
   tl_attrs_free (attrs);
 
@@ -787,16 +793,9 @@ test_spmm_large (void)
   random_csr (rows, cols, &in[0], &in[1], &in[2]);
   g_assert_cmpint (tl_tensor_numel (in[1]), >=, 256);
   in[3] = tl_test_randn (&rng, 2, (gint64[]) { rows, n }, 1.0);
-  TlTensor *a = tl_tensor_new (TL_DTYPE_F32, 2, (gint64[]) { rows, cols }, NULL);
-  for (gint64 r = 0; r < rows; r++)
-    for (gint64 e = (gint64) tl_tensor_get_flat (in[0], r); e < (gint64) tl_tensor_get_flat (in[0], r + 1); e++)
-      tl_tensor_set_flat (a, r * cols + (gint64) tl_tensor_get_flat (in[1], e), tl_tensor_get_flat (in[2], e));
+  TlTensor *a = csr_dense (in, rows, cols);
   TlAttrs *attrs = attrs_ints ("n_cols", cols, NULL);
-  TlTensor *got = run1 ("spmm_t", 4, in, attrs);
-  TlTensor *want = ref_matmul (a, in[3], TRUE, FALSE);
-  assert_close (got, want, 1e-5);
-  tl_tensor_unref (got);
-  tl_tensor_unref (want);
+  check_forward ("spmm_t", 4, in, attrs, ref_matmul (a, in[3], TRUE, FALSE));
   tl_attrs_free (attrs);
   g_autoptr (GError) error = NULL;
   attrs = attrs_ints ("n_cols", cols, NULL);
@@ -806,15 +805,24 @@ test_spmm_large (void)
   unref_all (in, 4);
 }
 
+/* spmm inputs: a CSR structure with indptr `indptr` (3 entries), one non-zero in
+ * column 0, and a random [3, 2] dense operand. */
+static void
+spmm_inputs_3x2 (TlTensor **in, const gint64 *indptr)
+{
+  in[0] = tl_tensor_new_from_data (TL_DTYPE_I64, 1, (gint64[]) { 3 }, indptr, NULL);
+  in[1] = tl_tensor_new_from_data (TL_DTYPE_I64, 1, (gint64[]) { 1 }, (gint64[]) { 0 }, NULL);
+  in[2] = tl_test_randn (&rng, 1, (gint64[]) { 1 }, 1.0);
+  in[3] = tl_test_randn (&rng, 2, (gint64[]) { 3, 2 }, 1.0);
+}
+
 /* A malformed CSR structure: run-time errors of the CPU kernels; the CUDA
  * kernels check it on the device (the next wait for the stream reports it). */
 static void
 test_spmm_errors_run_time (void)
 {
-  TlTensor *in[4] = { tl_tensor_new_from_data (TL_DTYPE_I64, 1, (gint64[]) { 3 }, (gint64[]) { 0, 2, 1 }, NULL),
-                      tl_tensor_new_from_data (TL_DTYPE_I64, 1, (gint64[]) { 1 }, (gint64[]) { 0 }, NULL),
-                      tl_test_randn (&rng, 1, (gint64[]) { 1 }, 1.0),
-                      tl_test_randn (&rng, 2, (gint64[]) { 3, 2 }, 1.0) };
+  TlTensor *in[4];
+  spmm_inputs_3x2 (in, (gint64[]) { 0, 2, 1 });
   TlAttrs *attrs = attrs_ints ("n_rows", (gint64) 2, NULL);
   expect_error ("spmm", 4, in, attrs, TL_ERROR_INVALID_ARGUMENT, "indptr decreases");
   tl_tensor_unref (in[0]);
@@ -835,10 +843,8 @@ test_spmm_errors_run_time (void)
 static void
 test_spmm_errors (void)
 {
-  TlTensor *in[4] = { tl_tensor_new_from_data (TL_DTYPE_I64, 1, (gint64[]) { 3 }, (gint64[]) { 0, 0, 1 }, NULL),
-                      tl_tensor_new_from_data (TL_DTYPE_I64, 1, (gint64[]) { 1 }, (gint64[]) { 0 }, NULL),
-                      tl_test_randn (&rng, 1, (gint64[]) { 1 }, 1.0),
-                      tl_test_randn (&rng, 2, (gint64[]) { 3, 2 }, 1.0) };
+  TlTensor *in[4];
+  spmm_inputs_3x2 (in, (gint64[]) { 0, 0, 1 });
   TlAttrs *attrs = attrs_ints ("n_rows", (gint64) 3, NULL);
   expect_error ("spmm", 4, in, attrs, TL_ERROR_SHAPE, "n_rows + 1");
   tl_attrs_free (attrs);

@@ -7,6 +7,8 @@
 #include <glib/gstdio.h>
 #include <tl/tl.h>
 
+#include "train-fixture.h"
+
 static char *tmpdir;
 
 static char *
@@ -302,24 +304,6 @@ test_atomic (void)
   tl_tensor_unref (big);
 }
 
-static void
-rm_rf (const char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  if (!d)
-    return;
-  const char *e;
-  while ((e = g_dir_read_name (d))) {
-    g_autofree char *p = g_build_filename (dir, e, NULL);
-    if (g_file_test (p, G_FILE_TEST_IS_DIR))
-      rm_rf (p);
-    else
-      g_unlink (p);
-  }
-  g_dir_close (d);
-  g_rmdir (dir);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -332,7 +316,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/fuzz", test_fuzz);
   g_test_add_func ("/safetensors/atomic", test_atomic);
   int r = g_test_run ();
-  rm_rf (tmpdir);
+  fixture_rm_rf (tmpdir);
   g_free (tmpdir);
   return r;
 }

@@ -67,27 +67,70 @@ progress_for (Counter *c)
   return p;
 }
 
+/* A test's model, its dataset, an evaluation dataset (nullable) and a
+ * default training config. */
+typedef struct {
+  TlDatasetInstance *data, *eval;
+  TlModelInstance *m;
+  TlTrainConfig cfg;
+} Setup;
+
+/* data, eval, m: (transfer full), freed by setup_clear() */
+static void
+setup_init (Setup *s, TlDatasetInstance *data, TlDatasetInstance *eval, TlModelInstance *m)
+{
+  s->data = data;
+  s->eval = eval;
+  s->m = m;
+  tl_train_config_init (&s->cfg);
+}
+
+static void
+setup_clear (Setup *s)
+{
+  tl_model_instance_free (s->m);
+  tl_dataset_instance_free (s->data);
+  tl_dataset_instance_free (s->eval);
+}
+
+/* The lines of the predictions of `m` on `rows` rows of `d`, written by
+ * tl_predict() to a temporary file: a header, one line per row, and an
+ * empty last one. (transfer full) */
+static GStrv
+predict_lines (TlModelInstance *m, TlDatasetInstance *d, const TlTrainConfig *cfg, guint rows)
+{
+  GError *error = NULL;
+  g_autofree char *dir = fixture_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "pred.tsv", NULL);
+  g_assert_true (tl_predict (m, d, cfg, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  fixture_rm_rf (dir);
+  GStrv lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 1 + rows + 1);
+  return lines;
+}
+
 static void
 test_loss_decreases (void)
 {
   GError *error = NULL;
-  TlDatasetInstance *train = fixture_dataset (256, 4, 3, 1, FALSE);
-  TlDatasetInstance *eval = fixture_dataset (100, 4, 3, 2, FALSE);
-  TlModelInstance *m = fixture_model (16, FALSE, 0, 7);
-  TlTrainConfig cfg;
-  tl_train_config_init (&cfg);
-  cfg.epochs = 8;
-  cfg.batch_size = 32;
-  cfg.lr = 0.02;
-  cfg.select_metric = "accuracy";
+  Setup s;
+  setup_init (&s, fixture_dataset (256, 4, 3, 1, FALSE), fixture_dataset (100, 4, 3, 2, FALSE),
+              fixture_model (16, FALSE, 0, 7));
+  s.cfg.epochs = 8;
+  s.cfg.batch_size = 32;
+  s.cfg.lr = 0.02;
+  s.cfg.select_metric = "accuracy";
   Counter c = { 0 };
   TlProgress p = progress_for (&c);
   TlMetrics before, after;
   /* Evaluate once to build the parameters, then train. */
-  g_assert_true (tl_evaluate (m, eval, &cfg, NULL, &before, &error) || error);
+  g_assert_true (tl_evaluate (s.m, s.eval, &s.cfg, NULL, &before, &error) || error);
   g_assert_no_error (error);
   fixture_step_end_calls = 0;
-  g_assert_true (tl_train (m, train, eval, &cfg, &p, &after, &error));
+  g_assert_true (tl_train (s.m, s.data, s.eval, &s.cfg, &p, &after, &error));
   g_assert_no_error (error);
   g_assert_cmpint (c.steps, ==, 8 * (256 / 32));
   g_assert_cmpuint (fixture_step_end_calls, ==, 8 * (256 / 32));
@@ -99,9 +142,7 @@ test_loss_decreases (void)
   g_assert_cmpfloat (tl_metrics_get (&after, "accuracy"), >, 0.75);
   g_assert_false (isnan (tl_metrics_get (&after, "f1_macro")));
   g_assert_false (isnan (tl_metrics_get (&after, "f1_micro")));
-  tl_model_instance_free (m);
-  tl_dataset_instance_free (train);
-  tl_dataset_instance_free (eval);
+  setup_clear (&s);
 }
 
 /* Remainder batches: metrics with batch 16 (50 = 3 x 16 + 2) equal those of
@@ -110,35 +151,26 @@ static void
 test_eval_remainder (void)
 {
   GError *error = NULL;
-  TlDatasetInstance *d = fixture_dataset (50, 4, 3, 3, FALSE);
-  TlModelInstance *m = fixture_model (8, FALSE, 0, 11);
-  TlTrainConfig cfg;
-  tl_train_config_init (&cfg);
+  Setup s;
+  setup_init (&s, fixture_dataset (50, 4, 3, 3, FALSE), NULL, fixture_model (8, FALSE, 0, 11));
   TlMetrics a, b;
-  cfg.batch_size = 16;
-  g_assert_true (tl_evaluate (m, d, &cfg, NULL, &a, &error));
+  s.cfg.batch_size = 16;
+  g_assert_true (tl_evaluate (s.m, s.data, &s.cfg, NULL, &a, &error));
   g_assert_no_error (error);
-  cfg.batch_size = 50;
-  g_assert_true (tl_evaluate (m, d, &cfg, NULL, &b, &error));
+  s.cfg.batch_size = 50;
+  g_assert_true (tl_evaluate (s.m, s.data, &s.cfg, NULL, &b, &error));
   g_assert_no_error (error);
-  cfg.batch_size = 64; /* larger than the dataset: one remainder batch */
+  s.cfg.batch_size = 64; /* larger than the dataset: one remainder batch */
   TlMetrics c;
-  g_assert_true (tl_evaluate (m, d, &cfg, NULL, &c, &error));
+  g_assert_true (tl_evaluate (s.m, s.data, &s.cfg, NULL, &c, &error));
   g_assert_no_error (error);
   g_assert_cmpfloat (tl_metrics_get (&a, "accuracy"), ==, tl_metrics_get (&b, "accuracy"));
   g_assert_cmpfloat (tl_metrics_get (&a, "f1_macro"), ==, tl_metrics_get (&b, "f1_macro"));
   g_assert_cmpfloat (tl_metrics_get (&c, "accuracy"), ==, tl_metrics_get (&b, "accuracy"));
   g_assert_cmpfloat_with_epsilon (tl_metrics_get (&a, "loss"), tl_metrics_get (&b, "loss"), 1e-5);
   /* Multiclass predictions: one class per row, in order, remainder included. */
-  g_autofree char *dir = fixture_tmpdir ();
-  g_autofree char *path = g_build_filename (dir, "pred.tsv", NULL);
-  cfg.batch_size = 16;
-  g_assert_true (tl_predict (m, d, &cfg, path, &error));
-  g_assert_no_error (error);
-  g_autofree char *text = NULL;
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  g_assert_cmpuint (g_strv_length (lines), ==, 1 + 50 + 1);
+  s.cfg.batch_size = 16;
+  g_auto (GStrv) lines = predict_lines (s.m, s.data, &s.cfg, 50);
   for (int i = 1; i <= 50; i++) {
     g_auto (GStrv) cols = g_strsplit (lines[i], "\t", -1);
     g_assert_cmpuint (g_strv_length (cols), ==, 2);
@@ -146,47 +178,34 @@ test_eval_remainder (void)
     gint64 cls = g_ascii_strtoll (cols[1], NULL, 10);
     g_assert_true (cls >= 0 && cls < 3);
   }
-  fixture_rm_rf (dir);
-  tl_model_instance_free (m);
-  tl_dataset_instance_free (d);
+  setup_clear (&s);
 }
 
 static void
 test_binary_and_predict (void)
 {
   GError *error = NULL;
-  g_autofree char *dir = fixture_tmpdir ();
-  TlDatasetInstance *d = fixture_dataset (128, 3, 2, 4, TRUE);
-  TlModelInstance *m = fixture_model (0, FALSE, 0, 3);
-  TlTrainConfig cfg;
-  tl_train_config_init (&cfg);
-  cfg.epochs = 10;
-  cfg.batch_size = 16;
-  cfg.lr = 0.05;
-  cfg.optimizer = "sgd";
-  cfg.select_metric = "auc";
+  Setup s;
+  setup_init (&s, fixture_dataset (128, 3, 2, 4, TRUE), NULL, fixture_model (0, FALSE, 0, 3));
+  s.cfg.epochs = 10;
+  s.cfg.batch_size = 16;
+  s.cfg.lr = 0.05;
+  s.cfg.optimizer = "sgd";
+  s.cfg.select_metric = "auc";
   TlMetrics out;
-  g_assert_true (tl_train (m, d, d, &cfg, NULL, &out, &error));
+  g_assert_true (tl_train (s.m, s.data, s.data, &s.cfg, NULL, &out, &error));
   g_assert_no_error (error);
   g_test_message ("binary: auc %.3f accuracy %.3f", tl_metrics_get (&out, "auc"),
                   tl_metrics_get (&out, "accuracy"));
   g_assert_cmpfloat (tl_metrics_get (&out, "auc"), >, 0.9);
-  g_autofree char *path = g_build_filename (dir, "pred.tsv", NULL);
-  cfg.batch_size = 50;
-  g_assert_true (tl_predict (m, d, &cfg, path, &error));
-  g_assert_no_error (error);
-  g_autofree char *text = NULL;
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  g_assert_cmpuint (g_strv_length (lines), ==, 1 + 128 + 1);
+  s.cfg.batch_size = 50;
+  g_auto (GStrv) lines = predict_lines (s.m, s.data, &s.cfg, 128);
   g_assert_cmpstr (lines[0], ==, "row\tprediction");
   g_assert_true (g_str_has_prefix (lines[128], "127\t"));
   double prob = g_ascii_strtod (strchr (lines[5], '\t') + 1, NULL);
   g_assert_cmpfloat (prob, >=, 0.0);
   g_assert_cmpfloat (prob, <=, 1.0);
-  tl_model_instance_free (m);
-  tl_dataset_instance_free (d);
-  fixture_rm_rf (dir);
+  setup_clear (&s);
 }
 
 static void
@@ -194,19 +213,17 @@ test_best_checkpoint (void)
 {
   GError *error = NULL;
   g_autofree char *dir = fixture_tmpdir ();
-  TlDatasetInstance *train = fixture_dataset (96, 4, 3, 1, FALSE);
-  TlDatasetInstance *eval = fixture_dataset (40, 4, 3, 2, FALSE);
-  TlModelInstance *m = fixture_model (8, FALSE, 0, 5);
-  TlTrainConfig cfg;
-  tl_train_config_init (&cfg);
-  cfg.steps = 12;
-  cfg.eval_every = 3;
-  cfg.batch_size = 16;
-  cfg.lr = 0.01;
-  cfg.out_dir = dir;
+  Setup s;
+  setup_init (&s, fixture_dataset (96, 4, 3, 1, FALSE), fixture_dataset (40, 4, 3, 2, FALSE),
+              fixture_model (8, FALSE, 0, 5));
+  s.cfg.steps = 12;
+  s.cfg.eval_every = 3;
+  s.cfg.batch_size = 16;
+  s.cfg.lr = 0.01;
+  s.cfg.out_dir = dir;
   Counter c = { 0 };
   TlProgress p = progress_for (&c);
-  g_assert_true (tl_train (m, train, eval, &cfg, &p, NULL, &error));
+  g_assert_true (tl_train (s.m, s.data, s.eval, &s.cfg, &p, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (c.evals, ==, 4);
   g_autofree char *best = g_build_filename (dir, "best.safetensors", NULL);
@@ -223,16 +240,14 @@ test_best_checkpoint (void)
   /* The best checkpoint loads into a fresh instance and scores the best loss. */
   TlModelInstance *m2 = fixture_model (8, FALSE, 0, 99);
   TlMetrics before;
-  g_assert_true (tl_evaluate (m2, eval, &cfg, NULL, &before, &error));
+  g_assert_true (tl_evaluate (m2, s.eval, &s.cfg, NULL, &before, &error));
   g_assert_true (tl_checkpoint_load (tl_model_instance_params (m2), NULL, best, &error));
   g_assert_no_error (error);
   TlMetrics after;
-  g_assert_true (tl_evaluate (m2, eval, &cfg, NULL, &after, &error));
+  g_assert_true (tl_evaluate (m2, s.eval, &s.cfg, NULL, &after, &error));
   g_assert_cmpfloat (tl_metrics_get (&after, "loss"), <, tl_metrics_get (&before, "loss"));
-  tl_model_instance_free (m);
   tl_model_instance_free (m2);
-  tl_dataset_instance_free (train);
-  tl_dataset_instance_free (eval);
+  setup_clear (&s);
   fixture_rm_rf (dir);
 }
 
@@ -316,25 +331,22 @@ static void
 test_early_stopping (void)
 {
   GError *error = NULL;
-  TlDatasetInstance *train = fixture_dataset (64, 4, 3, 1, FALSE);
-  TlModelInstance *m = fixture_model (0, FALSE, 0, 1);
-  TlTrainConfig cfg;
-  tl_train_config_init (&cfg);
-  cfg.steps = 50;
-  cfg.batch_size = 16;
-  cfg.lr = 0; /* nothing improves after the first evaluation */
-  cfg.optimizer = "sgd";
-  cfg.eval_every = 2;
-  cfg.patience = 3;
+  Setup s;
+  setup_init (&s, fixture_dataset (64, 4, 3, 1, FALSE), NULL, fixture_model (0, FALSE, 0, 1));
+  s.cfg.steps = 50;
+  s.cfg.batch_size = 16;
+  s.cfg.lr = 0; /* nothing improves after the first evaluation */
+  s.cfg.optimizer = "sgd";
+  s.cfg.eval_every = 2;
+  s.cfg.patience = 3;
   Counter c = { 0 };
   TlProgress p = progress_for (&c);
-  g_assert_true (tl_train (m, train, train, &cfg, &p, NULL, &error));
+  g_assert_true (tl_train (s.m, s.data, s.data, &s.cfg, &p, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (c.evals, ==, 4);
   g_assert_cmpint (c.steps, ==, 8);
   g_assert_cmpint (c.messages, >=, 1);
-  tl_model_instance_free (m);
-  tl_dataset_instance_free (train);
+  setup_clear (&s);
 }
 
 /* accum_steps = 2 with batch 8 averages to the gradient of batch 16. */
@@ -342,68 +354,63 @@ static void
 test_accumulation (void)
 {
   GError *error = NULL;
-  TlDatasetInstance *train = fixture_dataset (64, 4, 3, 1, FALSE);
-  TlModelInstance *a = fixture_model (8, FALSE, 0, 4);
+  Setup s;
+  setup_init (&s, fixture_dataset (64, 4, 3, 1, FALSE), NULL, fixture_model (8, FALSE, 0, 4));
   TlModelInstance *b = fixture_model (8, FALSE, 0, 4);
-  TlTrainConfig cfg;
-  tl_train_config_init (&cfg);
-  cfg.steps = 3;
-  cfg.optimizer = "sgd";
-  cfg.momentum = 0;
-  cfg.lr = 0.1;
-  cfg.batch_size = 16;
-  g_assert_true (tl_train (a, train, NULL, &cfg, NULL, NULL, &error));
+  s.cfg.steps = 3;
+  s.cfg.optimizer = "sgd";
+  s.cfg.momentum = 0;
+  s.cfg.lr = 0.1;
+  s.cfg.batch_size = 16;
+  g_assert_true (tl_train (s.m, s.data, NULL, &s.cfg, NULL, NULL, &error));
   g_assert_no_error (error);
-  cfg.batch_size = 8;
-  cfg.accum_steps = 2;
-  g_assert_true (tl_train (b, train, NULL, &cfg, NULL, NULL, &error));
+  s.cfg.batch_size = 8;
+  s.cfg.accum_steps = 2;
+  g_assert_true (tl_train (b, s.data, NULL, &s.cfg, NULL, NULL, &error));
   g_assert_no_error (error);
-  TlParamStore *sa = tl_model_instance_params (a), *sb = tl_model_instance_params (b);
+  TlParamStore *sa = tl_model_instance_params (s.m), *sb = tl_model_instance_params (b);
   for (guint i = 0; i < tl_param_store_size (sa); i++) {
     double d = tl_tensor_max_rel_diff (tl_param_store_lookup (sb, tl_param_store_name (sa, i)),
                                        tl_param_store_tensor (sa, i));
     g_assert_cmpfloat (d, >=, 0);
     g_assert_cmpfloat (d, <, 1e-5);
   }
-  tl_model_instance_free (a);
   tl_model_instance_free (b);
-  tl_dataset_instance_free (train);
+  setup_clear (&s);
 }
 
 static void
 test_errors (void)
 {
   GError *error = NULL;
-  TlDatasetInstance *train = fixture_dataset (10, 4, 3, 1, FALSE);
-  TlModelInstance *m = fixture_model (0, FALSE, 0, 1);
-  TlTrainConfig cfg;
-  tl_train_config_init (&cfg);
-  cfg.batch_size = 16;
-  g_assert_false (tl_train (m, train, NULL, &cfg, NULL, NULL, &error));
+  Setup s;
+  setup_init (&s, fixture_dataset (10, 4, 3, 1, FALSE), NULL, fixture_model (0, FALSE, 0, 1));
+  s.cfg.batch_size = 16;
+  g_assert_false (tl_train (s.m, s.data, NULL, &s.cfg, NULL, NULL, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "fewer than one batch"));
   g_clear_error (&error);
-  cfg.batch_size = 4;
-  cfg.optimizer = "rmsprop";
-  g_assert_false (tl_train (m, train, NULL, &cfg, NULL, NULL, &error));
+  s.cfg.batch_size = 4;
+  s.cfg.optimizer = "rmsprop";
+  g_assert_false (tl_train (s.m, s.data, NULL, &s.cfg, NULL, NULL, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
-  cfg.optimizer = "adam";
-  cfg.schedule = "exponential";
-  g_assert_false (tl_train (m, train, NULL, &cfg, NULL, NULL, &error));
+  s.cfg.optimizer = "adam";
+  s.cfg.schedule = "exponential";
+  g_assert_false (tl_train (s.m, s.data, NULL, &s.cfg, NULL, NULL, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
-  cfg.schedule = NULL;
-  cfg.select_metric = "auc"; /* not computed for multiclass */
-  g_assert_false (tl_train (m, train, train, &cfg, NULL, NULL, &error));
+  s.cfg.schedule = NULL;
+  s.cfg.select_metric = "auc"; /* not computed for multiclass */
+  g_assert_false (tl_train (s.m, s.data, s.data, &s.cfg, NULL, NULL, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "\"auc\""));
   g_clear_error (&error);
-  cfg.select_metric = "bogus";
-  g_assert_false (tl_train (m, train, train, &cfg, NULL, NULL, &error));
+  s.cfg.select_metric = "bogus";
+  g_assert_false (tl_train (s.m, s.data, s.data, &s.cfg, NULL, NULL, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
-  cfg.select_metric = NULL;
+  s.cfg.select_metric = NULL;
   /* Divergence is reported, not trained through. */
   TlTrainConfig wild;
   tl_train_config_init (&wild);
@@ -411,19 +418,18 @@ test_errors (void)
   wild.steps = 20;
   wild.optimizer = "sgd";
   wild.lr = 1e38;
-  g_assert_false (tl_train (m, train, NULL, &wild, NULL, NULL, &error));
+  g_assert_false (tl_train (s.m, s.data, NULL, &wild, NULL, NULL, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_NUMERIC);
   g_clear_error (&error);
-  cfg.resume_from = "/nonexistent/last.safetensors";
-  g_assert_false (tl_train (m, train, NULL, &cfg, NULL, NULL, &error));
+  s.cfg.resume_from = "/nonexistent/last.safetensors";
+  g_assert_false (tl_train (s.m, s.data, NULL, &s.cfg, NULL, NULL, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_NOT_FOUND);
   g_clear_error (&error);
   /* Free functions accept NULL. */
   tl_model_instance_free (NULL);
   tl_dataset_instance_free (NULL);
   tl_planner_instance_free (NULL);
-  tl_model_instance_free (m);
-  tl_dataset_instance_free (train);
+  setup_clear (&s);
 }
 
 /* --- instances: ABI checks, plugin misbehaviour, build errors ------------ */
@@ -614,15 +620,14 @@ static void
 test_cancel_evaluate (void)
 {
   GError *error = NULL;
-  TlDatasetInstance *d = fixture_dataset (20, 4, 3, 1, FALSE);
-  TlModelInstance *m = fixture_model (0, FALSE, 0, 1);
+  Setup s;
+  setup_init (&s, fixture_dataset (20, 4, 3, 1, FALSE), NULL, fixture_model (0, FALSE, 0, 1));
   TlMetrics out;
   tl_trainer_request_stop ();
-  g_assert_false (tl_evaluate (m, d, NULL, NULL, &out, &error));
+  g_assert_false (tl_evaluate (s.m, s.data, NULL, NULL, &out, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_CANCELLED);
   g_clear_error (&error);
-  tl_model_instance_free (m);
-  tl_dataset_instance_free (d);
+  setup_clear (&s);
 }
 
 int

@@ -8,7 +8,7 @@ tests_test_optim_LDADD = $(TL_TEST_LIBS)
 
 check_PROGRAMS += tests/test-safetensors
 TESTS += tests/test-safetensors
-tests_test_safetensors_SOURCES = tests/test-safetensors.c
+tests_test_safetensors_SOURCES = tests/test-safetensors.c tests/train-fixture.c tests/train-fixture.h
 tests_test_safetensors_CPPFLAGS = $(TL_TEST_CPP_FLAGS)
 tests_test_safetensors_CFLAGS = $(TL_TEST_C_FLAGS)
 tests_test_safetensors_LDADD = $(TL_TEST_LIBS)

@@ -262,6 +262,16 @@ cur_ctx (void)
   return d;
 }
 
+/* cur_ctx(), or NULL with an error for the caller. */
+static DeviceCtx *
+cur_ctx_or_error (GError **error)
+{
+  DeviceCtx *d = cur_ctx ();
+  if (!d)
+    g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "CUDA backend: no usable device");
+  return d;
+}
+
 void *
 _tl_cuda_stream (void)
 {
@@ -279,11 +289,9 @@ _tl_cuda_cublas (void)
 void *
 _tl_cuda_scratch (gsize nbytes, GError **error)
 {
-  DeviceCtx *d = cur_ctx ();
-  if (!d) {
-    g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "CUDA backend: no usable device");
+  DeviceCtx *d = cur_ctx_or_error (error);
+  if (!d)
     return NULL;
-  }
   if (nbytes == 0)
     nbytes = 1;
   if (d->scratch_bytes >= nbytes)
@@ -418,11 +426,9 @@ _tl_cuda_memcpy (void *dst, gboolean dst_on_device, const void *src, gboolean sr
 {
   if (nbytes == 0)
     return TRUE;
-  DeviceCtx *d = cur_ctx ();
-  if (!d) {
-    g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "CUDA backend: no usable device");
+  DeviceCtx *d = cur_ctx_or_error (error);
+  if (!d)
     return FALSE;
-  }
   enum cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice
                                                             : cudaMemcpyHostToDevice)
                                            : (src_on_device ? cudaMemcpyDeviceToHost
@@ -449,11 +455,9 @@ _tl_cuda_memset_zero (void *dst, gsize nbytes, GError **error)
 {
   if (nbytes == 0)
     return TRUE;
-  DeviceCtx *d = cur_ctx ();
-  if (!d) {
-    g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "CUDA backend: no usable device");
+  DeviceCtx *d = cur_ctx_or_error (error);
+  if (!d)
     return FALSE;
-  }
   cudaError_t st = cudaMemsetAsync (dst, 0, nbytes, d->stream);
   if (st != cudaSuccess) {
     _tl_cuda_set_error (error, st, "cudaMemsetAsync(%" G_GSIZE_FORMAT " bytes)", nbytes);
@@ -465,11 +469,9 @@ _tl_cuda_memset_zero (void *dst, gsize nbytes, GError **error)
 gboolean
 _tl_cuda_synchronize (GError **error)
 {
-  DeviceCtx *d = cur_ctx ();
-  if (!d) {
-    g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "CUDA backend: no usable device");
+  DeviceCtx *d = cur_ctx_or_error (error);
+  if (!d)
     return FALSE;
-  }
   cudaError_t st = cudaStreamSynchronize (d->stream);
   if (st == cudaSuccess)
     st = cudaGetLastError ();

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <glib/gstdio.h>
 #include <zlib.h>
 
 #include "columns.h"
@@ -111,6 +112,27 @@ idx_file_load (IdxFile *f, const char *path, guint min_ndim, guint max_ndim, GEr
     if (f->numel > IDX_MAX_BYTES) {
       g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: header declares more than %" G_GUINT64_FORMAT
                    " bytes of data", f->display, IDX_MAX_BYTES);
+      goto out;
+    }
+  }
+  /* A few header bytes must not make us allocate gigabytes: the file must
+   * be able to hold the data (deflate expands at most ~1032:1). */
+  GStatBuf sb;
+  if (g_stat (path, &sb) == 0 && sb.st_size >= 0) {
+    guint64 hdr_len = 4 + 4 * (guint64) f->ndim;
+    guint64 size = (guint64) sb.st_size;
+    if (gzdirect (gz)) {
+      guint64 avail = size > hdr_len ? size - hdr_len : 0;
+      if (f->numel > avail) {
+        g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                     "%s: truncated: expected %" G_GUINT64_FORMAT " bytes of data, got %"
+                     G_GUINT64_FORMAT, f->display, f->numel, avail);
+        goto out;
+      }
+    } else if (f->numel / 1032 > size) {
+      g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                   "%s: truncated: expected %" G_GUINT64_FORMAT " bytes of data, more than %"
+                   G_GUINT64_FORMAT " compressed bytes can hold", f->display, f->numel, size);
       goto out;
     }
   }

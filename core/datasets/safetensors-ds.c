@@ -12,6 +12,7 @@
 
 #include "columns.h"
 #include "builtin/tl-builtin.h"
+#include "xml-private.h"
 
 static gint
 str_ptr_cmp (gconstpointer a, gconstpointer b)
@@ -72,15 +73,24 @@ safetensors_open (const TlParams *params, GError **error)
     g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: no tensors", file);
     return NULL;
   }
+  for (guint i = 0; i < names->len; i++) {
+    if (!*(const char *) names->pdata[i]) {
+      g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                   "%s: a tensor has an empty name (it would be a field without one)", file);
+      return NULL;
+    }
+  }
 
   gint64 n_rows = -1;
   for (guint i = 0; i < names->len; i++) {
     TlTensor *t = g_hash_table_lookup (tensors, names->pdata[i]);
     if (tl_tensor_ndim (t) < 1 || (n_rows >= 0 && tl_tensor_dim (t, 0) != n_rows)) {
+      /* names come from the file: keep the message on one line */
+      g_autofree char *ename = _tl_priv_escape_short (names->pdata[i]);
       g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
                    "%s: tensor '%s' has %s first dimension %" G_GINT64_FORMAT
                    "; every tensor needs the same first dimension (the rows)",
-                   file, (char *) names->pdata[i], tl_tensor_ndim (t) < 1 ? "no" : "a",
+                   file, ename, tl_tensor_ndim (t) < 1 ? "no" : "a",
                    tl_tensor_ndim (t) < 1 ? 0 : tl_tensor_dim (t, 0));
       return NULL;
     }
@@ -103,8 +113,10 @@ safetensors_open (const TlParams *params, GError **error)
     if (data)
       memcpy (data, tl_tensor_data (c), tl_tensor_nbytes (c));
     tl_tensor_unref (c);
-    if (!data)
+    if (!data) {
+      g_prefix_error (error, "%s: ", file);
       return NULL;
+    }
   }
   return g_steal_pointer (&ds);
 }

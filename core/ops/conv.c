@@ -196,9 +196,18 @@ col2im (const ConvGeom *c, const float *col, gint64 ld, float *x)
  * the CUDA kernels likewise), so the executor need not zero-fill them. */
 #define CONV_FLAGS (TL_OP_COMPUTE_BOUND | TL_OP_OVERWRITES)
 
+/* The per-image steps around the GEMMs, each run over the chunk's images. */
+typedef enum {
+  STEP_IM2COL,    /* col[:, b*ohw ...] = im2col(x[n0 + b], group g) */
+  STEP_COL2IM,    /* dx[n0 + b], group g += col2im(col[:, b*ohw ...]) */
+  STEP_GATHER_DY, /* dyc[o, b*ohw + i] = dy[n0 + b, g*og + o, i] */
+  STEP_SCATTER_Y, /* y[n0 + b, g*og + o, i] = yc[o, b*ohw + i] + bias */
+} ConvStep;
+
 typedef struct {
   ConvGeom c;
   ConvMode mode;
+  ConvStep step;
   const float *x, *w, *b, *dy;
   float *y, *dx, *dw;
   float *col, *yc;
@@ -206,53 +215,44 @@ typedef struct {
 } ConvJob;
 
 static void
-chunk_im2col (gint64 begin, gint64 end, gpointer data)
+chunk_step (gint64 begin, gint64 end, gpointer data)
 {
   const ConvJob *j = data;
   const ConvGeom *c = &j->c;
-  gint64 ohw = c->OH * c->OW;
-  for (gint64 b = begin; b < end; b++)
-    im2col (c, j->x + ((j->n0 + b) * c->C + j->g * c->cg) * c->H * c->W, j->col + b * ohw, j->nb * ohw);
-}
-
-static void
-chunk_col2im (gint64 begin, gint64 end, gpointer data)
-{
-  const ConvJob *j = data;
-  const ConvGeom *c = &j->c;
-  gint64 ohw = c->OH * c->OW;
-  for (gint64 b = begin; b < end; b++)
-    col2im (c, j->col + b * ohw, j->nb * ohw, j->dx + ((j->n0 + b) * c->C + j->g * c->cg) * c->H * c->W);
-}
-
-/* dyc[o, b*ohw + i] = dy[n0 + b, g*og + o, i] */
-static void
-chunk_gather_dy (gint64 begin, gint64 end, gpointer data)
-{
-  const ConvJob *j = data;
-  const ConvGeom *c = &j->c;
-  gint64 ohw = c->OH * c->OW;
-  for (gint64 b = begin; b < end; b++)
-    for (gint64 o = 0; o < c->og; o++)
-      memcpy (j->yc + o * j->nb * ohw + b * ohw, j->dy + ((j->n0 + b) * c->O + j->g * c->og + o) * ohw,
-              ohw * sizeof (float));
-}
-
-/* y[n0 + b, g*og + o, i] = yc[o, b*ohw + i] + bias */
-static void
-chunk_scatter_y (gint64 begin, gint64 end, gpointer data)
-{
-  const ConvJob *j = data;
-  const ConvGeom *c = &j->c;
-  gint64 ohw = c->OH * c->OW;
-  for (gint64 b = begin; b < end; b++)
-    for (gint64 o = 0; o < c->og; o++) {
-      const float *src = j->yc + o * j->nb * ohw + b * ohw;
-      float *dst = j->y + ((j->n0 + b) * c->O + j->g * c->og + o) * ohw;
-      float bv = j->b ? j->b[j->g * c->og + o] : 0.0f;
-      for (gint64 i = 0; i < ohw; i++)
-        dst[i] = src[i] + bv;
+  gint64 ohw = c->OH * c->OW, ld = j->nb * ohw;
+  for (gint64 b = begin; b < end; b++) {
+    gint64 image = ((j->n0 + b) * c->C + j->g * c->cg) * c->H * c->W; /* in x / dx */
+    gint64 plane = ((j->n0 + b) * c->O + j->g * c->og) * ohw;          /* in y / dy */
+    switch (j->step) {
+    case STEP_IM2COL:
+      im2col (c, j->x + image, j->col + b * ohw, ld);
+      break;
+    case STEP_COL2IM:
+      col2im (c, j->col + b * ohw, ld, j->dx + image);
+      break;
+    case STEP_GATHER_DY:
+      for (gint64 o = 0; o < c->og; o++)
+        memcpy (j->yc + o * ld + b * ohw, j->dy + plane + o * ohw, ohw * sizeof (float));
+      break;
+    case STEP_SCATTER_Y:
+      for (gint64 o = 0; o < c->og; o++) {
+        const float *src = j->yc + o * ld + b * ohw;
+        float *dst = j->y + plane + o * ohw;
+        float bv = j->b ? j->b[j->g * c->og + o] : 0.0f;
+        for (gint64 i = 0; i < ohw; i++)
+          dst[i] = src[i] + bv;
+      }
+      break;
     }
+  }
+}
+
+/* Runs `step` over the images of the current chunk, in parallel. */
+static void
+conv_step (ConvJob *j, ConvStep step)
+{
+  j->step = step;
+  tl_parallel_for (j->nb, 1, chunk_step, j);
 }
 
 static gboolean
@@ -284,18 +284,18 @@ conv_run (ConvJob *j, const char *op, GError **error)
       const float *wg = j->w ? j->w + j->g * c->og * c->kk : NULL;
       switch (j->mode) {
       case CONV_FWD:
-        tl_parallel_for (j->nb, 1, chunk_im2col, j);
+        conv_step (j, STEP_IM2COL);
         _tl_priv_nn_sgemm (FALSE, FALSE, c->og, cols, c->kk, wg, c->kk, j->col, cols, 0.0f, j->yc, cols);
-        tl_parallel_for (j->nb, 1, chunk_scatter_y, j);
+        conv_step (j, STEP_SCATTER_Y);
         break;
       case CONV_GIN:
-        tl_parallel_for (j->nb, 1, chunk_gather_dy, j);
+        conv_step (j, STEP_GATHER_DY);
         _tl_priv_nn_sgemm (TRUE, FALSE, c->kk, cols, c->og, wg, c->kk, j->yc, cols, 0.0f, j->col, cols);
-        tl_parallel_for (j->nb, 1, chunk_col2im, j);
+        conv_step (j, STEP_COL2IM);
         break;
       case CONV_GW:
-        tl_parallel_for (j->nb, 1, chunk_im2col, j);
-        tl_parallel_for (j->nb, 1, chunk_gather_dy, j);
+        conv_step (j, STEP_IM2COL);
+        conv_step (j, STEP_GATHER_DY);
         _tl_priv_nn_sgemm (FALSE, TRUE, c->og, c->kk, cols, j->yc, cols, j->col, cols, 1.0f,
                            j->dw + j->g * c->og * c->kk, c->kk);
         break;

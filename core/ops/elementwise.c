@@ -75,85 +75,31 @@ TL_UNARY_KERNEL (sign_k, float, void, (float) ((v > 0.0f) - (v < 0.0f)))
 #define IN(i) tl_node_input (node, (i))
 #define OUT(i) tl_node_output (node, (i))
 
-static gboolean
-neg_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError **error)
-{
-  (void) node;
-  (void) error;
-  if (gy[0])
-    gx[0] = tl_neg (g, gy[0]);
-  return TRUE;
-}
-
-static gboolean
-exp_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError **error)
-{
-  (void) error;
-  if (gy[0])
-    gx[0] = tl_mul (g, gy[0], OUT (0));
-  return TRUE;
-}
-
-static gboolean
-log_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError **error)
-{
-  (void) error;
-  if (gy[0])
-    gx[0] = tl_div (g, gy[0], IN (0));
-  return TRUE;
-}
-
-static gboolean
-sqrt_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError **error)
-{
-  (void) error;
-  if (gy[0])
-    gx[0] = tl_div (g, gy[0], tl_scale (g, OUT (0), 2.0, 0.0));
-  return TRUE;
-}
-
-static gboolean
-rsqrt_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError **error)
-{
-  (void) error;
-  /* d/dx x^-1/2 = -0.5 * y / x */
-  if (gy[0])
-    gx[0] = tl_mul (g, gy[0], tl_scale (g, tl_div (g, OUT (0), IN (0)), -0.5, 0.0));
-  return TRUE;
-}
-
-static gboolean
-abs_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError **error)
-{
-  (void) error;
-  if (gy[0])
-    gx[0] = tl_mul (g, gy[0], _tl_priv_ops_op1 (g, "sign", IN (0), NULL));
-  return TRUE;
-}
-
-static gboolean
-square_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError **error)
-{
-  (void) error;
-  if (gy[0])
-    gx[0] = tl_mul (g, gy[0], tl_scale (g, IN (0), 2.0, 0.0));
-  return TRUE;
-}
-
-#define GRAD_OP_BW(id, gradop, WHICH)                                                           \
+/* A backward rule `id` of a unary op: gx[0] = EXPR (of g, node, gy) when
+ * gy[0] is set. */
+#define UNARY_BW(id, EXPR)                                                                      \
   static gboolean id (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx,         \
                       GError **error)                                                           \
   {                                                                                             \
+    (void) node;                                                                                \
     (void) error;                                                                               \
     if (gy[0])                                                                                  \
-      gx[0] = _tl_priv_ops_op2 (g, gradop, gy[0], WHICH, NULL);                                 \
+      gx[0] = (EXPR);                                                                           \
     return TRUE;                                                                                \
   }
 
-GRAD_OP_BW (relu_bw, "relu_grad", IN (0))
-GRAD_OP_BW (gelu_bw, "gelu_grad", IN (0))
-GRAD_OP_BW (tanh_bw, "tanh_grad", OUT (0))
-GRAD_OP_BW (sigmoid_bw, "sigmoid_grad", OUT (0))
+UNARY_BW (neg_bw, tl_neg (g, gy[0]))
+UNARY_BW (exp_bw, tl_mul (g, gy[0], OUT (0)))
+UNARY_BW (log_bw, tl_div (g, gy[0], IN (0)))
+UNARY_BW (sqrt_bw, tl_div (g, gy[0], tl_scale (g, OUT (0), 2.0, 0.0)))
+/* d/dx x^-1/2 = -0.5 * y / x */
+UNARY_BW (rsqrt_bw, tl_mul (g, gy[0], tl_scale (g, tl_div (g, OUT (0), IN (0)), -0.5, 0.0)))
+UNARY_BW (abs_bw, tl_mul (g, gy[0], _tl_priv_ops_op1 (g, "sign", IN (0), NULL)))
+UNARY_BW (square_bw, tl_mul (g, gy[0], tl_scale (g, IN (0), 2.0, 0.0)))
+UNARY_BW (relu_bw, _tl_priv_ops_op2 (g, "relu_grad", gy[0], IN (0), NULL))
+UNARY_BW (gelu_bw, _tl_priv_ops_op2 (g, "gelu_grad", gy[0], IN (0), NULL))
+UNARY_BW (tanh_bw, _tl_priv_ops_op2 (g, "tanh_grad", gy[0], OUT (0), NULL))
+UNARY_BW (sigmoid_bw, _tl_priv_ops_op2 (g, "sigmoid_grad", gy[0], OUT (0), NULL))
 
 /* --- unary op tables ----------------------------------------------------- */
 
@@ -231,50 +177,25 @@ run_typed_binary (TlTensor *const *in, TlTensor *const *out, TlBinaryKernel f32,
 
 /* --- binary backward rules ------------------------------------------------ */
 
-static gboolean
-add_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError **error)
-{
-  (void) error;
-  if (!gy[0])
-    return TRUE;
-  gx[0] = _tl_priv_ops_sum_to_like (g, gy[0], IN (0));
-  gx[1] = _tl_priv_ops_sum_to_like (g, gy[0], IN (1));
-  return TRUE;
-}
+/* A backward rule `id` of a broadcasting binary op: gx[0] = DA and
+ * gx[1] = DB (of g, node, gy), each summed back to its input's shape. */
+#define BINARY_BW(id, DA, DB)                                                                   \
+  static gboolean id (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx,         \
+                      GError **error)                                                           \
+  {                                                                                             \
+    (void) error;                                                                               \
+    if (!gy[0])                                                                                 \
+      return TRUE;                                                                              \
+    gx[0] = _tl_priv_ops_sum_to_like (g, (DA), IN (0));                                         \
+    gx[1] = _tl_priv_ops_sum_to_like (g, (DB), IN (1));                                         \
+    return TRUE;                                                                                \
+  }
 
-static gboolean
-sub_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError **error)
-{
-  (void) error;
-  if (!gy[0])
-    return TRUE;
-  gx[0] = _tl_priv_ops_sum_to_like (g, gy[0], IN (0));
-  gx[1] = _tl_priv_ops_sum_to_like (g, tl_neg (g, gy[0]), IN (1));
-  return TRUE;
-}
-
-static gboolean
-mul_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError **error)
-{
-  (void) error;
-  if (!gy[0])
-    return TRUE;
-  gx[0] = _tl_priv_ops_sum_to_like (g, tl_mul (g, gy[0], IN (1)), IN (0));
-  gx[1] = _tl_priv_ops_sum_to_like (g, tl_mul (g, gy[0], IN (0)), IN (1));
-  return TRUE;
-}
-
-static gboolean
-div_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError **error)
-{
-  (void) error;
-  if (!gy[0])
-    return TRUE;
-  /* y = a / b: da = dy / b, db = -dy * y / b */
-  gx[0] = _tl_priv_ops_sum_to_like (g, tl_div (g, gy[0], IN (1)), IN (0));
-  gx[1] = _tl_priv_ops_sum_to_like (g, tl_neg (g, tl_mul (g, gy[0], tl_div (g, OUT (0), IN (1)))), IN (1));
-  return TRUE;
-}
+BINARY_BW (add_bw, gy[0], gy[0])
+BINARY_BW (sub_bw, gy[0], tl_neg (g, gy[0]))
+BINARY_BW (mul_bw, tl_mul (g, gy[0], IN (1)), tl_mul (g, gy[0], IN (0)))
+/* y = a / b: da = dy / b, db = -dy * y / b */
+BINARY_BW (div_bw, tl_div (g, gy[0], IN (1)), tl_neg (g, tl_mul (g, gy[0], tl_div (g, OUT (0), IN (1)))))
 
 static gboolean
 maxmin_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, gboolean is_max)
@@ -443,25 +364,19 @@ like_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t 
   return TRUE;
 }
 
-static gboolean
-zeros_like_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
-{
-  (void) ctx;
-  (void) in;
-  (void) error;
-  tl_tensor_fill (out[0], 0.0);
-  return TRUE;
-}
+#define FILL_CPU(id, VALUE)                                                                     \
+  static gboolean id (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out,        \
+                      GError **error)                                                           \
+  {                                                                                             \
+    (void) ctx;                                                                                 \
+    (void) in;                                                                                  \
+    (void) error;                                                                               \
+    tl_tensor_fill (out[0], (VALUE));                                                           \
+    return TRUE;                                                                                \
+  }
 
-static gboolean
-ones_like_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
-{
-  (void) ctx;
-  (void) in;
-  (void) error;
-  tl_tensor_fill (out[0], 1.0);
-  return TRUE;
-}
+FILL_CPU (zeros_like_cpu, 0.0)
+FILL_CPU (ones_like_cpu, 1.0)
 
 static void
 like_cost (const TlOpCall *call, const TlTensorDesc *out, TlOpCost *cost)
@@ -488,12 +403,7 @@ static const TlOpDef *const elementwise_defs[] = {
   &affine_def, &cast_def, &zeros_like_def, &ones_like_def,
 };
 
-const TlOpDef *const *
-_tl_priv_ops_elementwise_defs (guint *n)
-{
-  *n = G_N_ELEMENTS (elementwise_defs);
-  return elementwise_defs;
-}
+TL_OPS_DEFINE_DEFS_GETTER (_tl_priv_ops_elementwise_defs, elementwise_defs)
 
 /**
  * tl_add: (and tl_sub, tl_mul, tl_div, tl_maximum, tl_minimum, tl_pow)
@@ -545,12 +455,10 @@ TL_OPS_DEFINE_UNARY_BUILDER (tl_ones_like, "ones_like")
 TlValue *
 tl_scale (TlGraph *g, TlValue *x, double scale, double bias)
 {
-  TlAttrs *a = tl_attrs_new ();
+  g_autoptr (TlAttrs) a = tl_attrs_new ();
   tl_attrs_set_float (a, "scale", scale);
   tl_attrs_set_float (a, "bias", bias);
-  TlValue *v = _tl_priv_ops_op1 (g, "affine_scalar", x, a);
-  tl_attrs_free (a);
-  return v;
+  return _tl_priv_ops_op1 (g, "affine_scalar", x, a);
 }
 
 /**
@@ -564,9 +472,7 @@ tl_scale (TlGraph *g, TlValue *x, double scale, double bias)
 TlValue *
 tl_cast (TlGraph *g, TlValue *x, TlDType dtype)
 {
-  TlAttrs *a = tl_attrs_new ();
+  g_autoptr (TlAttrs) a = tl_attrs_new ();
   tl_attrs_set_string (a, "dtype", tl_dtype_name (dtype));
-  TlValue *v = _tl_priv_ops_op1 (g, "cast", x, a);
-  tl_attrs_free (a);
-  return v;
+  return _tl_priv_ops_op1 (g, "cast", x, a);
 }

@@ -80,13 +80,10 @@ embedding_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint
 static gboolean
 gather_run (const char *op, TlTensor *x, TlTensor *idx, gint64 axis, TlTensor *out, GError **error)
 {
-  guint ndim = tl_tensor_ndim (x);
-  const gint64 *xs = tl_tensor_shape (x);
-  guint a = (guint) (axis < 0 ? axis + ndim : axis);
   gint64 pre, bound, post, ni = tl_tensor_numel (idx);
   gsize es = tl_dtype_size (tl_tensor_dtype (x));
 
-  _tl_rule_axis_split (ndim, xs, a, &pre, &bound, &post);
+  _tl_rule_gather_split (x, axis, &pre, &bound, &post);
   if (!_tl_priv_nn_check_indices (op, idx, bound, error))
     return FALSE;
 
@@ -253,12 +250,7 @@ scatter_add_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *o
     return FALSE;
   if (!_tl_priv_nn_check_indices ("scatter_add", in[1], j.n_rows, error))
     return FALSE;
-  j.pre = 1;
-  j.post = 1;
-  for (guint i = 0; i < a; i++)
-    j.pre *= sd.shape[i];
-  for (guint i = a + id.ndim; i < sd.ndim; i++)
-    j.post *= sd.shape[i];
+  _tl_rule_span_split (sd.ndim, sd.shape, a, id.ndim, &j.pre, &j.post);
   j.ni = tl_tensor_numel (in[1]);
   j.src = tl_tensor_const_data (in[0]);
   j.dst = tl_tensor_data (out[0]);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ops-common.h"
+#include "ops-rules.h"
 
 typedef struct {
   gint64 rows, D;
@@ -20,15 +21,6 @@ typedef struct {
   float *partials; /* [n_chunks][2][D] */
   gint64 rows_per_chunk;
 } Ln;
-
-static gboolean
-ln_attrs (const TlAttrs *a, gboolean *has_gamma, gboolean *has_beta, double *eps)
-{
-  *has_gamma = tl_attrs_get_int (a, "has_gamma", 0) != 0;
-  *has_beta = tl_attrs_get_int (a, "has_beta", 0) != 0;
-  *eps = tl_attrs_get_float (a, "eps", 1e-5);
-  return TRUE;
-}
 
 static gboolean
 ln_check_params (const TlOpCall *call, const TlTensorDesc *x, guint first, guint n, const char *op,
@@ -55,7 +47,7 @@ ln_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n
   (void) n_out;
   gboolean hg, hb;
   double eps;
-  ln_attrs (call->attrs, &hg, &hb, &eps);
+  _tl_rule_ln_attrs (call->attrs, &hg, &hb, &eps);
   const TlTensorDesc *x = &call->inputs[0];
   if (call->n_inputs != 1u + hg + hb) {
     _tl_priv_ops_arg_error (error, "layer_norm", "%u inputs given, attrs has_gamma/has_beta want %u",
@@ -125,12 +117,8 @@ ln_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GErro
 {
   (void) error;
   gboolean hg, hb;
-  double eps;
-  ln_attrs (ctx->attrs, &hg, &hb, &eps);
   Ln l = { 0 };
-  l.D = tl_tensor_dim (in[0], -1);
-  l.rows = l.D ? tl_tensor_numel (in[0]) / l.D : 0;
-  l.eps = (float) eps;
+  _tl_rule_ln_setup (ctx->attrs, in[0], &hg, &hb, &l.eps, &l.D, &l.rows);
   l.x = tl_tensor_const_data (in[0]);
   l.gamma = hg ? tl_tensor_const_data (in[1]) : NULL;
   l.beta = hb ? tl_tensor_const_data (in[1 + hg]) : NULL;
@@ -147,7 +135,7 @@ ln_grad_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32
 {
   gboolean hg, hb;
   double eps;
-  ln_attrs (call->attrs, &hg, &hb, &eps);
+  _tl_rule_ln_attrs (call->attrs, &hg, &hb, &eps);
   if (call->n_inputs != 2u + hg) {
     _tl_priv_ops_arg_error (error, "layer_norm_grad", "%u inputs given, want %u", call->n_inputs, 2u + hg);
     return FALSE;
@@ -214,12 +202,8 @@ static gboolean
 ln_grad_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
 {
   gboolean hg, hb;
-  double eps;
-  ln_attrs (ctx->attrs, &hg, &hb, &eps);
   Ln l = { 0 };
-  l.D = tl_tensor_dim (in[1], -1);
-  l.rows = l.D ? tl_tensor_numel (in[1]) / l.D : 0;
-  l.eps = (float) eps;
+  _tl_rule_ln_setup (ctx->attrs, in[1], &hg, &hb, &l.eps, &l.D, &l.rows);
   l.dy = tl_tensor_const_data (in[0]);
   l.x = tl_tensor_const_data (in[1]);
   l.gamma = hg ? tl_tensor_const_data (in[2]) : NULL;
@@ -256,7 +240,7 @@ ln_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError 
   double eps;
   if (!gy[0])
     return TRUE;
-  ln_attrs (tl_node_attrs (node), &hg, &hb, &eps);
+  _tl_rule_ln_attrs (tl_node_attrs (node), &hg, &hb, &eps);
   TlValue *ins[3] = { gy[0], tl_node_input (node, 0), hg ? tl_node_input (node, 1) : NULL };
   TlValue *outs[3] = { NULL, NULL, NULL };
   if (tl_graph_op_multi (g, "layer_norm_grad", 2 + hg, ins, tl_node_attrs (node), 3, outs) != 3)

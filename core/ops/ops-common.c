@@ -49,21 +49,13 @@ _tl_priv_ops_desc_str (const TlTensorDesc *d)
 gint64
 _tl_priv_ops_numel (const TlTensorDesc *d)
 {
-  gint64 n = 1;
-  for (guint i = 0; i < d->ndim; i++)
-    n *= d->shape[i];
-  return n;
+  return _tl_priv_shape_numel (d->ndim, d->shape);
 }
 
 gboolean
 _tl_priv_ops_same_shape (const TlTensorDesc *a, const TlTensorDesc *b)
 {
-  if (a->ndim != b->ndim)
-    return FALSE;
-  for (guint i = 0; i < a->ndim; i++)
-    if (a->shape[i] != b->shape[i])
-      return FALSE;
-  return TRUE;
+  return _tl_priv_shape_equal (a->ndim, a->shape, b->ndim, b->shape);
 }
 
 gboolean

@@ -31,6 +31,30 @@ G_BEGIN_DECLS
 /* Elements per parallel chunk for memory-bound loops. */
 #define TL_OPS_GRAIN 32768
 
+/* --- shape arithmetic (also used by core/tensor.c) -------------------- */
+
+/* Product of the ndim dims (1 for ndim 0); no overflow or sign checks. */
+static inline gint64
+_tl_priv_shape_numel (guint ndim, const gint64 *shape)
+{
+  gint64 n = 1;
+  for (guint i = 0; i < ndim; i++)
+    n *= shape[i];
+  return n;
+}
+
+/* TRUE when both ranks and all dims agree. */
+static inline gboolean
+_tl_priv_shape_equal (guint na, const gint64 *a, guint nb, const gint64 *b)
+{
+  if (na != nb)
+    return FALSE;
+  for (guint i = 0; i < na; i++)
+    if (a[i] != b[i])
+      return FALSE;
+  return TRUE;
+}
+
 /* --- errors and descs ------------------------------------------------ */
 
 /* Set a TL_ERROR_SHAPE error "op: message". */
@@ -194,6 +218,14 @@ G_GNUC_INTERNAL TlValue *_tl_priv_ops_sum_to_like (TlGraph *g, TlValue *v, const
 
 /* Register n defs; stops at the first failure. */
 G_GNUC_INTERNAL gboolean _tl_priv_ops_register_all (const TlOpDef *const *defs, guint n, GError **error);
+
+/* Define `fn`, returning the static op table `defs` (an array) and its length in *n. */
+#define TL_OPS_DEFINE_DEFS_GETTER(fn, defs)                                            \
+  const TlOpDef *const *fn (guint *n)                                                  \
+  {                                                                                    \
+    *n = G_N_ELEMENTS (defs);                                                          \
+    return defs;                                                                       \
+  }
 
 /* Op tables of the basic set, one array per file. */
 G_GNUC_INTERNAL const TlOpDef *const *_tl_priv_ops_elementwise_defs (guint *n);

@@ -5,7 +5,9 @@
  * The CUDA module cannot call libtl's internal helpers (libtl is built with
  * -fvisibility=hidden), so everything here is `static inline`, compiled
  * into each user: C (gnu11) and CUDA C++ (nvcc). Functions marked TL_HD
- * also run on the device; they use no GLib calls, only plain values. Rules
+ * also run on the device; they use no GLib calls, only plain values. The
+ * unmarked ones are host code; those marked "Host only" read TlTensor
+ * metadata or attrs through the public API (the kernels' common setup). Rules
  * that can fail return a TlRuleStatus (TL_RULE_OK or a code naming the
  * broken rule) and leave the message to the CPU side, which turns it into a
  * GError; the kernels run on inputs that infer has validated.
@@ -16,6 +18,7 @@
 #define TL_OPS_RULES_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -36,6 +39,7 @@
 #include <tl/tl-dtype.h>
 #include <tl/tl-error.h>
 #include <tl/tl-macros.h>
+#include <tl/tl-tensor.h>
 
 typedef enum {
   TL_RULE_OK = 0,
@@ -49,19 +53,38 @@ typedef enum {
 
 /* --- axes ------------------------------------------------------------------ */
 
+/* x[shape] viewed as [outer, shape[first .. first + n), inner]: the
+ * products of the axes before and after the n axes from `first`. */
+static inline TL_HD void
+_tl_rule_span_split (unsigned ndim, const int64_t *shape, unsigned first, unsigned n, int64_t *outer,
+                     int64_t *inner)
+{
+  int64_t o = 1, in = 1;
+  for (unsigned i = 0; i < first; i++)
+    o *= shape[i];
+  for (unsigned i = first + n; i < ndim; i++)
+    in *= shape[i];
+  *outer = o;
+  *inner = in;
+}
+
 /* x[shape] viewed as [outer, R, inner] around `axis` (already normalised). */
 static inline TL_HD void
 _tl_rule_axis_split (unsigned ndim, const int64_t *shape, unsigned axis, int64_t *outer, int64_t *R,
                      int64_t *inner)
 {
-  int64_t o = 1, in = 1;
-  for (unsigned i = 0; i < axis; i++)
-    o *= shape[i];
-  for (unsigned i = axis + 1; i < ndim; i++)
-    in *= shape[i];
-  *outer = o;
+  _tl_rule_span_split (ndim, shape, axis, 1, outer, inner);
   *R = shape[axis];
-  *inner = in;
+}
+
+/* gather / embedding of x along `axis` (negative counts from the end;
+ * validated by infer): x viewed as [pre, bound, post]. Host only. */
+static inline void
+_tl_rule_gather_split (const TlTensor *x, int64_t axis, int64_t *pre, int64_t *bound, int64_t *post)
+{
+  unsigned ndim = tl_tensor_ndim (x);
+  unsigned a = (unsigned) (axis < 0 ? axis + ndim : axis);
+  _tl_rule_axis_split (ndim, tl_tensor_shape (x), a, pre, bound, post);
 }
 
 /* --- reductions -------------------------------------------------------------- */
@@ -117,6 +140,13 @@ _tl_rule_sum_to_mask (unsigned nd, const int64_t *xs, unsigned ndo, const int64_
 {
   for (unsigned i = 0; i < nd; i++)
     mask[i] = i < nd - ndo || (os[i - (nd - ndo)] == 1 && xs[i] != 1);
+}
+
+/* sum_to's mask (above) for x reduced to the shape of y. Host only. */
+static inline void
+_tl_rule_sum_to_mask_of (const TlTensor *x, const TlTensor *y, int *mask)
+{
+  _tl_rule_sum_to_mask (tl_tensor_ndim (x), tl_tensor_shape (x), tl_tensor_ndim (y), tl_tensor_shape (y), mask);
 }
 
 /* argmax of x[r * st] for r in [0, R) (R >= 1): the first strict maximum. */
@@ -306,6 +336,31 @@ _tl_rule_matmul_batch (const TlMatmulGeom *gm, int64_t bi, int64_t *oa, int64_t 
   *ob = b;
 }
 
+/* --- sliding windows (conv, pooling) ------------------------------------------ */
+
+/* The spatial axes of x[N, C, (H,) W] (sp of them) and the per-axis stride
+ * and padding: a 1-D op is the 2-D one with H 1, stride 1 and padding 0
+ * along H. */
+static inline void
+_tl_rule_spatial (unsigned sp, const int64_t *xs, int64_t stride, int64_t pad, int64_t *H, int64_t *W,
+                  int64_t *sh, int64_t *sw, int64_t *ph, int64_t *pw)
+{
+  *H = sp == 2 ? xs[2] : 1;
+  *W = xs[sp + 1];
+  *sh = sp == 2 ? stride : 1;
+  *sw = stride;
+  *ph = sp == 2 ? pad : 0;
+  *pw = pad;
+}
+
+/* Positions of a window of extent e (at most n + 2 * pad) sliding with
+ * stride s over n elements padded by pad on both sides. */
+static inline int64_t
+_tl_rule_window_out (int64_t n, int64_t pad, int64_t e, int64_t s)
+{
+  return (n + 2 * pad - e) / s + 1;
+}
+
 /* --- conv -------------------------------------------------------------------- */
 
 typedef struct {
@@ -325,16 +380,11 @@ _tl_rule_conv_geom (TlConvGeom *c, unsigned sp, const int64_t *x, const int64_t 
   memset (c, 0, sizeof *c);
   c->N = x[0];
   c->C = x[1];
-  c->H = sp == 2 ? x[2] : 1;
-  c->W = x[sp + 1];
+  _tl_rule_spatial (sp, x, stride, pad, &c->H, &c->W, &c->sh, &c->sw, &c->ph, &c->pw);
   c->O = w[0];
   c->KH = sp == 2 ? w[2] : 1;
   c->KW = w[sp + 1];
-  c->sw = stride;
-  c->pw = pad;
   c->dw = dil;
-  c->sh = sp == 2 ? stride : 1;
-  c->ph = sp == 2 ? pad : 0;
   c->dh = sp == 2 ? dil : 1;
   c->groups = groups;
   if (stride < 1 || pad < 0 || dil < 1 || groups < 1)
@@ -348,8 +398,8 @@ _tl_rule_conv_geom (TlConvGeom *c, unsigned sp, const int64_t *x, const int64_t 
   int64_t eh = c->dh * (c->KH - 1) + 1, ew = c->dw * (c->KW - 1) + 1;
   if (c->KH < 1 || c->KW < 1 || c->H + 2 * c->ph < eh || c->W + 2 * c->pw < ew)
     return TL_RULE_TOO_LARGE;
-  c->OH = (c->H + 2 * c->ph - eh) / c->sh + 1;
-  c->OW = (c->W + 2 * c->pw - ew) / c->sw + 1;
+  c->OH = _tl_rule_window_out (c->H, c->ph, eh, c->sh);
+  c->OW = _tl_rule_window_out (c->W, c->pw, ew, c->sw);
   c->kk = c->cg * c->KH * c->KW;
   return TL_RULE_OK;
 }
@@ -371,21 +421,71 @@ _tl_rule_pool_geom (TlPoolGeom *p, unsigned sp, const int64_t *xs, int64_t k, in
     s = k;
   memset (p, 0, sizeof *p);
   p->planes = xs[0] * xs[1];
-  p->H = sp == 2 ? xs[2] : 1;
-  p->W = xs[sp + 1];
+  _tl_rule_spatial (sp, xs, s, pad, &p->H, &p->W, &p->sh, &p->sw, &p->ph, &p->pw);
   p->kw = k;
-  p->sw = s;
-  p->pw = pad;
   p->kh = sp == 2 ? k : 1;
-  p->sh = sp == 2 ? s : 1;
-  p->ph = sp == 2 ? pad : 0;
   if (k < 1 || s < 1 || pad < 0 || pad > k / 2)
     return TL_RULE_BAD_ARGS;
   if (p->H + 2 * p->ph < p->kh || p->W + 2 * p->pw < p->kw)
     return TL_RULE_TOO_LARGE;
-  p->OH = (p->H + 2 * p->ph - p->kh) / p->sh + 1;
-  p->OW = (p->W + 2 * p->pw - p->kw) / p->sw + 1;
+  p->OH = _tl_rule_window_out (p->H, p->ph, p->kh, p->sh);
+  p->OW = _tl_rule_window_out (p->W, p->pw, p->kw, p->sw);
   return TL_RULE_OK;
+}
+
+/* --- layer_norm ----------------------------------------------------------------- */
+
+/* Attrs of layer_norm / layer_norm_grad: has_gamma, has_beta, eps. Host only. */
+static inline void
+_tl_rule_ln_attrs (const TlAttrs *a, int *has_gamma, int *has_beta, double *eps)
+{
+  *has_gamma = tl_attrs_get_int (a, "has_gamma", 0) != 0;
+  *has_beta = tl_attrs_get_int (a, "has_beta", 0) != 0;
+  *eps = tl_attrs_get_float (a, "eps", 1e-5);
+}
+
+/* The attrs (eps as a float) and x viewed as [rows, D], D its last axis
+ * (rows 0 when D is). Host only. */
+static inline void
+_tl_rule_ln_setup (const TlAttrs *a, const TlTensor *x, int *has_gamma, int *has_beta, float *eps, int64_t *D,
+                   int64_t *rows)
+{
+  double e;
+  _tl_rule_ln_attrs (a, has_gamma, has_beta, &e);
+  *eps = (float) e;
+  *D = tl_tensor_dim (x, -1);
+  *rows = *D ? tl_tensor_numel (x) / *D : 0;
+}
+
+/* --- CSR matrices (spmm, spmm_t, sddmm) ------------------------------------------ */
+
+typedef struct {
+  const void *indptr, *indices;
+  bool p64, i64; /* indptr / indices are i64 (else i32) */
+  int64_t rows, nnz, cols, n;
+} TlRuleCsr;
+
+/* Entry i of an i64 (i64) or i32 index array. */
+static inline TL_HD int64_t
+_tl_rule_index_at (const void *p, int i64, int64_t i)
+{
+  return i64 ? ((const int64_t *) p)[i] : (int64_t) ((const int32_t *) p)[i];
+}
+
+/* The CSR matrix of indptr[rows + 1] and indices[nnz] (i32 or i64) with
+ * cols columns, times n dense columns. Host only; the structure is not
+ * checked here. */
+static inline void
+_tl_rule_csr_init (TlRuleCsr *c, const TlTensor *indptr, const TlTensor *indices, int64_t cols, int64_t n)
+{
+  c->indptr = tl_tensor_const_data (indptr);
+  c->indices = tl_tensor_const_data (indices);
+  c->p64 = tl_tensor_dtype (indptr) == TL_DTYPE_I64;
+  c->i64 = tl_tensor_dtype (indices) == TL_DTYPE_I64;
+  c->rows = tl_tensor_numel (indptr) - 1;
+  c->nnz = tl_tensor_numel (indices);
+  c->cols = cols;
+  c->n = n;
 }
 
 /* --- dtype conversions (tl_tensor_copy_into and "cast") ------------------------ */

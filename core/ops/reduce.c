@@ -544,11 +544,10 @@ sum_to_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, G
 {
   (void) ctx;
   TlTensor *x = in[0];
-  guint nd = tl_tensor_ndim (x), ndo = tl_tensor_ndim (out[0]);
-  const gint64 *xs = tl_tensor_shape (x), *os = tl_tensor_shape (out[0]);
   gboolean mask[TL_MAX_DIMS];
-  _tl_rule_sum_to_mask (nd, xs, ndo, os, mask);
-  return reduce_f32 (tl_tensor_const_data (x), nd, xs, mask, tl_tensor_data (out[0]), RED_SUM, error);
+  _tl_rule_sum_to_mask_of (x, out[0], mask);
+  return reduce_f32 (tl_tensor_const_data (x), tl_tensor_ndim (x), tl_tensor_shape (x), mask, tl_tensor_data (out[0]),
+                     RED_SUM, error);
 }
 
 static gboolean

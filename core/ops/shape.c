@@ -35,6 +35,25 @@ copy_flat (TlTensor *dst, TlTensor *src, GError **error)
   return TRUE;
 }
 
+/* Copy between `view` (transfer full; NULL after a failed view call) and
+ * `other`: into the view when into_view, else out of it into other. */
+static gboolean
+copy_view (TlTensor *view, TlTensor *other, gboolean into_view, GError **error)
+{
+  if (!view)
+    return FALSE;
+  gboolean ok = into_view ? tl_tensor_copy_into (view, other, error) : tl_tensor_copy_into (other, view, error);
+  tl_tensor_unref (view);
+  return ok;
+}
+
+/* The attr "axis" (default 0), normalised against ndim. */
+static gboolean
+attr_axis (const TlAttrs *attrs, guint ndim, guint *axis, const char *op, GError **error)
+{
+  return _tl_priv_ops_axis (tl_attrs_get_int (attrs, "axis", 0), ndim, axis, op, error);
+}
+
 /* --- reshape --------------------------------------------------------------- */
 
 static gboolean
@@ -201,12 +220,7 @@ transpose_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out
     return FALSE;
   if (transpose_last2 (in[0], out[0], perm))
     return TRUE;
-  TlTensor *v = tl_tensor_permute (in[0], perm, error);
-  if (!v)
-    return FALSE;
-  gboolean ok = tl_tensor_copy_into (out[0], v, error);
-  tl_tensor_unref (v);
-  return ok;
+  return copy_view (tl_tensor_permute (in[0], perm, error), out[0], FALSE, error);
 }
 
 static gboolean
@@ -242,7 +256,7 @@ concat_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_
     _tl_priv_ops_arg_error (error, "concat", "needs at least one input");
     return FALSE;
   }
-  if (!_tl_priv_ops_axis (tl_attrs_get_int (call->attrs, "axis", 0), x0->ndim, &axis, "concat", error))
+  if (!attr_axis (call->attrs, x0->ndim, &axis, "concat", error))
     return FALSE;
   *out = *x0;
   for (guint k = 1; k < call->n_inputs; k++) {
@@ -261,27 +275,30 @@ concat_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_
   return TRUE;
 }
 
+/* Copy the n parts to (concat: into_whole) or from (split) consecutive
+ * slices of whole along the attr axis. */
 static gboolean
-concat_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
+copy_parts (const TlKernelCtx *ctx, TlTensor *whole, TlTensor *const *parts, guint n, gboolean into_whole,
+            const char *op, GError **error)
 {
   guint axis;
-  if (!_tl_priv_ops_axis (tl_attrs_get_int (ctx->attrs, "axis", 0), tl_tensor_ndim (out[0]), &axis, "concat",
-                          error))
+  if (!attr_axis (ctx->attrs, tl_tensor_ndim (whole), &axis, op, error))
     return FALSE;
   gint64 off = 0;
-  for (guint k = 0; k < ctx->n_inputs; k++) {
-    gint64 len = tl_tensor_dim (in[k], (gint) axis);
-    if (len == 0)
-      continue;
-    TlTensor *v = tl_tensor_slice (out[0], (gint) axis, off, off + len, 1, error);
-    if (!v || !tl_tensor_copy_into (v, in[k], error)) {
-      tl_tensor_unref (v);
+  for (guint k = 0; k < n; k++) {
+    gint64 len = tl_tensor_dim (parts[k], (gint) axis);
+    if (len > 0 &&
+        !copy_view (tl_tensor_slice (whole, (gint) axis, off, off + len, 1, error), parts[k], into_whole, error))
       return FALSE;
-    }
-    tl_tensor_unref (v);
     off += len;
   }
   return TRUE;
+}
+
+static gboolean
+concat_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
+{
+  return copy_parts (ctx, out[0], in, ctx->n_inputs, TRUE, "concat", error);
 }
 
 static gboolean
@@ -291,8 +308,7 @@ concat_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GEr
   guint axis;
   if (!gy[0])
     return TRUE;
-  if (!_tl_priv_ops_axis (tl_attrs_get_int (tl_node_attrs (node), "axis", 0), tl_value_ndim (gy[0]), &axis,
-                          "concat", error))
+  if (!attr_axis (tl_node_attrs (node), tl_value_ndim (gy[0]), &axis, "concat", error))
     return FALSE;
   gint64 off = 0;
   for (guint k = 0; k < n; k++) {
@@ -315,7 +331,7 @@ split_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t
   const TlTensorDesc *x = &call->inputs[0];
   guint axis, n = 0;
   const gint64 *sizes = tl_attrs_get_ints (call->attrs, "sizes", &n);
-  if (!_tl_priv_ops_axis (tl_attrs_get_int (call->attrs, "axis", 0), x->ndim, &axis, "split", error))
+  if (!attr_axis (call->attrs, x->ndim, &axis, "split", error))
     return FALSE;
   if (n == 0) {
     _tl_priv_ops_arg_error (error, "split", "attr 'sizes' missing or empty");
@@ -349,24 +365,7 @@ split_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t
 static gboolean
 split_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
 {
-  guint axis;
-  if (!_tl_priv_ops_axis (tl_attrs_get_int (ctx->attrs, "axis", 0), tl_tensor_ndim (in[0]), &axis, "split",
-                          error))
-    return FALSE;
-  gint64 off = 0;
-  for (guint k = 0; k < ctx->n_outputs; k++) {
-    gint64 len = tl_tensor_dim (out[k], (gint) axis);
-    if (len > 0) {
-      TlTensor *v = tl_tensor_slice (in[0], (gint) axis, off, off + len, 1, error);
-      if (!v || !tl_tensor_copy_into (out[k], v, error)) {
-        tl_tensor_unref (v);
-        return FALSE;
-      }
-      tl_tensor_unref (v);
-    }
-    off += len;
-  }
-  return TRUE;
+  return copy_parts (ctx, in[0], out, ctx->n_outputs, FALSE, "split", error);
 }
 
 static gboolean
@@ -398,7 +397,7 @@ static gboolean
 read_slice (const TlAttrs *attrs, guint ndim, gint64 dim_size_or_neg, const gint64 *shape, SliceSpec *s,
             const char *op, GError **error)
 {
-  if (!_tl_priv_ops_axis (tl_attrs_get_int (attrs, "axis", 0), ndim, &s->axis, op, error))
+  if (!attr_axis (attrs, ndim, &s->axis, op, error))
     return FALSE;
   gint64 size = dim_size_or_neg >= 0 ? dim_size_or_neg : shape[s->axis];
   gint64 step = tl_attrs_get_int (attrs, "step", 1);
@@ -436,12 +435,7 @@ slice_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GE
     return FALSE;
   if (s.len == 0)
     return TRUE;
-  TlTensor *v = tl_tensor_slice (in[0], (gint) s.axis, s.start, s.end, s.step, error);
-  if (!v)
-    return FALSE;
-  gboolean ok = tl_tensor_copy_into (out[0], v, error);
-  tl_tensor_unref (v);
-  return ok;
+  return copy_view (tl_tensor_slice (in[0], (gint) s.axis, s.start, s.end, s.step, error), out[0], FALSE, error);
 }
 
 static gboolean
@@ -450,13 +444,12 @@ slice_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GErr
   (void) error;
   if (!gy[0])
     return TRUE;
-  TlAttrs *a = tl_attrs_copy (tl_node_attrs (node));
+  g_autoptr (TlAttrs) a = tl_attrs_copy (tl_node_attrs (node));
   const TlTensorDesc *dx = tl_value_desc (tl_node_input (node, 0));
   guint axis = 0;
-  _tl_priv_ops_axis (tl_attrs_get_int (a, "axis", 0), dx->ndim, &axis, "slice", NULL);
+  attr_axis (a, dx->ndim, &axis, "slice", NULL);
   tl_attrs_set_int (a, "dim_size", dx->shape[axis]);
   gx[0] = _tl_priv_ops_op1 (g, "slice_grad", gy[0], a);
-  tl_attrs_free (a);
   return TRUE;
 }
 
@@ -497,12 +490,7 @@ slice_grad_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *ou
   tl_tensor_fill (out[0], 0.0);
   if (s.len == 0)
     return TRUE;
-  TlTensor *v = tl_tensor_slice (out[0], (gint) s.axis, s.start, s.end, s.step, error);
-  if (!v)
-    return FALSE;
-  gboolean ok = tl_tensor_copy_into (v, in[0], error);
-  tl_tensor_unref (v);
-  return ok;
+  return copy_view (tl_tensor_slice (out[0], (gint) s.axis, s.start, s.end, s.step, error), in[0], TRUE, error);
 }
 
 static gboolean
@@ -529,12 +517,7 @@ static const TlOpDef *const shape_defs[] = {
   &reshape_def, &transpose_def, &concat_def, &split_def, &slice_def, &slice_grad_def,
 };
 
-const TlOpDef *const *
-_tl_priv_ops_shape_defs (guint *n)
-{
-  *n = G_N_ELEMENTS (shape_defs);
-  return shape_defs;
-}
+TL_OPS_DEFINE_DEFS_GETTER (_tl_priv_ops_shape_defs, shape_defs)
 
 /* --- builders ------------------------------------------------------------------ */
 
@@ -550,11 +533,9 @@ _tl_priv_ops_shape_defs (guint *n)
 TlValue *
 tl_reshape (TlGraph *g, TlValue *x, guint ndim, const gint64 *shape)
 {
-  TlAttrs *a = tl_attrs_new ();
+  g_autoptr (TlAttrs) a = tl_attrs_new ();
   tl_attrs_set_ints (a, "shape", ndim, shape);
-  TlValue *v = _tl_priv_ops_op1 (g, "reshape", x, a);
-  tl_attrs_free (a);
-  return v;
+  return _tl_priv_ops_op1 (g, "reshape", x, a);
 }
 
 /**
@@ -570,15 +551,13 @@ TlValue *
 tl_transpose (TlGraph *g, TlValue *x, guint n, const gint *perm)
 {
   gint64 p[TL_MAX_DIMS];
-  TlAttrs *a = tl_attrs_new ();
+  g_autoptr (TlAttrs) a = tl_attrs_new ();
   if (perm) {
     for (guint i = 0; i < n && i < TL_MAX_DIMS; i++)
       p[i] = perm[i];
     tl_attrs_set_ints (a, "perm", MIN (n, TL_MAX_DIMS), p);
   }
-  TlValue *v = _tl_priv_ops_op1 (g, "transpose", x, a);
-  tl_attrs_free (a);
-  return v;
+  return _tl_priv_ops_op1 (g, "transpose", x, a);
 }
 
 /**
@@ -593,11 +572,9 @@ tl_transpose (TlGraph *g, TlValue *x, guint n, const gint *perm)
 TlValue *
 tl_concat (TlGraph *g, guint n, TlValue *const *xs, gint axis)
 {
-  TlAttrs *a = tl_attrs_new ();
+  g_autoptr (TlAttrs) a = tl_attrs_new ();
   tl_attrs_set_int (a, "axis", axis);
-  TlValue *v = tl_graph_op (g, "concat", n, xs, a);
-  tl_attrs_free (a);
-  return v;
+  return tl_graph_op (g, "concat", n, xs, a);
 }
 
 /**
@@ -614,12 +591,10 @@ tl_concat (TlGraph *g, guint n, TlValue *const *xs, gint axis)
 gboolean
 tl_split (TlGraph *g, TlValue *x, gint axis, guint n, const gint64 *sizes, TlValue **outs)
 {
-  TlAttrs *a = tl_attrs_new ();
+  g_autoptr (TlAttrs) a = tl_attrs_new ();
   tl_attrs_set_int (a, "axis", axis);
   tl_attrs_set_ints (a, "sizes", n, sizes);
-  guint got = tl_graph_op_multi (g, "split", 1, &x, a, n, outs);
-  tl_attrs_free (a);
-  return got == n && n > 0;
+  return tl_graph_op_multi (g, "split", 1, &x, a, n, outs) == n && n > 0;
 }
 
 /**
@@ -636,12 +611,10 @@ tl_split (TlGraph *g, TlValue *x, gint axis, guint n, const gint64 *sizes, TlVal
 TlValue *
 tl_slice (TlGraph *g, TlValue *x, gint axis, gint64 start, gint64 end, gint64 step)
 {
-  TlAttrs *a = tl_attrs_new ();
+  g_autoptr (TlAttrs) a = tl_attrs_new ();
   tl_attrs_set_int (a, "axis", axis);
   tl_attrs_set_int (a, "start", start);
   tl_attrs_set_int (a, "end", end);
   tl_attrs_set_int (a, "step", step);
-  TlValue *v = _tl_priv_ops_op1 (g, "slice", x, a);
-  tl_attrs_free (a);
-  return v;
+  return _tl_priv_ops_op1 (g, "slice", x, a);
 }

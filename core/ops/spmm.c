@@ -16,12 +16,12 @@
 #include <string.h>
 
 #include "ops-nn.h"
+#include "ops-rules.h"
 
-typedef struct {
-  const void *indptr, *indices;
-  TlDType pt, it;
-  gint64 rows, cols, nnz, n;
-} Csr;
+typedef TlRuleCsr Csr;
+
+#define CSR_PTR(c, r) _tl_rule_index_at ((c)->indptr, (c)->p64, (r))
+#define CSR_COL(c, e) _tl_rule_index_at ((c)->indices, (c)->i64, (e))
 
 static gboolean
 check_csr_descs (const char *op, const TlTensorDesc *indptr, const TlTensorDesc *indices,
@@ -66,23 +66,16 @@ static gboolean
 csr_load (const char *op, TlTensor *indptr, TlTensor *indices, gint64 cols, gint64 n, Csr *c,
           GError **error)
 {
-  c->indptr = tl_tensor_const_data (indptr);
-  c->indices = tl_tensor_const_data (indices);
-  c->pt = tl_tensor_dtype (indptr);
-  c->it = tl_tensor_dtype (indices);
-  c->rows = tl_tensor_numel (indptr) - 1;
-  c->nnz = tl_tensor_numel (indices);
-  c->cols = cols;
-  c->n = n;
+  _tl_rule_csr_init (c, indptr, indices, cols, n);
 
-  gint64 first = _tl_nn_index_at (c->indptr, c->pt, 0);
+  gint64 first = CSR_PTR (c, 0);
   if (first != 0) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                  "%s: malformed CSR: indptr[0] is %" G_GINT64_FORMAT ", expected 0", op, first);
     return FALSE;
   }
   for (gint64 r = 0; r < c->rows; r++) {
-    gint64 lo = _tl_nn_index_at (c->indptr, c->pt, r), hi = _tl_nn_index_at (c->indptr, c->pt, r + 1);
+    gint64 lo = CSR_PTR (c, r), hi = CSR_PTR (c, r + 1);
     if (hi < lo) {
       g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                    "%s: malformed CSR: indptr decreases at row %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
@@ -91,7 +84,7 @@ csr_load (const char *op, TlTensor *indptr, TlTensor *indices, gint64 cols, gint
       return FALSE;
     }
   }
-  gint64 last = _tl_nn_index_at (c->indptr, c->pt, c->rows);
+  gint64 last = CSR_PTR (c, c->rows);
   if (last != c->nnz) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                  "%s: malformed CSR: indptr[%" G_GINT64_FORMAT "] is %" G_GINT64_FORMAT
@@ -101,9 +94,6 @@ csr_load (const char *op, TlTensor *indptr, TlTensor *indices, gint64 cols, gint
   }
   return _tl_priv_nn_check_indices (op, indices, cols, error);
 }
-
-#define CSR_PTR(c, r) _tl_nn_index_at ((c)->indptr, (c)->pt, (r))
-#define CSR_COL(c, e) _tl_nn_index_at ((c)->indices, (c)->it, (e))
 
 /* --- spmm --------------------------------------------------------------- */
 

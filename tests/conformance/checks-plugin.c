@@ -21,6 +21,18 @@ is_builtin (const TlPluginInfo *p)
   return tl_plugin_info_library_path (p) == NULL && g_strcmp0 (tl_plugin_info_id (p), "tl") == 0;
 }
 
+/* TRUE when no problem was collected in `errs` (lines, each ending in a
+ * newline); otherwise FALSE with them as one error of `code`. */
+static gboolean
+report_errs (GString *errs, gint code, GError **error)
+{
+  if (!errs->len)
+    return TRUE;
+  g_string_truncate (errs, errs->len - 1);
+  g_set_error_literal (error, TL_ERROR, code, errs->str);
+  return FALSE;
+}
+
 /* --- manifest ------------------------------------------------------------- */
 
 static char *
@@ -186,12 +198,7 @@ check_descriptor (TlcSuite *s, const TlComponentInfo *ci, GError **error)
       g_string_append_printf (errs, "manifest component '%s' is not in the descriptor\n",
                               tl_component_info_name (mi));
   }
-  if (errs->len) {
-    g_string_truncate (errs, errs->len - 1);
-    g_set_error_literal (error, TL_ERROR, TL_ERROR_PLUGIN, errs->str);
-    return FALSE;
-  }
-  return TRUE;
+  return report_errs (errs, TL_ERROR_PLUGIN, error);
 }
 
 static gboolean
@@ -380,8 +387,12 @@ check_op_registered (TlcSuite *s, const TlComponentInfo *ci, GError **error)
   return TRUE;
 }
 
+typedef gboolean (*LifecycleFunc) (TlcSuite *s, const TlComponentInfo *ci, TlParams *p, GError **error);
+
+/* Runs `body` with the component's default parameters; TRUE (skipped) when
+ * a parameter has no default. */
 static gboolean
-check_lifecycle_repeat (TlcSuite *s, const TlComponentInfo *ci, GError **error)
+with_default_params (TlcSuite *s, const TlComponentInfo *ci, LifecycleFunc body, GError **error)
 {
   GError *local = NULL;
   TlParams *p = tlc_default_params (ci, &local);
@@ -391,27 +402,32 @@ check_lifecycle_repeat (TlcSuite *s, const TlComponentInfo *ci, GError **error)
     g_propagate_error (error, local);
     return FALSE;
   }
+  gboolean ok = body (s, ci, p, error);
+  tl_params_free (p);
+  return ok;
+}
+
+static gboolean
+lifecycle_repeat (TlcSuite *s, const TlComponentInfo *ci, TlParams *p, GError **error)
+{
   gboolean ok = TRUE;
   for (guint i = 0; ok && i < 3; i++) {
     gpointer inst = tlc_create (s, ci, p, error);
     ok = inst != NULL;
     tlc_destroy (ci, inst);
   }
-  tl_params_free (p);
   return ok;
 }
 
 static gboolean
-check_lifecycle_odd (TlcSuite *s, const TlComponentInfo *ci, GError **error)
+check_lifecycle_repeat (TlcSuite *s, const TlComponentInfo *ci, GError **error)
 {
-  GError *local = NULL;
-  TlParams *p = tlc_default_params (ci, &local);
-  if (!p) {
-    if (!local)
-      return TRUE; /* skipped: required parameters */
-    g_propagate_error (error, local);
-    return FALSE;
-  }
+  return with_default_params (s, ci, lifecycle_repeat, error);
+}
+
+static gboolean
+lifecycle_odd (TlcSuite *s, const TlComponentInfo *ci, TlParams *p, GError **error)
+{
   gboolean ok = FALSE;
   gpointer a = NULL, b = NULL, c = NULL;
   a = tlc_create (s, ci, p, error);
@@ -434,8 +450,13 @@ out:
   tlc_destroy (ci, c);
   tlc_destroy (ci, b);
   tlc_destroy (ci, a);
-  tl_params_free (p);
   return ok;
+}
+
+static gboolean
+check_lifecycle_odd (TlcSuite *s, const TlComponentInfo *ci, GError **error)
+{
+  return with_default_params (s, ci, lifecycle_odd, error);
 }
 
 /* A value must be refused with an error that names the parameter. */
@@ -457,6 +478,15 @@ expect_refused (const TlComponentInfo *ci, const TlParamSpec *sp, const char *va
   }
 }
 
+/* The int or float parameter bound `bound` plus `delta`, as text. (transfer full) */
+static char *
+bound_plus (TlParamType t, const char *bound, gint delta)
+{
+  if (t == TL_PARAM_INT)
+    return g_strdup_printf ("%" G_GINT64_FORMAT, g_ascii_strtoll (bound, NULL, 10) + delta);
+  return g_strdup_printf ("%.17g", g_ascii_strtod (bound, NULL) + (double) delta);
+}
+
 static gboolean
 check_params (TlcSuite *s, const TlComponentInfo *ci, GError **error)
 {
@@ -472,15 +502,11 @@ check_params (TlcSuite *s, const TlComponentInfo *ci, GError **error)
     const char *min = tl_param_spec_min (sp), *max = tl_param_spec_max (sp);
     if (t == TL_PARAM_INT || t == TL_PARAM_FLOAT) {
       if (min) {
-        g_autofree char *v = t == TL_PARAM_INT
-                                 ? g_strdup_printf ("%" G_GINT64_FORMAT, g_ascii_strtoll (min, NULL, 10) - 1)
-                                 : g_strdup_printf ("%.17g", g_ascii_strtod (min, NULL) - 1.0);
+        g_autofree char *v = bound_plus (t, min, -1);
         expect_refused (ci, sp, v, "min - 1", errs);
       }
       if (max) {
-        g_autofree char *v = t == TL_PARAM_INT
-                                 ? g_strdup_printf ("%" G_GINT64_FORMAT, g_ascii_strtoll (max, NULL, 10) + 1)
-                                 : g_strdup_printf ("%.17g", g_ascii_strtod (max, NULL) + 1.0);
+        g_autofree char *v = bound_plus (t, max, 1);
         expect_refused (ci, sp, v, "max + 1", errs);
       }
       expect_refused (ci, sp, "not-a-number", "wrong type", errs);
@@ -492,12 +518,7 @@ check_params (TlcSuite *s, const TlComponentInfo *ci, GError **error)
       expect_refused (ci, sp, "no-such-choice-xyz", "bad choice", errs);
     }
   }
-  if (errs->len) {
-    g_string_truncate (errs, errs->len - 1);
-    g_set_error_literal (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, errs->str);
-    return FALSE;
-  }
-  return TRUE;
+  return report_errs (errs, TL_ERROR_INVALID_ARGUMENT, error);
 }
 
 /* Instances of all the plugin's components alive together, destroyed in

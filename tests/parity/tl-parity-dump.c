@@ -99,47 +99,26 @@ json_double (GString *s, double v)
   g_string_append (s, g_ascii_dtostr (buf, sizeof buf, v));
 }
 
+/* The attributes as a JSON object; numbers and lists in libtl's canonical
+ * text (tl_attrs_value_to_string: JSON numbers and arrays). */
 static void
 json_attrs (GString *s, const TlAttrs *a)
 {
   g_string_append_c (s, '{');
   for (guint i = 0; i < tl_attrs_size (a); i++) {
     const char *k = tl_attrs_key (a, i);
-    guint n = 0;
     if (i)
       g_string_append (s, ", ");
     json_string (s, k);
     g_string_append (s, ": ");
-    switch (tl_attrs_type (a, k)) {
-    case TL_ATTR_INT:
-      g_string_append_printf (s, "%" G_GINT64_FORMAT, tl_attrs_get_int (a, k, 0));
-      break;
-    case TL_ATTR_FLOAT:
-      json_double (s, tl_attrs_get_float (a, k, 0));
-      break;
-    case TL_ATTR_STRING:
+    TlAttrType type = tl_attrs_type (a, k);
+    if (type == TL_ATTR_STRING) {
       json_string (s, tl_attrs_get_string (a, k, ""));
-      break;
-    case TL_ATTR_INTS: {
-      const gint64 *v = tl_attrs_get_ints (a, k, &n);
-      g_string_append_c (s, '[');
-      for (guint j = 0; j < n; j++)
-        g_string_append_printf (s, "%s%" G_GINT64_FORMAT, j ? ", " : "", v[j]);
-      g_string_append_c (s, ']');
-      break;
-    }
-    case TL_ATTR_FLOATS: {
-      const double *v = tl_attrs_get_floats (a, k, &n);
-      g_string_append_c (s, '[');
-      for (guint j = 0; j < n; j++) {
-        if (j)
-          g_string_append (s, ", ");
-        json_double (s, v[j]);
-      }
-      g_string_append_c (s, ']');
-      break;
-    }
-    default:
+    } else if (type == TL_ATTR_INT || type == TL_ATTR_FLOAT || type == TL_ATTR_INTS ||
+               type == TL_ATTR_FLOATS) {
+      g_autofree char *v = tl_attrs_value_to_string (a, k);
+      g_string_append (s, v);
+    } else {
       g_string_append (s, "null");
     }
   }

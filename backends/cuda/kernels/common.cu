@@ -72,8 +72,8 @@ key_bits (gint64 n_keys)
   return b;
 }
 
-gsize
-_tl_cuda_kern_sort_scratch (gint64 n, gint64 n_keys)
+static gsize
+sort_scratch (gint64 n, gint64 n_keys)
 {
   size_t bytes = 0;
   if (cub::DeviceRadixSort::SortPairs (NULL, bytes, (const gint32 *) NULL, (gint32 *) NULL,
@@ -84,18 +84,35 @@ _tl_cuda_kern_sort_scratch (gint64 n, gint64 n_keys)
 }
 
 gboolean
-_tl_cuda_kern_sort_pairs (void *scratch, gsize scratch_bytes, const gint32 *keys_in, gint32 *keys_out,
-                          const gint32 *vals_in, gint32 *vals_out, gint64 n, gint64 n_keys, const char *what,
-                          GError **error)
+_tl_cuda_kern_sort_init (TlCudaSort *s, gint64 n, gint64 n_keys, GError **error)
 {
-  if (n > G_MAXINT32) {
+  gsize arrays = (gsize) n * 4 * sizeof (gint32);
+  s->n = n;
+  s->n_keys = n_keys;
+  s->tmp_bytes = sort_scratch (n, n_keys);
+  guint8 *scratch = (guint8 *) _tl_cuda_scratch (arrays + s->tmp_bytes + 512, error);
+  if (!scratch)
+    return FALSE;
+  s->keys_in = (gint32 *) scratch;
+  s->keys = s->keys_in + n;
+  s->vals_in = s->keys + n;
+  s->vals = s->vals_in + n;
+  /* CUB's temporary storage, 256-byte aligned */
+  s->tmp = (void *) (((guintptr) (scratch + arrays) + 255) & ~(guintptr) 255);
+  return TRUE;
+}
+
+gboolean
+_tl_cuda_kern_sort_run (const TlCudaSort *s, const char *what, GError **error)
+{
+  if (s->n > G_MAXINT32) {
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "cuda: %s: %" G_GINT64_FORMAT " items to sort (max 2^31)",
-                 what, n);
+                 what, s->n);
     return FALSE;
   }
-  size_t bytes = scratch_bytes;
-  return _tl_cuda_kern_status (cub::DeviceRadixSort::SortPairs (scratch, bytes, keys_in, keys_out, vals_in,
-                                                                vals_out, (int) n, 0, key_bits (n_keys),
+  size_t bytes = s->tmp_bytes;
+  return _tl_cuda_kern_status (cub::DeviceRadixSort::SortPairs (s->tmp, bytes, s->keys_in, s->keys, s->vals_in,
+                                                                s->vals, (int) s->n, 0, key_bits (s->n_keys),
                                                                 tl_cuda_stream ()),
                                what, error);
 }

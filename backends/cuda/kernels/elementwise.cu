@@ -220,13 +220,8 @@ static __global__ void
 binary_bcast_kernel (Bc2 bc, const T *__restrict__ a, const T *__restrict__ b, T *__restrict__ y, I n, F f)
 {
   for (I i = (I) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (I) blockDim.x * gridDim.x) {
-    I rem = i, oa = 0, ob = 0;
-    for (int d = bc.ndim - 1; d >= 0; d--) {
-      I idx = rem % (I) bc.shape[d];
-      rem /= (I) bc.shape[d];
-      oa += idx * (I) bc.st[0][d];
-      ob += idx * (I) bc.st[1][d];
-    }
+    I oa, ob;
+    tl_cuda_offsets2 (i, bc.ndim, bc.shape, bc.st[0], bc.st[1], &oa, &ob);
     y[i] = f (a[oa], b[ob]);
   }
 }

@@ -72,11 +72,8 @@ launch_gather (const void *src, const void *ip, bool i64, void *dst, gint64 pre,
 static gboolean
 gather_run (const char *op, TlTensor *x, TlTensor *idx, gint64 axis, TlTensor *out, GError **error)
 {
-  guint ndim = tl_tensor_ndim (x);
-  const gint64 *xs = tl_tensor_shape (x);
-  guint a = (guint) (axis < 0 ? axis + ndim : axis);
   gint64 pre, bound, post, ni = tl_tensor_numel (idx);
-  _tl_rule_axis_split (ndim, xs, a, &pre, &bound, &post);
+  _tl_rule_gather_split (x, axis, &pre, &bound, &post);
   const void *ip = tl_tensor_const_data (idx);
   bool i64 = tl_tensor_dtype (idx) == TL_DTYPE_I64;
   if (pre * ni * post == 0)
@@ -168,11 +165,8 @@ TL_CUDA_KERNEL_FN (scatter_add)
   gint64 n_rows = tl_attrs_get_int (ctx->attrs, "n_rows", -1);
   gint64 axis = tl_attrs_get_int (ctx->attrs, "axis", 0);
   guint a = (guint) (axis < 0 ? axis + (snd - ind + 1) : axis);
-  gint64 pre = 1, post = 1, ni = tl_tensor_numel (idx);
-  for (guint i = 0; i < a; i++)
-    pre *= ss[i];
-  for (guint i = a + ind; i < snd; i++)
-    post *= ss[i];
+  gint64 pre, post, ni = tl_tensor_numel (idx);
+  _tl_rule_span_split (snd, ss, a, ind, &pre, &post);
   float *dst = (float *) tl_tensor_data (out[0]);
   const float *ps = (const float *) tl_tensor_const_data (src);
   const void *ip = tl_tensor_const_data (idx);
@@ -192,21 +186,15 @@ TL_CUDA_KERNEL_FN (scatter_add)
                  "scatter_add: deterministic CUDA path needs fewer than 2^31 indices and rows");
     return FALSE;
   }
-  gsize sort_bytes = _tl_cuda_kern_sort_scratch (ni, n_rows + 1);
-  gsize arrays = (gsize) ni * 4 * sizeof (gint32);
-  guint8 *scratch = (guint8 *) _tl_cuda_scratch (arrays + sort_bytes + 512, error);
-  if (!scratch)
+  TlCudaSort so;
+  if (!_tl_cuda_kern_sort_init (&so, ni, n_rows + 1, error))
     return FALSE;
-  gint32 *keys_in = (gint32 *) scratch, *keys = keys_in + ni, *vals_in = keys + ni, *vals = vals_in + ni;
-  /* CUB's temporary storage, 256-byte aligned */
-  void *tmp = (void *) (((guintptr) (scratch + arrays) + 255) & ~(guintptr) 255);
-  scatter_keys_kernel<<<tl_cuda_grid (ni), TL_CUDA_BLOCK, 0, s>>> (ip, i64, ni, n_rows, keys_in, vals_in,
+  scatter_keys_kernel<<<tl_cuda_grid (ni), TL_CUDA_BLOCK, 0, s>>> (ip, i64, ni, n_rows, so.keys_in, so.vals_in,
                                                                     _tl_cuda_fault ());
   if (!_tl_cuda_check_launch ("scatter_add (keys)", error)
-      || !_tl_cuda_kern_sort_pairs (tmp, sort_bytes, keys_in, keys, vals_in, vals, ni, n_rows + 1,
-                                    "scatter_add (sort)", error))
+      || !_tl_cuda_kern_sort_run (&so, "scatter_add (sort)", error))
     return FALSE;
-  scatter_sorted_kernel<<<tl_cuda_grid (pre * ni * post), TL_CUDA_BLOCK, 0, s>>> (ps, keys, vals, dst, pre, ni,
-                                                                                  n_rows, post);
+  scatter_sorted_kernel<<<tl_cuda_grid (pre * ni * post), TL_CUDA_BLOCK, 0, s>>> (ps, so.keys, so.vals, dst, pre,
+                                                                                  ni, n_rows, post);
   return _tl_cuda_check_launch ("scatter_add", error);
 }

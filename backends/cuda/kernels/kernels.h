@@ -112,6 +112,37 @@ tl_cuda_grid (gint64 n, int block = TL_CUDA_BLOCK)
   for (gint64 i = (gint64) blockIdx.x * blockDim.x + threadIdx.x; i < (n);                        \
        i += (gint64) blockDim.x * gridDim.x)
 
+/* Element offsets along two stride sets (st0, st1) of the element at
+ * linear index i of a row-major shape[ndim], in the index type I. */
+template <typename I>
+__device__ __forceinline__ void
+tl_cuda_offsets2 (I i, int ndim, const gint64 *shape, const gint64 *st0, const gint64 *st1, I *o0, I *o1)
+{
+  I rem = i, a = 0, b = 0;
+  for (int d = ndim - 1; d >= 0; d--) {
+    I idx = rem % (I) shape[d];
+    rem /= (I) shape[d];
+    a += idx * (I) st0[d];
+    b += idx * (I) st1[d];
+  }
+  *o0 = a;
+  *o1 = b;
+}
+
+/* One warp per item i in [0, n), grid-stride (blockDim.x a multiple of 32). */
+#define TL_CUDA_WARP_ID ((gint64) blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32)
+#define TL_CUDA_WARPS ((gint64) gridDim.x * (blockDim.x / 32))
+#define TL_CUDA_WARP_STRIDE(i, n) for (gint64 i = TL_CUDA_WARP_ID, i##_step = TL_CUDA_WARPS; i < (n); i += i##_step)
+
+/* Rows handled by a warp (WARP) or by the whole block, grid-stride:
+ * declares the thread's first element t of a row and its step per, and
+ * the first row and row step of its warp or block. */
+#define TL_CUDA_ROW_SETUP(WARP)                                                                   \
+  int per = (WARP) ? 32 : blockDim.x;                                                             \
+  int t = (WARP) ? (threadIdx.x & 31) : threadIdx.x;                                              \
+  gint64 first = (WARP) ? TL_CUDA_WARP_ID : blockIdx.x;                                           \
+  gint64 step = (WARP) ? TL_CUDA_WARPS : gridDim.x;
+
 /* x[shape] as [outer, R, inner] around the attr "axis" (default -1; validated by infer). */
 static inline void
 tl_cuda_axis_split (const TlAttrs *attrs, guint ndim, const gint64 *shape, gint64 *outer, gint64 *R, gint64 *inner)
@@ -153,14 +184,21 @@ G_GNUC_INTERNAL gboolean _tl_cuda_kern_reduce (const float *x, guint ndim, const
                                                const gboolean *mask, float *y, gboolean is_max, float scale,
                                                const char *what, GError **error);
 
-/* Sorting for the deterministic scatter paths (gather.cu): perm[0..n) =
- * positions 0..n-1 stably sorted by keys[] (int32 in [0, n_keys]),
- * sorted_keys the keys in that order. Scratch is taken by the caller
- * (size from _tl_cuda_kern_sort_scratch). */
-G_GNUC_INTERNAL gsize _tl_cuda_kern_sort_scratch (gint64 n, gint64 n_keys);
-G_GNUC_INTERNAL gboolean _tl_cuda_kern_sort_pairs (void *scratch, gsize scratch_bytes, const gint32 *keys_in,
-                                                   gint32 *keys_out, const gint32 *vals_in, gint32 *vals_out,
-                                                   gint64 n, gint64 n_keys, const char *what, GError **error);
+/* Sorting for the deterministic scatter paths (gather.cu scatter_add,
+ * spmm.cu spmm_t): n (key, value) pairs, int32 keys in [0, n_keys), sorted
+ * stably by key from keys_in / vals_in into keys / vals. */
+typedef struct {
+  gint32 *keys_in, *keys, *vals_in, *vals; /* n each, in the scratch */
+  void *tmp;                               /* CUB's temporary storage */
+  gsize tmp_bytes;
+  gint64 n, n_keys;
+} TlCudaSort;
+
+/* Lays out the arrays and CUB's storage in _tl_cuda_scratch; FALSE with
+ * error set when the scratch cannot be had. */
+G_GNUC_INTERNAL gboolean _tl_cuda_kern_sort_init (TlCudaSort *s, gint64 n, gint64 n_keys, GError **error);
+/* Enqueues the sort of keys_in / vals_in (filled by the caller) into keys / vals. */
+G_GNUC_INTERNAL gboolean _tl_cuda_kern_sort_run (const TlCudaSort *s, const char *what, GError **error);
 
 /* A function out of line: kept off the hot path of the kernels (fewer
  * registers). Not for the CPU emulation of tests/gpu/emu, which has no
@@ -198,59 +236,67 @@ tl_cuda_index_at (const void *p, gint64 i)
 __device__ __forceinline__ gint64
 tl_cuda_index (const void *p, bool i64, gint64 i)
 {
-  return i64 ? ((const gint64 *) p)[i] : (gint64) ((const gint32 *) p)[i];
+  return _tl_rule_index_at (p, i64, i);
 }
 
-/* Warp and block reductions (blockDim.x a multiple of 32, at most 1024). */
+/* Warp and block reductions (blockDim.x a multiple of 32, at most 1024):
+ * IS_MAX picks the maximum (w > v ? w : v), otherwise the sum. */
+template <bool IS_MAX, typename T>
+__device__ __forceinline__ T
+tl_cuda_warp_reduce (T v)
+{
+  for (int o = 16; o > 0; o >>= 1) {
+    T w = __shfl_xor_sync (0xffffffffu, v, o);
+    if (IS_MAX)
+      v = w > v ? w : v;
+    else
+      v += w;
+  }
+  return v;
+}
+
 template <typename T>
 __device__ __forceinline__ T
 tl_cuda_warp_sum (T v)
 {
-  for (int o = 16; o > 0; o >>= 1)
-    v += __shfl_xor_sync (0xffffffffu, v, o);
-  return v;
+  return tl_cuda_warp_reduce<false> (v);
 }
 
 template <typename T>
 __device__ __forceinline__ T
 tl_cuda_warp_max (T v)
 {
-  for (int o = 16; o > 0; o >>= 1) {
-    T w = __shfl_xor_sync (0xffffffffu, v, o);
-    v = w > v ? w : v;
-  }
-  return v;
+  return tl_cuda_warp_reduce<true> (v);
 }
 
-/* Sum over the block; every thread gets the result. `shm` holds 32 T. */
-template <typename T>
+/* Over the block; every thread gets the result. `shm` holds 32 T. The
+ * lanes past the last warp read 0 (sum) or warp 0's maximum (max). */
+template <bool IS_MAX, typename T>
 __device__ __forceinline__ T
-tl_cuda_block_sum (T v, T *shm)
+tl_cuda_block_reduce (T v, T *shm)
 {
   int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
-  v = tl_cuda_warp_sum (v);
+  v = tl_cuda_warp_reduce<IS_MAX> (v);
   __syncthreads ();
   if (lane == 0)
     shm[wid] = v;
   __syncthreads ();
-  T r = lane < nw ? shm[lane] : (T) 0;
-  r = tl_cuda_warp_sum (r);
-  return r;
+  T r = lane < nw ? shm[lane] : IS_MAX ? shm[0] : (T) 0;
+  return tl_cuda_warp_reduce<IS_MAX> (r);
+}
+
+template <typename T>
+__device__ __forceinline__ T
+tl_cuda_block_sum (T v, T *shm)
+{
+  return tl_cuda_block_reduce<false> (v, shm);
 }
 
 template <typename T>
 __device__ __forceinline__ T
 tl_cuda_block_max (T v, T *shm)
 {
-  int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
-  v = tl_cuda_warp_max (v);
-  __syncthreads ();
-  if (lane == 0)
-    shm[wid] = v;
-  __syncthreads ();
-  T r = lane < nw ? shm[lane] : shm[0];
-  r = tl_cuda_warp_max (r);
-  return r;
+  return tl_cuda_block_reduce<true> (v, shm);
 }
 
 /* Sum / max across the threads of a row: a warp (WARP) or the whole block. */

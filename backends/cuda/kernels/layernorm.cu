@@ -34,10 +34,7 @@ row_stats (const float *x, gint64 D, float eps, int t, int per, double *shm, flo
 
 #define ROW_LOOP_SETUP                                                                          \
   __shared__ double shm[32];                                                                    \
-  int per = WARP ? 32 : blockDim.x;                                                             \
-  int t = WARP ? (threadIdx.x & 31) : threadIdx.x;                                              \
-  gint64 first = WARP ? (gint64) blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32 : blockIdx.x;\
-  gint64 step = WARP ? (gint64) gridDim.x * (blockDim.x / 32) : gridDim.x;
+  TL_CUDA_ROW_SETUP (WARP)
 
 template <bool WARP>
 static __global__ void __launch_bounds__ (512)
@@ -135,21 +132,12 @@ ln_dgb_final_kernel (const float *__restrict__ partial, float *__restrict__ dg, 
   }
 }
 
-static void
-ln_attrs (const TlAttrs *a, gboolean *hg, gboolean *hb, float *eps)
-{
-  *hg = tl_attrs_get_int (a, "has_gamma", 0) != 0;
-  *hb = tl_attrs_get_int (a, "has_beta", 0) != 0;
-  *eps = (float) tl_attrs_get_float (a, "eps", 1e-5);
-}
-
 TL_CUDA_KERNEL_FN (layer_norm)
 {
   gboolean hg, hb;
   float eps;
-  ln_attrs (ctx->attrs, &hg, &hb, &eps);
-  gint64 D = tl_tensor_dim (in[0], -1);
-  gint64 rows = D ? tl_tensor_numel (in[0]) / D : 0;
+  gint64 D, rows;
+  _tl_rule_ln_setup (ctx->attrs, in[0], &hg, &hb, &eps, &D, &rows);
   if (rows == 0)
     return TRUE;
   const float *x = (const float *) tl_tensor_const_data (in[0]);
@@ -169,9 +157,8 @@ TL_CUDA_KERNEL_FN (layer_norm_grad)
 {
   gboolean hg, hb;
   float eps;
-  ln_attrs (ctx->attrs, &hg, &hb, &eps);
-  gint64 D = tl_tensor_dim (in[1], -1);
-  gint64 rows = D ? tl_tensor_numel (in[1]) / D : 0;
+  gint64 D, rows;
+  _tl_rule_ln_setup (ctx->attrs, in[1], &hg, &hb, &eps, &D, &rows);
   float *dx = (float *) tl_tensor_data (out[0]);
   float *dg = (float *) tl_tensor_data (out[1]), *db = (float *) tl_tensor_data (out[2]);
   if (rows == 0) {

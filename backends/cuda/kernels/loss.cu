@@ -37,9 +37,8 @@ static __global__ void
 ce_rows_kernel (const float *__restrict__ x, const void *labels, bool i64, gint64 N, gint64 C,
                 double *__restrict__ loss, int *__restrict__ valid, TlCudaFault *fault)
 {
-  gint64 warps = (gint64) gridDim.x * (blockDim.x / 32);
   int lane = threadIdx.x & 31;
-  for (gint64 r = (gint64) blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32; r < N; r += warps) {
+  TL_CUDA_WARP_STRIDE (r, N) {
     gint64 l = tl_cuda_index (labels, i64, r);
     const float *xr = x + r * C;
     if (l < 0 || l >= C) {
@@ -96,10 +95,9 @@ static __global__ void
 ce_grad_rows_kernel (const float *__restrict__ x, const void *labels, bool i64, gint64 N, gint64 C,
                      const float *__restrict__ scale_p, float *__restrict__ dx, TlCudaFault *fault)
 {
-  gint64 warps = (gint64) gridDim.x * (blockDim.x / 32);
   int lane = threadIdx.x & 31;
   float scale = *scale_p;
-  for (gint64 r = (gint64) blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32; r < N; r += warps) {
+  TL_CUDA_WARP_STRIDE (r, N) {
     gint64 l = tl_cuda_index (labels, i64, r);
     const float *xr = x + r * C;
     float *dr = dx + r * C;

@@ -40,9 +40,8 @@ static __global__ void
 rows_warp_kernel (const float *__restrict__ x, float *__restrict__ y, gint64 outer, gint64 R, gint64 S, gint64 seg,
                   float scale)
 {
-  gint64 warps = (gint64) gridDim.x * (blockDim.x / 32);
   int lane = threadIdx.x & 31;
-  for (gint64 w = (gint64) blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32; w < outer * S; w += warps) {
+  TL_CUDA_WARP_STRIDE (w, outer * S) {
     gint64 o = w / S, s = w % S;
     gint64 r0 = s * seg, r1 = MIN (R, r0 + seg);
     const float *xr = x + o * R;
@@ -269,12 +268,10 @@ TL_CUDA_KERNEL_FN (sum_to)
 {
   (void) ctx;
   TlTensor *x = in[0];
-  guint nd = tl_tensor_ndim (x), ndo = tl_tensor_ndim (out[0]);
-  const gint64 *xs = tl_tensor_shape (x), *os = tl_tensor_shape (out[0]);
   gboolean mask[TL_MAX_DIMS];
-  _tl_rule_sum_to_mask (nd, xs, ndo, os, mask);
-  return _tl_cuda_kern_reduce ((const float *) tl_tensor_const_data (x), nd, xs, mask,
-                               (float *) tl_tensor_data (out[0]), FALSE, 1.0f, "sum_to", error);
+  _tl_rule_sum_to_mask_of (x, out[0], mask);
+  return _tl_cuda_kern_reduce ((const float *) tl_tensor_const_data (x), tl_tensor_ndim (x), tl_tensor_shape (x),
+                               mask, (float *) tl_tensor_data (out[0]), FALSE, 1.0f, "sum_to", error);
 }
 
 /* --- argmax ------------------------------------------------------------------------ */
@@ -294,9 +291,8 @@ argmax_cols_kernel (const float *__restrict__ x, gint64 *__restrict__ y, gint64 
 static __global__ void
 argmax_rows_kernel (const float *__restrict__ x, gint64 *__restrict__ y, gint64 outer, gint64 R)
 {
-  gint64 warps = (gint64) gridDim.x * (blockDim.x / 32);
   int lane = threadIdx.x & 31;
-  for (gint64 o = (gint64) blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32; o < outer; o += warps) {
+  TL_CUDA_WARP_STRIDE (o, outer) {
     const float *p = x + o * R;
     float bv = -INFINITY;
     gint64 bi = R;

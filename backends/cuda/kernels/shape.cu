@@ -31,13 +31,8 @@ static __global__ void
 strided_copy_kernel (CopyDev g, const T *__restrict__ src, T *__restrict__ dst, I n)
 {
   for (I i = (I) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (I) blockDim.x * gridDim.x) {
-    I rem = i, os = 0, od = 0;
-    for (int d = g.ndim - 1; d >= 0; d--) {
-      I idx = rem % (I) g.shape[d];
-      rem /= (I) g.shape[d];
-      os += idx * (I) g.ss[d];
-      od += idx * (I) g.ds[d];
-    }
+    I os, od;
+    tl_cuda_offsets2 (i, g.ndim, g.shape, g.ss, g.ds, &os, &od);
     dst[od] = src[os];
   }
 }
@@ -258,30 +253,31 @@ slab_copy (TlTensor *whole, TlTensor *part, guint axis, gint64 off, gboolean to_
   return _tl_cuda_kern_strided_copy (tl_tensor_data (part), wp, es, &g, what, error);
 }
 
-TL_CUDA_KERNEL_FN (concat)
+/* concat (to_whole: the n parts into whole, in order along attr axis) or
+ * split (whole into the parts). */
+static gboolean
+slabs_copy (const TlKernelCtx *ctx, TlTensor *whole, TlTensor *const *parts, guint n, gboolean to_whole,
+            const char *what, GError **error)
 {
-  guint axis = norm_axis (tl_attrs_get_int (ctx->attrs, "axis", 0), tl_tensor_ndim (out[0]));
+  guint axis = norm_axis (tl_attrs_get_int (ctx->attrs, "axis", 0), tl_tensor_ndim (whole));
   gint64 off = 0;
-  for (guint k = 0; k < ctx->n_inputs; k++) {
-    gint64 len = tl_tensor_dim (in[k], (gint) axis);
-    if (len > 0 && !slab_copy (out[0], in[k], axis, off, TRUE, "concat", error))
+  for (guint k = 0; k < n; k++) {
+    gint64 len = tl_tensor_dim (parts[k], (gint) axis);
+    if (len > 0 && !slab_copy (whole, parts[k], axis, off, to_whole, what, error))
       return FALSE;
     off += len;
   }
   return TRUE;
 }
 
+TL_CUDA_KERNEL_FN (concat)
+{
+  return slabs_copy (ctx, out[0], in, ctx->n_inputs, TRUE, "concat", error);
+}
+
 TL_CUDA_KERNEL_FN (split)
 {
-  guint axis = norm_axis (tl_attrs_get_int (ctx->attrs, "axis", 0), tl_tensor_ndim (in[0]));
-  gint64 off = 0;
-  for (guint k = 0; k < ctx->n_outputs; k++) {
-    gint64 len = tl_tensor_dim (out[k], (gint) axis);
-    if (len > 0 && !slab_copy (in[0], out[k], axis, off, FALSE, "split", error))
-      return FALSE;
-    off += len;
-  }
-  return TRUE;
+  return slabs_copy (ctx, in[0], out, ctx->n_outputs, FALSE, "split", error);
 }
 
 /* --- slice / slice_grad ---------------------------------------------------------------- */

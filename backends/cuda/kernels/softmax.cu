@@ -21,10 +21,7 @@ sm_rows_kernel (const float *__restrict__ a, const float *__restrict__ b, float 
                 gint64 R)
 {
   __shared__ float shm[32];
-  int per = WARP ? 32 : blockDim.x;
-  int t = WARP ? (threadIdx.x & 31) : threadIdx.x;
-  gint64 first = WARP ? (gint64) blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32 : blockIdx.x;
-  gint64 step = WARP ? (gint64) gridDim.x * (blockDim.x / 32) : gridDim.x;
+  TL_CUDA_ROW_SETUP (WARP)
   for (gint64 row = first; row < rows; row += step) {
     const float *x = a + row * R;
     float *y = out + row * R;

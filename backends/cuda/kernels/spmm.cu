@@ -19,24 +19,8 @@
 
 #include "kernels.h"
 
-typedef struct {
-  const void *indptr, *indices;
-  bool p64, i64;
-  gint64 rows, nnz, cols, n;
-} Csr;
-
-static void
-csr_init (Csr *c, TlTensor *indptr, TlTensor *indices, gint64 cols, gint64 n)
-{
-  c->indptr = tl_tensor_const_data (indptr);
-  c->indices = tl_tensor_const_data (indices);
-  c->p64 = tl_tensor_dtype (indptr) == TL_DTYPE_I64;
-  c->i64 = tl_tensor_dtype (indices) == TL_DTYPE_I64;
-  c->rows = tl_tensor_numel (indptr) - 1;
-  c->nnz = tl_tensor_numel (indices);
-  c->cols = cols;
-  c->n = n;
-}
+/* The CSR view of core/ops/spmm.c (ops-rules.h). */
+typedef TlRuleCsr Csr;
 
 /* Row of edge e: the r with indptr[r] <= e < indptr[r + 1]. */
 __device__ __forceinline__ gint64
@@ -89,6 +73,15 @@ csr_check (const Csr *c, const char *what, GError **error)
   return _tl_cuda_check_launch (what, error);
 }
 
+/* The CSR of indptr in[0] and indices in[1] (cols columns, times n dense
+ * columns), its structure checked (see the top): core/ops/spmm.c csr_load. */
+static gboolean
+csr_load (TlTensor *const *in, gint64 cols, gint64 n, Csr *c, const char *what, GError **error)
+{
+  _tl_rule_csr_init (c, in[0], in[1], cols, n);
+  return csr_check (c, what, error);
+}
+
 static __global__ void
 spmm_kernel (Csr c, const float *__restrict__ vals, const float *__restrict__ dense, float *__restrict__ out)
 {
@@ -111,8 +104,7 @@ TL_CUDA_KERNEL_FN (spmm)
 {
   (void) ctx;
   Csr c;
-  csr_init (&c, in[0], in[1], tl_tensor_dim (in[3], 0), tl_tensor_dim (in[3], 1));
-  if (!csr_check (&c, "spmm (CSR check)", error))
+  if (!csr_load (in, tl_tensor_dim (in[3], 0), tl_tensor_dim (in[3], 1), &c, "spmm (CSR check)", error))
     return FALSE;
   if (c.rows * c.n == 0)
     return TRUE;
@@ -169,12 +161,11 @@ spmm_t_sorted_kernel (Csr c, const gint32 *__restrict__ keys, const gint32 *__re
 TL_CUDA_KERNEL_FN (spmm_t)
 {
   Csr c;
-  csr_init (&c, in[0], in[1], tl_tensor_dim (out[0], 0), tl_tensor_dim (in[3], 1));
   float *o = (float *) tl_tensor_data (out[0]);
   const float *vals = (const float *) tl_tensor_const_data (in[2]);
   const float *y = (const float *) tl_tensor_const_data (in[3]);
   if (!_tl_cuda_kern_zero (o, tl_tensor_nbytes (out[0]), "spmm_t", error)
-      || !csr_check (&c, "spmm_t (CSR check)", error))
+      || !csr_load (in, tl_tensor_dim (out[0], 0), tl_tensor_dim (in[3], 1), &c, "spmm_t (CSR check)", error))
     return FALSE;
   if (c.nnz * c.n == 0 || c.cols == 0)
     return TRUE;
@@ -188,20 +179,13 @@ TL_CUDA_KERNEL_FN (spmm_t)
                  "spmm_t: deterministic CUDA path needs fewer than 2^31 edges and columns");
     return FALSE;
   }
-  gsize sort_bytes = _tl_cuda_kern_sort_scratch (c.nnz, c.cols + 1);
-  gsize arrays = (gsize) c.nnz * 4 * sizeof (gint32);
-  guint8 *scratch = (guint8 *) _tl_cuda_scratch (arrays + sort_bytes + 512, error);
-  if (!scratch)
+  TlCudaSort so; /* keys: columns, values: edges */
+  if (!_tl_cuda_kern_sort_init (&so, c.nnz, c.cols + 1, error))
     return FALSE;
-  gint32 *keys_in = (gint32 *) scratch, *keys = keys_in + c.nnz, *edges_in = keys + c.nnz, *edges = edges_in + c.nnz;
-  /* CUB's temporary storage, 256-byte aligned */
-  void *tmp = (void *) (((guintptr) (scratch + arrays) + 255) & ~(guintptr) 255);
-  spmm_t_keys_kernel<<<tl_cuda_grid (c.nnz), TL_CUDA_BLOCK, 0, s>>> (c, keys_in, edges_in);
-  if (!_tl_cuda_check_launch ("spmm_t (keys)", error)
-      || !_tl_cuda_kern_sort_pairs (tmp, sort_bytes, keys_in, keys, edges_in, edges, c.nnz, c.cols + 1,
-                                    "spmm_t (sort)", error))
+  spmm_t_keys_kernel<<<tl_cuda_grid (c.nnz), TL_CUDA_BLOCK, 0, s>>> (c, so.keys_in, so.vals_in);
+  if (!_tl_cuda_check_launch ("spmm_t (keys)", error) || !_tl_cuda_kern_sort_run (&so, "spmm_t (sort)", error))
     return FALSE;
-  spmm_t_sorted_kernel<<<tl_cuda_grid (c.nnz * c.n), TL_CUDA_BLOCK, 0, s>>> (c, keys, edges, vals, y, o);
+  spmm_t_sorted_kernel<<<tl_cuda_grid (c.nnz * c.n), TL_CUDA_BLOCK, 0, s>>> (c, so.keys, so.vals, vals, y, o);
   return _tl_cuda_check_launch ("spmm_t", error);
 }
 
@@ -210,9 +194,8 @@ TL_CUDA_KERNEL_FN (spmm_t)
 static __global__ void
 sddmm_kernel (Csr c, const float *__restrict__ a, const float *__restrict__ b, float *__restrict__ out)
 {
-  gint64 warps = (gint64) gridDim.x * (blockDim.x / 32);
   int lane = threadIdx.x & 31;
-  for (gint64 e = (gint64) blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32; e < c.nnz; e += warps) {
+  TL_CUDA_WARP_STRIDE (e, c.nnz) {
     gint64 col = tl_cuda_index (c.indices, c.i64, e);
     gint64 r = edge_row (c, e);
     float s = 0.0f;
@@ -229,8 +212,7 @@ TL_CUDA_KERNEL_FN (sddmm)
 {
   (void) ctx;
   Csr c;
-  csr_init (&c, in[0], in[1], tl_tensor_dim (in[3], 0), tl_tensor_dim (in[3], 1));
-  if (!csr_check (&c, "sddmm (CSR check)", error))
+  if (!csr_load (in, tl_tensor_dim (in[3], 0), tl_tensor_dim (in[3], 1), &c, "sddmm (CSR check)", error))
     return FALSE;
   if (c.nnz == 0)
     return TRUE;

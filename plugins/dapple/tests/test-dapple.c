@@ -54,6 +54,31 @@ unit_profile (guint n_layers, double fwd, double bwd)
   return p;
 }
 
+/* unit_profile() with every layer's activation, output and parameter
+ * bytes set. */
+static DappleProfile *
+sized_profile (guint n_layers, double fwd, double bwd, double act, double out, double params)
+{
+  DappleProfile *p = unit_profile (n_layers, fwd, bwd);
+  for (guint i = 0; i < n_layers; i++) {
+    p->layers[i].act = act;
+    p->layers[i].out = out;
+    p->layers[i].params = params;
+  }
+  return p;
+}
+
+/* dapple_plan_pipeline() with micro-batches chosen; fails the test on error. */
+static DapplePipeline *
+plan_ok (const DappleModel *m, DappleMethod method, gint policy, double global_batch)
+{
+  DapplePlanOptions o = { method, policy, 0, global_batch };
+  GError *error = NULL;
+  DapplePipeline *p = dapple_plan_pipeline (m, &o, &error);
+  g_assert_no_error (error);
+  return p;
+}
+
 static DapplePipeline *
 one_per_stage (guint S, guint M, DappleSchedule schedule)
 {
@@ -210,17 +235,10 @@ static void
 test_no_params_is_data_parallel (void)
 {
   TlCluster *c = make_cluster (2, 4, "16GiB", "50e9", "5e-6", "1.25e9", "20e-6");
-  DappleProfile *prof = unit_profile (6, 0.01, 0.02);
-  for (guint i = 0; i < 6; i++) {
-    prof->layers[i].act = 1e6;
-    prof->layers[i].out = 1e6;
-  }
+  DappleProfile *prof = sized_profile (6, 0.01, 0.02, 1e6, 1e6, 0);
   DappleModel m;
   model_init (&m, prof, c);
-  DapplePlanOptions o = { DAPPLE_METHOD_DAPPLE, -1, 0, 64 };
-  GError *error = NULL;
-  DapplePipeline *p = dapple_plan_pipeline (&m, &o, &error);
-  g_assert_no_error (error);
+  DapplePipeline *p = plan_ok (&m, DAPPLE_METHOD_DAPPLE, -1, 64);
   g_assert_cmpuint (p->n_stages, ==, 1);
   g_assert_cmpuint (p->stages[0].n_devices, ==, 8);
   dapple_pipeline_free (p);
@@ -233,20 +251,12 @@ test_big_layer_stays_in_a_machine (void)
 {
   /* 2 machines x 4 devices, 1 Gb/s between machines */
   TlCluster *c = make_cluster (2, 4, "16GiB", "50e9", "5e-6", "125e6", "20e-6");
-  DappleProfile *prof = unit_profile (4, 0.02, 0.04);
-  for (guint i = 0; i < 4; i++) {
-    prof->layers[i].act = 1e6;
-    prof->layers[i].out = 1e5;
-    prof->layers[i].params = 1e6;
-  }
+  DappleProfile *prof = sized_profile (4, 0.02, 0.04, 1e6, 1e5, 1e6);
   prof->layers[2].params = 400e6;
   DappleModel m;
   model_init (&m, prof, c);
   for (gint pol = -1; pol < (gint) DAPPLE_N_POLICIES; pol++) {
-    DapplePlanOptions o = { DAPPLE_METHOD_DAPPLE, pol, 0, 64 };
-    GError *error = NULL;
-    DapplePipeline *p = dapple_plan_pipeline (&m, &o, &error);
-    g_assert_no_error (error);
+    DapplePipeline *p = plan_ok (&m, DAPPLE_METHOD_DAPPLE, pol, 64);
     for (guint s = 0; s < p->n_stages; s++) {
       const DappleStage *st = &p->stages[s];
       if (st->first <= 2 && 2 < st->last) {
@@ -478,9 +488,7 @@ test_memory_bound (void)
   /* 1 GiB of activations per sample and stage on 3.5 GiB devices: the
    * planner returns only plans that fit */
   TlCluster *c = make_cluster (1, 4, "3.5GiB", "50e9", "5e-6", "1.25e9", "20e-6");
-  DappleProfile *prof = unit_profile (4, 0.01, 0.02);
-  for (guint i = 0; i < 4; i++)
-    prof->layers[i].act = 1073741824.0;
+  DappleProfile *prof = sized_profile (4, 0.01, 0.02, 1073741824.0, 0, 0);
   DappleModel m;
   model_init (&m, prof, c);
   DapplePipeline *g = one_per_stage (4, 4, DAPPLE_SCHEDULE_GPIPE);
@@ -492,10 +500,7 @@ test_memory_bound (void)
   g->global_batch = 2;
   g_assert_true (dapple_fits (&m, g)); /* 2, 2, 2, 1 live */
   dapple_pipeline_free (g);
-  DapplePlanOptions o = { DAPPLE_METHOD_DAPPLE, -1, 0, 4 };
-  GError *error = NULL;
-  DapplePipeline *p = dapple_plan_pipeline (&m, &o, &error);
-  g_assert_no_error (error);
+  DapplePipeline *p = plan_ok (&m, DAPPLE_METHOD_DAPPLE, -1, 4);
   g_assert_true (dapple_fits (&m, p));
   dapple_pipeline_free (p);
   dapple_profile_free (prof);
@@ -548,12 +553,8 @@ test_simulate_task (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("dapple-XXXXXX", NULL);
   g_assert_nonnull (dir);
-  DappleProfile *prof = unit_profile (6, 0.01, 0.02);
-  for (guint i = 0; i < 6; i++) {
-    prof->layers[i].act = 4e6;
-    prof->layers[i].out = 1e6;
-    prof->layers[i].params = i == 5 ? 200e6 : 1e6;
-  }
+  DappleProfile *prof = sized_profile (6, 0.01, 0.02, 4e6, 1e6, 1e6);
+  prof->layers[5].params = 200e6;
   g_autofree char *text = dapple_profile_to_text (prof);
   g_autofree char *path = g_build_filename (dir, "model.profile", NULL);
   g_assert_true (g_file_set_contents (path, text, -1, NULL));

@@ -287,6 +287,29 @@ free_inputs (guint n, char **names, TlTensor **ins)
   g_strfreev (names);
 }
 
+/* A random DAG (random_dag() with extras) and its fused copy. */
+typedef struct {
+  guint ni;
+  char **names;
+  TlTensor **ins;
+  TlGraph *g, *f;
+} FusedDag;
+
+static void
+fused_dag_init (FusedDag *d, TlRng *rng, guint n_ops, gboolean big, const char *mode, TlPlan **plan_out)
+{
+  d->g = random_dag (rng, n_ops, TRUE, big, &d->ni, &d->names, &d->ins);
+  d->f = fuse_copy (d->g, mode, plan_out);
+}
+
+static void
+fused_dag_clear (FusedDag *d)
+{
+  tl_graph_unref (d->f);
+  tl_graph_unref (d->g);
+  free_inputs (d->ni, d->names, d->ins);
+}
+
 static void
 test_random_dags (void)
 {
@@ -294,18 +317,15 @@ test_random_dags (void)
   tl_rng_init (&rng, 7, 0);
   guint fused_total = 0, kb_total = 0, ka_total = 0;
   for (guint t = 0; t < 220; t++) {
-    guint ni;
-    char **names;
-    TlTensor **ins;
-    TlGraph *g = random_dag (&rng, 4 + (guint) tl_rng_below (&rng, 20), TRUE, t % 10 == 9, &ni, &names, &ins);
     const char *mode = t % 5 == 4 ? "baseline" : "stitch";
     TlPlan *plan = NULL;
-    TlGraph *f = fuse_copy (g, mode, &plan);
+    FusedDag dag;
+    fused_dag_init (&dag, &rng, 4 + (guint) tl_rng_below (&rng, 20), t % 10 == 9, mode, &plan);
     guint kb, ka;
-    double d = compare (g, f, ni, (const char *const *) names, ins, &kb, &ka);
+    double d = compare (dag.g, dag.f, dag.ni, (const char *const *) dag.names, dag.ins, &kb, &ka);
     if (d > TOL) {
       g_autofree char *xml = tl_plan_to_xml (plan);
-      g_autofree char *json = tl_graph_to_json (g);
+      g_autofree char *json = tl_graph_to_json (dag.g);
       g_test_message ("DAG %u (%s): rel diff %g\n%s\n%s", t, mode, d, xml, json);
     }
     g_assert_cmpfloat (d, <=, TOL);
@@ -314,9 +334,7 @@ test_random_dags (void)
     kb_total += kb;
     ka_total += ka;
     tl_plan_free (plan);
-    tl_graph_unref (f);
-    tl_graph_unref (g);
-    free_inputs (ni, names, ins);
+    fused_dag_clear (&dag);
   }
   g_test_message ("220 DAGs: %u groups, kernels %u -> %u", fused_total, kb_total, ka_total);
   g_assert_cmpuint (ka_total, <, kb_total);
@@ -577,20 +595,15 @@ test_compiled_c (void)
   tl_rng_init (&rng, 21, 0);
   guint compiled = 0;
   for (guint t = 0; t < 15; t++) {
-    guint ni;
-    char **names;
-    TlTensor **ins;
-    TlGraph *g = random_dag (&rng, 4 + (guint) tl_rng_below (&rng, 14), TRUE, t % 5 == 4, &ni, &names, &ins);
-    TlGraph *f = fuse_copy (g, "stitch", NULL);
-    double d = compare (g, f, ni, (const char *const *) names, ins, NULL, NULL);
+    FusedDag dag;
+    fused_dag_init (&dag, &rng, 4 + (guint) tl_rng_below (&rng, 14), t % 5 == 4, "stitch", NULL);
+    double d = compare (dag.g, dag.f, dag.ni, (const char *const *) dag.names, dag.ins, NULL, NULL);
     g_assert_cmpfloat (d, <=, TOL);
     g_autoptr (GPtrArray) progs = g_ptr_array_new_with_free_func ((GDestroyNotify) fusion_program_free);
-    collect_programs (f, progs);
+    collect_programs (dag.f, progs);
     for (guint i = 0; i < progs->len; i++)
       compiled += fusion_c_compile (progs->pdata[i], NULL) != NULL;
-    tl_graph_unref (f);
-    tl_graph_unref (g);
-    free_inputs (ni, names, ins);
+    fused_dag_clear (&dag);
   }
   test_cpu = "interp";
   g_test_message ("%u compiled kernels", compiled);
@@ -638,15 +651,10 @@ test_cuda_codegen (void)
     }
   }
   for (guint t = 0; t < 30; t++) {
-    guint ni;
-    char **names;
-    TlTensor **ins;
-    TlGraph *g = random_dag (&rng, 6 + (guint) tl_rng_below (&rng, 10), TRUE, t % 3 == 0, &ni, &names, &ins);
-    TlGraph *f = fuse_copy (g, "stitch", NULL);
-    collect_programs (f, progs);
-    tl_graph_unref (f);
-    tl_graph_unref (g);
-    free_inputs (ni, names, ins);
+    FusedDag dag;
+    fused_dag_init (&dag, &rng, 6 + (guint) tl_rng_below (&rng, 10), t % 3 == 0, "stitch", NULL);
+    collect_programs (dag.f, progs);
+    fused_dag_clear (&dag);
   }
   GString *src = g_string_new ("#include <math.h>\n");
   guint schemes[3] = { 0, 0, 0 };
@@ -740,13 +748,11 @@ test_cuda_run (void)
     }
   }
   for (guint t = 0; t < 40; t++) {
-    guint ni;
-    char **names;
-    TlTensor **ins;
-    TlGraph *g = random_dag (&rng, 4 + (guint) tl_rng_below (&rng, 8), TRUE, t % 2 == 0, &ni, &names, &ins);
-    TlGraph *f = fuse_copy (g, "stitch", NULL);
-    g_autoptr (GPtrArray) a = run_graph (g, ni, (const char *const *) names, ins, NULL);
-    g_autoptr (GPtrArray) b = run_graph_on (f, ni, (const char *const *) names, ins, NULL, "cuda");
+    FusedDag dag;
+    fused_dag_init (&dag, &rng, 4 + (guint) tl_rng_below (&rng, 8), t % 2 == 0, "stitch", NULL);
+    const char *const *names = (const char *const *) dag.names;
+    g_autoptr (GPtrArray) a = run_graph (dag.g, dag.ni, names, dag.ins, NULL);
+    g_autoptr (GPtrArray) b = run_graph_on (dag.f, dag.ni, names, dag.ins, NULL, "cuda");
     for (guint i = 0; i < a->len; i++) {
       double d = tl_tensor_max_rel_diff (b->pdata[i], a->pdata[i]);
       if (d > TOL)
@@ -754,9 +760,7 @@ test_cuda_run (void)
       g_assert_cmpfloat (d, >=, 0);
       g_assert_cmpfloat (d, <=, TOL);
     }
-    tl_graph_unref (f);
-    tl_graph_unref (g);
-    free_inputs (ni, names, ins);
+    fused_dag_clear (&dag);
   }
 }
 
