@@ -26,6 +26,7 @@
 
 #include "backend-nccl-private.h"
 #include "comm-private.h"
+#include "xml-private.h"
 
 typedef struct {
   const TlBackend *be;
@@ -298,8 +299,9 @@ choose_device (int want, int n_devices, int *device, GError **error)
     char *end = NULL;
     gint64 v = g_ascii_strtoll (forced, &end, 10);
     if (!end || *end || v < 0 || v >= n_devices) {
+      g_autofree char *shown = _tl_priv_escape_short (forced);
       g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
-                   "TL_COMM_DEVICE=\"%s\" is not a CUDA device of this machine (0..%d)", forced,
+                   "TL_COMM_DEVICE=\"%s\" is not a CUDA device of this machine (0..%d)", shown,
                    n_devices - 1);
       return FALSE;
     }

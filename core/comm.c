@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "comm-private.h"
+#include "xml-private.h"
 
 /* --- the single backend ---------------------------------------------------- */
 
@@ -241,8 +242,9 @@ _tl_priv_comm_read_timeout (double *timeout_s, GError **error)
     char *end = NULL;
     v = g_ascii_strtod (s, &end);
     if (!end || *end || !(v >= 0) || v > 1e9) {
+      g_autofree char *shown = _tl_priv_escape_short (s);
       g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
-                   "comm: TL_COMM_TIMEOUT=\"%s\" is not a number of seconds >= 0", s);
+                   "comm: TL_COMM_TIMEOUT=\"%s\" is not a number of seconds >= 0", shown);
       return FALSE;
     }
   }

@@ -6,6 +6,7 @@
 
 #include "tl-private.h"
 #include "graph-private.h"
+#include "xml-private.h"
 
 G_DEFINE_QUARK (tl-error-quark, tl_error)
 
@@ -150,15 +151,18 @@ tl_expand_vars (const char *s, GError **error)
     if (p[0] == '$' && p[1] == '{') {
       const char *end = strchr (p + 2, '}');
       if (!end) {
-        g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "unterminated ${ in \"%s\"", s);
+        g_autofree char *es = _tl_priv_escape_short (s);
+        g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "unterminated ${ in \"%s\"", es);
         g_string_free (out, TRUE);
         return NULL;
       }
       g_autofree char *name = g_strndup (p + 2, (gsize) (end - p - 2));
       const char *val = strcmp (name, "TL_DATA_DIR") == 0 ? tl_data_dir () : g_getenv (name);
       if (!val) {
-        g_set_error (error, TL_ERROR, TL_ERROR_NOT_FOUND, "unknown variable ${%s} in \"%s\"", name,
-                     s);
+        g_autofree char *ename = _tl_priv_escape_short (name);
+        g_autofree char *es = _tl_priv_escape_short (s);
+        g_set_error (error, TL_ERROR, TL_ERROR_NOT_FOUND, "unknown variable ${%s} in \"%s\"", ename,
+                     es);
         g_string_free (out, TRUE);
         return NULL;
       }

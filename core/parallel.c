@@ -9,6 +9,7 @@
 
 #include "tl-private.h"
 #include "graph-private.h"
+#include "xml-private.h"
 
 static guint global_threads; /* 0 until tl_init */
 static __thread guint thread_override;
@@ -36,12 +37,17 @@ static guint
 default_threads (void)
 {
   const char *env = g_getenv ("TL_NUM_THREADS");
+  guint fallback = MAX (1, (guint) g_get_num_processors () / local_ranks ());
   if (env && *env) {
-    guint64 v = g_ascii_strtoull (env, NULL, 10);
-    if (v > 0 && v <= 4096)
+    guint64 v;
+    if (g_ascii_string_to_unsigned (env, 10, 1, 4096, &v, NULL))
       return (guint) v;
+    /* "abc", "-1", "0", "1e9": said once, not silently ignored */
+    g_autofree char *shown = _tl_priv_escape_short (env);
+    g_warning ("TL_NUM_THREADS=\"%s\" is not a number of threads from 1 to 4096; using %u", shown,
+               fallback);
   }
-  return MAX (1, (guint) g_get_num_processors () / local_ranks ());
+  return fallback;
 }
 
 /* Called once by tl_init. */

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "train-dp.h"
+#include "xml-private.h"
 
 gboolean
 _tl_priv_dp_init (TlDataParallel *dp, const TlTrainConfig *cfg, const TlProgress *progress,
@@ -175,8 +176,9 @@ _tl_priv_dp_use_device (TlDataParallel *dp, const TlDevice *dev, const TlBackend
   if (env && *env) {
     forced = g_str_equal (env, "host");
     if (!forced && !g_str_equal (env, "device")) {
+      g_autofree char *shown = _tl_priv_escape_short (env);
       g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
-                   "train: TL_DP_STAGE=\"%s\" is neither host nor device", env);
+                   "train: TL_DP_STAGE=\"%s\" is neither host nor device", shown);
       return FALSE;
     }
   }

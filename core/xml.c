@@ -142,17 +142,21 @@ _tl_priv_xml_read_memory (const char *data, gsize len, const char *name, GError 
 xmlDoc *
 _tl_priv_xml_read_file (const char *path, GError **error)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+   * below as not a regular file); regular files ignore it */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int e = errno;
-    g_set_error (error, TL_ERROR, e == ENOENT ? TL_ERROR_NOT_FOUND : TL_ERROR_IO, "%s: %s", path,
+    g_autofree char *shown = _tl_priv_escape_short (path);
+    g_set_error (error, TL_ERROR, e == ENOENT ? TL_ERROR_NOT_FOUND : TL_ERROR_IO, "%s: %s", shown,
                  g_strerror (e));
     return NULL;
   }
   struct stat sb;
   if (fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode)) {
     close (fd);
-    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: not a regular file", path);
+    g_autofree char *shown = _tl_priv_escape_short (path);
+    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: not a regular file", shown);
     return NULL;
   }
   if (sb.st_size > (off_t) TL_XML_MAX_SIZE) {
@@ -223,9 +227,11 @@ char *
 _tl_priv_xml_location (const char *file, const xmlNode *node)
 {
   long line = _tl_priv_xml_line (node);
+  /* a file name may hold a line break too: every message stays one line */
+  g_autofree char *shown = _tl_priv_escape_controls (file);
   if (line > 0)
-    return g_strdup_printf ("%s:%ld", file, line);
-  return g_strdup (file);
+    return g_strdup_printf ("%s:%ld", shown, line);
+  return g_steal_pointer (&shown);
 }
 
 gpointer
@@ -335,4 +341,22 @@ char *
 _tl_priv_escape_short (const char *str)
 {
   return escape_controls (str, TL_MESSAGE_QUOTE_MAX);
+}
+
+/* Exported for tlhost alone (declared again in hosts/tlhost-util.h), like
+ * _tl_registry_probe_manifest for the scanner: not part of the SDK. */
+TL_API char *_tl_escape_short (const char *str);
+
+/**
+ * _tl_escape_short:
+ * @str: (nullable): text given by a user (a command-line argument)
+ *
+ * _tl_priv_escape_short() for tlhost's own messages.
+ *
+ * Returns: (transfer full): the text to quote in a message.
+ */
+char *
+_tl_escape_short (const char *str)
+{
+  return _tl_priv_escape_short (str);
 }

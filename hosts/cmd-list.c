@@ -82,7 +82,8 @@ tlhost_cmd_list (int argc, char **argv)
                              entries, &argc, &argv))
     return 2;
   if (argc > 1) {
-    tlhost_error ("list: unexpected argument '%s'", argv[1]);
+    g_autofree char *shown = _tl_escape_short (argv[1]);
+    tlhost_error ("list: unexpected argument '%s'", shown);
     return 2;
   }
   TlRegistry *r = tlhost_open_registry (json);

@@ -245,8 +245,15 @@ tlhost_cmd_run (int argc, char **argv)
     return 2;
   g_autoptr (GError) error = NULL;
   if (argc != 2) {
-    fprintf (stderr, "usage: tlhost run [--set P=V]... [--overlay F]... [--output-dir D] [--quiet] "
-                     "[--metrics FILE] [--allow ID,...] JOB.xml\n");
+    tlhost_error ("run: expected one JOB.xml, got %d arguments (usage: tlhost run [--set P=V]... "
+                  "[--overlay F]... [--output-dir D] [--quiet] [--metrics FILE] [--allow ID,...] JOB.xml)",
+                  argc - 1);
+    return 2;
+  }
+
+  if ((output_dir && !*output_dir) || (metrics_path && !*metrics_path)) {
+    tlhost_error ("run: %s needs a file name, got an empty one", output_dir && !*output_dir ? "--output-dir"
+                                                                                         : "--metrics");
     return 2;
   }
 
@@ -279,7 +286,9 @@ tlhost_cmd_run (int argc, char **argv)
         g_autofree char *msg = g_strdup_printf ("run: %s: %s", metrics_path, g_strerror (errno));
         tl_comm_abort (comm, 1, msg);
       }
-      tlhost_error ("run: %s: %s", metrics_path, g_strerror (errno));
+      int e = errno;
+      g_autofree char *shown = _tl_escape_short (metrics_path);
+      tlhost_error ("run: --metrics %s: %s", shown, g_strerror (e));
       tl_job_free (job);
       tl_registry_free (reg);
       return 1;

@@ -91,7 +91,8 @@ tlhost_cmd_validate (int argc, char **argv)
                              entries, &argc, &argv))
     return 2;
   if (argc != 2) {
-    fprintf (stderr, "usage: tlhost validate [--overlay F]... [--set P=V]... JOB.xml\n");
+    tlhost_error ("validate: expected one JOB.xml, got %d arguments (usage: tlhost validate "
+                  "[--overlay F]... [--set P=V]... [--allow ID,...] JOB.xml)", argc - 1);
     return 2;
   }
   TlJob *job = NULL;

@@ -13,7 +13,8 @@ tlhost_cmd_version (int argc, char **argv)
                              NULL, &argc, &argv))
     return 2;
   if (argc > 1) {
-    tlhost_error ("version: unexpected argument '%s'", argv[1]);
+    g_autofree char *shown = _tl_escape_short (argv[1]);
+    tlhost_error ("version: unexpected argument '%s'", shown);
     return 2;
   }
   printf ("tlhost %s\n", PACKAGE_VERSION);

@@ -28,8 +28,11 @@ tlhost_parse_options (const char *cmd, const char *usage, const char *summary, G
     g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) err = NULL;
   gboolean ok = g_option_context_parse (ctx, argc, argv, &err);
-  if (!ok)
-    tlhost_error ("%s: %s (try `tlhost %s --help`)", cmd, err->message, cmd);
+  if (!ok) {
+    /* GOption quotes the user's argument: keep the line short and clean */
+    g_autofree char *msg = _tl_escape_short (err->message);
+    tlhost_error ("%s: %s (try `tlhost %s --help`)", cmd, msg, cmd);
+  }
   g_option_context_free (ctx);
   return ok;
 }

@@ -10,6 +10,10 @@
  * bad usage. `usage` is e.g. "NAME". --help prints and exits 0. */
 gboolean tlhost_parse_options (const char *cmd, const char *usage, const char *summary,
                                GOptionEntry *entries, int *argc, char ***argv);
+/* A user's argument as quoted in a message: control characters escaped,
+ * cut after 200 bytes. Exported by libtl-1 for tlhost only (core/xml.c).
+ * (transfer full) */
+TL_API char *_tl_escape_short (const char *str);
 /* Print "tlhost: MSG" on stderr. */
 void tlhost_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 /* A registry over the default search path; prints its warnings to stderr

@@ -12,6 +12,7 @@
 #include <tl/tl.h>
 
 #include "tlhost-cmds.h"
+#include "tlhost-util.h"
 
 typedef struct {
   const char *name;
@@ -83,6 +84,7 @@ main (int argc, char **argv)
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (argv[1], commands[i].name) == 0)
       return commands[i].fn (argc - 1, argv + 1);
-  fprintf (stderr, "tlhost: unknown command '%s' (try `tlhost --help`)\n", argv[1]);
+  g_autofree char *shown = _tl_escape_short (argv[1]);
+  fprintf (stderr, "tlhost: unknown command '%s' (try `tlhost --help`)\n", shown);
   return 2;
 }

@@ -121,7 +121,10 @@ _tl_priv_cache_lookup (TlRegistryCache *c, const char *manifest, const char *lib
       || lm != e->library_mtime || ls != e->library_size)
     return FALSE;
   e->seen = TRUE;
-  *reason = g_strdup (e->reason);
+  /* the cache file is not trusted: its reason is shown by `tlhost list`
+   * and in error messages, so control characters (terminal escapes, line
+   * breaks) are escaped */
+  *reason = e->reason ? _tl_priv_escape_controls (e->reason) : NULL;
   return TRUE;
 }
 

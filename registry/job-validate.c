@@ -152,38 +152,40 @@ check_task_value (TlJob *job, const char *loc, const char *kind, const TaskAttr 
                   GString *errs)
 {
   char *end = NULL;
+  /* the value as shown: a 10000-character --set stays a readable line */
+  g_autofree char *ev = _tl_priv_escape_short (v);
   switch (a->type) {
   case A_INT: {
     errno = 0;
     gint64 x = g_ascii_strtoll (v, &end, 10);
     if (end == v || *end || errno)
-      errs_printf (errs, "%s: task %s: %s=\"%s\" is not an integer\n", loc, kind, a->name, v);
+      errs_printf (errs, "%s: task %s: %s=\"%s\" is not an integer\n", loc, kind, a->name, ev);
     else if ((double) x < a->min || (double) x > a->max)
       errs_printf (errs, "%s: task %s: %s=%s is out of range [%.15g, %.15g]\n", loc, kind,
-                   a->name, v, a->min, a->max);
+                   a->name, ev, a->min, a->max);
     break;
   }
   case A_FLOAT: {
     errno = 0;
     double x = g_ascii_strtod (v, &end);
     if (end == v || *end || errno || !isfinite (x))
-      errs_printf (errs, "%s: task %s: %s=\"%s\" is not a number\n", loc, kind, a->name, v);
+      errs_printf (errs, "%s: task %s: %s=\"%s\" is not a number\n", loc, kind, a->name, ev);
     else if (x < a->min || x > a->max)
       errs_printf (errs, "%s: task %s: %s=%s is out of range [%g, %g]\n", loc, kind, a->name,
-                   v, a->min, a->max);
+                   ev, a->min, a->max);
     else if (g_str_equal (a->name, "lr") && x <= 0)
-      errs_printf (errs, "%s: task %s: lr=%s must be positive\n", loc, kind, v);
+      errs_printf (errs, "%s: task %s: lr=%s must be positive\n", loc, kind, ev);
     break;
   }
   case A_BOOL:
     if (!parse_bool (v))
       errs_printf (errs, "%s: task %s: %s=\"%s\" is not a boolean (true/false)\n", loc, kind,
-                   a->name, v);
+                   a->name, ev);
     break;
   case A_CHOICE: {
     g_auto (GStrv) choices = g_strsplit (a->choices, ",", -1);
     if (!g_strv_contains ((const char *const *) choices, v)) {
-      errs_printf (errs, "%s: task %s: %s=\"%s\" is not one of %s", loc, kind, a->name, v,
+      errs_printf (errs, "%s: task %s: %s=\"%s\" is not one of %s", loc, kind, a->name, ev,
                    a->choices);
       append_hint (errs, v, (const char *const *) choices, g_strv_length (choices));
       g_string_append_c (errs, '\n');
@@ -200,12 +202,12 @@ check_task_value (TlJob *job, const char *loc, const char *kind, const TaskAttr 
     JobComponent *c = _tl_priv_job_find_component (job, v);
     if (!c) {
       g_auto (GStrv) ids = _tl_priv_job_ids (job, want);
-      errs_printf (errs, "%s: task %s: %s=\"%s\": no %s with id '%s'", loc, kind, a->name, v,
-                   what, v);
+      errs_printf (errs, "%s: task %s: %s=\"%s\": no %s with id '%s'", loc, kind, a->name, ev,
+                   what, ev);
       append_hint (errs, v, (const char *const *) ids, g_strv_length (ids));
       g_string_append_c (errs, '\n');
     } else if (c->kind != want) {
-      errs_printf (errs, "%s: task %s: %s=\"%s\" is a %s, not a %s\n", loc, kind, a->name, v,
+      errs_printf (errs, "%s: task %s: %s=\"%s\" is a %s, not a %s\n", loc, kind, a->name, ev,
                    tl_component_kind_name (c->kind), what);
     }
     break;
@@ -213,11 +215,11 @@ check_task_value (TlJob *job, const char *loc, const char *kind, const TaskAttr 
   case A_OUTPUT:
     if (!*v || g_path_is_absolute (v) || strstr (v, ".."))
       errs_printf (errs, "%s: task %s: %s=\"%s\" must be a relative file name inside the output directory\n",
-                   loc, kind, a->name, v);
+                   loc, kind, a->name, ev);
     break;
   case A_DEVICE:
     if (!g_str_equal (v, "cpu") && !g_str_equal (v, "cuda") && !g_str_has_prefix (v, "cuda:"))
-      errs_printf (errs, "%s: task %s: device=\"%s\" is not cpu, cuda or cuda:N\n", loc, kind, v);
+      errs_printf (errs, "%s: task %s: device=\"%s\" is not cpu, cuda or cuda:N\n", loc, kind, ev);
     break;
   case A_STRING:
   case A_PATH:
@@ -231,8 +233,9 @@ validate_task (TlJob *job, guint index, JobTask *t, GString *errs)
 {
   guint bit = kind_bit (t->kind);
   if (!bit) {
+    g_autofree char *ekind = _tl_priv_escape_short (t->kind);
     errs_printf (errs, "%s: unknown task kind '%s' (train, evaluate, predict, export, plan, simulate, bench)",
-                 t->loc, t->kind);
+                 t->loc, ekind);
     append_hint (errs, t->kind, task_kinds, g_strv_length ((char **) task_kinds));
     g_string_append_c (errs, '\n');
     return;
@@ -255,8 +258,9 @@ validate_task (TlJob *job, guint index, JobTask *t, GString *errs)
       for (guint k = 0; k < G_N_ELEMENTS (task_schema); k++)
         if (task_schema[k].kinds & bit)
           cands[n++] = task_schema[k].name;
+      g_autofree char *ename = _tl_priv_escape_short (s->name);
       errs_printf (errs, "%s: task %s (task%u): unknown attribute '%s'", s->loc, t->kind,
-                   index + 1, s->name);
+                   index + 1, ename);
       append_hint (errs, s->name, cands, n);
       g_string_append_c (errs, '\n');
       continue;
@@ -455,8 +459,10 @@ tl_job_validate (TlJob *job, TlRegistry *reg, GError **error)
     errs_printf (errs, "%s: the job has no <task>\n", job->path);
   for (guint i = 0; i < job->allow->len; i++) {
     JobSet *s = job->allow->pdata[i];
-    if (!tl_registry_find_plugin (reg, s->name))
-      errs_printf (errs, "%s: <allow plugin=\"%s\">: no such plugin\n", s->loc, s->name);
+    if (!tl_registry_find_plugin (reg, s->name)) {
+      g_autofree char *ename = _tl_priv_escape_short (s->name);
+      errs_printf (errs, "%s: <allow plugin=\"%s\">: no such plugin\n", s->loc, ename);
+    }
   }
   if (job->cluster) {
     GError *local = NULL;

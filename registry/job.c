@@ -451,7 +451,7 @@ apply_path (TlJob *job, const char *path, const char *value, const char *loc, co
 {
   const char *dot = strchr (path, '.');
   if (!dot || dot == path || !dot[1]) {
-    g_autofree char *epath = _tl_priv_escape_controls (path);
+    g_autofree char *epath = _tl_priv_escape_short (path);
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                  "%s: '%s' is not ID.PARAM or taskN.ATTRIBUTE", loc, epath);
     return FALSE;
@@ -483,7 +483,7 @@ apply_path (TlJob *job, const char *path, const char *value, const char *loc, co
   }
   g_auto (GStrv) ids = _tl_priv_job_ids (job, TL_COMPONENT_NONE);
   const char *hint = _tl_priv_did_you_mean (id, (const char *const *) ids, g_strv_length (ids));
-  g_autofree char *eid = _tl_priv_escape_controls (id);
+  g_autofree char *eid = _tl_priv_escape_short (id);
   g_set_error (error, TL_ERROR, TL_ERROR_NOT_FOUND, "%s: no component with id '%s' in %s%s%s%s", loc, eid,
                job->path, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
   return FALSE;
@@ -506,13 +506,13 @@ tl_job_apply_set (TlJob *job, const char *assignment, GError **error)
   g_return_val_if_fail (job != NULL && assignment != NULL, FALSE);
   const char *eq = strchr (assignment, '=');
   if (!eq) {
-    g_autofree char *ea = _tl_priv_escape_controls (assignment);
+    g_autofree char *ea = _tl_priv_escape_short (assignment);
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                  "--set %s: expected ID.PARAM=VALUE or taskN.ATTRIBUTE=VALUE", ea);
     return FALSE;
   }
   g_autofree char *path = g_strstrip (g_strndup (assignment, eq - assignment));
-  g_autofree char *epath = _tl_priv_escape_controls (path);
+  g_autofree char *epath = _tl_priv_escape_short (path);
   g_autofree char *loc = g_strdup_printf ("--set %s", epath);
   g_autofree char *cwd = g_get_current_dir ();
   return apply_path (job, path, eq + 1, loc, cwd, error);

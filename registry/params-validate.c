@@ -92,17 +92,17 @@ parse_bool (const char *s, gboolean *out)
 }
 
 static void
-range_problem (GString *problem, const TlParamSpec *s, const char *owner, const char *text)
+range_problem (GString *problem, const TlParamSpec *s, const char *owner, const char *shown)
 {
   if (s->min && s->max)
     g_string_append_printf (problem, "parameter '%s' of component '%s' must be between %s and %s, got '%s'",
-                            s->name, owner, s->min, s->max, text);
+                            s->name, owner, s->min, s->max, shown);
   else if (s->min)
     g_string_append_printf (problem, "parameter '%s' of component '%s' must be >= %s, got '%s'",
-                            s->name, owner, s->min, text);
+                            s->name, owner, s->min, shown);
   else
     g_string_append_printf (problem, "parameter '%s' of component '%s' must be <= %s, got '%s'",
-                            s->name, owner, s->max, text);
+                            s->name, owner, s->max, shown);
 }
 
 /**
@@ -120,18 +120,20 @@ _tl_priv_param_check (const TlParamSpec *s, const char *owner, const char *text,
                       GString *problem)
 {
   g_autofree char *trimmed = g_strstrip (g_strdup (text ? text : ""));
+  /* the value as quoted in messages: cut, control characters escaped */
+  g_autofree char *shown = _tl_priv_escape_short (text);
   switch (s->type) {
   case TL_PARAM_INT: {
     gint64 v;
     if (!g_ascii_string_to_signed (trimmed, 10, G_MININT64, G_MAXINT64, &v, NULL)) {
       g_string_append_printf (problem, "parameter '%s' of component '%s' expects %s %s, got '%s'",
-                              s->name, owner, article (s->type), "int", text);
+                              s->name, owner, article (s->type), "int", shown);
       return FALSE;
     }
     gint64 lo = s->min ? g_ascii_strtoll (s->min, NULL, 10) : G_MININT64;
     gint64 hi = s->max ? g_ascii_strtoll (s->max, NULL, 10) : G_MAXINT64;
     if (v < lo || v > hi) {
-      range_problem (problem, s, owner, text);
+      range_problem (problem, s, owner, shown);
       return FALSE;
     }
     if (out)
@@ -143,13 +145,13 @@ _tl_priv_param_check (const TlParamSpec *s, const char *owner, const char *text,
     double v = *trimmed ? g_ascii_strtod (trimmed, &end) : 0;
     if (!*trimmed || !end || *end || !isfinite (v)) {
       g_string_append_printf (problem, "parameter '%s' of component '%s' expects %s %s, got '%s'",
-                              s->name, owner, article (s->type), "float", text);
+                              s->name, owner, article (s->type), "float", shown);
       return FALSE;
     }
     double lo = s->min ? g_ascii_strtod (s->min, NULL) : -INFINITY;
     double hi = s->max ? g_ascii_strtod (s->max, NULL) : INFINITY;
     if (v < lo || v > hi) {
-      range_problem (problem, s, owner, text);
+      range_problem (problem, s, owner, shown);
       return FALSE;
     }
     if (out)
@@ -161,7 +163,7 @@ _tl_priv_param_check (const TlParamSpec *s, const char *owner, const char *text,
     if (!parse_bool (trimmed, &b)) {
       g_string_append_printf (problem,
                               "parameter '%s' of component '%s' expects a bool (true/false), got '%s'",
-                              s->name, owner, text);
+                              s->name, owner, shown);
       return FALSE;
     }
     if (out)
@@ -177,7 +179,7 @@ _tl_priv_param_check (const TlParamSpec *s, const char *owner, const char *text,
       }
     g_autofree char *list = g_strjoinv (", ", s->choices);
     g_string_append_printf (problem, "parameter '%s' of component '%s' must be one of %s, got '%s'",
-                            s->name, owner, list, text);
+                            s->name, owner, list, shown);
     const char *dym = _tl_priv_did_you_mean (trimmed, (const char *const *) s->choices,
                                              g_strv_length (s->choices));
     if (dym)
@@ -254,7 +256,8 @@ tl_component_info_make_params (const TlComponentInfo *c, guint n, const char *co
     const TlParamSpec *s = tl_component_info_find_param (c, name);
     g_string_truncate (one, 0);
     if (!s) {
-      g_string_append_printf (one, "parameter '%s' is not known to component '%s'", name,
+      g_autofree char *ename = _tl_priv_escape_short (name);
+      g_string_append_printf (one, "parameter '%s' is not known to component '%s'", ename,
                               c->full_name);
       const char *dym = _tl_priv_did_you_mean (name, known, np);
       if (dym)

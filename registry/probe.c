@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tl-private.h"
+#include "xml-private.h"
 #include "registry-private.h"
 
 /**
@@ -177,10 +178,12 @@ _tl_priv_probe (const char *manifest_path, double timeout_s, char **reason, GErr
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0 && strcmp (line, "ok") == 0)
     return TRUE;
   if (g_str_has_prefix (line, "skip: ")) {
-    *reason = g_strdup (line + 6);
+    /* the plugin's own words: one line, no terminal escapes */
+    *reason = _tl_priv_escape_controls (line + 6);
     return TRUE;
   }
-  g_autofree char *tail = last_line (err->str);
+  g_autofree char *tail0 = last_line (err->str);
+  g_autofree char *tail = _tl_priv_escape_short (tail0);
   *reason = g_strdup_printf ("probe failed (exit status %d)%s%s",
                              WIFEXITED (status) ? WEXITSTATUS (status) : -1, *tail ? ": " : "", tail);
   return TRUE;

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "tl-private.h"
+#include "xml-private.h"
 #include "registry-private.h"
 #include "cache-private.h"
 #include "registry-impl.h"
@@ -361,7 +362,18 @@ tl_registry_new (const TlRegistryOptions *opts, GError **error)
   double t = r->opts.probe_timeout;
   if (t <= 0) {
     const char *env = g_getenv ("TL_PROBE_TIMEOUT");
-    t = env ? g_ascii_strtod (env, NULL) : 0;
+    t = 0;
+    if (env && *env) {
+      char *end = NULL;
+      t = g_ascii_strtod (env, &end);
+      /* "abc", "-1", "inf", "1e999" would wait forever or not at all */
+      if (!end || *end || !(t > 0) || t > 86400) {
+        g_autofree char *shown = _tl_priv_escape_short (env);
+        add_warning (r, g_strdup_printf ("TL_PROBE_TIMEOUT=\"%s\" is not a number of seconds "
+                                         "(0 < s <= 86400); using 10", shown));
+        t = 0;
+      }
+    }
   }
   r->probe_timeout = t > 0 ? t : 10.0;
   if (!r->opts.no_cache)
@@ -545,12 +557,13 @@ not_found (const TlRegistry *r, const char *name, GError **error)
       }
     }
   }
+  g_autofree char *ename = _tl_priv_escape_short (name);
   if (dym)
     g_set_error (error, TL_ERROR, TL_ERROR_NOT_FOUND, "unknown component '%s'; did you mean '%s'?",
-                 name, dym);
+                 ename, dym);
   else
     g_set_error (error, TL_ERROR, TL_ERROR_NOT_FOUND,
-                 "unknown component '%s' (see `tlhost list` for what is installed)", name);
+                 "unknown component '%s' (see `tlhost list` for what is installed)", ename);
 }
 
 /**

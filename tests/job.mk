@@ -15,7 +15,7 @@ tests_test_cluster_CFLAGS = $(TL_TEST_C_FLAGS)
 tests_test_cluster_LDADD = $(TL_TEST_LIBS)
 
 TESTS += tests/tlhost-validate.sh
-dist_noinst_SCRIPTS += tests/tlhost-validate.sh
+dist_noinst_SCRIPTS += tests/tlhost-validate.sh tests/tlhost-lib.sh
 EXTRA_DIST += \
 	tests/data/jobs/good.xml \
 	tests/data/jobs/bad.xml \

@@ -19,3 +19,4 @@ include tests/comm.mk
 include tests/resume.mk
 include tests/cuda.mk
 include tests/fuzz.mk
+include tests/cli.mk

@@ -2,19 +2,8 @@
 # tlhost-validate.sh — exit codes and messages of `tlhost validate`:
 # 0 and "FILE: ok" for a valid job, 2 and every problem (FILE:LINE) for bad ones.
 set -u
-builddir=${TL_BUILDDIR:-$(pwd)}
-srcdir=${TL_SRCDIR:-$(dirname "$0")/..}
-tlhost="$builddir/hosts/tlhost"
-jobs="$srcdir/tests/data/jobs"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "${TL_SRCDIR:-$(dirname "$0")/..}/tests/tlhost-lib.sh"
 echo "1..8"
-n=0
-check () { # description, condition
-  n=$((n + 1))
-  if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; sed 's/^/# /' "$tmp/out" "$tmp/err"; fi
-}
-run () { "$tlhost" "$@" >"$tmp/out" 2>"$tmp/err"; echo $? >"$tmp/rc"; }
 
 run validate "$jobs/good.xml"
 check "good job: exit 0" '[ "$(cat $tmp/rc)" = 0 ]'

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "layers.h"
+#include "xml-private.h"
 
 /**
  * _tl_priv_parse_sizes:
@@ -26,9 +27,10 @@ _tl_priv_parse_sizes (const char *text, const char *what, GError **error)
       break; /* "" */
     gint64 v = 0;
     if (!g_ascii_string_to_signed (s, 10, 1, 1 << 24, &v, NULL)) {
+      g_autofree char *shown = _tl_priv_escape_short (text);
       g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                    "%s: '%s' is not a size (comma-separated integers from 1 to 16777216)", what,
-                   text);
+                   shown);
       return NULL;
     }
     g_array_append_val (out, v);

@@ -515,15 +515,11 @@ grad_cost_sp (guint sp, ConvMode mode, const TlOpCall *call, const TlTensorDesc 
 CONV_WRAPPERS (1)
 CONV_WRAPPERS (2)
 
-const TlOpDef *const *
-_tl_priv_nn_conv_defs (guint *n)
-{
-  static const TlOpDef *const defs[] = {
-    &conv1d_def, &conv1d_gi_def, &conv1d_gw_def, &conv2d_def, &conv2d_gi_def, &conv2d_gw_def,
-  };
-  *n = G_N_ELEMENTS (defs);
-  return defs;
-}
+static const TlOpDef *const conv_defs[] = {
+  &conv1d_def, &conv1d_gi_def, &conv1d_gw_def, &conv2d_def, &conv2d_gi_def, &conv2d_gw_def,
+};
+
+TL_OPS_DEFINE_DEFS_GETTER (_tl_priv_nn_conv_defs, conv_defs)
 
 /* --- builders ----------------------------------------------------------- */
 

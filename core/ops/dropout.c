@@ -189,13 +189,9 @@ static const TlOpDef dropout_grad_def = {
   .cost = dropout_grad_cost,
 };
 
-const TlOpDef *const *
-_tl_priv_nn_dropout_defs (guint *n)
-{
-  static const TlOpDef *const defs[] = { &dropout_def, &dropout_grad_def };
-  *n = G_N_ELEMENTS (defs);
-  return defs;
-}
+static const TlOpDef *const dropout_defs[] = { &dropout_def, &dropout_grad_def };
+
+TL_OPS_DEFINE_DEFS_GETTER (_tl_priv_nn_dropout_defs, dropout_defs)
 
 /**
  * tl_dropout:

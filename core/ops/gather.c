@@ -321,13 +321,9 @@ static const TlOpDef scatter_add_def = {
   .cost = scatter_add_cost,
 };
 
-const TlOpDef *const *
-_tl_priv_nn_gather_defs (guint *n)
-{
-  static const TlOpDef *const defs[] = { &gather_def, &embedding_def, &scatter_add_def };
-  *n = G_N_ELEMENTS (defs);
-  return defs;
-}
+static const TlOpDef *const gather_defs[] = { &gather_def, &embedding_def, &scatter_add_def };
+
+TL_OPS_DEFINE_DEFS_GETTER (_tl_priv_nn_gather_defs, gather_defs)
 
 /* --- builders ----------------------------------------------------------- */
 

@@ -274,12 +274,7 @@ static const TlOpDef layer_norm_grad_def = { TL_TABLE_INIT (TlOpDef), .name = "l
 
 static const TlOpDef *const layernorm_defs[] = { &layer_norm_def, &layer_norm_grad_def };
 
-const TlOpDef *const *
-_tl_priv_ops_layernorm_defs (guint *n)
-{
-  *n = G_N_ELEMENTS (layernorm_defs);
-  return layernorm_defs;
-}
+TL_OPS_DEFINE_DEFS_GETTER (_tl_priv_ops_layernorm_defs, layernorm_defs)
 
 /**
  * tl_layer_norm:

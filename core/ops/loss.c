@@ -430,12 +430,7 @@ static const TlOpDef mse_def = { TL_TABLE_INIT (TlOpDef), .name = "mse", .flags 
 
 static const TlOpDef *const loss_defs[] = { &ce_def, &ce_grad_def, &bce_def, &bce_grad_def, &mse_def };
 
-const TlOpDef *const *
-_tl_priv_ops_loss_defs (guint *n)
-{
-  *n = G_N_ELEMENTS (loss_defs);
-  return loss_defs;
-}
+TL_OPS_DEFINE_DEFS_GETTER (_tl_priv_ops_loss_defs, loss_defs)
 
 /**
  * tl_cross_entropy: (and tl_bce_with_logits, tl_mse)

@@ -285,13 +285,9 @@ static const TlOpDef linear_def = {
   .cost = linear_cost,
 };
 
-const TlOpDef *const *
-_tl_priv_nn_matmul_defs (guint *n)
-{
-  static const TlOpDef *const defs[] = { &matmul_def, &linear_def };
-  *n = G_N_ELEMENTS (defs);
-  return defs;
-}
+static const TlOpDef *const matmul_defs[] = { &matmul_def, &linear_def };
+
+TL_OPS_DEFINE_DEFS_GETTER (_tl_priv_nn_matmul_defs, matmul_defs)
 
 /* --- builders ----------------------------------------------------------- */
 

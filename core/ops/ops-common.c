@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ops-common.h"
+#include "ops-rules.h"
 
 static void
 ops_error_va (GError **error, gint code, const char *op, const char *fmt, va_list ap)
@@ -127,49 +128,9 @@ void
 _tl_priv_bcast_init (TlBcast *b, guint out_ndim, const gint64 *out_shape, guint n_ops,
                      const TlTensorDesc *const *ins)
 {
-  gint64 shape[TL_MAX_DIMS];
-  gint64 strides[TL_BCAST_MAX_OPS][TL_MAX_DIMS];
   memset (b, 0, sizeof *b);
   b->n_ops = n_ops;
-  /* aligned strides of each contiguous operand, 0 where broadcast */
-  for (guint k = 0; k < n_ops; k++) {
-    gint64 st = 1;
-    for (gint i = (gint) out_ndim - 1; i >= 0; i--) {
-      gint j = i - (gint) (out_ndim - ins[k]->ndim);
-      gint64 s = j >= 0 ? ins[k]->shape[j] : 1;
-      strides[k][i] = (s == 1) ? 0 : st;
-      st *= s;
-    }
-  }
-  for (guint i = 0; i < out_ndim; i++)
-    shape[i] = out_shape[i];
-  /* drop size-1 dims, then coalesce dim i into i+1 when every operand is
-   * contiguous across them */
-  guint nd = 0;
-  for (guint i = 0; i < out_ndim; i++) {
-    if (shape[i] == 1)
-      continue;
-    if (nd > 0) {
-      gboolean merge = TRUE;
-      for (guint k = 0; k < n_ops; k++)
-        if (b->strides[k][nd - 1] != strides[k][i] * shape[i])
-          merge = FALSE;
-      if (merge) {
-        b->shape[nd - 1] *= shape[i];
-        for (guint k = 0; k < n_ops; k++)
-          b->strides[k][nd - 1] = strides[k][i];
-        continue;
-      }
-    }
-    b->shape[nd] = shape[i];
-    for (guint k = 0; k < n_ops; k++)
-      b->strides[k][nd] = strides[k][i];
-    nd++;
-  }
-  if (nd == 0) {
-    b->shape[0] = 1;
-    nd = 1;
-  }
+  guint nd = _tl_rule_bcast_merge (out_ndim, out_shape, n_ops, ins, b->shape, b->strides);
   b->ndim = nd;
   b->inner = b->shape[nd - 1];
   b->n_rows = 1;
@@ -206,21 +167,17 @@ gboolean
 _tl_priv_ops_axes_mask (const TlAttrs *attrs, const char *key, guint ndim, gboolean *mask, const char *op,
                         GError **error)
 {
-  guint n = 0;
+  guint n = 0, bad = 0;
   const gint64 *axes = tl_attrs_get_ints (attrs, key, &n);
-  for (guint i = 0; i < ndim; i++)
-    mask[i] = (n == 0);
-  for (guint i = 0; i < n; i++) {
-    guint a;
-    if (!_tl_priv_ops_axis (axes[i], ndim, &a, op, error))
-      return FALSE;
-    if (mask[a]) {
-      _tl_priv_ops_arg_error (error, op, "axis %" G_GINT64_FORMAT " given twice", axes[i]);
-      return FALSE;
-    }
-    mask[a] = TRUE;
+  switch (_tl_rule_axes_mask (ndim, axes, n, mask, &bad)) {
+  case TL_RULE_OK: return TRUE;
+  case TL_RULE_BAD_AXIS:
+    _tl_priv_ops_arg_error (error, op, "axis %" G_GINT64_FORMAT " out of range for a %u-d input", axes[bad], ndim);
+    return FALSE;
+  default:
+    _tl_priv_ops_arg_error (error, op, "axis %" G_GINT64_FORMAT " given twice", axes[bad]);
+    return FALSE;
   }
-  return TRUE;
 }
 
 gboolean

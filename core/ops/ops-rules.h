@@ -87,7 +87,85 @@ _tl_rule_gather_split (const TlTensor *x, int64_t axis, int64_t *pre, int64_t *b
   _tl_rule_axis_split (ndim, tl_tensor_shape (x), a, pre, bound, post);
 }
 
+/* --- broadcasting ------------------------------------------------------------ */
+
+/* The broadcast walk of n_ops contiguous operands ins[k], each broadcastable
+ * to the output out_shape[out_ndim]: the output dims in shape[] and each
+ * operand's strides in strides[k][] (elements, 0 on broadcast dims), with
+ * size-1 dims dropped and a dim merged into the previous one when every
+ * operand is contiguous across the two. Entries from the returned ndim up
+ * to out_ndim are zeroed; a scalar output gives one dim of size 1, so the
+ * result is >= 1. Host only. */
+static inline unsigned
+_tl_rule_bcast_merge (unsigned out_ndim, const int64_t *out_shape, unsigned n_ops, const TlTensorDesc *const *ins,
+                      int64_t *shape, int64_t (*strides)[TL_MAX_DIMS])
+{
+  /* aligned strides of each operand, 0 where broadcast */
+  for (unsigned k = 0; k < n_ops; k++) {
+    int64_t st = 1;
+    for (int i = (int) out_ndim - 1; i >= 0; i--) {
+      int j = i - (int) (out_ndim - ins[k]->ndim);
+      int64_t s = j >= 0 ? ins[k]->shape[j] : 1;
+      strides[k][i] = s == 1 ? 0 : st;
+      st *= s;
+    }
+  }
+  /* then compact them in place (the kept dim nd <= the dim i read) */
+  unsigned nd = 0;
+  for (unsigned i = 0; i < out_ndim; i++) {
+    int64_t n = out_shape[i];
+    if (n == 1)
+      continue;
+    int merge = nd > 0;
+    for (unsigned k = 0; k < n_ops && merge; k++)
+      merge = strides[k][nd - 1] == strides[k][i] * n;
+    if (merge) {
+      shape[nd - 1] *= n;
+      for (unsigned k = 0; k < n_ops; k++)
+        strides[k][nd - 1] = strides[k][i];
+      continue;
+    }
+    shape[nd] = n;
+    for (unsigned k = 0; k < n_ops; k++)
+      strides[k][nd] = strides[k][i];
+    nd++;
+  }
+  for (unsigned i = nd; i < out_ndim; i++) {
+    shape[i] = 0;
+    for (unsigned k = 0; k < n_ops; k++)
+      strides[k][i] = 0;
+  }
+  if (nd == 0) {
+    shape[0] = 1;
+    for (unsigned k = 0; k < n_ops; k++)
+      strides[k][0] = 0;
+    nd = 1;
+  }
+  return nd;
+}
+
 /* --- reductions -------------------------------------------------------------- */
+
+/* The axes a reduction's attr "axes" selects (n entries, negative ones
+ * counted from the end; none: every axis) as mask[ndim]. TL_RULE_BAD_AXIS
+ * when entry *bad is out of range, TL_RULE_REPEATED when it names an axis
+ * already given. */
+static inline TlRuleStatus
+_tl_rule_axes_mask (unsigned ndim, const int64_t *axes, unsigned n, int *mask, unsigned *bad)
+{
+  for (unsigned i = 0; i < ndim; i++)
+    mask[i] = n == 0;
+  for (unsigned i = 0; i < n; i++) {
+    int64_t a = axes[i] < 0 ? axes[i] + (int64_t) ndim : axes[i];
+    *bad = i;
+    if (a < 0 || a >= (int64_t) ndim)
+      return TL_RULE_BAD_AXIS;
+    if (mask[a])
+      return TL_RULE_REPEATED;
+    mask[a] = 1;
+  }
+  return TL_RULE_OK;
+}
 
 /* Group the axes of a reduction of x[shape] over mask: size-1 axes dropped,
  * adjacent axes with the same mask merged. gsz/gred get the ng groups'

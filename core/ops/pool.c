@@ -445,16 +445,12 @@ POOL_WRAPPERS (avg, 1, FALSE)
 POOL_WRAPPERS (max, 2, TRUE)
 POOL_WRAPPERS (avg, 2, FALSE)
 
-const TlOpDef *const *
-_tl_priv_nn_pool_defs (guint *n)
-{
-  static const TlOpDef *const defs[] = {
-    &max_pool1d_def, &max_pool1d_grad_def, &avg_pool1d_def, &avg_pool1d_grad_def,
-    &max_pool2d_def, &max_pool2d_grad_def, &avg_pool2d_def, &avg_pool2d_grad_def,
-  };
-  *n = G_N_ELEMENTS (defs);
-  return defs;
-}
+static const TlOpDef *const pool_defs[] = {
+  &max_pool1d_def, &max_pool1d_grad_def, &avg_pool1d_def, &avg_pool1d_grad_def,
+  &max_pool2d_def, &max_pool2d_grad_def, &avg_pool2d_def, &avg_pool2d_grad_def,
+};
+
+TL_OPS_DEFINE_DEFS_GETTER (_tl_priv_nn_pool_defs, pool_defs)
 
 /* --- builders ----------------------------------------------------------- */
 

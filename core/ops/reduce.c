@@ -580,12 +580,7 @@ static const TlOpDef *const reduce_defs[] = {
   &sum_def, &mean_def, &max_def, &equal_mask_def, &argmax_def, &broadcast_to_def, &sum_to_def,
 };
 
-const TlOpDef *const *
-_tl_priv_ops_reduce_defs (guint *n)
-{
-  *n = G_N_ELEMENTS (reduce_defs);
-  return reduce_defs;
-}
+TL_OPS_DEFINE_DEFS_GETTER (_tl_priv_ops_reduce_defs, reduce_defs)
 
 /* --- builders ---------------------------------------------------------------- */
 

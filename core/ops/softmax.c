@@ -233,12 +233,7 @@ static const TlOpDef *const softmax_defs[] = {
   &softmax_def, &log_softmax_def, &softmax_grad_def, &log_softmax_grad_def,
 };
 
-const TlOpDef *const *
-_tl_priv_ops_softmax_defs (guint *n)
-{
-  *n = G_N_ELEMENTS (softmax_defs);
-  return softmax_defs;
-}
+TL_OPS_DEFINE_DEFS_GETTER (_tl_priv_ops_softmax_defs, softmax_defs)
 
 static TlValue *
 sm_builder (TlGraph *g, const char *op, TlValue *x, gint axis)

@@ -383,13 +383,9 @@ static const TlOpDef sddmm_def = {
   .cost = sddmm_cost,
 };
 
-const TlOpDef *const *
-_tl_priv_nn_spmm_defs (guint *n)
-{
-  static const TlOpDef *const defs[] = { &spmm_def, &spmm_t_def, &sddmm_def };
-  *n = G_N_ELEMENTS (defs);
-  return defs;
-}
+static const TlOpDef *const spmm_defs[] = { &spmm_def, &spmm_t_def, &sddmm_def };
+
+TL_OPS_DEFINE_DEFS_GETTER (_tl_priv_nn_spmm_defs, spmm_defs)
 
 /**
  * tl_spmm:

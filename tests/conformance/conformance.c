@@ -288,8 +288,10 @@ tlc_main (int argc, char **argv)
     fprintf (stderr, "usage: tlhost conformance [--fatal-warnings] [--timeout S] PLUGIN-ID-or-PATH...\n");
     return 2;
   }
-  if (!(timeout > 0))
-    timeout = DEFAULT_TIMEOUT;
+  if (!(timeout > 0 && timeout <= 86400)) {
+    fprintf (stderr, "tlhost: conformance: --timeout %g: want seconds in (0, 86400]\n", timeout);
+    return 2;
+  }
 
   TlcSuite s = { .fatal_warnings = fatal_warnings, .timeout = timeout };
   s.reg = tl_registry_new (NULL, &error);

@@ -3,9 +3,9 @@
  * with a functor per op (same expressions as core/ops/elementwise.c and
  * reduce.c's equal_mask), plus cast and the constant-likes.
  *
- * Broadcasting follows _tl_priv_bcast_init: size-1 dims dropped, adjacent
- * dims coalesced, strides 0 on broadcast dims. f32 unary and flat binary
- * loops use 16-byte (float4) accesses when the pointers allow. */
+ * Broadcasting is _tl_rule_bcast_merge (ops-rules.h): size-1 dims dropped,
+ * adjacent dims coalesced, strides 0 on broadcast dims. f32 unary and flat
+ * binary loops use 16-byte (float4) accesses when the pointers allow. */
 #include "config.h"
 
 #include <cuda_fp16.h>
@@ -149,46 +149,16 @@ typedef struct {
   gint64 st[2][TL_MAX_DIMS];
 } Bc2;
 
-/* As _tl_priv_bcast_init (core/ops/ops-common.c) for two contiguous operands. */
+/* The broadcast walk of two contiguous operands (ops-rules.h, as on the CPU). */
 static void
 bc2_init (Bc2 *b, TlTensor *y, TlTensor *const *ops)
 {
-  guint out_nd = tl_tensor_ndim (y);
-  const gint64 *out_shape = tl_tensor_shape (y);
-  gint64 strides[2][TL_MAX_DIMS];
+  TlTensorDesc d[2];
+  const TlTensorDesc *ins[2] = { &d[0], &d[1] };
+  tl_tensor_get_desc (ops[0], &d[0]);
+  tl_tensor_get_desc (ops[1], &d[1]);
   memset (b, 0, sizeof *b);
-  for (guint k = 0; k < 2; k++) {
-    guint nd = tl_tensor_ndim (ops[k]);
-    const gint64 *sh = tl_tensor_shape (ops[k]);
-    gint64 st = 1;
-    for (gint i = (gint) out_nd - 1; i >= 0; i--) {
-      gint j = i - (gint) (out_nd - nd);
-      gint64 s = j >= 0 ? sh[j] : 1;
-      strides[k][i] = s == 1 ? 0 : st;
-      st *= s;
-    }
-  }
-  int nd = 0;
-  for (guint i = 0; i < out_nd; i++) {
-    if (out_shape[i] == 1)
-      continue;
-    if (nd > 0 && b->st[0][nd - 1] == strides[0][i] * out_shape[i]
-        && b->st[1][nd - 1] == strides[1][i] * out_shape[i]) {
-      b->shape[nd - 1] *= out_shape[i];
-      b->st[0][nd - 1] = strides[0][i];
-      b->st[1][nd - 1] = strides[1][i];
-      continue;
-    }
-    b->shape[nd] = out_shape[i];
-    b->st[0][nd] = strides[0][i];
-    b->st[1][nd] = strides[1][i];
-    nd++;
-  }
-  if (nd == 0) {
-    b->shape[0] = 1;
-    nd = 1;
-  }
-  b->ndim = nd;
+  b->ndim = (int) _tl_rule_bcast_merge (tl_tensor_ndim (y), tl_tensor_shape (y), 2, ins, b->shape, b->st);
 }
 
 template <typename T, typename F>

@@ -217,19 +217,14 @@ _tl_cuda_kern_reduce (const float *x, guint ndim, const gint64 *shape, const gbo
 
 /* --- sum / mean / max / sum_to ------------------------------------------------- */
 
-static gboolean
+/* The reduced axes of core/ops/reduce.c (ops-rules.h); the attr validated by
+ * infer. mask is filled whatever the status. */
+static void
 axes_mask (const TlAttrs *attrs, guint ndim, gboolean *mask)
 {
-  guint n = 0;
+  guint n = 0, bad;
   const gint64 *axes = tl_attrs_get_ints (attrs, "axes", &n);
-  for (guint i = 0; i < ndim; i++)
-    mask[i] = n == 0;
-  for (guint i = 0; i < n; i++) {
-    gint64 a = axes[i] < 0 ? axes[i] + ndim : axes[i];
-    if (a >= 0 && a < (gint64) ndim)
-      mask[a] = TRUE;
-  }
-  return TRUE;
+  _tl_rule_axes_mask (ndim, axes, n, mask, &bad);
 }
 
 static gboolean
