@@ -213,19 +213,15 @@ read_quantity (const char *file, xmlNode *node, const char *name, QuantityKind k
                gboolean required, double *out, GString *errs)
 {
   g_autofree char *text = _tl_priv_xml_prop (node, name);
-  g_autofree char *loc = _tl_priv_xml_location (file, node);
   if (!text) {
     if (required)
-      g_string_append_printf (errs, "%s: <%s> needs attribute '%s'\n", loc, (const char *) node->name,
-                              name);
+      _tl_priv_xml_add_error (errs, file, node, "<%s> needs attribute '%s'", (const char *) node->name, name);
     return;
   }
   const char *why = NULL;
-  if (!parse_quantity (text, kind, out, &why)) {
-    g_autofree char *shown = _tl_priv_escape_controls (text);
-    g_string_append_printf (errs, "%s: <%s %s=\"%s\">: %s\n", loc, (const char *) node->name, name, shown,
+  if (!parse_quantity (text, kind, out, &why))
+    _tl_priv_xml_add_error (errs, file, node, "<%s %s=\"%s\">: %s", (const char *) node->name, name, text,
                             why);
-  }
 }
 
 static void
@@ -234,11 +230,9 @@ check_attrs (const char *file, xmlNode *node, const char *const *allowed, GStrin
   for (xmlAttr *a = node->properties; a; a = a->next) {
     if (a->ns)
       continue;
-    if (!g_strv_contains (allowed, (const char *) a->name)) {
-      g_autofree char *loc = _tl_priv_xml_location (file, node);
-      g_string_append_printf (errs, "%s: unknown attribute '%s' on <%s>\n", loc, (const char *) a->name,
+    if (!g_strv_contains (allowed, (const char *) a->name))
+      _tl_priv_xml_add_error (errs, file, node, "unknown attribute '%s' on <%s>", (const char *) a->name,
                               (const char *) node->name);
-    }
   }
 }
 
@@ -249,12 +243,9 @@ read_link (const char *file, xmlNode *node, const char *expect_scope, double *bw
   static const char *const allowed[] = { "scope", "bandwidth", "latency", NULL };
   check_attrs (file, node, allowed, errs);
   g_autofree char *scope = _tl_priv_xml_prop (node, "scope");
-  if (scope && !g_str_equal (scope, expect_scope)) {
-    g_autofree char *loc = _tl_priv_xml_location (file, node);
-    g_autofree char *shown = _tl_priv_escape_controls (scope);
-    g_string_append_printf (errs, "%s: <link scope=\"%s\"> here must have scope \"%s\"\n", loc, shown,
+  if (scope && !g_str_equal (scope, expect_scope))
+    _tl_priv_xml_add_error (errs, file, node, "<link scope=\"%s\"> here must have scope \"%s\"", scope,
                             expect_scope);
-  }
   read_quantity (file, node, "bandwidth", Q_RATE, TRUE, bw, errs);
   read_quantity (file, node, "latency", Q_SECONDS, FALSE, lat, errs);
 }
@@ -276,16 +267,13 @@ read_machine (TlCluster *c, const char *file, xmlNode *mnode, GString *errs)
   for (xmlNode *n = mnode->children; n; n = n->next) {
     if (n->type != XML_ELEMENT_NODE)
       continue;
-    g_autofree char *loc = _tl_priv_xml_location (file, n);
     if (_tl_priv_xml_is (n, CLUSTER_NS, "device")) {
       check_attrs (file, n, dev_allowed, errs);
       g_autofree char *kind = _tl_priv_xml_prop (n, "kind");
       if (!kind)
-        g_string_append_printf (errs, "%s: <device> needs attribute 'kind' (cpu or gpu)\n", loc);
-      else if (!g_str_equal (kind, "cpu") && !g_str_equal (kind, "gpu")) {
-        g_autofree char *shown = _tl_priv_escape_controls (kind);
-        g_string_append_printf (errs, "%s: <device kind=\"%s\">: kind must be cpu or gpu\n", loc, shown);
-      }
+        _tl_priv_xml_add_error (errs, file, n, "<device> needs attribute 'kind' (cpu or gpu)");
+      else if (!g_str_equal (kind, "cpu") && !g_str_equal (kind, "gpu"))
+        _tl_priv_xml_add_error (errs, file, n, "<device kind=\"%s\">: kind must be cpu or gpu", kind);
       double dcount = 1, memory = 0, flops = 0, bandwidth = 0;
       read_quantity (file, n, "count", Q_COUNT, FALSE, &dcount, errs);
       read_quantity (file, n, "memory", Q_BYTES, TRUE, &memory, errs);
@@ -297,21 +285,18 @@ read_machine (TlCluster *c, const char *file, xmlNode *mnode, GString *errs)
       }
     } else if (_tl_priv_xml_is (n, CLUSTER_NS, "link")) {
       if (have_link)
-        g_string_append_printf (errs, "%s: a <machine> has at most one <link>\n", loc);
+        _tl_priv_xml_add_error (errs, file, n, "a <machine> has at most one <link>");
       have_link = TRUE;
       read_link (file, n, "intra", &m.intra_bandwidth, &m.intra_latency, errs);
     } else {
-      g_string_append_printf (errs, "%s: unexpected <%s> in <machine> (expected <device> or <link>)\n", loc,
+      _tl_priv_xml_add_error (errs, file, n, "unexpected <%s> in <machine> (expected <device> or <link>)",
                               (const char *) n->name);
     }
   }
-  if (devs->len == 0) {
-    g_autofree char *loc = _tl_priv_xml_location (file, mnode);
-    g_string_append_printf (errs, "%s: <machine> has no <device>\n", loc);
-  }
+  if (devs->len == 0)
+    _tl_priv_xml_add_error (errs, file, mnode, "<machine> has no <device>");
   if (c->devices->len + devs->len * count > 1e6) {
-    g_autofree char *loc = _tl_priv_xml_location (file, mnode);
-    g_string_append_printf (errs, "%s: too many devices\n", loc);
+    _tl_priv_xml_add_error (errs, file, mnode, "too many devices");
     return;
   }
   for (guint k = 0; k < (guint) count; k++) {
@@ -363,21 +348,17 @@ tl_cluster_parse (const char *xml, gssize len, const char *filename, GError **er
     if (_tl_priv_xml_is (node, CLUSTER_NS, "machine")) {
       read_machine (c, file, node, errs);
     } else if (_tl_priv_xml_is (node, CLUSTER_NS, "link")) {
-      g_autofree char *loc = _tl_priv_xml_location (file, node);
       if (have_link)
-        g_string_append_printf (errs, "%s: a <cluster> has at most one <link>\n", loc);
+        _tl_priv_xml_add_error (errs, file, node, "a <cluster> has at most one <link>");
       have_link = TRUE;
       read_link (file, node, "inter", &c->inter_bandwidth, &c->inter_latency, errs);
     } else {
-      g_autofree char *loc = _tl_priv_xml_location (file, node);
-      g_string_append_printf (errs, "%s: unexpected <%s> in <cluster> (expected <machine> or <link>)\n", loc,
+      _tl_priv_xml_add_error (errs, file, node, "unexpected <%s> in <cluster> (expected <machine> or <link>)",
                               (const char *) node->name);
     }
   }
-  if (errs->len == 0 && c->devices->len == 0) {
-    g_autofree char *loc = _tl_priv_xml_location (file, root);
-    g_string_append_printf (errs, "%s: <cluster> has no <machine>\n", loc);
-  }
+  if (errs->len == 0 && c->devices->len == 0)
+    _tl_priv_xml_add_error (errs, file, root, "<cluster> has no <machine>");
   if (errs->len > 0) {
     g_string_truncate (errs, errs->len - 1);
     g_set_error_literal (error, TL_ERROR, TL_ERROR_PARSE, errs->str);

@@ -18,6 +18,8 @@
 #error "xml-private.h is internal to libtl-1"
 #endif
 
+#include <stdarg.h>
+
 #include <glib.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -37,6 +39,14 @@ G_GNUC_INTERNAL xmlDoc *_tl_priv_xml_read_memory (const char *data, gsize len, c
 G_GNUC_INTERNAL long _tl_priv_xml_line (const xmlNode *node);
 /* "FILE:LINE: " prefix for a node (FILE: when the line is unknown). (transfer full) */
 G_GNUC_INTERNAL char *_tl_priv_xml_location (const char *file, const xmlNode *node);
+/* "FILE:LINE: <message>", control characters of the message escaped (values
+ * from the file may hold &#10;): one line. (transfer full) */
+G_GNUC_INTERNAL char *_tl_priv_xml_vmessage (const char *file, const xmlNode *node, const char *fmt,
+                                             va_list ap) G_GNUC_PRINTF (3, 0);
+/* Append "FILE:LINE: <message>\n" (as _tl_priv_xml_vmessage) to `errs`: the
+ * readers that report every problem, one per line. */
+G_GNUC_INTERNAL void _tl_priv_xml_add_error (GString *errs, const char *file, const xmlNode *node,
+                                             const char *fmt, ...) G_GNUC_PRINTF (4, 5);
 /* Set `error` to "FILE:LINE: <message>" and return NULL (for `return` chaining). */
 G_GNUC_INTERNAL gpointer _tl_priv_xml_fail (GError **error, int code, const char *file,
                                             const xmlNode *node, const char *fmt, ...)

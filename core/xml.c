@@ -153,16 +153,26 @@ _tl_priv_xml_read_file (const char *path, GError **error)
     return NULL;
   }
   struct stat sb;
-  if (fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode)) {
+  if (fstat (fd, &sb) != 0) {
+    int e = errno;
     close (fd);
     g_autofree char *shown = _tl_priv_escape_short (path);
-    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: not a regular file", shown);
+    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: %s", shown, g_strerror (e));
+    return NULL;
+  }
+  if (!S_ISREG (sb.st_mode)) {
+    /* a directory, FIFO or device given where a document is wanted: the
+     * caller's mistake (tlhost exits 2), not an I/O failure */
+    close (fd);
+    g_autofree char *shown = _tl_priv_escape_short (path);
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%s: not a regular file", shown);
     return NULL;
   }
   if (sb.st_size > (off_t) TL_XML_MAX_SIZE) {
     close (fd);
+    g_autofree char *shown = _tl_priv_escape_short (path);
     g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
-                 "%s: document is too large (%lld bytes; the limit is %u)", path,
+                 "%s: document is too large (%lld bytes; the limit is %u)", shown,
                  (long long) sb.st_size, TL_XML_MAX_SIZE);
     return NULL;
   }
@@ -234,18 +244,35 @@ _tl_priv_xml_location (const char *file, const xmlNode *node)
   return g_steal_pointer (&shown);
 }
 
+char *
+_tl_priv_xml_vmessage (const char *file, const xmlNode *node, const char *fmt, va_list ap)
+{
+  g_autofree char *raw = g_strdup_vprintf (fmt, ap);
+  g_autofree char *msg = _tl_priv_escape_controls (raw);
+  g_autofree char *loc = _tl_priv_xml_location (file, node);
+  return g_strdup_printf ("%s: %s", loc, msg);
+}
+
+void
+_tl_priv_xml_add_error (GString *errs, const char *file, const xmlNode *node, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = _tl_priv_xml_vmessage (file, node, fmt, ap);
+  va_end (ap);
+  g_string_append (errs, msg);
+  g_string_append_c (errs, '\n');
+}
+
 gpointer
 _tl_priv_xml_fail (GError **error, int code, const char *file, const xmlNode *node,
                    const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  g_autofree char *raw = g_strdup_vprintf (fmt, ap);
+  g_autofree char *msg = _tl_priv_xml_vmessage (file, node, fmt, ap);
   va_end (ap);
-  /* attribute values may hold &#10;: keep the message on one line */
-  g_autofree char *msg = _tl_priv_escape_controls (raw);
-  g_autofree char *loc = _tl_priv_xml_location (file, node);
-  g_set_error (error, TL_ERROR, code, "%s: %s", loc, msg);
+  g_set_error_literal (error, TL_ERROR, code, msg);
   return NULL;
 }
 

@@ -558,6 +558,9 @@ tl_job_run (TlJob *job, TlRegistry *reg, const TlJobRunOptions *opts, const TlPr
   job->output_dir = opts && opts->output_dir ? g_strdup (opts->output_dir)
                                              : g_build_filename ("out", job->name, NULL);
   rc.out_dir = job->output_dir;
+  /* made now, so that an unwritable place fails before any training; a run
+   * that fails before writing anything does not leave it behind */
+  gboolean out_existed = g_file_test (rc.out_dir, G_FILE_TEST_IS_DIR);
   if (g_mkdir_with_parents (rc.out_dir, 0755) != 0) {
     int e = errno;
     g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: cannot create the output directory: %s", rc.out_dir,
@@ -626,5 +629,7 @@ tl_job_run (TlJob *job, TlRegistry *reg, const TlJobRunOptions *opts, const TlPr
   g_free (rc.instances);
   g_free (rc.tables);
   g_string_free (rc.metrics_log, TRUE);
+  if (!ok && !out_existed)
+    g_rmdir (rc.out_dir); /* only when still empty */
   return ok;
 }

@@ -151,23 +151,6 @@ task_number (const char *id)
   return n > G_MAXUINT ? 0 : (guint) n;
 }
 
-static void
-add_error (GString *errs, const char *file, const xmlNode *node, const char *fmt, ...)
-  G_GNUC_PRINTF (4, 5);
-
-static void
-add_error (GString *errs, const char *file, const xmlNode *node, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *raw = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  /* one error per line: values from the file may hold &#10; */
-  g_autofree char *msg = _tl_priv_escape_controls (raw);
-  g_autofree char *loc = _tl_priv_xml_location (file, node);
-  g_string_append_printf (errs, "%s: %s\n", loc, msg);
-}
-
 static gboolean
 finish_errors (GString *errs, int code, GError **error)
 {
@@ -186,9 +169,9 @@ check_attrs (GString *errs, const char *file, xmlNode *node, const char *const *
     if (a->ns || g_strv_contains (allowed, (const char *) a->name))
       continue;
     const char *hint = _tl_priv_did_you_mean ((const char *) a->name, allowed, g_strv_length ((char **) allowed));
-    add_error (errs, file, node, "unknown attribute '%s' on <%s>%s%s%s", (const char *) a->name,
-               (const char *) node->name, hint ? " (did you mean '" : "", hint ? hint : "",
-               hint ? "'?)" : "");
+    _tl_priv_xml_add_error (errs, file, node, "unknown attribute '%s' on <%s>%s%s%s", (const char *) a->name,
+                            (const char *) node->name, hint ? " (did you mean '" : "", hint ? hint : "",
+                            hint ? "'?)" : "");
   }
 }
 
@@ -215,20 +198,20 @@ parse_component (TlJob *job, TlComponentKind kind, xmlNode *node, GString *errs)
   g_autofree char *id = _tl_priv_xml_prop (node, "id");
   g_autofree char *component = _tl_priv_xml_prop (node, "component");
   if (!id) {
-    add_error (errs, file, node, "<%s> needs an 'id' attribute", (const char *) node->name);
+    _tl_priv_xml_add_error (errs, file, node, "<%s> needs an 'id' attribute", (const char *) node->name);
     return;
   }
   if (!valid_id (id) || task_number (id) > 0) {
-    add_error (errs, file, node, "bad id '%s' (letters, digits, '_' and '-'; not taskN)", id);
+    _tl_priv_xml_add_error (errs, file, node, "bad id '%s' (letters, digits, '_' and '-'; not taskN)", id);
     return;
   }
   if (_tl_priv_job_find_component (job, id)) {
-    add_error (errs, file, node, "duplicate id '%s'", id);
+    _tl_priv_xml_add_error (errs, file, node, "duplicate id '%s'", id);
     return;
   }
   if (!component || !*component) {
-    add_error (errs, file, node, "<%s id=\"%s\"> needs a 'component' attribute", (const char *) node->name,
-               id);
+    _tl_priv_xml_add_error (errs, file, node, "<%s id=\"%s\"> needs a 'component' attribute",
+                            (const char *) node->name, id);
     return;
   }
   JobComponent *c = g_new0 (JobComponent, 1);
@@ -243,19 +226,19 @@ parse_component (TlJob *job, TlComponentKind kind, xmlNode *node, GString *errs)
     if (n->type != XML_ELEMENT_NODE)
       continue;
     if (!_tl_priv_xml_is (n, TL_JOB_NS, "set")) {
-      add_error (errs, file, n, "unexpected <%s> in <%s> (expected <set name=\"...\">)",
-                 (const char *) n->name, (const char *) node->name);
+      _tl_priv_xml_add_error (errs, file, n, "unexpected <%s> in <%s> (expected <set name=\"...\">)",
+                              (const char *) n->name, (const char *) node->name);
       continue;
     }
     static const char *const set_allowed[] = { "name", NULL };
     check_attrs (errs, file, n, set_allowed);
     g_autofree char *name = _tl_priv_xml_prop (n, "name");
     if (!name || !*name) {
-      add_error (errs, file, n, "<set> needs a 'name' attribute");
+      _tl_priv_xml_add_error (errs, file, n, "<set> needs a 'name' attribute");
       continue;
     }
     if (_tl_priv_job_set_find (c->sets, name)) {
-      add_error (errs, file, n, "parameter '%s' of '%s' set twice", name, id);
+      _tl_priv_xml_add_error (errs, file, n, "parameter '%s' of '%s' set twice", name, id);
       continue;
     }
     g_autofree char *text = _tl_priv_xml_text (n);
@@ -270,7 +253,7 @@ parse_task (TlJob *job, xmlNode *node, GString *errs)
   const char *file = job->path;
   g_autofree char *kind = _tl_priv_xml_prop (node, "kind");
   if (!kind) {
-    add_error (errs, file, node, "<task> needs a 'kind' attribute");
+    _tl_priv_xml_add_error (errs, file, node, "<task> needs a 'kind' attribute");
     return;
   }
   JobTask *t = g_new0 (JobTask, 1);
@@ -285,8 +268,8 @@ parse_task (TlJob *job, xmlNode *node, GString *errs)
   }
   for (xmlNode *n = node->children; n; n = n->next)
     if (n->type == XML_ELEMENT_NODE)
-      add_error (errs, file, n, "unexpected <%s> in <task> (a task has only attributes)",
-                 (const char *) n->name);
+      _tl_priv_xml_add_error (errs, file, n, "unexpected <%s> in <task> (a task has only attributes)",
+                              (const char *) n->name);
   g_ptr_array_add (job->tasks, t);
 }
 
@@ -326,10 +309,11 @@ job_from_doc (xmlDoc *doc, const char *filename, GError **error)
   check_attrs (errs, file, root, root_allowed);
   job->name = _tl_priv_xml_prop (root, "name");
   if (!job->name || !*job->name) {
-    add_error (errs, file, root, "<job> needs a 'name' attribute");
+    _tl_priv_xml_add_error (errs, file, root, "<job> needs a 'name' attribute");
   } else if (strchr (job->name, '/') || g_str_equal (job->name, "..") || g_str_equal (job->name, ".")) {
-    add_error (errs, file, root, "job name '%s' must not contain '/' (it names the output directory)",
-               job->name);
+    _tl_priv_xml_add_error (errs, file, root,
+                            "job name '%s' must not contain '/' (it names the output directory)",
+                            job->name);
   }
 
   for (xmlNode *n = root->children; n; n = n->next) {
@@ -346,7 +330,7 @@ job_from_doc (xmlDoc *doc, const char *filename, GError **error)
       g_autofree char *plugin = _tl_priv_xml_prop (n, "plugin");
       g_autofree char *loc = _tl_priv_xml_location (file, n);
       if (!plugin || !*plugin)
-        add_error (errs, file, n, "<allow> needs a 'plugin' attribute");
+        _tl_priv_xml_add_error (errs, file, n, "<allow> needs a 'plugin' attribute");
       else
         g_ptr_array_add (job->allow, job_set_new (plugin, plugin, loc, NULL));
     } else if (_tl_priv_xml_is (n, TL_JOB_NS, "cluster")) {
@@ -355,19 +339,20 @@ job_from_doc (xmlDoc *doc, const char *filename, GError **error)
       g_autofree char *path = _tl_priv_xml_prop (n, "path");
       g_autofree char *loc = _tl_priv_xml_location (file, n);
       if (job->cluster)
-        add_error (errs, file, n, "only one <cluster> per job");
+        _tl_priv_xml_add_error (errs, file, n, "only one <cluster> per job");
       else if (!path || !*path)
-        add_error (errs, file, n, "<cluster> needs a 'path' attribute");
+        _tl_priv_xml_add_error (errs, file, n, "<cluster> needs a 'path' attribute");
       else
         job->cluster = job_set_new ("path", path, loc, job->dir);
     } else {
       static const char *const known[] = { "allow", "dataset", "model", "planner", "cluster", "task" };
       const char *hint = _tl_priv_did_you_mean ((const char *) n->name, known, G_N_ELEMENTS (known));
       if (n->ns && g_strcmp0 ((const char *) n->ns->href, TL_JOB_NS) != 0)
-        add_error (errs, file, n, "element <%s> is not in namespace " TL_JOB_NS, (const char *) n->name);
+        _tl_priv_xml_add_error (errs, file, n, "element <%s> is not in namespace " TL_JOB_NS,
+                                (const char *) n->name);
       else
-        add_error (errs, file, n, "unknown element <%s>%s%s%s", (const char *) n->name,
-                   hint ? " (did you mean <" : "", hint ? hint : "", hint ? ">?)" : "");
+        _tl_priv_xml_add_error (errs, file, n, "unknown element <%s>%s%s%s", (const char *) n->name,
+                                hint ? " (did you mean <" : "", hint ? hint : "", hint ? ">?)" : "");
     }
   }
   if (!finish_errors (errs, TL_ERROR_PARSE, error)) {
@@ -540,15 +525,15 @@ apply_overlay_doc (TlJob *job, xmlDoc *doc, const char *file, GError **error)
       g_autofree char *component = _tl_priv_xml_prop (n, "component");
       g_autofree char *reset = _tl_priv_xml_prop (n, "reset");
       if (!id || !component || !*component) {
-        add_error (errs, file, n, "<use> needs 'id' and 'component' attributes");
+        _tl_priv_xml_add_error (errs, file, n, "<use> needs 'id' and 'component' attributes");
         continue;
       }
       JobComponent *c = _tl_priv_job_find_component (job, id);
       if (!c) {
         g_auto (GStrv) ids = _tl_priv_job_ids (job, TL_COMPONENT_NONE);
         const char *hint = _tl_priv_did_you_mean (id, (const char *const *) ids, g_strv_length (ids));
-        add_error (errs, file, n, "no component with id '%s' in %s%s%s%s", id, job->path,
-                   hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+        _tl_priv_xml_add_error (errs, file, n, "no component with id '%s' in %s%s%s%s", id, job->path,
+                                hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
         continue;
       }
       g_free (c->component);
@@ -564,7 +549,8 @@ apply_overlay_doc (TlJob *job, xmlDoc *doc, const char *file, GError **error)
       g_autofree char *path = _tl_priv_xml_prop (n, "path");
       g_autofree char *text = _tl_priv_xml_text (n);
       if (!path) {
-        add_error (errs, file, n, "<set> in an overlay needs a 'path' attribute (ID.PARAM or taskN.ATTR)");
+        _tl_priv_xml_add_error (errs, file, n,
+                                "<set> in an overlay needs a 'path' attribute (ID.PARAM or taskN.ATTR)");
         continue;
       }
       GError *local = NULL;
@@ -573,8 +559,8 @@ apply_overlay_doc (TlJob *job, xmlDoc *doc, const char *file, GError **error)
         g_error_free (local);
       }
     } else {
-      add_error (errs, file, n, "unknown element <%s> in <overlay> (expected <use> or <set>)",
-                 (const char *) n->name);
+      _tl_priv_xml_add_error (errs, file, n, "unknown element <%s> in <overlay> (expected <use> or <set>)",
+                              (const char *) n->name);
     }
   }
   return finish_errors (errs, TL_ERROR_PARSE, error);

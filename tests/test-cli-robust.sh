@@ -10,7 +10,7 @@ set -u
 XDG_CACHE_HOME="$tmp/cache"
 export XDG_CACHE_HOME
 unset TL_NUM_THREADS TL_PROBE_TIMEOUT
-echo "1..21"
+echo "1..23"
 rc () { [ "$(cat "$tmp/rc")" = "$1" ] && [ ! -s "$tmp/bad" ]; }
 # stderr is one line of at most $1 bytes
 short () { [ "$(wc -l <"$tmp/err")" -le 1 ] && [ "$(wc -c <"$tmp/err")" -le "$1" ]; }
@@ -64,7 +64,10 @@ else
 fi
 $to "$tlhost" validate "$tmp/fifo.xml" >"$tmp/out" 2>"$tmp/err"
 echo $? >"$tmp/rc"; : >"$tmp/bad"
-check "FIFO as manifest: refused at once, not a regular file" 'rc 1 && grep -q "not a regular file" "$tmp/err"'
+check "FIFO as manifest: refused at once, not a regular file (exit 2: bad input)" 'rc 2 && grep -q "not a regular file" "$tmp/err"'
+mkdir "$tmp/dir.xml"
+run validate "$tmp/dir.xml"
+check "directory as manifest: exit 2, not a regular file" 'rc 2 && short 400 && grep -q "dir.xml: not a regular file" "$tmp/err"'
 
 # a file name with a line break: still one problem per line
 nl='
@@ -108,3 +111,7 @@ check "conformance --timeout -5: exit 2 naming the option" 'rc 2 && short 200 &&
 
 run run -q -o "$tmp/out-h" --set "m.hidden=$long" "$jobs/good.xml"
 check "10000-character model size list: fails at run, cut in the message" 'rc 1 && short 400 && grep -q "hidden" "$tmp/err"'
+
+mkdir -p "$tmp/pre"
+run run -q -o "$tmp/pre/new" --set "m.hidden=abc" "$jobs/good.xml"
+check "a run that fails before writing leaves no empty output directory" 'rc 1 && [ ! -e "$tmp/pre/new" ]'
