@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "tl-private.h"
-#include "xml-private.h"
 
 #define CKPT_OPTIM_PREFIX "optim/"
 

@@ -26,7 +26,7 @@
 
 #include "backend-nccl-private.h"
 #include "comm-private.h"
-#include "xml-private.h"
+#include "tl-private.h"
 
 typedef struct {
   const TlBackend *be;

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "comm-private.h"
-#include "xml-private.h"
+#include "tl-private.h"
 
 /* --- the single backend ---------------------------------------------------- */
 

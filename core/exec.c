@@ -177,14 +177,15 @@ plan_and_bind (TlExec *ex, const guint8 *pinned_vid, GError **error)
   }
   guint nv = vals->len;
   /* a reshape of an intermediate (contiguous: every planned buffer is) is
-   * the same bytes: its output shares the input's buffer and no kernel runs */
+   * the same bytes: its output shares the input's buffer and no kernel runs;
+   * not when both are requested outputs (each gets its own tensor) */
   gint *alias = g_new (gint, MAX (1, nv));
   for (guint i = 0; i < nv; i++)
     alias[i] = -1;
   for (guint s = 0; s < ex->n_steps; s++) {
     ExecStep *st = &ex->steps[s];
     if (g_str_equal (st->def->name, "reshape") && st->n_in == 1 && st->n_out == 1 &&
-        pidx[st->in_vid[0]] >= 0) {
+        pidx[st->in_vid[0]] >= 0 && !(pinned_vid[st->in_vid[0]] && pinned_vid[st->node->outputs[0]->id])) {
       alias[pidx[st->node->outputs[0]->id]] = pidx[st->in_vid[0]];
       st->alias_only = TRUE;
     }

@@ -6,7 +6,6 @@
 
 #include "tl-private.h"
 #include "graph-private.h"
-#include "xml-private.h"
 
 G_DEFINE_QUARK (tl-error-quark, tl_error)
 

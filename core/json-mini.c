@@ -7,7 +7,6 @@
 
 #include "tl-private.h"
 #include "json-mini.h"
-#include "xml-private.h"
 
 #define JSON_MAX_DEPTH 64
 

@@ -9,7 +9,6 @@
 
 #include "tl-private.h"
 #include "graph-private.h"
-#include "xml-private.h"
 
 static guint global_threads; /* 0 until tl_init */
 static __thread guint thread_override;
@@ -42,10 +41,15 @@ default_threads (void)
     guint64 v;
     if (g_ascii_string_to_unsigned (env, 10, 1, 4096, &v, NULL))
       return (guint) v;
-    /* "abc", "-1", "0", "1e9": said once, not silently ignored */
-    g_autofree char *shown = _tl_priv_escape_short (env);
-    g_warning ("TL_NUM_THREADS=\"%s\" is not a number of threads from 1 to 4096; using %u", shown,
-               fallback);
+    /* "abc", "-1", "0", "1e9": said once per process, not silently ignored
+     * (this runs again for every tl_set_num_threads (0)) */
+    static gsize warned = 0;
+    if (g_once_init_enter (&warned)) {
+      g_autofree char *shown = _tl_priv_escape_short (env);
+      g_warning ("TL_NUM_THREADS=\"%s\" is not a number of threads from 1 to 4096; using %u", shown,
+                 fallback);
+      g_once_init_leave (&warned, 1);
+    }
   }
   return fallback;
 }

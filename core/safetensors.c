@@ -9,7 +9,6 @@
 
 #include "tl-private.h"
 #include "json-mini.h"
-#include "xml-private.h"
 
 /* Largest header accepted (the reference implementation uses 100 MB). */
 #define ST_MAX_HEADER (100u * 1024 * 1024)
@@ -82,8 +81,8 @@ parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_s
   }
   e->name = name;
   e->dtype = st_dtype_parse (dt->str);
-  g_autofree char *edt = _tl_priv_escape_short (dt->str);
   if (e->dtype == TL_DTYPE_INVALID) {
+    g_autofree char *edt = _tl_priv_escape_short (dt->str);
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "%s: tensor '%s': unsupported dtype \"%s\"",
                  path, ename, edt);
     return FALSE;
@@ -135,7 +134,7 @@ parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_s
     g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
                  "%s: tensor '%s': %s %s needs a different byte count than data_offsets give "
                  "(%" G_GUINT64_FORMAT ")",
-                 path, ename, edt, shape_s, e->end - e->begin);
+                 path, ename, dt->str, shape_s, e->end - e->begin);
     return FALSE;
   }
   return TRUE;

@@ -24,6 +24,19 @@ G_GNUC_INTERNAL const TlPluginDesc *_tl_priv_builtin_plugin(void);
 /* Its manifest, embedded at build time (registry/). */
 G_GNUC_INTERNAL const char *_tl_priv_builtin_manifest(void);
 
+/* --- messages (core/escape.c) ------------------------------------------- */
+
+/* Copy of `str` (NULL as "") with control characters, DEL and bytes that
+ * are not UTF-8 written as \n, \r, \t or \xHH, so that text taken from a
+ * file keeps an error message on one line and valid UTF-8. (transfer full) */
+G_GNUC_INTERNAL char *_tl_priv_escape_controls (const char *str);
+/* The same, cut after TL_MESSAGE_QUOTE_MAX bytes ("..." follows): for names
+ * and values from files whose size is not bounded (safetensors headers). */
+#define TL_MESSAGE_QUOTE_MAX 200
+G_GNUC_INTERNAL char *_tl_priv_escape_short (const char *str);
+/* The same, cut after `max` bytes ("..." follows). (transfer full) */
+G_GNUC_INTERNAL char *_tl_priv_escape_cut (const char *str, gsize max);
+
 /* --- files (core/fileutil.c) -------------------------------------------- */
 /* Write `len` bytes to `path` atomically: temp file in the same directory,
  * fsync, rename, fsync the directory. On failure nothing at `path` changes. */

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "train-dp.h"
-#include "xml-private.h"
+#include "tl-private.h"
 
 gboolean
 _tl_priv_dp_init (TlDataParallel *dp, const TlTrainConfig *cfg, const TlProgress *progress,
@@ -238,10 +238,13 @@ flat_of (TlDataParallel *dp, gint64 total, GError **error)
   return TRUE;
 }
 
-/* Every gradient into its slice of the packed buffer (unpack: back). */
+/* Every gradient into its slice of the packed buffer (unpack: back). Packing
+ * also weighs by this rank's share of the batch: on the host in the same pass
+ * (f = g * w), on a device by one kernel over the packed buffer. */
 static gboolean
 pack (TlDataParallel *dp, guint n, TlTensor **grads, gboolean unpack, GError **error)
 {
+  const float w = (float) dp->n / (float) dp->global;
   char *f = tl_tensor_data (dp->flat);
   gsize off = 0;
   for (guint i = 0; i < n; i++) {
@@ -254,26 +257,19 @@ pack (TlDataParallel *dp, guint n, TlTensor **grads, gboolean unpack, GError **e
     if (dp->dev.be) {
       if (!dp->dev.be->memcpy (dst, TRUE, src, TRUE, nb, error))
         return FALSE;
-    } else {
+    } else if (unpack) {
       memcpy (dst, src, nb);
+    } else {
+      float *restrict d = dst;
+      const float *restrict x = src;
+      for (gsize e = 0; e < nb / sizeof (float); e++)
+        d[e] = x[e] * w;
     }
     off += nb;
   }
-  return TRUE;
-}
-
-/* flat *= this rank's share of the batch */
-static gboolean
-weigh (TlDataParallel *dp, GError **error)
-{
-  const float w = (float) dp->n / (float) dp->global;
-  gint64 ne = tl_tensor_numel (dp->flat);
-  float *f = tl_tensor_data (dp->flat);
-  if (dp->dev.be)
-    return dp->dops->scale (ne, w, f, error);
-  for (gint64 e = 0; e < ne; e++)
-    f[e] *= w;
-  return TRUE;
+  if (unpack || !dp->dev.be)
+    return TRUE;
+  return dp->dops->scale (tl_tensor_numel (dp->flat), w, (float *) f, error);
 }
 
 static gboolean
@@ -304,8 +300,7 @@ _tl_priv_dp_reduce (TlDataParallel *dp, guint n, TlTensor **grads, double *loss,
     total += tl_tensor_numel (grads[i]);
   }
   if (total > 0 && !(flat_of (dp, total, error) && pack (dp, n, grads, FALSE, error) &&
-                     weigh (dp, error) && allreduce_flat (dp, error) &&
-                     pack (dp, n, grads, TRUE, error)))
+                     allreduce_flat (dp, error) && pack (dp, n, grads, TRUE, error)))
     return FALSE;
   if (!dp->loss) {
     gint64 one[1] = {1};

@@ -58,16 +58,6 @@ G_GNUC_INTERNAL char *_tl_priv_xml_prop (const xmlNode *node, const char *name);
 /* Text content of an element, whitespace-trimmed. (transfer full: g_free) */
 G_GNUC_INTERNAL char *_tl_priv_xml_text (const xmlNode *node);
 
-/* Copy of `str` (NULL as "") with control characters (and DEL) written as
- * \n, \r, \t or \xHH, so that text taken from a file keeps an error
- * message on one line. Not XML-specific: every reader of files uses it.
- * (transfer full) */
-G_GNUC_INTERNAL char *_tl_priv_escape_controls (const char *str);
-/* The same, cut after TL_MESSAGE_QUOTE_MAX bytes ("..." follows): for names
- * and values from files whose size is not bounded (safetensors headers). */
-#define TL_MESSAGE_QUOTE_MAX 200
-G_GNUC_INTERNAL char *_tl_priv_escape_short (const char *str);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 
 G_END_DECLS

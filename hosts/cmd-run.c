@@ -252,8 +252,9 @@ tlhost_cmd_run (int argc, char **argv)
   }
 
   if ((output_dir && !*output_dir) || (metrics_path && !*metrics_path)) {
-    tlhost_error ("run: %s needs a file name, got an empty one", output_dir && !*output_dir ? "--output-dir"
-                                                                                         : "--metrics");
+    gboolean dir = output_dir && !*output_dir;
+    tlhost_error ("run: %s, got an empty one",
+                  dir ? "--output-dir needs a directory name" : "--metrics needs a file name");
     return 2;
   }
 
@@ -282,12 +283,12 @@ tlhost_cmd_run (int argc, char **argv)
   if (metrics_path) {
     rp.metrics = fopen (metrics_path, "w");
     if (!rp.metrics) {
-      if (tl_comm_size (comm) > 1) {
-        g_autofree char *msg = g_strdup_printf ("run: %s: %s", metrics_path, g_strerror (errno));
-        tl_comm_abort (comm, 1, msg);
-      }
       int e = errno;
       g_autofree char *shown = _tl_escape_short (metrics_path);
+      if (tl_comm_size (comm) > 1) {
+        g_autofree char *msg = g_strdup_printf ("run: --metrics %s: %s", shown, g_strerror (e));
+        tl_comm_abort (comm, 1, msg);
+      }
       tlhost_error ("run: --metrics %s: %s", shown, g_strerror (e));
       tl_job_free (job);
       tl_registry_free (reg);

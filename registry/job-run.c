@@ -559,8 +559,17 @@ tl_job_run (TlJob *job, TlRegistry *reg, const TlJobRunOptions *opts, const TlPr
                                              : g_build_filename ("out", job->name, NULL);
   rc.out_dir = job->output_dir;
   /* made now, so that an unwritable place fails before any training; a run
-   * that fails before writing anything does not leave it behind */
-  gboolean out_existed = g_file_test (rc.out_dir, G_FILE_TEST_IS_DIR);
+   * that fails before writing anything does not leave it (or the parents
+   * made for it) behind */
+  g_autofree char *made_top = NULL; /* the outermost directory made here */
+  g_autofree char *probe = g_strdup (rc.out_dir);
+  while (!g_file_test (probe, G_FILE_TEST_EXISTS)) {
+    g_free (made_top);
+    made_top = g_steal_pointer (&probe);
+    probe = g_path_get_dirname (made_top);
+    if (g_str_equal (probe, made_top))
+      break;
+  }
   if (g_mkdir_with_parents (rc.out_dir, 0755) != 0) {
     int e = errno;
     g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: cannot create the output directory: %s", rc.out_dir,
@@ -629,7 +638,13 @@ tl_job_run (TlJob *job, TlRegistry *reg, const TlJobRunOptions *opts, const TlPr
   g_free (rc.instances);
   g_free (rc.tables);
   g_string_free (rc.metrics_log, TRUE);
-  if (!ok && !out_existed)
-    g_rmdir (rc.out_dir); /* only when still empty */
+  /* only directories still empty go, from the leaf up to the first made */
+  for (g_autofree char *d = made_top && !ok ? g_strdup (rc.out_dir) : NULL; d && g_rmdir (d) == 0;) {
+    if (g_str_equal (d, made_top))
+      break;
+    char *up = g_path_get_dirname (d);
+    g_free (d);
+    d = up;
+  }
   return ok;
 }

@@ -10,7 +10,6 @@
 #include "tl-private.h"
 #include "registry-private.h"
 #include "job-private.h"
-#include "xml-private.h"
 
 /* --- the task schema --------------------------------------------------------- */
 
@@ -470,7 +469,11 @@ tl_job_validate (TlJob *job, TlRegistry *reg, GError **error)
     job->cluster_resolved = _tl_priv_job_expand (job->cluster, TRUE, &local);
     TlCluster *cl = job->cluster_resolved ? tl_cluster_load (job->cluster_resolved, &local) : NULL;
     if (!cl) {
-      errs_printf (errs, "%s: <cluster>: %s\n", job->cluster->loc, local->message);
+      /* the cluster reader reports every problem, one per line */
+      g_auto (GStrv) lines = g_strsplit (local->message, "\n", -1);
+      for (guint i = 0; lines[i]; i++)
+        if (*lines[i])
+          errs_printf (errs, "%s: <cluster>: %s\n", job->cluster->loc, lines[i]);
       g_error_free (local);
     }
     tl_cluster_free (cl);

@@ -118,7 +118,7 @@ valid_id (const char *s, gboolean underscore)
   return TRUE;
 }
 
-/* "MAJOR.MINOR.PATCH" with an optional "-pre" or "+build" suffix. */
+/* TRUE when s holds a control character (0x00-0x1f, 0x7f). */
 static gboolean
 has_control_chars (const char *s)
 {
@@ -128,6 +128,7 @@ has_control_chars (const char *s)
   return FALSE;
 }
 
+/* "MAJOR.MINOR.PATCH" with an optional "-pre" or "+build" suffix. */
 static gboolean
 valid_semver (const char *v)
 {

@@ -7,7 +7,6 @@
 
 #include "tl-private.h"
 #include "registry-private.h"
-#include "xml-private.h"
 
 static guint
 edit_distance (const char *a, const char *b)

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "tl-private.h"
-#include "xml-private.h"
 #include "registry-private.h"
 
 /**

@@ -7,7 +7,6 @@
 #include <glib/gstdio.h>
 
 #include "tl-private.h"
-#include "xml-private.h"
 #include "registry-private.h"
 #include "cache-private.h"
 #include "registry-impl.h"

@@ -8,6 +8,9 @@
 
 #include <tl/tl.h>
 
+/* A NULL-terminated list literal: KV ("n_rows", "8", "seed", "1") */
+#define KV(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
 /* kv: NULL-terminated list of name, value, name, value, ... (transfer full) */
 TlDatasetInstance *bt_dataset_new (const char *component, const char *const *kv, GError **error);
 TlModelInstance *bt_model_new (const char *component, const char *const *kv, guint64 seed,

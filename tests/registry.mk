@@ -4,7 +4,7 @@ TESTS += tests/test-xml tests/test-params tests/test-registry tests/test-broken-
 	tests/validate-manifests.sh
 
 # the hardened reader is internal: compile it into the test
-tests_test_xml_SOURCES = tests/test-xml.c core/xml.c
+tests_test_xml_SOURCES = tests/test-xml.c core/xml.c core/escape.c
 tests_test_xml_CPPFLAGS = $(TL_TEST_CPP_FLAGS) -I$(top_srcdir)/core -DTL_COMPILATION
 tests_test_xml_CFLAGS = $(TL_TEST_C_FLAGS)
 tests_test_xml_LDADD = $(TL_TEST_LIBS)

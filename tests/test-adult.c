@@ -9,8 +9,6 @@
 
 #include "builtin-util.h"
 
-#define KV(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
 #define ADULT_SCHEMA                                                                           \
   "age:float,workclass:str,fnlwgt:float,education:str,education_num:float,"                    \
   "marital_status:str,occupation:str,relationship:str,race:str,sex:str,capital_gain:float,"    \

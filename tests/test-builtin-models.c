@@ -11,8 +11,6 @@
 
 #include "builtin-util.h"
 
-#define KV(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
 static TlDatasetInstance *
 synthetic_split (const char *n_features, const char *seed, const char *split)
 {

@@ -10,7 +10,7 @@ set -u
 XDG_CACHE_HOME="$tmp/cache"
 export XDG_CACHE_HOME
 unset TL_NUM_THREADS TL_PROBE_TIMEOUT
-echo "1..23"
+echo "1..24"
 rc () { [ "$(cat "$tmp/rc")" = "$1" ] && [ ! -s "$tmp/bad" ]; }
 # stderr is one line of at most $1 bytes
 short () { [ "$(wc -l <"$tmp/err")" -le 1 ] && [ "$(wc -c <"$tmp/err")" -le "$1" ]; }
@@ -57,12 +57,7 @@ check "missing manifest: non-zero, names the file" '! rc 0 && short 300 && grep 
 
 # a FIFO has no writer: opening it must not wait for one
 mkfifo "$tmp/fifo.xml"
-if command -v timeout >/dev/null 2>&1; then
-  to="timeout 60"
-else
-  to=
-fi
-$to "$tlhost" validate "$tmp/fifo.xml" >"$tmp/out" 2>"$tmp/err"
+timeout 60 "$tlhost" validate "$tmp/fifo.xml" >"$tmp/out" 2>"$tmp/err"
 echo $? >"$tmp/rc"; : >"$tmp/bad"
 check "FIFO as manifest: refused at once, not a regular file (exit 2: bad input)" 'rc 2 && grep -q "not a regular file" "$tmp/err"'
 mkdir "$tmp/dir.xml"
@@ -113,5 +108,19 @@ run run -q -o "$tmp/out-h" --set "m.hidden=$long" "$jobs/good.xml"
 check "10000-character model size list: fails at run, cut in the message" 'rc 1 && short 400 && grep -q "hidden" "$tmp/err"'
 
 mkdir -p "$tmp/pre"
-run run -q -o "$tmp/pre/new" --set "m.hidden=abc" "$jobs/good.xml"
-check "a run that fails before writing leaves no empty output directory" 'rc 1 && [ ! -e "$tmp/pre/new" ]'
+run run -q -o "$tmp/pre/new/deeper" --set "m.hidden=abc" "$jobs/good.xml"
+check "a run that fails before writing leaves no empty output directory (nor the parents made for it)" \
+  'rc 1 && [ ! -e "$tmp/pre/new" ] && [ -d "$tmp/pre" ]'
+
+# a cluster file with two problems: two lines in the job's report, not one
+cat >"$tmp/bad-cluster.xml" <<'XML'
+<?xml version="1.0"?>
+<cluster xmlns="urn:tl:cluster:1">
+  <machine><device kind="tpu" memory="1GiB" flops="1e12" bandwidth="1e9"/></machine>
+  <link scope="inter" bandwidth="fast"/>
+</cluster>
+XML
+sed "s|<task kind=\"train\"|<cluster path=\"$tmp/bad-cluster.xml\"/>\n  &|" "$jobs/good.xml" >"$tmp/cjob.xml"
+run validate "$tmp/cjob.xml"
+check "a cluster's problems keep one line each in the job's report" \
+  'rc 2 && [ "$(grep -c "cjob.xml:[0-9]*: <cluster>: .*bad-cluster.xml:" "$tmp/err")" = 2 ] && ! grep -q "\\\\n" "$tmp/err"'

@@ -27,8 +27,6 @@
 #include "builtin-util.h"
 #include "core/backend-private.h"
 
-#define KV(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
 /* TRUE when a GPU is usable; else skips the current test with the reason. */
 static gboolean
 need_gpu (void)

@@ -341,6 +341,50 @@ test_parallel_for (void)
   tl_set_num_threads (old);
 }
 
+/* A reshape of an intermediate runs nothing and shares its input's buffer;
+ * when both are requested outputs, each keeps its own tensor. */
+static void
+test_reshape_alias (void)
+{
+  GError *error = NULL;
+  const gint64 n = 12;
+  TlGraph *g = tl_graph_new ();
+  TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 1, &n);
+  TlValue *a = engine_test_scale (g, x, 2.0);
+  TlValue *r = tl_reshape (g, a, 2, (gint64[]) { 3, 4 });
+  TlValue *y = engine_test_add (g, r, r);
+  g_assert_true (tl_graph_take_error (g, &error));
+  g_autoptr (TlTensor) xt = tl_tensor_new (TL_DTYPE_F32, 1, &n, &error);
+  for (gint64 i = 0; i < n; i++)
+    tl_tensor_set_flat (xt, i, (double) i);
+  TlExecOptions opts;
+  tl_exec_options_init (&opts);
+
+  TlExec *ex = tl_exec_new (g, 1, &y, &opts, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tl_exec_n_kernels (ex), ==, 2); /* scale, add: the reshape runs nothing */
+  g_assert_true (tl_exec_set_input (ex, "x", xt, &error));
+  g_assert_true (tl_exec_run (ex, 0, &error));
+  TlTensor *yt = tl_exec_get_output (ex, 0);
+  g_assert_cmpuint (tl_tensor_ndim (yt), ==, 2);
+  for (gint64 i = 0; i < n; i++)
+    g_assert_cmpfloat (tl_tensor_get_flat (yt, i), ==, 4.0 * (double) i);
+  tl_exec_free (ex);
+
+  /* the intermediate and its reshape both requested */
+  ex = tl_exec_new (g, 2, (TlValue *[]) { a, r }, &opts, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tl_exec_n_kernels (ex), ==, 2); /* scale, reshape (a copy) */
+  g_assert_true (tl_exec_set_input (ex, "x", xt, &error));
+  g_assert_true (tl_exec_run (ex, 0, &error));
+  TlTensor *at = tl_exec_get_output (ex, 0), *rt = tl_exec_get_output (ex, 1);
+  g_assert_true (tl_tensor_const_data (at) != tl_tensor_const_data (rt));
+  for (gint64 i = 0; i < n; i++)
+    g_assert_cmpfloat (tl_tensor_get_flat (rt, i), ==, 2.0 * (double) i);
+  tl_exec_free (ex);
+  tl_graph_unref (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -354,5 +398,6 @@ main (int argc, char **argv)
   g_test_add_func ("/exec/errors", test_errors);
   g_test_add_func ("/exec/random-dags", test_random_dags);
   g_test_add_func ("/exec/parallel-for", test_parallel_for);
+  g_test_add_func ("/exec/reshape-alias", test_reshape_alias);
   return g_test_run ();
 }

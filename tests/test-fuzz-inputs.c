@@ -8,7 +8,7 @@
  * deletion, truncation, duplicated chunks, hostile numbers and strings,
  * embedded NULs, XML attributes and elements deleted or duplicated) and
  * asserts that every parse either succeeds or fails with a TL_ERROR whose
- * message is one line and names the file. Fixed regression inputs for the
+ * message is one line of valid UTF-8 and names the file. Fixed regression inputs for the
  * bugs found this way are checked explicitly.
  *
  * TL_FUZZ_ITERS=N runs N mutations per format (default: a small bounded
@@ -28,8 +28,6 @@
 #include "builtin-util.h"
 
 static char *tmpdir;
-
-#define KV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 /* --- configuration ---------------------------------------------------------- */
 
@@ -91,8 +89,9 @@ check_outcome (const char *what, gboolean ok, const GError *error, const char *n
   g_autofree char *alt_base = alt_name ? g_path_get_basename (alt_name) : NULL;
   if (ok) {
     good = error == NULL;
-  } else if (!error || error->domain != TL_ERROR || !error->message || !*error->message) {
-    good = FALSE;
+  } else if (!error || error->domain != TL_ERROR || !error->message || !*error->message ||
+             !g_utf8_validate (error->message, -1, NULL)) {
+    good = FALSE; /* messages are valid UTF-8 whatever bytes the input held */
   } else if (per_line) {
     g_auto (GStrv) lines = g_strsplit (error->message, "\n", -1);
     good = TRUE;
@@ -113,7 +112,7 @@ check_outcome (const char *what, gboolean ok, const GError *error, const char *n
       g_file_set_contents (dump, (const char *) input->data, input->len, NULL);
       g_printerr ("# input written to %s\n", dump);
     }
-    g_error ("%s: ok=%d, error=%s (wanted a one-line TL_ERROR naming '%s')", what, ok,
+    g_error ("%s: ok=%d, error=%s (wanted a one-line UTF-8 TL_ERROR naming '%s')", what, ok,
              error ? error->message : "(none)", name ? name : "");
   }
 }
@@ -148,7 +147,6 @@ rpos (GRand *r, const GByteArray *b)
   return b->len ? (gsize) g_rand_int_range (r, 0, (gint32) b->len + 1) : 0;
 }
 
-/* Span [*s, *e) of a random XML attribute ` name="value"`; FALSE if none. */
 /* delete bytes [s, e) or repeat them once */
 static void
 drop_or_repeat (GRand *r, GByteArray *b, gsize s, gsize e)
@@ -161,6 +159,7 @@ drop_or_repeat (GRand *r, GByteArray *b, gsize s, gsize e)
   }
 }
 
+/* Span [*s, *e) of a random XML attribute ` name="value"`; FALSE if none. */
 static gboolean
 find_attr (GRand *r, const GByteArray *b, gsize *s, gsize *e)
 {
@@ -336,7 +335,7 @@ mutate (GRand *r, const guint8 *seed, gsize len, gboolean xml)
 static GBytes *
 read_seed (const char *rel)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, rel, NULL);
+  g_autofree char *path = g_build_filename (TL_SRCDIR, rel, NULL);
   char *data = NULL;
   gsize len = 0;
   g_autoptr (GError) error = NULL;
@@ -1290,9 +1289,6 @@ main (int argc, char **argv)
   g_log_set_handler ("tl", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO, drop_log, NULL);
   g_setenv ("TL_PLUGIN_PATH", "", TRUE);
   g_setenv ("TL_PLUGIN_SYSTEM_PATH", "", TRUE);
-  g_autoptr (GError) error = NULL;
-  tmpdir = g_dir_make_tmp ("tl-fuzz-XXXXXX", &error);
-  g_assert_no_error (error);
   g_test_add_func ("/fuzz/json", test_json);
   g_test_add_func ("/fuzz/job", test_job);
   g_test_add_func ("/fuzz/cluster", test_cluster);
@@ -1301,8 +1297,5 @@ main (int argc, char **argv)
   g_test_add_func ("/fuzz/csv", test_csv);
   g_test_add_func ("/fuzz/idx", test_idx);
   g_test_add_func ("/fuzz/safetensors-dataset", test_st_dataset);
-  int rc = g_test_run ();
-  g_rmdir (tmpdir);
-  g_free (tmpdir);
-  return rc;
+  return bt_test_run_in_tmpdir ("tl-fuzz-XXXXXX", &tmpdir);
 }

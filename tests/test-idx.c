@@ -12,8 +12,6 @@
 
 static char *tmpdir;
 
-#define KV(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
 static guint8
 pixel (gsize i)
 {

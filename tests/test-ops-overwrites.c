@@ -23,8 +23,8 @@ int parity_main (int argc, char **argv);
 #pragma GCC diagnostic pop
 #undef main
 
-/* One node: the CPU kernel into outputs filled with 0x00 and with 0xff
- * bytes, at n_threads; returns the 0x00 outputs (transfer full). */
+/* One node: the CPU kernel at n_threads into new outputs whose bytes were
+ * all set to `fill` first; out[] receives them (transfer full). */
 static void
 run_node (const TlParityCase *pc, TlNode *node, TlTensor **in, guint n_threads, guint8 fill, TlTensor **out)
 {

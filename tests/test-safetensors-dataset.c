@@ -9,8 +9,6 @@
 
 #include "builtin-util.h"
 
-#define KV(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
 static char *
 write_file (const char *dir, gboolean bad)
 {

@@ -21,14 +21,7 @@
 char *
 _tl_priv_csv_token_display (const char *token)
 {
-  g_autofree char *cut = g_strndup (token, 40);
-  char *esc = g_strescape (cut, NULL);
-  if (strlen (token) > 40) {
-    char *more = g_strconcat (esc, "...", NULL);
-    g_free (esc);
-    esc = more;
-  }
-  return esc;
+  return _tl_priv_escape_cut (token, 40);
 }
 
 gboolean

@@ -12,7 +12,7 @@
 
 #include "columns.h"
 #include "builtin/tl-builtin.h"
-#include "xml-private.h"
+#include "tl-private.h"
 
 static gint
 str_ptr_cmp (gconstpointer a, gconstpointer b)

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "layers.h"
-#include "xml-private.h"
+#include "tl-private.h"
 
 /**
  * _tl_priv_parse_sizes:

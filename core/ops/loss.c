@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "ops-common.h"
+#include "ops-rules.h"
 
 /* The losses store their scalar (0 with no rows / elements) and the grads
  * write every element (ignored labels: zero rows): TL_OP_OVERWRITES. */
@@ -99,7 +100,7 @@ typedef struct {
 static inline gint64
 ce_label (const Ce *c, gint64 r)
 {
-  return c->i64 ? ((const gint64 *) c->labels)[r] : ((const gint32 *) c->labels)[r];
+  return _tl_rule_index_at (c->labels, c->i64, r);
 }
 
 static double

@@ -8,6 +8,7 @@
 #define TL_OPS_NN_H
 
 #include "ops-common.h"
+#include "ops-rules.h"
 
 G_BEGIN_DECLS
 
@@ -34,12 +35,11 @@ G_GNUC_INTERNAL void _tl_priv_nn_sgemm (gboolean ta, gboolean tb, gint64 m, gint
  * single-threaded and tl has several threads). */
 G_GNUC_INTERNAL gboolean _tl_priv_nn_gemm_split_ok (void);
 
-/* Index tensors (i32 or i64) read as gint64. */
+/* Index tensors (i32 or i64) read as gint64 (the rule the kernels use). */
 static inline gint64
 _tl_nn_index_at (const void *data, TlDType dtype, gint64 i)
 {
-  return dtype == TL_DTYPE_I32 ? (gint64) ((const gint32 *) data)[i]
-                               : (gint64) ((const gint64 *) data)[i];
+  return _tl_rule_index_at (data, dtype == TL_DTYPE_I64, i);
 }
 
 static inline gboolean

@@ -10,7 +10,9 @@
  * metadata or attrs through the public API (the kernels' common setup). Rules
  * that can fail return a TlRuleStatus (TL_RULE_OK or a code naming the
  * broken rule) and leave the message to the CPU side, which turns it into a
- * GError; the kernels run on inputs that infer has validated.
+ * GError; the kernels run on inputs that infer has validated. The one
+ * exception, _tl_rule_dropout_p, checks an attr read on the host by both
+ * sides at run time and sets the GError itself (same message on both).
  *
  * Internal: not part of sdk-headers, never installed.
  */
@@ -89,31 +91,31 @@ _tl_rule_gather_split (const TlTensor *x, int64_t axis, int64_t *pre, int64_t *b
 
 /* --- broadcasting ------------------------------------------------------------ */
 
-/* The broadcast walk of n_ops contiguous operands ins[k], each broadcastable
- * to the output out_shape[out_ndim]: the output dims in shape[] and each
- * operand's strides in strides[k][] (elements, 0 on broadcast dims), with
- * size-1 dims dropped and a dim merged into the previous one when every
- * operand is contiguous across the two. Entries from the returned ndim up
- * to out_ndim are zeroed; a scalar output gives one dim of size 1, so the
- * result is >= 1. Host only. */
-static inline unsigned
-_tl_rule_bcast_merge (unsigned out_ndim, const int64_t *out_shape, unsigned n_ops, const TlTensorDesc *const *ins,
-                      int64_t *shape, int64_t (*strides)[TL_MAX_DIMS])
+/* Strides (elements) of a contiguous operand of shape in_shape[in_ndim]
+ * broadcast to out_ndim dims: aligned to the right, 0 on broadcast dims. */
+TL_HD static inline void
+_tl_rule_bcast_strides (unsigned out_ndim, unsigned in_ndim, const int64_t *in_shape, int64_t *strides)
 {
-  /* aligned strides of each operand, 0 where broadcast */
-  for (unsigned k = 0; k < n_ops; k++) {
-    int64_t st = 1;
-    for (int i = (int) out_ndim - 1; i >= 0; i--) {
-      int j = i - (int) (out_ndim - ins[k]->ndim);
-      int64_t s = j >= 0 ? ins[k]->shape[j] : 1;
-      strides[k][i] = s == 1 ? 0 : st;
-      st *= s;
-    }
+  int64_t st = 1;
+  for (int i = (int) out_ndim - 1; i >= 0; i--) {
+    int j = i - (int) (out_ndim - in_ndim);
+    int64_t s = j >= 0 ? in_shape[j] : 1;
+    strides[i] = s == 1 ? 0 : st;
+    st *= s;
   }
-  /* then compact them in place (the kept dim nd <= the dim i read) */
-  unsigned nd = 0;
-  for (unsigned i = 0; i < out_ndim; i++) {
-    int64_t n = out_shape[i];
+}
+
+/* Coalesce a walk over shape[ndim] of n_ops operands with strides[k][],
+ * in place: size-1 dims are dropped and a dim is merged into the previous
+ * one when every operand is contiguous across the two. Returns the number
+ * of dims kept (0 when every dim has size 1); entries past it are left as
+ * they were. */
+TL_HD static inline unsigned
+_tl_rule_dims_merge (unsigned ndim, int64_t *shape, unsigned n_ops, int64_t (*strides)[TL_MAX_DIMS])
+{
+  unsigned nd = 0; /* the kept dim nd <= the dim i read */
+  for (unsigned i = 0; i < ndim; i++) {
+    int64_t n = shape[i];
     if (n == 1)
       continue;
     int merge = nd > 0;
@@ -130,6 +132,24 @@ _tl_rule_bcast_merge (unsigned out_ndim, const int64_t *out_shape, unsigned n_op
       strides[k][nd] = strides[k][i];
     nd++;
   }
+  return nd;
+}
+
+/* The broadcast walk of n_ops contiguous operands ins[k], each broadcastable
+ * to the output out_shape[out_ndim]: the output dims in shape[] and each
+ * operand's strides in strides[k][] (elements, 0 on broadcast dims),
+ * coalesced by _tl_rule_dims_merge. Entries from the returned ndim up to
+ * out_ndim are zeroed; a scalar output gives one dim of size 1, so the
+ * result is >= 1. Host only. */
+static inline unsigned
+_tl_rule_bcast_merge (unsigned out_ndim, const int64_t *out_shape, unsigned n_ops, const TlTensorDesc *const *ins,
+                      int64_t *shape, int64_t (*strides)[TL_MAX_DIMS])
+{
+  for (unsigned k = 0; k < n_ops; k++)
+    _tl_rule_bcast_strides (out_ndim, ins[k]->ndim, ins[k]->shape, strides[k]);
+  for (unsigned i = 0; i < out_ndim; i++)
+    shape[i] = out_shape[i];
+  unsigned nd = _tl_rule_dims_merge (out_ndim, shape, n_ops, strides);
   for (unsigned i = nd; i < out_ndim; i++) {
     shape[i] = 0;
     for (unsigned k = 0; k < n_ops; k++)
@@ -333,7 +353,8 @@ _tl_rule_slice (TlSliceSpec *s, int64_t start, int64_t end, int64_t step, int64_
   s->start = start;
   s->end = end;
   s->step = step;
-  s->len = step > 0 ? (end - start + step - 1) / step : 0;
+  /* (end - start + step - 1) / step without overflow for a huge step */
+  s->len = step > 0 && end > start ? (end - start - 1) / step + 1 : 0;
 }
 
 /* --- matmul ------------------------------------------------------------------ */

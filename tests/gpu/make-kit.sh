@@ -6,7 +6,7 @@
 #
 #     sh tests/gpu/make-kit.sh
 #
-# It writes .gpu-kit/ (ignored by git; about 40 MB):
+# It writes .gpu-kit/ (ignored by git; about 47 MB):
 #   debs/      the Debian 12 packages of GLib, libxml2, OpenBLAS, zlib and
 #              pkgconf with the runtime libraries they need, and the ICU
 #              headers that libxml2's include (apt-get download;

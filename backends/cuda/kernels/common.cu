@@ -105,11 +105,6 @@ _tl_cuda_kern_sort_init (TlCudaSort *s, gint64 n, gint64 n_keys, GError **error)
 gboolean
 _tl_cuda_kern_sort_run (const TlCudaSort *s, const char *what, GError **error)
 {
-  if (s->n > G_MAXINT32) {
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "cuda: %s: %" G_GINT64_FORMAT " items to sort (max 2^31)",
-                 what, s->n);
-    return FALSE;
-  }
   size_t bytes = s->tmp_bytes;
   return _tl_cuda_kern_status (cub::DeviceRadixSort::SortPairs (s->tmp, bytes, s->keys_in, s->keys, s->vals_in,
                                                                 s->vals, (int) s->n, 0, key_bits (s->n_keys),

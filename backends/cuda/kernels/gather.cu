@@ -54,7 +54,8 @@ gather_kernel (const U *__restrict__ x, const void *idx, bool i64, U *__restrict
       v = x[(p * bound + r) * post + q];
     else {
       memset (&v, 0, sizeof v);
-      tl_cuda_fault_raise (fault, TL_CUDA_FAULT_INDEX, r, bound, i);
+      if (p == 0 && q == 0) /* once per index, not per element: the record is host memory */
+        tl_cuda_fault_raise (fault, TL_CUDA_FAULT_INDEX, r, bound, i);
     }
     y[t] = v;
   }
@@ -117,7 +118,7 @@ scatter_atomic_kernel (const float *__restrict__ src, const void *idx, bool i64,
     gint64 r = tl_cuda_index (idx, i64, i);
     if (r >= 0 && r < n_rows)
       atomicAdd (dst + (p * n_rows + r) * post + q, src[t]);
-    else
+    else if (p == 0 && q == 0) /* once per index */
       tl_cuda_fault_raise (fault, TL_CUDA_FAULT_INDEX, r, n_rows, i);
   }
 }

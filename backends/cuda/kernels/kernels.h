@@ -195,7 +195,9 @@ typedef struct {
 } TlCudaSort;
 
 /* Lays out the arrays and CUB's storage in _tl_cuda_scratch; FALSE with
- * error set when the scratch cannot be had. */
+ * error set when the scratch cannot be had. n and n_keys must be below 2^31
+ * (CUB takes int counts, the keys are gint32): the callers check, naming
+ * their op. */
 G_GNUC_INTERNAL gboolean _tl_cuda_kern_sort_init (TlCudaSort *s, gint64 n, gint64 n_keys, GError **error);
 /* Enqueues the sort of keys_in / vals_in (filled by the caller) into keys / vals. */
 G_GNUC_INTERNAL gboolean _tl_cuda_kern_sort_run (const TlCudaSort *s, const char *what, GError **error);
@@ -226,13 +228,6 @@ tl_cuda_fault_raise (TlCudaFault *f, int code, gint64 value, gint64 bound, gint6
 }
 
 /* Index tensors (i32/i64) on the device. */
-template <typename I>
-__device__ __forceinline__ gint64
-tl_cuda_index_at (const void *p, gint64 i)
-{
-  return (gint64) ((const I *) p)[i];
-}
-
 __device__ __forceinline__ gint64
 tl_cuda_index (const void *p, bool i64, gint64 i)
 {

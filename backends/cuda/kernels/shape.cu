@@ -22,8 +22,7 @@ _tl_cuda_kern_contig_strides (guint ndim, const gint64 *shape, gint64 *strides)
 typedef struct {
   int ndim;
   gint64 shape[TL_MAX_DIMS];
-  gint64 ss[TL_MAX_DIMS];
-  gint64 ds[TL_MAX_DIMS];
+  gint64 st[2][TL_MAX_DIMS]; /* source, destination strides */
 } CopyDev;
 
 template <typename T, typename I>
@@ -32,7 +31,7 @@ strided_copy_kernel (CopyDev g, const T *__restrict__ src, T *__restrict__ dst, 
 {
   for (I i = (I) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (I) blockDim.x * gridDim.x) {
     I os, od;
-    tl_cuda_offsets2 (i, g.ndim, g.shape, g.ss, g.ds, &os, &od);
+    tl_cuda_offsets2 (i, g.ndim, g.shape, g.st[0], g.st[1], &os, &od);
     dst[od] = src[os];
   }
 }
@@ -53,51 +52,43 @@ gboolean
 _tl_cuda_kern_strided_copy (void *dst, const void *src, gsize esize, const TlCudaCopyGeom *geom, const char *what,
                             GError **error)
 {
-  CopyDev g;
   gint64 n = 1, span_s = 1, span_d = 1;
-  memset (&g, 0, sizeof g);
   for (guint i = 0; i < geom->ndim; i++) {
-    gint64 sz = geom->shape[i];
-    n *= sz;
-    if (sz == 1)
-      continue;
-    span_s += (sz - 1) * geom->src_strides[i];
-    span_d += (sz - 1) * geom->dst_strides[i];
-    if (g.ndim > 0 && g.ss[g.ndim - 1] == geom->src_strides[i] * sz
-        && g.ds[g.ndim - 1] == geom->dst_strides[i] * sz) {
-      g.shape[g.ndim - 1] *= sz;
-      g.ss[g.ndim - 1] = geom->src_strides[i];
-      g.ds[g.ndim - 1] = geom->dst_strides[i];
-      continue;
-    }
-    g.shape[g.ndim] = sz;
-    g.ss[g.ndim] = geom->src_strides[i];
-    g.ds[g.ndim] = geom->dst_strides[i];
-    g.ndim++;
+    n *= geom->shape[i];
+    span_s += (geom->shape[i] - 1) * geom->src_strides[i];
+    span_d += (geom->shape[i] - 1) * geom->dst_strides[i];
   }
   if (n == 0)
     return TRUE;
+  CopyDev g;
+  memset (&g, 0, sizeof g);
+  memcpy (g.shape, geom->shape, geom->ndim * sizeof (gint64));
+  memcpy (g.st[0], geom->src_strides, geom->ndim * sizeof (gint64));
+  memcpy (g.st[1], geom->dst_strides, geom->ndim * sizeof (gint64));
+  g.ndim = (int) _tl_rule_dims_merge (geom->ndim, g.shape, 2, g.st);
+  for (guint i = (guint) g.ndim; i < geom->ndim; i++)
+    g.shape[i] = g.st[0][i] = g.st[1][i] = 0;
   if (g.ndim == 0) {
     g.ndim = 1;
     g.shape[0] = 1;
-    g.ss[0] = g.ds[0] = 1;
+    g.st[0][0] = g.st[1][0] = 1;
   }
   /* one contiguous run on both sides: a plain copy */
-  if (g.ndim == 1 && g.ss[0] == 1 && g.ds[0] == 1)
+  if (g.ndim == 1 && g.st[0][0] == 1 && g.st[1][0] == 1)
     return _tl_cuda_kern_copy (dst, src, (gsize) n * esize, what, error);
   /* rows contiguous on both sides: move them in the widest unit (up to 16
    * bytes) that the row length, the strides and the pointers allow */
-  if (g.ss[g.ndim - 1] == 1 && g.ds[g.ndim - 1] == 1) {
+  if (g.st[0][g.ndim - 1] == 1 && g.st[1][g.ndim - 1] == 1) {
     guintptr bits = (guintptr) src | (guintptr) dst | (guintptr) (g.shape[g.ndim - 1] * (gint64) esize);
     for (int i = 0; i + 1 < g.ndim; i++)
-      bits |= (guintptr) (g.ss[i] * (gint64) esize) | (guintptr) (g.ds[i] * (gint64) esize);
+      bits |= (guintptr) (g.st[0][i] * (gint64) esize) | (guintptr) (g.st[1][i] * (gint64) esize);
     gsize unit = (bits & 15) == 0 ? 16 : (bits & 7) == 0 ? 8 : (bits & 3) == 0 ? 4 : esize;
     if (unit > esize) {
       gint64 f = (gint64) (unit / esize);
       g.shape[g.ndim - 1] /= f;
       for (int i = 0; i + 1 < g.ndim; i++) {
-        g.ss[i] /= f;
-        g.ds[i] /= f;
+        g.st[0][i] /= f;
+        g.st[1][i] /= f;
       }
       n /= f;
       span_s = span_s / f + 1;
@@ -349,13 +340,7 @@ TL_CUDA_KERNEL_FN (broadcast_to)
   g.ndim = nd;
   memcpy (g.shape, tl_tensor_shape (out[0]), nd * sizeof (gint64));
   _tl_cuda_kern_contig_strides (nd, g.shape, g.dst_strides);
-  gint64 st = 1;
-  for (gint i = (gint) nd - 1; i >= 0; i--) {
-    gint j = i - (gint) (nd - xnd);
-    gint64 sz = j >= 0 ? xs[j] : 1;
-    g.src_strides[i] = sz == 1 ? 0 : st;
-    st *= sz;
-  }
+  _tl_rule_bcast_strides (nd, xnd, xs, g.src_strides);
   return _tl_cuda_kern_strided_copy (tl_tensor_data (out[0]), tl_tensor_const_data (x),
                                      tl_dtype_size (tl_tensor_dtype (x)), &g, "broadcast_to", error);
 }

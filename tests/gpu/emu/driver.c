@@ -246,6 +246,13 @@ check_faults (void)
     expect_fault ("label = C", "cross_entropy_grad", 3, gin, 2, (gint64[]) { 5, 3 }, NULL, det,
                   TL_CUDA_FAULT_LABEL, 3, 3, 3);
     tl_tensor_unref (in[1]);
+    /* no classes at all (C = 0): every label >= 0 is out of range, as on the CPU */
+    TlTensor *x0 = tl_tensor_new (TL_DTYPE_F32, 2, (gint64[]) { 2, 0 }, NULL);
+    TlTensor *gin0[3] = { dy, x0, ints (TL_DTYPE_I64, 2, (gint64[]) { -1, 0 }) };
+    expect_fault ("C = 0", "cross_entropy_grad", 3, gin0, 2, (gint64[]) { 2, 0 }, NULL, det, TL_CUDA_FAULT_LABEL,
+                  0, 0, 1);
+    tl_tensor_unref (gin0[2]);
+    tl_tensor_unref (x0);
     tl_tensor_unref (dy);
     /* spmm / spmm_t / sddmm: 2 rows, dense[3, 2] (3 columns), one edge */
     TlTensor *dense = tl_test_randn (&rng, 2, (gint64[]) { 3, 2 }, 1.0);
