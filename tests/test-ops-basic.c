@@ -639,6 +639,14 @@ test_builders (void)
   TlValue *t = tl_transpose (g, tl_slice (g, cat, 0, 1, 4, 2), 0, NULL);
   g_assert_cmpint (tl_value_dim (t, 0), ==, 6);
   g_assert_cmpint (tl_value_dim (t, 1), ==, 2);
+  {
+    /* a huge step: one element, no overflow in the length */
+    TlGraph *g2 = tl_graph_new ();
+    TlValue *x2 = tl_graph_input (g2, "x", TL_DTYPE_F32, 2, (gint64[]){ 4, 6 });
+    g_assert_cmpint (tl_value_dim (tl_slice (g2, x2, 1, 1, 6, G_MAXINT64), 1), ==, 1);
+    g_assert_true (tl_graph_take_error (g2, &error));
+    tl_graph_unref (g2);
+  }
   TlValue *r = tl_reshape (g, t, 1, (gint64[]){ -1 });
   g_assert_cmpint (tl_value_dim (r, 0), ==, 12);
   TlValue *bt = tl_broadcast_to (g, b, 3, (gint64[]){ 2, 4, 6 });
