@@ -136,27 +136,67 @@ first_failed_rank (TlDataParallel *dp, gboolean ok, int *first, GError **error)
   return TRUE;
 }
 
-/* Does the communicator allreduce the run's device tensors? One SUM of a
- * one-element device tensor holding 1 (the first one makes the NCCL
- * communicator of an mpi communicator); FALSE with the reason otherwise. */
-static gboolean
-probe_device (TlDataParallel *dp, GError **error)
+/* TL_DP_STAGE of this rank: 0 unset or "device", 1 "host", -1 anything else
+ * (with the message). */
+static int
+read_stage (GError **error)
+{
+  const char *env = g_getenv ("TL_DP_STAGE");
+  if (!env || !*env || g_str_equal (env, "device"))
+    return 0;
+  if (g_str_equal (env, "host"))
+    return 1;
+  g_autofree char *shown = _tl_priv_escape_short (env);
+  g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+               "TL_DP_STAGE=\"%s\" is neither host nor device", shown);
+  return -1;
+}
+
+/* The probe's operand: a one-element f32 tensor holding 1 on the run's
+ * device (local: no collective). */
+static TlTensor *
+probe_operand (TlDataParallel *dp, GError **error)
 {
   gint64 one[1] = {1};
   float v = 1.0f;
   g_autoptr (TlTensor) h = tl_tensor_new_from_data (TL_DTYPE_F32, 1, one, &v, error);
-  if (!h)
+  return h ? _tl_priv_tensor_to (h, &dp->dev, error) : NULL;
+}
+
+/* Does the communicator allreduce the run's device tensors? One SUM of d
+ * (the first one makes the NCCL communicator of an mpi communicator, a
+ * set-up every rank agrees on); FALSE with the reason otherwise. */
+static gboolean
+probe_device (TlDataParallel *dp, TlTensor *d, GError **error)
+{
+  gint64 one[1] = {1};
+  g_autoptr (TlTensor) h = tl_tensor_new (TL_DTYPE_F32, 1, one, error);
+  if (!h || !tl_comm_allreduce (dp->comm, d, TL_COMM_SUM, error) || !tl_tensor_copy_into (h, d, error))
     return FALSE;
-  g_autoptr (TlTensor) d = _tl_priv_tensor_to (h, &dp->dev, error);
-  if (!d || !tl_comm_allreduce (dp->comm, d, TL_COMM_SUM, error) ||
-      !tl_tensor_copy_into (h, d, error))
-    return FALSE;
-  v = *(const float *) tl_tensor_const_data (h);
+  float v = *(const float *) tl_tensor_const_data (h);
   if (v != (float) dp->size) {
     g_set_error (error, TL_ERROR, TL_ERROR_COMM,
                  "the device allreduce of 1 over %d ranks gave %g", dp->size, (double) v);
     return FALSE;
   }
+  return TRUE;
+}
+
+/* Every rank learns whether every rank's `local` step succeeded. FALSE when
+ * the agreement itself fails (error set) or when a rank failed; then *why
+ * is the reason: this rank's own message when it failed (local is taken),
+ * else "rank R: WHAT". */
+static gboolean
+agree (TlDataParallel *dp, GError *local, const char *what, char **why, GError **error)
+{
+  int first;
+  if (!first_failed_rank (dp, local == NULL, &first, error)) {
+    g_clear_error (&local);
+    return FALSE;
+  }
+  if (first < dp->size)
+    *why = local ? g_strdup (local->message) : g_strdup_printf ("rank %d: %s", first, what);
+  g_clear_error (&local);
   return TRUE;
 }
 
@@ -171,36 +211,34 @@ _tl_priv_dp_use_device (TlDataParallel *dp, const TlDevice *dev, const TlBackend
   g_clear_pointer (&dp->host_flat, tl_tensor_unref);
   if (!_tl_priv_dp_active (dp))
     return TRUE;
-  const char *env = g_getenv ("TL_DP_STAGE");
-  gboolean forced = FALSE;
-  if (env && *env) {
-    forced = g_str_equal (env, "host");
-    if (!forced && !g_str_equal (env, "device")) {
-      g_autofree char *shown = _tl_priv_escape_short (env);
-      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
-                   "train: TL_DP_STAGE=\"%s\" is neither host nor device", shown);
-      return FALSE;
-    }
-  }
-  /* every rank probes, or none: a rank that skipped the probe would leave
-   * the others waiting in the NCCL set-up */
-  int first;
-  if (!first_failed_rank (dp, !forced, &first, error))
-    return FALSE;
+  /* Each rank reads its own environment and makes its own probe operand;
+   * every outcome is agreed by all ranks before the next collective, so
+   * a rank that fails on its own ends the run on every rank (a bad value)
+   * or sends every rank through host memory (the probe), instead of
+   * leaving the others waiting in a collective it skipped. */
+  GError *e = NULL;
   g_autofree char *why = NULL;
+  int stage = read_stage (&e);
+  if (!agree (dp, e, "TL_DP_STAGE is neither host nor device", &why, error))
+    return FALSE;
+  if (why) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "train: %s", why);
+    return FALSE;
+  }
+  int first;
+  if (!first_failed_rank (dp, stage != 1, &first, error))
+    return FALSE;
   if (first < dp->size) {
     why = g_strdup_printf ("TL_DP_STAGE=host on rank %d", first);
   } else {
-    GError *e = NULL;
-    gboolean ok = probe_device (dp, &e);
-    if (!first_failed_rank (dp, ok, &first, error)) {
-      g_clear_error (&e);
+    g_autoptr (TlTensor) d = probe_operand (dp, &e);
+    if (!agree (dp, e, "no probe tensor on its device", &why, error))
       return FALSE;
+    if (!why) {
+      (void) probe_device (dp, d, &e); /* the outcome is e */
+      if (!agree (dp, e, "cannot allreduce device tensors", &why, error))
+        return FALSE;
     }
-    if (first < dp->size)
-      why = e ? g_strdup (e->message)
-              : g_strdup_printf ("rank %d cannot allreduce device tensors", first);
-    g_clear_error (&e);
   }
   dp->staged = why != NULL;
   if (!_tl_priv_dp_is_root (dp))

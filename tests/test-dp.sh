@@ -55,7 +55,7 @@ compare () {
     END { printf "# steps %d/%d, max relative loss difference %.3g (tolerance %s)\n", m, n, max, tol;
           exit !(n >= 40 && m == n && max <= tol) }' "$1" "$2"
 }
-echo "1..28"
+echo "1..30"
 OMP_NUM_THREADS=1; export OMP_NUM_THREADS
 # optimizer:lr:ranks:accum — 3 ranks split the batch of 32 unevenly
 # (10/11/11 rows), which the share-weighted gradient sum must still get
@@ -112,6 +112,29 @@ EOF
     'compare "$tmp/m1-adam-1.l" "$tmp/l2" && { [ "$case" = device ] || cmp -s "$tmp/l-device" "$tmp/l2"; }' \
     "$tmp/l2"
 done
+
+# A rank that differs on its own must not leave the others waiting in a
+# collective it skipped: a bad TL_DP_STAGE on rank 1 only ends the run on
+# both ranks; a module without NCCL on rank 1 only sends both through host
+# memory.
+timeout 120 $(mpirun_cmd) -np 2 -x OMP_NUM_THREADS -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH \
+  -x XDG_CACHE_HOME -x TL_BACKEND_PATH="$mock" \
+  sh -c '[ "$OMPI_COMM_WORLD_RANK" = 1 ] && export TL_DP_STAGE=bogus; exec "$0" run -q -o "$1" "$2"' \
+  "$tlhost" "$tmp/out-stage" "$tmp/gpu.xml" >"$tmp/stage.log" 2>&1; rc=$?
+check "GPU (mock), TL_DP_STAGE=bogus on rank 1 only: every rank fails with a clear message, no hang" \
+  '[ $rc != 0 ] && [ $rc != 124 ] &&
+   grep -q "^tl: rank 1 of 2: .*TL_DP_STAGE=\"bogus\" is neither host nor device" "$tmp/stage.log" &&
+   grep -q "^tl: rank 0 of 2: .*rank 1: TL_DP_STAGE is neither host nor device" "$tmp/stage.log"' \
+  "$tmp/stage.log"
+rm -f "$tmp/m2.jsonl"
+timeout 120 $(mpirun_cmd) -np 2 -x OMP_NUM_THREADS -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH \
+  -x XDG_CACHE_HOME -x TL_BACKEND_PATH="$mock" \
+  sh -c '[ "$OMPI_COMM_WORLD_RANK" = 1 ] && export TL_MOCK_NCCL=off; exec "$0" run -o "$1" --metrics "$2" "$3"' \
+  "$tlhost" "$tmp/out-nccl1" "$tmp/m2.jsonl" "$tmp/gpu.xml" >"$tmp/out2" 2>"$tmp/err2"; rc2=$?
+losses "$tmp/m2.jsonl" >"$tmp/l2"
+check "GPU (mock), module without NCCL on rank 1 only: both ranks stage through host memory, same losses" \
+  '[ $rc2 = 0 ] && [ "$(grep -c "^data-parallel: gradients allreduced through host memory" "$tmp/err2")" = 1 ] &&
+   cmp -s "$tmp/l-device" "$tmp/l2"' "$tmp/out2" "$tmp/err2" "$tmp/l2"
 
 # GPU (the real backend module): only where a CUDA device is usable
 GTOL=${TL_DP_GPU_TOLERANCE:-1e-4}
