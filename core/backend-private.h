@@ -137,6 +137,12 @@ typedef struct {
   void *reserved[4];
 } TlBackendBlas;
 
+/* An on/off switch from the environment (TL_CUDA_TF32, ...): unset, empty,
+ * 0/false/no/off are off, 1/true/yes/on are on (any case), anything else
+ * is off with one warning per variable. Exported by libtl for the backend
+ * modules (core/env.c). */
+TL_API gboolean _tl_env_flag (const char *name);
+
 G_END_DECLS
 
 #endif /* TL_BACKEND_PRIVATE_H */

@@ -40,6 +40,10 @@ static GThread *watchdog;
 static const char *wd_what;
 static gint64 wd_start;
 static int wd_rank, wd_size;
+/* MPI_Abort may be called from the watchdog thread only at
+ * MPI_THREAD_MULTIPLE; below it the watchdog ends this process alone
+ * (_exit without MPI_Finalize: mpirun then ends the other ranks). */
+static gboolean wd_may_abort;
 
 /* The watchdog watches `what` from now on ... */
 static inline void
@@ -88,7 +92,8 @@ watchdog_main (gpointer data)
                "died, hangs or is far behind; aborting the job\n",
                wd_rank, wd_size, wd_what, timeout_s);
       fflush (stderr);
-      MPI_Abort (MPI_COMM_WORLD, 1);
+      if (wd_may_abort)
+        MPI_Abort (MPI_COMM_WORLD, 1);
       _exit (1);
     }
   }
@@ -318,8 +323,8 @@ ensure_init (GError **error)
   if (!read_timeout (error))
     goto out;
   MPI_Initialized (&inited);
+  int provided = MPI_THREAD_SINGLE;
   if (!inited) {
-    int provided = 0;
     /* MULTIPLE so that the watchdog thread may call MPI_Abort. */
     int rc = MPI_Init_thread (NULL, NULL, MPI_THREAD_MULTIPLE, &provided);
     if (rc != MPI_SUCCESS) {
@@ -327,7 +332,11 @@ ensure_init (GError **error)
       goto out;
     }
     atexit (finalize_at_exit);
+  } else {
+    /* the application initialised MPI, at a thread level of its choice */
+    MPI_Query_thread (&provided);
   }
+  wd_may_abort = provided >= MPI_THREAD_MULTIPLE;
   MPI_Comm_rank (MPI_COMM_WORLD, &wd_rank);
   MPI_Comm_size (MPI_COMM_WORLD, &wd_size);
   if (!watchdog && timeout_s > 0) {

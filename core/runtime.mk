@@ -1,6 +1,6 @@
 # (filled in by its owner)
 # registry helper: hardened XML, parameters
-TL_RUNTIME_SOURCES += core/xml.c core/xml-private.h core/escape.c core/params.c
+TL_RUNTIME_SOURCES += core/xml.c core/xml-private.h core/escape.c core/env.c core/params.c
 TL_RUNTIME_SOURCES += core/plan.c core/cluster.c
 # built-in plugin "tl" (datasets helper): descriptor, datasets, models
 TL_RUNTIME_SOURCES += core/builtin.c core/builtin/tl-builtin.h

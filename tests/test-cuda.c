@@ -911,6 +911,33 @@ test_bad_input (void)
   tl_graph_unref (g);
 }
 
+/* The on/off switches (TL_CUDA_SYNC, TL_CUDA_GRAPH, TL_CUDA_TF32) share one
+ * reading: a value that is neither on nor off is off, said once. */
+static void
+test_env_flag (void)
+{
+  static const struct {
+    const char *value;
+    gboolean on;
+  } cases[] = { { "1", TRUE },     { "true", TRUE }, { "YES", TRUE }, { "On", TRUE },
+                { "0", FALSE },    { "false", FALSE }, { "no", FALSE }, { "OFF", FALSE },
+                { "", FALSE } };
+  const char *name = "TL_TEST_ENV_FLAG";
+  g_unsetenv (name);
+  g_assert_false (_tl_env_flag (name));
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_setenv (name, cases[i].value, TRUE);
+    g_assert_cmpint (_tl_env_flag (name), ==, cases[i].on);
+  }
+  g_setenv (name, "enabled", TRUE);
+  g_test_expect_message ("tl", G_LOG_LEVEL_WARNING,
+                         "TL_TEST_ENV_FLAG=\"enabled\" is neither on*taken as off");
+  g_assert_false (_tl_env_flag (name));
+  g_test_assert_expected_messages ();
+  g_assert_false (_tl_env_flag (name)); /* said once: no second warning */
+  g_unsetenv (name);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -920,6 +947,7 @@ main (int argc, char **argv)
   g_setenv ("TL_BACKEND_PATH", TL_CUDA_MOCK_DIR, FALSE);
 #endif
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cuda/env-flag", test_env_flag);
   g_test_add_func ("/cuda/device-names", test_device_names);
   g_test_add_func ("/cuda/no-gpu-error", test_no_gpu_error);
   g_test_add_func ("/cuda/no-backend", test_no_backend);

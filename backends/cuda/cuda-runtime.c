@@ -120,12 +120,6 @@ _tl_cuda_current_device (void)
   return thread_ctx ()->device;
 }
 
-static gboolean
-env_flag (const char *name)
-{
-  const char *v = g_getenv (name);
-  return v && *v && strcmp (v, "0") != 0;
-}
 
 static const char *
 cublas_status_name (cublasStatus_t s)
@@ -168,7 +162,7 @@ device_ctx_init (DeviceCtx *d, GError **error)
   }
   bs = cublasSetStream (d->blas, d->stream);
   if (bs == CUBLAS_STATUS_SUCCESS)
-    bs = cublasSetMathMode (d->blas, env_flag ("TL_CUDA_TF32") ? CUBLAS_TF32_TENSOR_OP_MATH
+    bs = cublasSetMathMode (d->blas, _tl_env_flag ("TL_CUDA_TF32") ? CUBLAS_TF32_TENSOR_OP_MATH
                                                                : CUBLAS_DEFAULT_MATH);
   if (bs != CUBLAS_STATUS_SUCCESS) {
     cublasDestroy (d->blas);
@@ -417,7 +411,7 @@ _tl_cuda_describe (int index)
   return g_strdup_printf ("%s, cc %d.%d, %.0f GiB, %d SMs, runtime %d.%d, driver %d.%d%s", p.name,
                           p.major, p.minor, (double) p.totalGlobalMem / (1024.0 * 1024 * 1024),
                           p.multiProcessorCount, rt / 1000, (rt % 1000) / 10, drv / 1000,
-                          (drv % 1000) / 10, env_flag ("TL_CUDA_TF32") ? ", TF32 on" : "");
+                          (drv % 1000) / 10, _tl_env_flag ("TL_CUDA_TF32") ? ", TF32 on" : "");
 }
 
 gboolean

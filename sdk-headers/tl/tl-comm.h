@@ -21,7 +21,13 @@
  * Failure: a peer that dies ends the whole job (Open MPI's default); a
  * collective that does not complete within TL_COMM_TIMEOUT seconds (default
  * 300, 0 disables) aborts the job with a message naming the operation and
- * the rank (over NCCL too: ncclCommAbort, then the job ends). Non-contiguous
+ * the rank (over NCCL too: ncclCommAbort, then the job ends). A rank that
+ * fails on its own while its peers go on must end the job with
+ * tl_comm_abort(): returning from main instead runs MPI_Finalize at exit,
+ * which waits for the peers, so the job would end only at the timeout.
+ * Every rank must make the same collectives in the same order, each with
+ * the same dtype, element count, op and root; the collectives do not check
+ * it (a mismatch gives wrong values, an MPI error or a timeout). Non-contiguous
  * CPU tensors are handled through a contiguous copy; CUDA tensors must be
  * contiguous.
  *
