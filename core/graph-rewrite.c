@@ -130,6 +130,7 @@ move_uses (TlGraph *g, TlValue *old, TlValue *repl, GHashTable *skip)
     _tl_priv_value_add_user (repl, u);
   }
   g_ptr_array_unref (users);
+  old->out_name = NULL; /* no longer an output (refresh only visits current outputs) */
   for (guint i = 0; i < g->outputs->len; i++) {
     TlGraphOutput *o = &g_array_index (g->outputs, TlGraphOutput, i);
     if (o->value == old)

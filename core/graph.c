@@ -435,6 +435,8 @@ tl_graph_op_multi (TlGraph *g, const char *op, guint n_inputs, TlValue *const *i
   return n->n_outputs;
 }
 
+/* Only values that are outputs now are visited: a caller that re-points an
+ * output clears the dropped value's out_name first. */
 void
 _tl_priv_graph_refresh_out_names (TlGraph *g)
 {
@@ -464,6 +466,7 @@ tl_graph_set_output (TlGraph *g, const char *name, TlValue *v)
   for (guint i = 0; i < g->outputs->len; i++) {
     TlGraphOutput *o = &g_array_index (g->outputs, TlGraphOutput, i);
     if (strcmp (o->name, name) == 0) {
+      o->value->out_name = NULL; /* may no longer be an output; refresh restores it if it is */
       o->value = v;
       _tl_priv_graph_refresh_out_names (g);
       return;

@@ -753,19 +753,16 @@ tl_tensor_slice (TlTensor *t, gint dim, gint64 start, gint64 end, gint64 step, G
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "slice: step must be > 0");
     return NULL;
   }
-  gint64 n = t->shape[dim];
-  if (start < 0)
-    start += n;
-  if (end < 0)
-    end += n;
-  start = CLAMP (start, 0, n);
-  end = CLAMP (end, 0, n);
-  gint64 len = end > start ? (end - start + step - 1) / step : 0;
+  TlSliceSpec s;
+  _tl_rule_slice (&s, start, end, step, t->shape[dim]);
   TlTensor *v = view_new (t);
-  if (len > 0)
-    v->offset += start * t->strides[dim];
-  v->shape[dim] = len;
-  v->strides[dim] = t->strides[dim] * step;
+  if (s.len > 0)
+    v->offset += s.start * t->strides[dim];
+  v->shape[dim] = s.len;
+  /* the step only matters with two or more elements (then stride * step is
+   * within the buffer); a huge step would overflow it */
+  if (s.len > 1)
+    v->strides[dim] = t->strides[dim] * step;
   return v;
 }
 

@@ -175,6 +175,52 @@ test_multi_output (void)
   tl_graph_unref (g);
 }
 
+/* Expected value, NaN or +-inf (exact), else within 1e-6. */
+static void
+assert_close_or_special (double got, double want)
+{
+  if (isnan (want))
+    g_assert_true (isnan (got));
+  else if (isinf (want))
+    g_assert_cmpfloat (got, ==, want);
+  else
+    g_assert_cmpfloat_with_epsilon (got, want, 1e-6);
+}
+
+/* pow's gradients where the base is 0 or negative match PyTorch 1.13:
+ * loss = sum(pow(x, y)), torch.autograd on the same values. */
+static void
+test_pow_zero_base (void)
+{
+  GError *error = NULL;
+  enum { N = 8 };
+  const float xv[N] = { 0, 0, 2, 0, -2, -2, 0, 0.5f };
+  const float yv[N] = { 0, 2, 0, -1, 2, 0.5f, 0.5f, 0 };
+  const double ln2 = 0.6931471824645996;
+  const double dx_torch[N] = { 0, 0, 0, -INFINITY, -4, NAN, INFINITY, 0 };
+  const double dy_torch[N] = { 0, 0, ln2, -INFINITY, NAN, NAN, 0, -ln2 };
+  TlGraph *g = tl_graph_new ();
+  TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 1, (gint64[]) { N });
+  TlTensor *yt = engine_test_tensor (1, (gint64[]) { N }, yv);
+  TlValue *y = tl_graph_param (g, "y", yt);
+  TlValue *loss = tl_sum (g, tl_pow (g, x, y), 0, NULL, FALSE);
+  TlValue *grads[2];
+  g_assert_true (tl_autodiff (g, loss, 2, (TlValue *[]) { x, y }, grads, &error));
+  g_assert_no_error (error);
+  TlTensor *xt = engine_test_tensor (1, (gint64[]) { N }, xv);
+  TlTensor *out[2];
+  run (g, 2, grads, xt, out);
+  for (int i = 0; i < N; i++) {
+    assert_close_or_special (tl_tensor_get_flat (out[0], i), dx_torch[i]);
+    assert_close_or_special (tl_tensor_get_flat (out[1], i), dy_torch[i]);
+  }
+  for (int i = 0; i < 2; i++)
+    tl_tensor_unref (out[i]);
+  tl_tensor_unref (xt);
+  tl_tensor_unref (yt);
+  tl_graph_unref (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -185,5 +231,6 @@ main (int argc, char **argv)
   g_test_add_func ("/autodiff/no-path", test_no_path);
   g_test_add_func ("/autodiff/no-backward", test_no_backward);
   g_test_add_func ("/autodiff/multi-output", test_multi_output);
+  g_test_add_func ("/autodiff/pow-zero-base", test_pow_zero_base);
   return g_test_run ();
 }

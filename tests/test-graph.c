@@ -360,6 +360,51 @@ test_replace_uses_prune (void)
   tl_graph_unref (g);
 }
 
+/* Re-pointing an output (by name or by replace_uses) drops the old value's
+ * output name: prune removes its producer and tl_value_name forgets it. */
+static void
+test_output_repoint (void)
+{
+  GError *error = NULL;
+  TlGraph *g = tl_graph_new ();
+  TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 1, (gint64[]) { 3 });
+  TlValue *u = tl_graph_input (g, "unused_leaf", TL_DTYPE_F32, 1, (gint64[]) { 3 });
+  TlValue *a = engine_test_scale (g, x, 2.0);
+  TlValue *b = engine_test_scale (g, x, 3.0);
+  tl_graph_set_output (g, "out", a);
+  tl_graph_set_output (g, "also", a);
+  tl_graph_set_output (g, "leaf", u);
+  g_assert_cmpstr (tl_value_name (a), ==, "out");
+  /* a stays an output under its other name */
+  tl_graph_set_output (g, "out", b);
+  g_assert_cmpstr (tl_value_name (b), ==, "out");
+  g_assert_cmpstr (tl_value_name (a), ==, "also");
+  g_assert_cmpuint (tl_graph_prune (g), ==, 0);
+  tl_graph_set_output (g, "also", b);
+  g_assert_null (tl_value_name (a));
+  g_assert_cmpstr (tl_value_name (b), ==, "out");
+  tl_graph_set_output (g, "leaf", b);
+  g_assert_cmpstr (tl_value_name (u), ==, "unused_leaf");
+  g_autofree char *dot = tl_graph_to_dot (g, NULL);
+  g_assert_null (strstr (dot, "unused_leaf"));
+  g_assert_cmpuint (tl_graph_prune (g), ==, 1);
+  g_assert_cmpuint (tl_graph_n_nodes (g), ==, 1);
+  g_assert_true (tl_graph_get_output (g, "out") == b);
+
+  /* replace_uses on an output value */
+  TlValue *c = engine_test_scale (g, b, 5.0);
+  tl_graph_set_output (g, "c", c);
+  TlValue *r = engine_test_scale (g, x, 7.0);
+  g_assert_true (tl_graph_replace_uses (g, c, r, &error));
+  g_assert_no_error (error);
+  g_assert_null (tl_value_name (c));
+  g_assert_cmpstr (tl_value_name (r), ==, "c");
+  g_assert_true (tl_graph_get_output (g, "c") == r);
+  g_assert_cmpuint (tl_graph_prune (g), ==, 1); /* c's producer */
+  g_assert_cmpuint (tl_graph_n_nodes (g), ==, 2);
+  tl_graph_unref (g);
+}
+
 static void
 test_copy (void)
 {
@@ -465,6 +510,7 @@ main (int argc, char **argv)
   g_test_add_func ("/graph/replace-nodes", test_replace_nodes);
   g_test_add_func ("/graph/replace-nodes-order", test_replace_nodes_order);
   g_test_add_func ("/graph/replace-uses-prune", test_replace_uses_prune);
+  g_test_add_func ("/graph/output-repoint", test_output_repoint);
   g_test_add_func ("/graph/copy", test_copy);
   g_test_add_func ("/graph/export", test_export);
   return g_test_run ();

@@ -759,6 +759,35 @@ csr_dense (TlTensor *const *in, gint64 rows, gint64 cols)
   return a;
 }
 
+/* cross_entropy and its grad with out-of-range labels in two rows far
+ * apart (in different parallel chunks): the message names the first row,
+ * whatever the thread count. */
+static void
+test_cross_entropy_bad_label_row (void)
+{
+  enum { N = 40000, C = 2 };
+  guint saved = tl_get_num_threads ();
+  TlTensor *x = tl_test_randn (&rng, 2, (gint64[]) { N, C }, 1.0);
+  TlTensor *labels = tl_tensor_new (TL_DTYPE_I32, 1, (gint64[]) { N }, NULL);
+  gint32 *l = tl_tensor_data (labels);
+  l[7] = 5;
+  l[N - 7] = 9;
+  TlTensor *dy = tl_tensor_new (TL_DTYPE_F32, 0, NULL, NULL);
+  tl_tensor_fill (dy, 1.0);
+  const guint threads[] = { 1, 2, 4 };
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++) {
+    tl_set_num_threads (threads[i]);
+    expect_error ("cross_entropy", 2, (TlTensor *[]) { x, labels }, NULL, TL_ERROR_INVALID_ARGUMENT,
+                  "label 5 at row 7 is out of range [0, 2)");
+    expect_error ("cross_entropy_grad", 3, (TlTensor *[]) { dy, x, labels }, NULL, TL_ERROR_INVALID_ARGUMENT,
+                  "label 5 at row 7 is out of range [0, 2)");
+  }
+  tl_set_num_threads (saved);
+  tl_tensor_unref (dy);
+  tl_tensor_unref (labels);
+  tl_tensor_unref (x);
+}
+
 static void
 test_spmm (void)
 {
@@ -1025,6 +1054,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/scatter-add", test_scatter_add);
   g_test_add_func ("/ops-nn/index-errors", test_index_errors);
   g_test_add_func ("/ops-nn/index-errors/run-time", test_index_errors_run_time);
+  g_test_add_func ("/ops-nn/cross-entropy/bad-label-row", test_cross_entropy_bad_label_row);
   g_test_add_func ("/ops-nn/spmm", test_spmm);
   g_test_add_func ("/ops-nn/spmm/large", test_spmm_large);
   g_test_add_func ("/ops-nn/spmm/errors", test_spmm_errors);

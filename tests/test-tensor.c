@@ -276,6 +276,53 @@ test_free_null (void)
   tl_exec_free (NULL);
 }
 
+/* A huge step: one element (the length must not overflow), also through
+ * the "slice" op's CPU kernel, which slices with tl_tensor_slice. */
+static void
+test_slice_huge_step (void)
+{
+  g_autoptr (GError) error = NULL;
+  TlTensor *t = iota (2, (gint64[]) { 4, 5 });
+  const gint64 steps[] = { G_MAXINT64 - 1, G_MAXINT64 };
+  for (guint k = 0; k < G_N_ELEMENTS (steps); k++) {
+    TlTensor *v = tl_tensor_slice (t, 1, 2, 5, steps[k], &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (tl_tensor_dim (v, 0), ==, 4);
+    g_assert_cmpint (tl_tensor_dim (v, 1), ==, 1);
+    for (int r = 0; r < 4; r++)
+      g_assert_cmpfloat (tl_tensor_get_flat (v, r), ==, r * 5 + 2);
+    TlTensor *c = tl_tensor_copy (v, &error);
+    g_assert_no_error (error);
+    g_assert_true (tl_tensor_equal_bits (c, v));
+    tl_tensor_unref (c);
+    tl_tensor_unref (v);
+    /* start at the end: empty */
+    v = tl_tensor_slice (t, 0, 4, G_MAXINT64, steps[k], &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (tl_tensor_dim (v, 0), ==, 0);
+    tl_tensor_unref (v);
+
+    TlGraph *g = tl_graph_new ();
+    TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 2, (gint64[]) { 4, 5 });
+    TlValue *y = tl_slice (g, x, 1, 2, 5, steps[k]);
+    g_assert_true (tl_graph_take_error (g, &error));
+    TlExec *ex = tl_exec_new (g, 1, &y, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (tl_exec_set_input (ex, "x", t, &error));
+    g_assert_true (tl_exec_run (ex, 0, &error));
+    g_assert_no_error (error);
+    TlTensor *out = tl_exec_get_output_host (ex, 0, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (tl_tensor_dim (out, 1), ==, 1);
+    for (int r = 0; r < 4; r++)
+      g_assert_cmpfloat (tl_tensor_get_flat (out, r), ==, r * 5 + 2);
+    tl_tensor_unref (out);
+    tl_exec_free (ex);
+    tl_graph_unref (g);
+  }
+  tl_tensor_unref (t);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -283,6 +330,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tensor/new", test_new);
   g_test_add_func ("/tensor/bad-shapes", test_bad_shapes);
   g_test_add_func ("/tensor/views", test_views);
+  g_test_add_func ("/tensor/slice-huge-step", test_slice_huge_step);
   g_test_add_func ("/tensor/cast", test_cast);
   g_test_add_func ("/tensor/compare", test_compare);
   g_test_add_func ("/tensor/threaded-refs", test_threaded_refs);

@@ -231,9 +231,18 @@ pow_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GError
   if (!gy[0])
     return TRUE;
   TlValue *a = IN (0), *b = IN (1);
-  /* da = dy * b * a^(b-1); db = dy * y * log(a) */
-  TlValue *da = tl_mul (g, gy[0], tl_mul (g, b, tl_pow (g, a, tl_scale (g, b, 1.0, -1.0))));
-  TlValue *db = tl_mul (g, gy[0], tl_mul (g, OUT (0), tl_log (g, a)));
+  /* As PyTorch: da = (b == 0) ? 0 : dy * b * a^(b-1) and
+   * db = (a == 0 && b >= 0) ? 0 : dy * y * log(a). Without a select op, the
+   * masked cases get a harmless operand instead: exponent 0 (b * a^0 = 0)
+   * and log(1) = 0, so no 0 * inf NaN appears there. */
+  TlValue *b_zero = _tl_priv_ops_op2 (g, "equal_mask", b, tl_zeros_like (g, b), NULL);
+  TlValue *b_nonneg = _tl_priv_ops_op1 (g, "sign", _tl_priv_ops_op2 (g, "greater_mask", b,
+                                                                    tl_zeros_like (g, b), NULL), NULL);
+  TlValue *a_zero = _tl_priv_ops_op2 (g, "equal_mask", a, tl_zeros_like (g, a), NULL);
+  TlValue *da = tl_mul (g, gy[0], tl_mul (g, b, tl_pow (g, a, tl_add (g, tl_scale (g, b, 1.0, -1.0),
+                                                                      b_zero))));
+  TlValue *db = tl_mul (g, gy[0], tl_mul (g, OUT (0), tl_log (g, tl_add (g, a, tl_mul (g, a_zero,
+                                                                                      b_nonneg)))));
   gx[0] = _tl_priv_ops_sum_to_like (g, da, a);
   gx[1] = _tl_priv_ops_sum_to_like (g, db, b);
   return TRUE;

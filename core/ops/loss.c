@@ -94,7 +94,7 @@ typedef struct {
   gint64 N, C;
   float scale;   /* grad: dy / count */
   float *dx;
-  gint64 bad;    /* first out-of-range label row, -1 if none (racy but any is fine) */
+  gint64 bad;    /* first out-of-range label row, -1 if none (set by ce_count) */
 } Ce;
 
 static inline gint64
@@ -122,24 +122,27 @@ ce_chunk (gint64 begin, gint64 end, gpointer data)
   double acc = 0.0;
   for (gint64 r = begin; r < end; r++) {
     gint64 l = ce_label (c, r);
-    if (l < 0)
-      continue;
-    if (l >= c->C) {
-      c->bad = r;
-      continue;
-    }
+    if (l < 0 || l >= c->C)
+      continue; /* out of range: found and reported by ce_count */
     const float *x = c->x + r * c->C;
     acc += row_lse (x, c->C) - x[l];
   }
   return acc;
 }
 
+/* The number of labels >= 0; sets c->bad to the first row whose label is
+ * out of range (serial, so the reported row is deterministic). */
 static gint64
-ce_count (const Ce *c)
+ce_count (Ce *c)
 {
   gint64 n = 0;
-  for (gint64 r = 0; r < c->N; r++)
-    n += ce_label (c, r) >= 0;
+  c->bad = -1;
+  for (gint64 r = 0; r < c->N; r++) {
+    gint64 l = ce_label (c, r);
+    if (l >= c->C && c->bad < 0)
+      c->bad = r;
+    n += l >= 0;
+  }
   return n;
 }
 
@@ -174,7 +177,6 @@ ce_setup (Ce *c, TlTensor *x, TlTensor *labels)
   c->i64 = tl_tensor_dtype (labels) == TL_DTYPE_I64;
   c->N = tl_tensor_dim (x, 0);
   c->C = tl_tensor_dim (x, 1);
-  c->bad = -1;
 }
 
 static gboolean
@@ -195,11 +197,11 @@ ce_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GErro
   Ce c = { 0 };
   double s;
   ce_setup (&c, in[0], in[1]);
-  if (!chunked_sum (c.N, MAX (1, TL_OPS_GRAIN / MAX (1, c.C)), ce_chunk, &c, &s, error))
-    return FALSE;
+  gint64 cnt = ce_count (&c);
   if (ce_bad_label (&c, error))
     return FALSE;
-  gint64 cnt = ce_count (&c);
+  if (!chunked_sum (c.N, MAX (1, TL_OPS_GRAIN / MAX (1, c.C)), ce_chunk, &c, &s, error))
+    return FALSE;
   *(float *) tl_tensor_data (out[0]) = cnt > 0 ? (float) (s / (double) cnt) : 0.0f;
   return TRUE;
 }
@@ -215,8 +217,6 @@ ce_grad_rows (gint64 begin, gint64 end, gpointer data)
     if (l < 0 || l >= c->C) {
       for (gint64 j = 0; j < c->C; j++)
         dx[j] = 0.0f;
-      if (l >= c->C)
-        c->bad = r;
       continue;
     }
     double lse = row_lse (x, c->C);
@@ -245,11 +245,13 @@ ce_grad_cpu (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, 
   Ce c = { 0 };
   ce_setup (&c, in[1], in[2]);
   gint64 cnt = ce_count (&c);
+  if (ce_bad_label (&c, error))
+    return FALSE;
   c.scale = cnt > 0 ? *(const float *) tl_tensor_const_data (in[0]) / (float) cnt : 0.0f;
   c.dx = tl_tensor_data (out[0]);
   if (c.N > 0)
     tl_parallel_for (c.N, MAX (1, TL_OPS_GRAIN / MAX (1, c.C)), ce_grad_rows, &c);
-  return !ce_bad_label (&c, error);
+  return TRUE;
 }
 
 static gboolean

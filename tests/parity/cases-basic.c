@@ -44,6 +44,8 @@ static const TlParityCase cases[] = {
   { "minimum_bcast", "minimum", 2, { F (3, 2, 3, 4), F (2, 3, 1) } },
   { "pow", "pow", 2, { P (2, 3, 4), F (2, 3, 4) } },
   { "pow_bcast", "pow", 2, { P (2, 3, 4), F (0, 0) } },
+  /* integer bases and exponents in [0, 3): 0^0, 0^b and a^0 (torch's zero gradients there) */
+  { "pow_zero_base", "pow", 2, { TL_PARITY_INTS (TL_DTYPE_F32, 0, 3, 2, 4, 6), TL_PARITY_INTS (TL_DTYPE_F32, 0, 3, 2, 4, 6) } },
   /* reductions */
   { "sum_all", "sum", 1, { F (3, 2, 3, 4) } },
   { "sum_ax1", "sum", 1, { F (3, 2, 3, 4) }, "axes=[1];keepdims=0" },
