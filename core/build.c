@@ -410,7 +410,7 @@ tl_build_input (TlBuild *b, const char *field)
     return NULL;
   }
   const TlTensorDesc *d = &b->data->descs[i];
-  if (d->ndim + 1 > TL_MAX_DIMS) {
+  if (d->ndim >= TL_MAX_DIMS) {
     tl_graph_set_error (
         b->g, g_error_new (TL_ERROR, TL_ERROR_SHAPE, "field '%s' has too many dimensions", field));
     return NULL;

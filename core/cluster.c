@@ -34,8 +34,12 @@
 #define DEFAULT_INTER_BANDWIDTH 1.25e9      /* 10 Gbit/s Ethernet */
 #define DEFAULT_INTER_LATENCY 20.0e-6
 
+/* Most devices a cluster may describe: counts multiply (machines x
+ * devices), so the total is checked before anything is allocated. */
+#define MAX_DEVICES 1000000u
+
 typedef struct {
-  char *kind;
+  const char *kind; /* static: "cpu" or "gpu" */
   guint machine;
   double memory;
   double flops;
@@ -54,20 +58,12 @@ struct _TlCluster {
   double inter_latency;
 };
 
-static void
-device_clear (gpointer p)
-{
-  ClusterDevice *d = p;
-  g_free (d->kind);
-}
-
 static TlCluster *
 cluster_alloc (void)
 {
   TlCluster *c = g_new0 (TlCluster, 1);
   c->machines = g_array_new (FALSE, TRUE, sizeof (ClusterMachine));
   c->devices = g_array_new (FALSE, TRUE, sizeof (ClusterDevice));
-  g_array_set_clear_func (c->devices, device_clear);
   c->inter_bandwidth = DEFAULT_INTER_BANDWIDTH;
   c->inter_latency = DEFAULT_INTER_LATENCY;
   return c;
@@ -96,7 +92,7 @@ tl_cluster_new_local (void)
   long cores = sysconf (_SC_NPROCESSORS_ONLN);
   if (cores < 1)
     cores = 1;
-  ClusterDevice d = { g_strdup ("cpu"), 0, memory, (double) cores * LOCAL_FLOPS_PER_CORE,
+  ClusterDevice d = { "cpu", 0, memory, (double) cores * LOCAL_FLOPS_PER_CORE,
                       LOCAL_MEM_BANDWIDTH };
   g_array_append_val (c->devices, d);
   return c;
@@ -173,7 +169,7 @@ parse_quantity (const char *text, QuantityKind kind, double *out, const char **w
       return FALSE;
     }
   } else if (kind == Q_COUNT) {
-    if (*s != '\0' || v != floor (v) || v < 1 || v > 1e6) {
+    if (*s != '\0' || v != floor (v) || v < 1 || v > MAX_DEVICES) {
       *why = "expected a positive integer";
       return FALSE;
     }
@@ -261,8 +257,7 @@ read_machine (TlCluster *c, const char *file, xmlNode *mnode, GString *errs)
 
   ClusterMachine m = { DEFAULT_INTRA_BANDWIDTH, DEFAULT_INTRA_LATENCY };
   g_autoptr (GArray) devs = g_array_new (FALSE, TRUE, sizeof (ClusterDevice));
-  g_array_set_clear_func (devs, device_clear);
-  gboolean have_link = FALSE;
+  gboolean have_link = FALSE, too_many = FALSE;
 
   for (xmlNode *n = mnode->children; n; n = n->next) {
     if (n->type != XML_ELEMENT_NODE)
@@ -279,10 +274,19 @@ read_machine (TlCluster *c, const char *file, xmlNode *mnode, GString *errs)
       read_quantity (file, n, "memory", Q_BYTES, TRUE, &memory, errs);
       read_quantity (file, n, "flops", Q_FLOPS, TRUE, &flops, errs);
       read_quantity (file, n, "bandwidth", Q_RATE, TRUE, &bandwidth, errs);
-      for (guint i = 0; i < (guint) dcount; i++) {
-        ClusterDevice d = { g_strdup (kind ? kind : "cpu"), 0, memory, flops, bandwidth };
-        g_array_append_val (devs, d);
+      if (too_many)
+        continue;
+      /* this <machine count> times its devices so far, and the machines
+       * before it: refused before a single entry is made */
+      if (c->devices->len + (devs->len + dcount) * count > MAX_DEVICES) {
+        _tl_priv_xml_add_error (errs, file, n, "too many devices (the cluster may have at most %u)",
+                                MAX_DEVICES);
+        too_many = TRUE;
+        continue;
       }
+      ClusterDevice d = { kind && g_str_equal (kind, "gpu") ? "gpu" : "cpu", 0, memory, flops, bandwidth };
+      for (guint i = 0; i < (guint) dcount; i++)
+        g_array_append_val (devs, d);
     } else if (_tl_priv_xml_is (n, CLUSTER_NS, "link")) {
       if (have_link)
         _tl_priv_xml_add_error (errs, file, n, "a <machine> has at most one <link>");
@@ -293,45 +297,25 @@ read_machine (TlCluster *c, const char *file, xmlNode *mnode, GString *errs)
                               (const char *) n->name);
     }
   }
+  if (too_many)
+    return;
   if (devs->len == 0)
     _tl_priv_xml_add_error (errs, file, mnode, "<machine> has no <device>");
-  if (c->devices->len + devs->len * count > 1e6) {
-    _tl_priv_xml_add_error (errs, file, mnode, "too many devices");
-    return;
-  }
   for (guint k = 0; k < (guint) count; k++) {
     guint machine = c->machines->len;
     g_array_append_val (c->machines, m);
     for (guint i = 0; i < devs->len; i++) {
       ClusterDevice d = g_array_index (devs, ClusterDevice, i);
-      d.kind = g_strdup (d.kind);
       d.machine = machine;
       g_array_append_val (c->devices, d);
     }
   }
 }
 
-/**
- * tl_cluster_parse:
- * @xml: document text
- * @len: its length, or -1 when NUL-terminated
- * @filename: (nullable): name used in messages
- * @error: return location for a #GError
- *
- * Parses a cluster description (urn:tl:cluster:1). Every problem is
- * reported, one "FILE:LINE: ..." line each, in one TL_ERROR_PARSE error.
- *
- * Returns: (transfer full) (nullable): the cluster, or NULL on error.
- */
-TlCluster *
-tl_cluster_parse (const char *xml, gssize len, const char *filename, GError **error)
+/* Reads a parsed document into a cluster (every problem reported at once). */
+static TlCluster *
+cluster_from_doc (xmlDoc *doc, const char *file, GError **error)
 {
-  g_return_val_if_fail (xml != NULL, NULL);
-  const char *file = filename ? filename : "<cluster>";
-  gsize n = len < 0 ? strlen (xml) : (gsize) len;
-  g_autoptr (xmlDoc) doc = _tl_priv_xml_read_memory (xml, n, file, error);
-  if (!doc)
-    return NULL;
   xmlNode *root = xmlDocGetRootElement (doc);
   if (!_tl_priv_xml_is (root, CLUSTER_NS, "cluster"))
     return _tl_priv_xml_fail (error, TL_ERROR_PARSE, file, root,
@@ -369,11 +353,40 @@ tl_cluster_parse (const char *xml, gssize len, const char *filename, GError **er
 }
 
 /**
+ * tl_cluster_parse:
+ * @xml: document text
+ * @len: its length, or -1 when NUL-terminated
+ * @filename: (nullable): name used in messages
+ * @error: return location for a #GError
+ *
+ * Parses a cluster description (urn:tl:cluster:1). Every problem is
+ * reported, one "FILE:LINE: ..." line each, in one TL_ERROR_PARSE error.
+ *
+ * Returns: (transfer full) (nullable): the cluster, or NULL on error.
+ */
+TlCluster *
+tl_cluster_parse (const char *xml, gssize len, const char *filename, GError **error)
+{
+  g_return_val_if_fail (xml != NULL, NULL);
+  const char *file = filename ? filename : "<cluster>";
+  gsize n = len < 0 ? strlen (xml) : (gsize) len;
+  g_autoptr (xmlDoc) doc = _tl_priv_xml_read_memory (xml, n, file, error);
+  if (!doc)
+    return NULL;
+  return cluster_from_doc (doc, file, error);
+}
+
+/**
  * tl_cluster_load:
  * @path: a cluster file
  * @error: return location for a #GError
  *
- * Reads and parses @path; see tl_cluster_parse().
+ * Reads and parses @path; see tl_cluster_parse(). The file is read like
+ * every tl XML document (xml-private.h): it must be a regular file (a FIFO or
+ * device is refused without waiting on it) of at most 4 MiB, refused before
+ * it is read. Errors: %TL_ERROR_NOT_FOUND (no such file), %TL_ERROR_IO,
+ * %TL_ERROR_INVALID_ARGUMENT (not a regular file) or %TL_ERROR_PARSE, the
+ * message starting with "PATH: " or "PATH:LINE: ".
  *
  * Returns: (transfer full) (nullable): the cluster, or NULL on error.
  */
@@ -381,15 +394,10 @@ TlCluster *
 tl_cluster_load (const char *path, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
-  g_autofree char *text = NULL;
-  gsize len = 0;
-  GError *local = NULL;
-  if (!g_file_get_contents (path, &text, &len, &local)) {
-    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: %s", path, local->message);
-    g_error_free (local);
+  g_autoptr (xmlDoc) doc = _tl_priv_xml_read_file (path, error);
+  if (!doc)
     return NULL;
-  }
-  return tl_cluster_parse (text, (gssize) len, path, error);
+  return cluster_from_doc (doc, path, error);
 }
 
 /* --- queries ------------------------------------------------------------- */

@@ -264,7 +264,9 @@ tl_dataset_instance_new (const TlDatasetDef *def, const char *name, const TlPara
   d->descs = g_new0 (TlTensorDesc, d->n_fields + 1);
   for (guint i = 0; i < d->n_fields; i++) {
     const TlField *f = def->field (ds, i);
-    if (!f || !f->name || !*f->name || tl_dtype_size (f->dtype) == 0 || f->ndim + 1 > TL_MAX_DIMS) {
+    /* a batch dimension is prepended on read: ndim + 1 <= TL_MAX_DIMS,
+     * written so that ndim near UINT32_MAX cannot wrap */
+    if (!f || !f->name || !*f->name || tl_dtype_size (f->dtype) == 0 || f->ndim >= TL_MAX_DIMS) {
       g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "dataset %s: field #%u is invalid", d->name,
                    i);
       goto fail;

@@ -10,7 +10,7 @@ set -u
 XDG_CACHE_HOME="$tmp/cache"
 export XDG_CACHE_HOME
 unset TL_NUM_THREADS TL_PROBE_TIMEOUT
-echo "1..24"
+echo "1..25"
 rc () { [ "$(cat "$tmp/rc")" = "$1" ] && [ ! -s "$tmp/bad" ]; }
 # stderr is one line of at most $1 bytes
 short () { [ "$(wc -l <"$tmp/err")" -le 1 ] && [ "$(wc -c <"$tmp/err")" -le "$1" ]; }
@@ -124,3 +124,11 @@ sed "s|<task kind=\"train\"|<cluster path=\"$tmp/bad-cluster.xml\"/>\n  &|" "$jo
 run validate "$tmp/cjob.xml"
 check "a cluster's problems keep one line each in the job's report" \
   'rc 2 && [ "$(grep -c "cjob.xml:[0-9]*: <cluster>: .*bad-cluster.xml:" "$tmp/err")" = 2 ] && ! grep -q "\\\\n" "$tmp/err"'
+
+# a job whose cluster is a FIFO: refused at once like a FIFO manifest (the
+# cluster reader used to open it blocking and wait for a writer forever)
+sed "s|<task kind=\"train\"|<cluster path=\"$tmp/fifo.xml\"/>\n  &|" "$jobs/good.xml" >"$tmp/fjob.xml"
+timeout 60 "$tlhost" validate "$tmp/fjob.xml" >"$tmp/out" 2>"$tmp/err"
+echo $? >"$tmp/rc"; : >"$tmp/bad"
+check "a job naming a FIFO as its cluster: exit 2 at once, not a regular file, the file named once" \
+  'rc 2 && short 400 && grep -q "fjob.xml:[0-9]*: <cluster>: .*fifo.xml: not a regular file" "$tmp/err" && [ "$(grep -o "fifo.xml" "$tmp/err" | wc -l)" = 1 ]'

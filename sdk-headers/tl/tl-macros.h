@@ -40,10 +40,18 @@
   uint16_t abi_major;    \
   uint16_t abi_minor
 
-/* Initialiser for TL_TABLE_HEADER, e.g.
- *   static const TlOpDef my_op = { TL_TABLE_INIT(TlOpDef), .name = "x", ... }; */
+/* Initialiser for TL_TABLE_HEADER, e.g. in C (C11) and C++20
+ *   static const TlOpDef my_op = { TL_TABLE_INIT(TlOpDef), .name = "x", ... };
+ * C++ before C++20 has no designated initialisers: there TL_TABLE_INIT gives
+ * the three header values positionally, and the slots that follow are listed
+ * positionally too (C++ allows no mix of the two styles):
+ *   static const TlOpDef my_op = { TL_TABLE_INIT(TlOpDef), "x", ... }; */
+#if defined(__cplusplus) && __cplusplus < 202002L
+#define TL_TABLE_INIT(Type) sizeof(Type), TL_ABI_MAJOR, TL_ABI_MINOR
+#else
 #define TL_TABLE_INIT(Type) \
   .struct_size = sizeof(Type), .abi_major = TL_ABI_MAJOR, .abi_minor = TL_ABI_MINOR
+#endif
 
 /* Generic view of any table's header. */
 typedef struct {
@@ -58,7 +66,10 @@ typedef struct {
 
 #define TL_MAX_DIMS 8
 
-/* Compile-time checks that keep released struct layouts (C11 and C++11). */
+/* Compile-time checks that keep released struct layouts (C11 and C++11).
+ * The SDK headers and their macros (TL_TABLE_INIT, TL_TABLE_HAS,
+ * TL_PLUGIN_DEFINE) compile as C11 and as C++11 or later, -pedantic: see
+ * tests/test-headers.sh. */
 #ifdef __cplusplus
 #define TL_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
 #else

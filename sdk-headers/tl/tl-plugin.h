@@ -72,12 +72,20 @@ typedef const TlPluginDesc *(*TlPluginQueryFunc)(void);
 
 #define TL_PLUGIN_ENTRY_SYMBOL "tl_plugin_query"
 
-/* Defines the descriptor and the entry symbol. Arguments are designated
- * initialisers of TlPluginDesc (besides the header, set here). */
-#define TL_PLUGIN_DEFINE(...)                                                   \
-  TL_PLUGIN_EXPORT const TlPluginDesc *tl_plugin_query(void);                   \
-  static const TlPluginDesc tl_plugin_desc_ = {                                 \
-    TL_TABLE_INIT(TlPluginDesc), __VA_ARGS__};           \
+/* Defines the descriptor and the entry symbol (with C linkage, also from
+ * C++). Arguments are initialisers of TlPluginDesc after the header, which
+ * is set here: designated in C and C++20, as above; positional in C++11 to
+ * C++17 (see TL_TABLE_INIT), starting at min_host_minor:
+ *   TL_PLUGIN_DEFINE(0, 0, 0, "fives", "1.0.0", "Apache-2.0",
+ *                    "Feature Interaction Via Edge Search", components, NULL, NULL) */
+#ifdef __cplusplus
+#define TL_PLUGIN_LINKAGE_ extern "C"
+#else
+#define TL_PLUGIN_LINKAGE_
+#endif
+#define TL_PLUGIN_DEFINE(...)                                                          \
+  TL_PLUGIN_LINKAGE_ TL_PLUGIN_EXPORT const TlPluginDesc *tl_plugin_query(void);       \
+  static const TlPluginDesc tl_plugin_desc_ = { TL_TABLE_INIT(TlPluginDesc), __VA_ARGS__ }; \
   TL_PLUGIN_EXPORT const TlPluginDesc *tl_plugin_query(void) { return &tl_plugin_desc_; }
 
 TL_END_DECLS
