@@ -96,12 +96,15 @@ static DapplePipeline *
 plan_data_parallel (const DappleModel *m, guint M, double B)
 {
   guint N = m->shape.n_machines * m->shape.per_machine;
-  N = MIN (N, (guint) (B / M));
-  g_autofree guint *devices = g_new (guint, MAX (N, 1));
+  /* at most one replica per sample of a micro-batch (compared as doubles:
+   * B / M may exceed G_MAXUINT) */
+  if (B / M < (double) N)
+    N = (guint) MAX (B / M, 1.0);
+  g_autofree guint *devices = g_new (guint, N);
   for (guint d = 0; d < N; d++)
     devices[d] = d;
   DapplePipeline *p = dapple_pipeline_new (1);
-  dapple_pipeline_set_stage (p, 0, 0, m->profile->n_layers, MAX (N, 1), devices);
+  dapple_pipeline_set_stage (p, 0, 0, m->profile->n_layers, N, devices);
   p->micro_batches = M;
   p->global_batch = B;
   p->schedule = DAPPLE_SCHEDULE_EARLY_BACKWARD;
@@ -150,6 +153,11 @@ dapple_plan_pipeline (const DappleModel *m, const DapplePlanOptions *opts, GErro
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "dapple: the global batch must be >= 1");
     return NULL;
   }
+  if (opts->micro_batches > opts->global_batch) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "dapple: micro_batches %u exceeds the global batch %g",
+                 opts->micro_batches, opts->global_batch);
+    return NULL;
+  }
   g_autoptr (GArray) ms = micro_batch_candidates (opts);
   DapplePipeline *best = NULL;
   if (opts->method == DAPPLE_METHOD_DAPPLE) {
@@ -170,8 +178,6 @@ dapple_plan_pipeline (const DappleModel *m, const DapplePlanOptions *opts, GErro
   for (guint k = ms->len; k-- > 0;) {
     guint M = g_array_index (ms, guint, k);
     double pd_bound = G_MAXDOUBLE; /* PipeDream: its objective at this M */
-    if (M > opts->global_batch)
-      continue;
     switch (opts->method) {
     case DAPPLE_METHOD_GPIPE:
       keep_better (m, &best, plan_gpipe (m, M, opts->global_batch));

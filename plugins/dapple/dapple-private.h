@@ -93,6 +93,11 @@ typedef enum {
 } DappleSchedule;
 
 #define DAPPLE_MAX_DEVICES 256
+/* Machine sets are 64-bit masks (dapple_machine_mask()). */
+#define DAPPLE_MAX_MACHINES 64
+/* Largest global batch (samples per step) the planner accepts; the
+ * manifest's max of 'global_batch'. */
+#define DAPPLE_MAX_GLOBAL_BATCH 16777216
 
 typedef struct {
   guint first, last; /* layers [first, last) */
@@ -224,7 +229,7 @@ void dapple_sim_result_free (DappleSimResult *r);
 char *dapple_pipeline_table (const DappleModel *m, const DapplePipeline *p, const DappleSimResult *r);
 char *dapple_timeline_svg (const DapplePipeline *p, const DappleSimResult *r);
 TlPlan *dapple_pipeline_to_plan (const DappleModel *m, const DapplePipeline *p, const DappleSimResult *r);
-DapplePipeline *dapple_pipeline_from_plan (const TlPlan *plan, GError **error);
+DapplePipeline *dapple_pipeline_from_plan (const TlPlan *plan, const char *filename, GError **error);
 
 /* --- runtime ------------------------------------------------------------------------------ */
 /* Run a plan (equal replicas per stage, devices = ranks) on this process's

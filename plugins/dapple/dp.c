@@ -151,13 +151,13 @@ expand (Dp *dp, DpState *st)
 {
   const DappleModel *m = dp->m;
   guint n_mach = m->shape.n_machines;
-  guint free_count[64], next_free[64];
+  guint free_count[DAPPLE_MAX_MACHINES], next_free[DAPPLE_MAX_MACHINES];
   guint total = 0;
   for (guint i = 0; i < n_mach; i++) {
     free_count[i] = st->key[12 + i];
     total += free_count[i];
   }
-  guint max_n = MIN (total, (guint) dp->mb);
+  guint max_n = dp->mb < (double) total ? (guint) dp->mb : total; /* mb may exceed G_MAXUINT */
   guint used = n_mach * m->shape.per_machine - total;
   max_n = MIN (max_n, dp->max_devices > used ? dp->max_devices - used : 0);
   guint w = MIN (st->k + 1, dp->M); /* live micro-batches of the new stage */
@@ -200,7 +200,8 @@ init_free (const DappleModel *m, guint *free_count)
 static gboolean
 check_model (const DappleModel *m, guint micro_batches, double global_batch, GError **error)
 {
-  if (m->shape.n_machines > 64 || m->shape.per_machine > 255 || m->profile->n_layers > 65535 ||
+  /* dapple_shape_init() caps the machines at DAPPLE_MAX_MACHINES */
+  if (m->shape.per_machine > 255 || m->profile->n_layers > 65535 ||
       micro_batches == 0 || micro_batches > 255 || global_batch < micro_batches) {
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
                  "dapple: unsupported size (%u machines x %u devices, %u layers, %u micro-batches of a batch of %g)",
@@ -239,7 +240,7 @@ dapple_dp (const DappleModel *m, DappleMethod method, DapplePolicy policy, guint
   dp.at = g_new0 (GPtrArray *, L + 1);
   for (guint j = 0; j <= L; j++)
     dp.at[j] = g_ptr_array_new ();
-  guint free_count[64];
+  guint free_count[DAPPLE_MAX_MACHINES];
   init_free (m, free_count);
   DpState *root = state_get (&dp, L, 0, 0, free_count);
   DpElem empty = { 0, 0, 0, 0, NULL, 0 };
@@ -325,7 +326,7 @@ typedef struct {
 static void
 brute_eval (Brute *b, guint n_stages)
 {
-  guint free_count[64];
+  guint free_count[DAPPLE_MAX_MACHINES];
   init_free (b->m, free_count);
   DapplePipeline *p = dapple_pipeline_new (n_stages);
   p->micro_batches = b->M;

@@ -44,9 +44,11 @@ dapple_policy_from_name (const char *name, DapplePolicy *out)
  * @error: return location for a #GError
  *
  * Reads the machine shape of @c: every machine must hold the same number
- * of devices, numbered machine by machine.
+ * of devices, numbered machine by machine; at most %DAPPLE_MAX_DEVICES
+ * devices on at most %DAPPLE_MAX_MACHINES machines (machine sets are
+ * 64-bit masks).
  *
- * Returns: %FALSE with @error for an empty or uneven cluster.
+ * Returns: %FALSE with @error for an empty, uneven or too large cluster.
  */
 gboolean
 dapple_shape_init (DappleShape *shape, const TlCluster *c, GError **error)
@@ -56,6 +58,11 @@ dapple_shape_init (DappleShape *shape, const TlCluster *c, GError **error)
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
                  "dapple: the cluster must have 1 to %u devices, the same number on every machine (%u devices on %u machines)",
                  DAPPLE_MAX_DEVICES, n, k);
+    return FALSE;
+  }
+  if (k > DAPPLE_MAX_MACHINES) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "dapple: the cluster has %u machines; at most %u are supported",
+                 k, DAPPLE_MAX_MACHINES);
     return FALSE;
   }
   for (guint d = 0; d < n; d++)

@@ -59,9 +59,9 @@ planner_create (const TlParams *params, GError **error)
   }
   gint64 mbs = tl_params_get_int (params, "micro_batches", 0);
   gint64 gb = tl_params_get_int (params, "global_batch", 0);
-  if (mbs < 0 || mbs > 255 || gb < 0) {
+  if (mbs < 0 || mbs > 255 || gb < 0 || gb > DAPPLE_MAX_GLOBAL_BATCH) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
-                 "dapple: micro_batches must be 0..255 and global_batch >= 0");
+                 "dapple: micro_batches must be 0..255 and global_batch 0..%d", DAPPLE_MAX_GLOBAL_BATCH);
     planner_destroy (p);
     return NULL;
   }
@@ -184,7 +184,7 @@ static gboolean
 planner_apply (TlPlanner *p, const TlPlan *plan, TlGraph *g, GError **error)
 {
   (void) p;
-  DapplePipeline *pl = dapple_pipeline_from_plan (plan, error);
+  DapplePipeline *pl = dapple_pipeline_from_plan (plan, NULL, error);
   if (!pl)
     return FALSE;
   DappleLayering *l = dapple_layering_new (g, error);
@@ -391,7 +391,7 @@ bench_task (const TlTaskContext *ctx, GError **error)
     } else {
       plan = tl_plan_from_xml (xml, (gssize) len, p->plan, error);
     }
-    DapplePipeline *pl = plan ? dapple_pipeline_from_plan (plan, error) : NULL;
+    DapplePipeline *pl = plan ? dapple_pipeline_from_plan (plan, p->plan, error) : NULL;
     tl_plan_free (plan);
     ok = pl != NULL;
     if (ok && p->schedule >= 0)

@@ -144,7 +144,8 @@ dapple_timeline_svg (const DapplePipeline *p, const DappleSimResult *r)
  *
  * Returns: (transfer full): a TlPlan of planner "dapple.planner": plan
  * attributes (method, policy, schedule, micro_batches, global_batch,
- * estimate_seconds, simulated_seconds, bubble) and one "stage" item per
+ * n_stages, n_layers, n_devices (of the cluster), estimate_seconds,
+ * simulated_seconds, bubble) and one "stage" item per
  * stage (stage, first_layer, last_layer, replicas, devices, layers).
  */
 TlPlan *
@@ -160,6 +161,7 @@ dapple_pipeline_to_plan (const DappleModel *m, const DapplePipeline *p, const Da
   tl_attrs_set_float (a, "global_batch", p->global_batch);
   tl_attrs_set_int (a, "n_stages", p->n_stages);
   tl_attrs_set_int (a, "n_layers", m->profile->n_layers);
+  tl_attrs_set_int (a, "n_devices", m->shape.n_machines * m->shape.per_machine);
   tl_attrs_set_float (a, "estimate_seconds", dapple_estimate (m, p));
   tl_attrs_set_int (a, "fits", dapple_fits (m, p));
   if (r) {
@@ -188,46 +190,89 @@ dapple_pipeline_to_plan (const DappleModel *m, const DapplePipeline *p, const Da
   return plan;
 }
 
+/* Prefix of the errors about a plan: "FILE: " or nothing. */
+static char *
+plan_where (const char *filename)
+{
+  return filename ? g_strdup_printf ("%s: ", filename) : g_strdup ("");
+}
+
 /**
  * dapple_pipeline_from_plan:
  * @plan: a plan of dapple.planner
+ * @filename: (nullable): the file @plan was read from, for messages
  * @error: return location for a #GError
  *
- * Returns: (transfer full) (nullable): the pipeline the plan describes.
+ * Checks the stage items: contiguous layers from 0, non-empty, within the
+ * plan's n_layers (when given); 1 to %DAPPLE_MAX_DEVICES devices, as many
+ * as its replicas (when given), each below the plan's n_devices (when
+ * given, else %DAPPLE_MAX_DEVICES) and used by one stage only.
+ *
+ * Returns: (transfer full) (nullable): the pipeline the plan describes;
+ * NULL with TL_ERROR_INVALID_ARGUMENT naming @filename and the stage.
  */
 DapplePipeline *
-dapple_pipeline_from_plan (const TlPlan *plan, GError **error)
+dapple_pipeline_from_plan (const TlPlan *plan, const char *filename, GError **error)
 {
   const TlAttrs *a = tl_plan_get_attrs (plan);
+  g_autofree char *where = plan_where (filename);
   guint n = 0;
   for (guint i = 0; i < tl_plan_n_items (plan); i++)
     if (g_strcmp0 (tl_plan_item_kind (plan, i), "stage") == 0)
       n++;
   if (n == 0) {
-    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "dapple: the plan has no stage items");
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%sdapple: the plan has no stage items", where);
+    return NULL;
+  }
+  gint64 n_layers = tl_attrs_get_int (a, "n_layers", G_MAXINT32);
+  gint64 n_devices = tl_attrs_get_int (a, "n_devices", DAPPLE_MAX_DEVICES);
+  if (n_layers < 1 || n_layers > G_MAXINT32 || n_devices < 1 || n_devices > DAPPLE_MAX_DEVICES) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "%sdapple: the plan's n_layers (%" G_GINT64_FORMAT ") or n_devices (%" G_GINT64_FORMAT
+                 ") is out of range (1..%d, 1..%d)",
+                 where, n_layers, n_devices, G_MAXINT32, DAPPLE_MAX_DEVICES);
     return NULL;
   }
   DapplePipeline *p = dapple_pipeline_new (n);
-  guint k = 0, prev_last = 0;
+  gboolean used[DAPPLE_MAX_DEVICES] = { FALSE };
+  guint k = 0;
+  gint64 prev_last = 0;
   for (guint i = 0; i < tl_plan_n_items (plan); i++) {
     if (g_strcmp0 (tl_plan_item_kind (plan, i), "stage") != 0)
       continue;
     const TlAttrs *it = tl_plan_item (plan, i);
     gint64 first = tl_attrs_get_int (it, "first_layer", -1), last = tl_attrs_get_int (it, "last_layer", -1);
+    gint64 replicas = tl_attrs_get_int (it, "replicas", -1);
     guint nd = 0;
     const gint64 *d = tl_attrs_get_ints (it, "devices", &nd);
-    if (first != (gint64) prev_last || last <= first || nd == 0 || nd > DAPPLE_MAX_DEVICES) {
-      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
-                   "dapple: plan stage %u is malformed (layers [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "), %u devices)",
-                   k, first, last, nd);
+    g_autofree char *bad = NULL;
+    if (first != prev_last || last <= first || last > n_layers)
+      bad = g_strdup_printf ("layers [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ") must be non-empty, start at %"
+                             G_GINT64_FORMAT " and end by %" G_GINT64_FORMAT,
+                             first, last, prev_last, n_layers);
+    else if (nd == 0 || nd > DAPPLE_MAX_DEVICES || (replicas >= 0 && replicas != (gint64) nd))
+      bad = g_strdup_printf ("%u devices (replicas %" G_GINT64_FORMAT ", at most %d)", nd, replicas,
+                             DAPPLE_MAX_DEVICES);
+    for (guint j = 0; !bad && j < nd; j++) {
+      if (d[j] < 0 || d[j] >= n_devices)
+        bad = g_strdup_printf ("device %" G_GINT64_FORMAT " is out of range 0..%" G_GINT64_FORMAT, d[j],
+                               n_devices - 1);
+      else if (used[d[j]])
+        bad = g_strdup_printf ("device %" G_GINT64_FORMAT " is used twice", d[j]);
+      else
+        used[d[j]] = TRUE;
+    }
+    if (bad) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%sdapple: plan stage %u is malformed: %s", where, k,
+                   bad);
       dapple_pipeline_free (p);
       return NULL;
     }
     guint devs[DAPPLE_MAX_DEVICES];
     for (guint j = 0; j < nd; j++)
-      devs[j] = (guint) CLAMP (d[j], 0, DAPPLE_MAX_DEVICES - 1);
+      devs[j] = (guint) d[j];
     dapple_pipeline_set_stage (p, k++, (guint) first, (guint) last, nd, devs);
-    prev_last = (guint) last;
+    prev_last = last;
   }
   p->micro_batches = (guint) CLAMP (tl_attrs_get_int (a, "micro_batches", 1), 1, 255);
   p->global_batch = MAX (tl_attrs_get_float (a, "global_batch", p->micro_batches), p->micro_batches);

@@ -119,7 +119,8 @@ fusion_ctx_fusible (const FusionCtx *ctx, guint pos)
  * @unfused: (out): bytes the nodes move as separate kernels
  * @fused: (out): bytes one fused kernel moves (inputs once, exposed outputs)
  *
- * Returns: FALSE when the nodes cannot form one fused program.
+ * Returns: FALSE when the nodes cannot form one fused program
+ * (fusion_group_program(), the check fusion_apply_plan() makes).
  */
 gboolean
 fusion_ctx_group_bytes (FusionCtx *ctx, guint n, const guint *pos, double *unfused, double *fused)
@@ -132,9 +133,8 @@ fusion_ctx_group_bytes (FusionCtx *ctx, guint n, const guint *pos, double *unfus
     nodes[i] = ctx->nodes[pos[i]];
     *unfused += fusion_node_bytes (nodes[i]);
   }
-  if (!tl_graph_nodes_fusible (ctx->g, n, nodes))
-    return FALSE;
-  g_autoptr (FusionProgram) p = fusion_program_from_nodes (n, nodes, ctx->outputs, NULL);
+  /* the check fusion_apply_plan() makes: a planned group is fused */
+  g_autoptr (FusionProgram) p = fusion_group_program (ctx->g, n, nodes, ctx->outputs, NULL);
   if (!p)
     return FALSE;
   for (guint i = 0; i < p->n_in; i++)

@@ -74,6 +74,8 @@ FusionProgram *fusion_program_from_nodes (guint n_nodes, TlNode *const *sorted,
                                           GHashTable *graph_outputs, GError **error);
 FusionProgram *fusion_program_from_attrs (const TlAttrs *attrs, guint n_in,
                                           const TlTensorDesc *in_desc, GError **error);
+FusionProgram *fusion_group_program (const TlGraph *g, guint n_nodes, TlNode *const *sorted,
+                                     GHashTable *graph_outputs, GError **error);
 void fusion_program_to_attrs (const FusionProgram *p, TlAttrs *attrs);
 gboolean fusion_program_analyse (FusionProgram *p, GError **error);
 void fusion_program_free (FusionProgram *p);

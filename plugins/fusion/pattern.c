@@ -188,6 +188,34 @@ fusion_program_from_nodes (guint n_nodes, TlNode *const *sorted, GHashTable *gra
 }
 
 /**
+ * fusion_group_program:
+ * @g: the graph of the nodes
+ * @n_nodes: number of nodes
+ * @sorted: (array length=n_nodes): distinct nodes of @g in graph order
+ * @graph_outputs: set of named graph output values (fusion_graph_outputs())
+ * @error: return location for a #GError
+ *
+ * The one check a group passes both when the explorer plans it and when
+ * fusion_apply_plan() fuses it: merging the nodes keeps @g acyclic and they
+ * form a fused program (fusion_program_from_nodes(); its analysis does not
+ * depend on the order of the nodes, which earlier rewrites may change).
+ *
+ * Returns: (transfer full) (nullable): the program, NULL with @error when
+ * the group cannot be fused.
+ */
+FusionProgram *
+fusion_group_program (const TlGraph *g, guint n_nodes, TlNode *const *sorted, GHashTable *graph_outputs,
+                      GError **error)
+{
+  if (!tl_graph_nodes_fusible (g, n_nodes, sorted)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "fusion: the %u nodes cannot be merged (a path leaves the group and re-enters it)", n_nodes);
+    return NULL;
+  }
+  return fusion_program_from_nodes (n_nodes, sorted, graph_outputs, error);
+}
+
+/**
  * fusion_program_to_attrs:
  * @p: a program
  * @attrs: where to store it
@@ -449,13 +477,34 @@ instr_flat (const FusionProgram *p, const FusionInstr *in)
   return TRUE;
 }
 
+/* Does desc c make a better domain than d? The largest value; among equal
+ * sizes the highest rank ([R, 1] over [R]: [R] is then its rows), then the
+ * larger shape in lexicographic order: a choice that does not depend on the
+ * order of the instructions. */
+static gboolean
+domain_better (const TlTensorDesc *c, const TlTensorDesc *d)
+{
+  if (!d)
+    return TRUE;
+  gint64 nc = desc_numel (c), nd = desc_numel (d);
+  if (nc != nd)
+    return nc > nd;
+  if (c->ndim != d->ndim)
+    return c->ndim > d->ndim;
+  for (guint i = 0; i < c->ndim; i++)
+    if (c->shape[i] != d->shape[i])
+      return c->shape[i] > d->shape[i];
+  return FALSE;
+}
+
 /**
  * fusion_program_analyse:
  * @p: a program with descs
  * @error: return location for a #GError
  *
- * Chooses the domain D (the largest value, [..., C]: rows are the leading
- * axes, columns the last), classifies each value as full (D), keepdims row
+ * Chooses the domain D (the largest value, of the highest rank among equal
+ * sizes (domain_better()), [..., C]: rows are the leading axes, columns the
+ * last), classifies each value as full (D), keepdims row
  * (D with last axis 1) or row (D without its last axis), checks that every
  * operand can be addressed from a (row, column) position, and that every
  * reduction reduces a full value over the columns.
@@ -469,11 +518,11 @@ fusion_program_analyse (FusionProgram *p, GError **error)
   for (guint i = 0; i < p->n_instr; i++) {
     const FusionInstr *in = &p->ins[i];
     const TlTensorDesc *c = &in->desc;
-    if (!dom || desc_numel (c) > desc_numel (dom))
+    if (domain_better (c, dom))
       dom = c;
     if (in->info->reduction) {
       c = in->in[0] >= 0 ? &p->in_desc[in->in[0]] : &p->ins[-in->in[0] - 1].desc;
-      if (desc_numel (c) > desc_numel (dom))
+      if (domain_better (c, dom))
         dom = c;
     }
   }

@@ -163,7 +163,7 @@ fusion_apply_plan (const TlPlan *plan, TlGraph *g, gboolean rewrite, guint *n_fu
     }
     g_autoptr (GHashTable) outs = fusion_graph_outputs (g);
     g_autoptr (GError) local = NULL;
-    g_autoptr (FusionProgram) p = fusion_program_from_nodes (n, nodes, outs, &local);
+    g_autoptr (FusionProgram) p = fusion_group_program (g, n, nodes, outs, &local);
     TlNode *nn = NULL;
     if (p) {
       g_autoptr (TlAttrs) a = tl_attrs_new ();

@@ -441,7 +441,7 @@ test_graph_plan_apply (void)
   TlPlan *back = tl_plan_from_xml (xml, -1, "plan.xml", &error);
   g_assert_no_error (error);
   g_assert_true (tl_plan_equal (plan, back));
-  DapplePipeline *q = dapple_pipeline_from_plan (back, &error);
+  DapplePipeline *q = dapple_pipeline_from_plan (back, "plan.xml", &error);
   g_assert_no_error (error);
   g_assert_cmpuint (q->n_stages, ==, 3);
   g_assert_cmpuint (q->micro_batches, ==, 4);
@@ -547,6 +547,169 @@ test_annotated_measured (void)
   tl_graph_unref (g);
 }
 
+/* Global batches beyond G_MAXUINT samples per micro-batch: data parallelism
+ * uses every device (no cast of B / M to guint), the DP still plans. */
+static void
+test_huge_global_batch (void)
+{
+  TlCluster *c = make_cluster (1, 4, "16GiB", "50e9", "5e-6", "1.25e9", "20e-6");
+  DappleProfile *prof = sized_profile (4, 0.01, 0.02, 1e3, 1e3, 1e3);
+  DappleModel m;
+  model_init (&m, prof, c);
+  DapplePlanOptions o = { DAPPLE_METHOD_DP, -1, 1, 4294967296.0 };
+  GError *error = NULL;
+  DapplePipeline *p = dapple_plan_pipeline (&m, &o, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (p->n_stages, ==, 1);
+  g_assert_cmpuint (p->stages[0].n_devices, ==, 4);
+  for (guint d = 0; d < 4; d++)
+    g_assert_cmpuint (p->stages[0].devices[d], ==, d);
+  dapple_pipeline_free (p);
+  /* fewer samples per micro-batch than devices: one replica per sample */
+  DapplePlanOptions few = { DAPPLE_METHOD_DP, -1, 2, 6 };
+  p = dapple_plan_pipeline (&m, &few, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (p->stages[0].n_devices, ==, 3);
+  dapple_pipeline_free (p);
+  /* no activation bytes: a micro-batch of 2^33 samples fits */
+  for (guint l = 0; l < prof->n_layers; l++)
+    prof->layers[l].act = prof->layers[l].out = 0;
+  p = dapple_dp (&m, DAPPLE_METHOD_DAPPLE, DAPPLE_FRESH_FIRST, 1, 4294967296.0 * 2, 4, G_MAXDOUBLE, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+  guint used = 0;
+  for (guint s = 0; s < p->n_stages; s++)
+    used += p->stages[s].n_devices;
+  g_assert_cmpuint (used, >=, 1);
+  g_assert_cmpuint (used, <=, 4);
+  dapple_pipeline_free (p);
+  /* the component caps the parameter (the manifest's max) */
+  TlParams *params = tl_params_new ();
+  tl_params_set_int (params, "global_batch", G_GINT64_CONSTANT (4294967296));
+  g_assert_null (dapple_planner_def.create (params, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  tl_params_free (params);
+  dapple_profile_free (prof);
+  tl_cluster_free (c);
+}
+
+/* Machine sets are 64-bit masks: more than 64 machines are refused up
+ * front (every method goes through dapple_shape_init), 64 work. */
+static void
+test_too_many_machines (void)
+{
+  TlCluster *c = make_cluster (80, 1, "16GiB", "130e9", "5e-6", "3.125e9", "20e-6");
+  DappleShape shape;
+  GError *error = NULL;
+  g_assert_false (dapple_shape_init (&shape, c, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "80 machines"));
+  g_clear_error (&error);
+  tl_cluster_free (c);
+  c = make_cluster (64, 1, "16GiB", "130e9", "5e-6", "3.125e9", "20e-6");
+  DappleProfile *prof = sized_profile (80, 0.01, 0.02, 1e3, 1e3, 1e3);
+  DappleModel m;
+  model_init (&m, prof, c);
+  DapplePlanOptions o = { DAPPLE_METHOD_GPIPE, -1, 8, 64 };
+  DapplePipeline *p = dapple_plan_pipeline (&m, &o, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (p->n_stages, ==, 64);
+  guint64 all = 0;
+  for (guint s = 0; s < p->n_stages; s++)
+    all |= dapple_machine_mask (&m.shape, p->stages[s].n_devices, p->stages[s].devices);
+  g_assert_cmpuint (all, ==, G_MAXUINT64);
+  dapple_pipeline_free (p);
+  dapple_profile_free (prof);
+  tl_cluster_free (c);
+}
+
+/* More micro-batches than samples: a clear error up front. */
+static void
+test_micro_batches_exceed_batch (void)
+{
+  TlCluster *c = make_cluster (1, 4, "16GiB", "50e9", "5e-6", "1.25e9", "20e-6");
+  DappleProfile *prof = sized_profile (4, 0.01, 0.02, 1e3, 1e3, 1e3);
+  DappleModel m;
+  model_init (&m, prof, c);
+  for (guint k = 0; k < 4; k++) {
+    DapplePlanOptions o = { (DappleMethod) k, -1, 128, 64 };
+    GError *error = NULL;
+    g_assert_null (dapple_plan_pipeline (&m, &o, &error));
+    g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull (strstr (error->message, "micro_batches 128 exceeds the global batch 64"));
+    g_clear_error (&error);
+  }
+  dapple_profile_free (prof);
+  tl_cluster_free (c);
+}
+
+/* A two-stage dapple plan; stage 1 gets the given layers and devices. */
+static TlPlan *
+two_stage_plan (gint64 first, gint64 last, guint n_dev, const gint64 *devs, gboolean sizes)
+{
+  TlPlan *plan = tl_plan_new ("dapple.planner");
+  TlAttrs *a = tl_plan_attrs (plan);
+  tl_attrs_set_int (a, "micro_batches", 2);
+  tl_attrs_set_float (a, "global_batch", 8);
+  if (sizes) {
+    tl_attrs_set_int (a, "n_layers", 4);
+    tl_attrs_set_int (a, "n_devices", 4);
+  }
+  TlAttrs *it = tl_plan_add_item (plan, "stage");
+  tl_attrs_set_int (it, "first_layer", 0);
+  tl_attrs_set_int (it, "last_layer", 2);
+  tl_attrs_set_ints (it, "devices", 2, (gint64[]){ 0, 1 });
+  it = tl_plan_add_item (plan, "stage");
+  tl_attrs_set_int (it, "first_layer", first);
+  tl_attrs_set_int (it, "last_layer", last);
+  tl_attrs_set_ints (it, "devices", n_dev, devs);
+  return plan;
+}
+
+/* dapple_pipeline_from_plan() rejects what it cannot represent. */
+static void
+test_plan_stage_checks (void)
+{
+  static const struct {
+    gint64 first, last;
+    guint n;
+    gint64 devs[3];
+    gboolean sizes;
+    const char *what;
+  } bad[] = {
+    { 2, G_GINT64_CONSTANT (4294967298), 1, { 2 }, FALSE, "layers" },
+    { 2, G_GINT64_CONSTANT (4294967296), 1, { 2 }, FALSE, "layers" },
+    { 2, 5, 1, { 2 }, TRUE, "layers" },
+    { 2, 2, 1, { 2 }, TRUE, "layers" },
+    { 3, 4, 1, { 2 }, TRUE, "layers" },
+    { 2, 4, 1, { 300 }, FALSE, "device 300" },
+    { 2, 4, 1, { -1 }, FALSE, "device -1" },
+    { 2, 4, 1, { 4 }, TRUE, "device 4" },
+    { 2, 4, 2, { 2, 2 }, TRUE, "device 2 is used twice" },
+    { 2, 4, 1, { 1 }, TRUE, "device 1 is used twice" },
+  };
+  GError *error = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    TlPlan *plan = two_stage_plan (bad[i].first, bad[i].last, bad[i].n, bad[i].devs, bad[i].sizes);
+    g_assert_null (dapple_pipeline_from_plan (plan, "bad-plan.xml", &error));
+    g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+    g_test_message ("%u: %s", i, error->message);
+    g_assert_true (g_str_has_prefix (error->message, "bad-plan.xml: "));
+    g_assert_nonnull (strstr (error->message, "stage 1"));
+    g_assert_nonnull (strstr (error->message, bad[i].what));
+    g_clear_error (&error);
+    tl_plan_free (plan);
+  }
+  TlPlan *plan = two_stage_plan (2, 4, 2, (gint64[]){ 3, 2 }, TRUE);
+  DapplePipeline *p = dapple_pipeline_from_plan (plan, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (p->stages[1].last, ==, 4);
+  g_assert_cmpuint (p->stages[1].devices[0], ==, 3);
+  dapple_pipeline_free (p);
+  tl_plan_free (plan);
+}
+
 /* The simulate task: plans, compares, writes the plan and the timelines. */
 static void
 test_simulate_task (void)
@@ -611,5 +774,9 @@ main (int argc, char **argv)
   g_test_add_func ("/dapple/graph-plan-apply", test_graph_plan_apply);
   g_test_add_func ("/dapple/annotated-measured", test_annotated_measured);
   g_test_add_func ("/dapple/simulate-task", test_simulate_task);
+  g_test_add_func ("/dapple/huge-global-batch", test_huge_global_batch);
+  g_test_add_func ("/dapple/too-many-machines", test_too_many_machines);
+  g_test_add_func ("/dapple/micro-batches-exceed-batch", test_micro_batches_exceed_batch);
+  g_test_add_func ("/dapple/plan-stage-checks", test_plan_stage_checks);
   return g_test_run ();
 }

@@ -208,23 +208,40 @@ test_gelu_ln (void)
 static const char *const unary_ops[] = { "neg", "relu", "gelu", "tanh", "sigmoid", "abs", "exp", "square" };
 static const char *const binary_ops[] = { "add", "sub", "mul", "maximum", "minimum", "div" };
 
+static const char *const wide_unary_ops[] = { "neg", "relu", "gelu", "tanh", "sigmoid", "abs", "exp", "square",
+                                               "sign", "sqrt", "log", "rsqrt" };
+static const char *const wide_binary_ops[] = { "add", "sub", "mul", "maximum", "minimum", "div", "pow" };
+
 /* A random DAG of memory-bound ops on [R, C] with row, column and scalar
- * inputs. n_ops counts the ops drawn (helpers for safe domains add some). */
+ * inputs. n_ops counts the ops drawn (helpers for safe domains add some).
+ * wide: small [R, C] or [A, R, C] domains, inputs also [R] / [A, R], [1, C],
+ * [1] and 0-d, reductions of any rank with or without keepdims,
+ * broadcast_to, sign, sqrt, log, rsqrt and pow; ops whose operands do not
+ * broadcast are skipped (the shapes that once made the explorer plan groups
+ * that fusion_apply_plan() then refused). */
 static TlGraph *
-random_dag (TlRng *rng, guint n_ops, gboolean extras, gboolean big, guint *n_inputs, char ***names,
+random_dag (TlRng *rng, guint n_ops, gboolean extras, gboolean big, gboolean wide, guint *n_inputs, char ***names,
             TlTensor ***ins)
 {
   TlGraph *g = tl_graph_new ();
-  gint64 R = 1 + (gint64) tl_rng_below (rng, big ? 40 : 9);
-  gint64 C = 1 + (gint64) tl_rng_below (rng, big ? 9000 : 40);
-  gint64 shapes[3][2] = { { R, C }, { R, 1 }, { C, 0 } };
-  guint nd[3] = { 2, 2, 1 };
+  gboolean three = wide && tl_rng_below (rng, 2);
+  gint64 A = wide ? 1 + (gint64) tl_rng_below (rng, 3) : 1;
+  gint64 R = 1 + (gint64) tl_rng_below (rng, wide ? 5 : big ? 40 : 9);
+  gint64 C = 1 + (gint64) tl_rng_below (rng, wide ? 7 : big ? 9000 : 40);
+  /* full, keepdims rows, rows, columns, [1, C], 0-d, [1] */
+  gint64 shapes2[7][3] = { { R, C }, { R, 1 }, { R }, { C }, { 1, C }, { 0 }, { 1 } };
+  gint64 shapes3[7][3] = { { A, R, C }, { A, R, 1 }, { A, R }, { C }, { 1, C }, { 0 }, { 1 } };
+  static const guint nd2[7] = { 2, 2, 1, 1, 2, 0, 1 }, nd3[7] = { 3, 3, 2, 1, 2, 0, 1 };
+  gint64 (*shapes)[3] = three ? shapes3 : shapes2;
+  const guint *nd = three ? nd3 : nd2;
+  /* narrow DAGs: full, keepdims rows and columns only */
+  static const guint narrow[3] = { 0, 1, 3 };
   g_autoptr (GPtrArray) vals = g_ptr_array_new ();
   guint ni = 2 + (guint) tl_rng_below (rng, 3);
   *names = g_new0 (char *, ni + 1);
   *ins = g_new0 (TlTensor *, ni);
   for (guint i = 0; i < ni; i++) {
-    guint k = i == 0 ? 0 : (guint) tl_rng_below (rng, 3);
+    guint k = i == 0 ? 0 : wide ? (guint) tl_rng_below (rng, 7) : narrow[tl_rng_below (rng, 3)];
     (*names)[i] = g_strdup_printf ("in%u", i);
     g_ptr_array_add (vals, tl_graph_input (g, (*names)[i], TL_DTYPE_F32, nd[k], shapes[k]));
     (*ins)[i] = rand_tensor (rng, nd[k], shapes[k], -1, 1);
@@ -235,22 +252,34 @@ random_dag (TlRng *rng, guint n_ops, gboolean extras, gboolean big, guint *n_inp
     TlValue *a = vals->pdata[tl_rng_below (rng, vals->len)];
     TlValue *b = vals->pdata[tl_rng_below (rng, vals->len)];
     TlValue *r = NULL;
-    guint kind = (guint) tl_rng_below (rng, 10);
+    guint kind = (guint) tl_rng_below (rng, wide ? 12 : 10);
     gint ax = -1;
     if (kind < 4) {
-      const char *op = unary_ops[tl_rng_below (rng, G_N_ELEMENTS (unary_ops))];
+      const char *op = wide ? wide_unary_ops[tl_rng_below (rng, G_N_ELEMENTS (wide_unary_ops))]
+                            : unary_ops[tl_rng_below (rng, G_N_ELEMENTS (unary_ops))];
       if (g_str_equal (op, "exp") || g_str_equal (op, "square"))
         a = tl_tanh (g, a); /* keep values bounded */
+      if (g_str_equal (op, "sqrt") || g_str_equal (op, "log") || g_str_equal (op, "rsqrt"))
+        a = tl_scale (g, tl_sigmoid (g, a), 1.0, 0.5); /* positive */
       r = tl_graph_op (g, op, 1, &a, NULL);
     } else if (kind < 8) {
-      const char *op = binary_ops[tl_rng_below (rng, G_N_ELEMENTS (binary_ops))];
+      const char *op = wide ? wide_binary_ops[tl_rng_below (rng, G_N_ELEMENTS (wide_binary_ops))]
+                            : binary_ops[tl_rng_below (rng, G_N_ELEMENTS (binary_ops))];
       if (g_str_equal (op, "div"))
         b = tl_scale (g, tl_sigmoid (g, b), 1.0, 0.5);
+      if (g_str_equal (op, "pow"))
+        a = tl_scale (g, tl_sigmoid (g, a), 1.0, 0.5);
       TlValue *ab[2] = { a, b };
       r = tl_graph_op (g, op, 2, ab, NULL);
-    } else if (kind == 8 && tl_value_ndim (a) == 2 && tl_value_dim (a, -1) == C) {
+    } else if (wide && kind < 10 && tl_value_ndim (a) >= 1 && tl_value_dim (a, -1) == C) {
+      guint w = (guint) tl_rng_below (rng, 3);
+      gboolean kd = tl_rng_below (rng, 2);
+      r = w == 0 ? tl_sum (g, a, 1, &ax, kd) : w == 1 ? tl_mean (g, a, 1, &ax, kd) : tl_max (g, a, 1, &ax, kd);
+    } else if (!wide && kind == 8 && tl_value_ndim (a) == 2 && tl_value_dim (a, -1) == C) {
       guint w = (guint) tl_rng_below (rng, 3);
       r = w == 0 ? tl_sum (g, a, 1, &ax, TRUE) : w == 1 ? tl_mean (g, a, 1, &ax, TRUE) : tl_max (g, a, 1, &ax, TRUE);
+    } else if (wide && kind == 10) {
+      r = tl_broadcast_to (g, a, nd[0], shapes[0]);
     } else if (extras && tl_value_ndim (a) == 2) {
       /* not fusible: a softmax, or a reduction over the rows */
       if (tl_rng_below (rng, 2))
@@ -261,6 +290,12 @@ random_dag (TlRng *rng, guint n_ops, gboolean extras, gboolean big, guint *n_inp
       }
     } else {
       r = tl_scale (g, a, 0.5 + tl_rng_uniform (rng), tl_rng_uniform (rng) - 0.5);
+    }
+    if (!r && wide) {
+      /* operands that do not broadcast */
+      g_autoptr (GError) error = NULL;
+      g_assert_false (tl_graph_take_error (g, &error));
+      continue;
     }
     g_assert_nonnull (r);
     g_ptr_array_add (vals, r);
@@ -273,6 +308,8 @@ random_dag (TlRng *rng, guint n_ops, gboolean extras, gboolean big, guint *n_inp
       tl_graph_set_output (g, name, v);
     }
   }
+  if (k == 0)
+    tl_graph_set_output (g, "out0", vals->pdata[0]);
   GError *error = NULL;
   g_assert_true (tl_graph_take_error (g, &error));
   return g;
@@ -296,9 +333,10 @@ typedef struct {
 } FusedDag;
 
 static void
-fused_dag_init (FusedDag *d, TlRng *rng, guint n_ops, gboolean big, const char *mode, TlPlan **plan_out)
+fused_dag_init (FusedDag *d, TlRng *rng, guint n_ops, gboolean big, gboolean wide, const char *mode,
+                TlPlan **plan_out)
 {
-  d->g = random_dag (rng, n_ops, TRUE, big, &d->ni, &d->names, &d->ins);
+  d->g = random_dag (rng, n_ops, TRUE, big, wide, &d->ni, &d->names, &d->ins);
   d->f = fuse_copy (d->g, mode, plan_out);
 }
 
@@ -310,33 +348,41 @@ fused_dag_clear (FusedDag *d)
   free_inputs (d->ni, d->names, d->ins);
 }
 
+/* Random DAGs, fused results equal unfused ones; 220 narrow DAGs, then wide
+ * ones (random_dag()). Every group the explorer plans is fused when the
+ * plan is applied: the fused graph has the plan's kernels_after nodes. */
 static void
 test_random_dags (void)
 {
   TlRng rng;
   tl_rng_init (&rng, 7, 0);
+  const guint n_narrow = 220, n_wide = 600;
   guint fused_total = 0, kb_total = 0, ka_total = 0;
-  for (guint t = 0; t < 220; t++) {
+  for (guint t = 0; t < n_narrow + n_wide; t++) {
     const char *mode = t % 5 == 4 ? "baseline" : "stitch";
+    gboolean wide = t >= n_narrow;
     TlPlan *plan = NULL;
     FusedDag dag;
-    fused_dag_init (&dag, &rng, 4 + (guint) tl_rng_below (&rng, 20), t % 10 == 9, mode, &plan);
+    fused_dag_init (&dag, &rng, 4 + (guint) tl_rng_below (&rng, 20), !wide && t % 10 == 9, wide, mode, &plan);
     guint kb, ka;
     double d = compare (dag.g, dag.f, dag.ni, (const char *const *) dag.names, dag.ins, &kb, &ka);
-    if (d > TOL) {
+    gint64 planned = tl_attrs_get_int (tl_plan_get_attrs (plan), "kernels_after", -1);
+    if (d > TOL || (gint64) tl_graph_n_nodes (dag.f) != planned) {
       g_autofree char *xml = tl_plan_to_xml (plan);
       g_autofree char *json = tl_graph_to_json (dag.g);
-      g_test_message ("DAG %u (%s): rel diff %g\n%s\n%s", t, mode, d, xml, json);
+      g_test_message ("DAG %u (%s): rel diff %g, %u nodes after, planned %" G_GINT64_FORMAT "\n%s\n%s", t, mode,
+                      d, tl_graph_n_nodes (dag.f), planned, xml, json);
     }
     g_assert_cmpfloat (d, <=, TOL);
     g_assert_cmpuint (ka, <=, kb);
+    g_assert_cmpint (tl_graph_n_nodes (dag.f), ==, planned);
     fused_total += tl_plan_n_items (plan);
     kb_total += kb;
     ka_total += ka;
     tl_plan_free (plan);
     fused_dag_clear (&dag);
   }
-  g_test_message ("220 DAGs: %u groups, kernels %u -> %u", fused_total, kb_total, ka_total);
+  g_test_message ("%u DAGs: %u groups, kernels %u -> %u", n_narrow + n_wide, fused_total, kb_total, ka_total);
   g_assert_cmpuint (ka_total, <, kb_total);
 }
 
@@ -401,7 +447,7 @@ test_brute_force (void)
     guint ni;
     char **names;
     TlTensor **ins;
-    TlGraph *g = random_dag (&rng, 3 + (guint) tl_rng_below (&rng, 6), t % 3 == 0, FALSE, &ni, &names, &ins);
+    TlGraph *g = random_dag (&rng, 3 + (guint) tl_rng_below (&rng, 6), t % 3 == 0, FALSE, FALSE, &ni, &names, &ins);
     if (tl_graph_n_nodes (g) > 10) {
       tl_graph_unref (g);
       free_inputs (ni, names, ins);
@@ -594,9 +640,10 @@ test_compiled_c (void)
   TlRng rng;
   tl_rng_init (&rng, 21, 0);
   guint compiled = 0;
-  for (guint t = 0; t < 15; t++) {
+  for (guint t = 0; t < 35; t++) {
+    /* then wide DAGs: 3-D domains, [R, 1] domains with [R] rows, 0-d values */
     FusedDag dag;
-    fused_dag_init (&dag, &rng, 4 + (guint) tl_rng_below (&rng, 14), t % 5 == 4, "stitch", NULL);
+    fused_dag_init (&dag, &rng, 4 + (guint) tl_rng_below (&rng, 14), t < 15 && t % 5 == 4, t >= 15, "stitch", NULL);
     double d = compare (dag.g, dag.f, dag.ni, (const char *const *) dag.names, dag.ins, NULL, NULL);
     g_assert_cmpfloat (d, <=, TOL);
     g_autoptr (GPtrArray) progs = g_ptr_array_new_with_free_func ((GDestroyNotify) fusion_program_free);
@@ -652,7 +699,7 @@ test_cuda_codegen (void)
   }
   for (guint t = 0; t < 30; t++) {
     FusedDag dag;
-    fused_dag_init (&dag, &rng, 6 + (guint) tl_rng_below (&rng, 10), t % 3 == 0, "stitch", NULL);
+    fused_dag_init (&dag, &rng, 6 + (guint) tl_rng_below (&rng, 10), t % 3 == 0, FALSE, "stitch", NULL);
     collect_programs (dag.f, progs);
     fused_dag_clear (&dag);
   }
@@ -749,7 +796,7 @@ test_cuda_run (void)
   }
   for (guint t = 0; t < 40; t++) {
     FusedDag dag;
-    fused_dag_init (&dag, &rng, 4 + (guint) tl_rng_below (&rng, 8), t % 2 == 0, "stitch", NULL);
+    fused_dag_init (&dag, &rng, 4 + (guint) tl_rng_below (&rng, 8), t % 2 == 0, FALSE, "stitch", NULL);
     const char *const *names = (const char *const *) dag.names;
     g_autoptr (GPtrArray) a = run_graph (dag.g, dag.ni, names, dag.ins, NULL);
     g_autoptr (GPtrArray) b = run_graph_on (dag.f, dag.ni, names, dag.ins, NULL, "cuda");
