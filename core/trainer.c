@@ -11,7 +11,11 @@
  * micro-batch k of the run reads rows from epoch k / steps_per_epoch. The
  * trainer state is the number of optimizer steps taken, so a resumed run
  * reads the same batches, feeds random ops the same step numbers and
- * produces the same parameters as an uninterrupted one.
+ * produces the same parameters as an uninterrupted one; the checkpoint also
+ * holds the model-selection state (best value, evaluations without
+ * improvement, and the training-loss window in progress, which is the
+ * selection metric without eval data), so it selects the same best
+ * checkpoint and stops early at the same step.
  *
  * On a GPU (cfg->device "cuda[:N]") the parameters, the accumulated
  * gradients and the optimizer state live on the device (train-device.c);
@@ -115,6 +119,11 @@ typedef struct {
   double best;
   gboolean have_best;
   gint64 bad_evals;
+  /* Mean training loss since the last evaluation point: the selection
+   * metric without eval data. Checkpointed, so that a run resumed mid-window
+   * evaluates the same window as an uninterrupted one. */
+  double window_loss;
+  gint64 window_n;
   const char *select;
   TlMetrics last_eval;
   gboolean have_eval;
@@ -203,6 +212,10 @@ save_last (Trainer *t, GError **error)
   g_hash_table_insert (
       meta, "trainer.best",
       g_strdup (t->have_best ? g_ascii_formatd (buf, sizeof buf, "%.17g", t->best) : "none"));
+  g_hash_table_insert (meta, "trainer.window_loss",
+                       g_strdup (g_ascii_formatd (buf, sizeof buf, "%.17g", t->window_loss)));
+  g_hash_table_insert (meta, "trainer.window_n",
+                       g_strdup_printf ("%" G_GINT64_FORMAT, t->window_n));
   g_hash_table_insert (meta, "model", g_strdup (tl_model_instance_name (t->m)));
   g_autofree char *path = join_path (t->cfg->out_dir, "last.safetensors");
   TlOptimizer *host_opt = NULL;
@@ -257,6 +270,18 @@ load_resume (Trainer *t, GError **error)
   if (s && strcmp (s, "none") != 0) {
     t->best = g_ascii_strtod (s, NULL);
     t->have_best = TRUE;
+  }
+  /* Absent from checkpoints written before they were saved: the window then
+   * restarts empty. */
+  s = g_hash_table_lookup (meta, "trainer.window_n");
+  const char *wl = g_hash_table_lookup (meta, "trainer.window_loss");
+  if (s && wl && g_ascii_string_to_unsigned (s, 10, 0, G_MAXINT64, &v, NULL)) {
+    char *end = NULL;
+    double l = g_ascii_strtod (wl, &end);
+    if (end != wl && !*end && isfinite (l)) {
+      t->window_n = (gint64) v;
+      t->window_loss = l;
+    }
   }
   /* The data order is a function of (seed, batch size, accumulation,
    * shuffle): say so when a resumed run changes them. */
@@ -418,8 +443,6 @@ train_loop (Trainer *t, GError **error)
     g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY, "train: out of memory");
     return FALSE;
   }
-  double window_loss = 0;
-  gint64 window_n = 0;
   gint64 last_ckpt = t->opt_step;
   if (t->progress && t->progress->begin)
     t->progress->begin (t->progress->user_data, "train", t->total);
@@ -500,8 +523,8 @@ train_loop (Trainer *t, GError **error)
     t->opt_step++;
     if (!_tl_priv_devparams_step_end (&t->devp, t->m, (guint64) t->opt_step, error))
       return FALSE;
-    window_loss += step_loss;
-    window_n++;
+    t->window_loss += step_loss;
+    t->window_n++;
     tl_metrics_init (&t->last_train);
     tl_metrics_set (&t->last_train, "loss", step_loss);
     tl_metrics_set (&t->last_train, "lr", lr);
@@ -520,9 +543,9 @@ train_loop (Trainer *t, GError **error)
     if (at_eval) {
       TlMetrics window;
       tl_metrics_init (&window);
-      tl_metrics_set (&window, "loss", window_loss / (double) MAX (1, window_n));
-      window_loss = 0;
-      window_n = 0;
+      tl_metrics_set (&window, "loss", t->window_loss / (double) MAX (1, t->window_n));
+      t->window_loss = 0;
+      t->window_n = 0;
       if (!eval_point (t, &window, &stop, error))
         return FALSE;
     }

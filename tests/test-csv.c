@@ -231,6 +231,30 @@ test_labels (void)
   g_assert_cmpint (bt_field (d, "y")->dtype, ==, TL_DTYPE_F32);
   tl_dataset_instance_free (d);
 
+  /* a NaN numeric label is malformed (a NaN float feature is missing) */
+  const char *nan_text = "a,y\n1,0.5\nnan,nan\n3,1.5\n";
+  d = open_text ("nanlabel.csv", nan_text, KV ("schema", "a:float,y:label", "header", "true",
+                                               "label_dtype", "f32"), &error);
+  g_assert_null (d);
+  BT_ASSERT_ERROR (error, TL_ERROR_PARSE,
+                   "nanlabel.csv:3: field 'y': label 'nan' is not a finite number");
+  g_autofree char *nan_path = bt_write_file (tmpdir, "nanlabel2.csv", nan_text, strlen (nan_text));
+  g_test_expect_message ("tl", G_LOG_LEVEL_MESSAGE, "nanlabel2.csv: skipped 1 malformed rows "
+                         "(first: nanlabel2.csv:3: field 'y': label 'nan' is not a finite number)");
+  d = open_csv (nan_path, KV ("schema", "a:float,y:label", "header", "true", "label_dtype", "f32",
+                              "on_error", "skip"), &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  assert_field (d, "y", (double[]){ 0.5, 1.5 }, 2);
+  assert_field (d, "a", (double[]){ 1, 3 }, 2);
+  tl_dataset_instance_free (d);
+  d = open_text ("nanfeat.csv", "a,y\nnan,0.5\n3,1.5\n",
+                 KV ("schema", "a:float,y:label", "header", "true", "label_dtype", "f32"), &error);
+  g_assert_no_error (error);
+  assert_field (d, "a", (double[]){ 0, 3 }, 2);
+  assert_field (d, "a_missing", (double[]){ 1, 0 }, 2);
+  tl_dataset_instance_free (d);
+
   d = open_text ("u.csv", "1,a\n2,b\n", KV ("schema", "x:float,y:label", "label_values", "a,c"),
                  &error);
   BT_ASSERT_ERROR (error, TL_ERROR_PARSE, "u.csv:2: field 'y': label 'b' is not in label_values");

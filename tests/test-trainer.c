@@ -327,6 +327,153 @@ test_resume_bitwise (void)
   fixture_rm_rf (dir_b);
 }
 
+/* The evaluation points of a run: step and metrics ("loss" is the mean
+ * training loss of the window without eval data), and every step's loss. */
+typedef struct {
+  gint64 n, eval_step[16];
+  double eval_loss[16];
+  gint64 n_steps, step[32];
+  double step_loss[32];
+  gint64 stop_at;
+} EvalLog;
+
+static void
+log_step (gpointer ud, gint64 step, const TlMetrics *m)
+{
+  EvalLog *l = ud;
+  g_assert_cmpint (l->n_steps, <, 32);
+  l->step[l->n_steps] = step;
+  l->step_loss[l->n_steps++] = tl_metrics_get (m, "loss");
+  if (l->stop_at > 0 && step == l->stop_at)
+    tl_trainer_request_stop ();
+}
+
+static void
+log_eval (gpointer ud, gint64 step, const TlMetrics *m)
+{
+  EvalLog *l = ud;
+  g_assert_cmpint (l->n, <, 16);
+  l->eval_step[l->n] = step;
+  l->eval_loss[l->n++] = tl_metrics_get (m, "loss");
+}
+
+static TlProgress
+progress_log (EvalLog *l)
+{
+  TlProgress p = { 0 };
+  p.step = log_step;
+  p.eval = log_eval;
+  p.user_data = l;
+  return p;
+}
+
+static char *
+meta_of (const char *dir, const char *file, const char *key)
+{
+  GError *error = NULL;
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  GHashTable *meta = NULL;
+  GHashTable *t = tl_safetensors_read (path, &meta, &error);
+  g_assert_no_error (error);
+  char *v = g_strdup (g_hash_table_lookup (meta, key));
+  g_hash_table_destroy (t);
+  g_hash_table_destroy (meta);
+  return v;
+}
+
+/* Without eval data the selection metric is the mean training loss over the
+ * window since the last evaluation point. A checkpoint written mid-window
+ * (here the stop at step 6 of the window 5..8) carries the partial window,
+ * so the resumed run evaluates (and selects best.safetensors from) the same
+ * losses as an uninterrupted one; a checkpoint without it (written before
+ * it was saved) still resumes, with the window restarting empty. */
+static void
+test_resume_window (void)
+{
+  GError *error = NULL;
+  g_autofree char *dir_a = fixture_tmpdir ();
+  g_autofree char *dir_b = fixture_tmpdir ();
+  g_autofree char *dir_c = fixture_tmpdir ();
+  TlDatasetInstance *train = fixture_dataset (40, 4, 3, 1, FALSE);
+  TlTrainConfig cfg;
+
+  TlModelInstance *a = fixture_model (8, FALSE, 0.25, 21);
+  resume_config (&cfg, dir_a);
+  EvalLog la = { 0 };
+  TlProgress pa = progress_log (&la);
+  g_assert_true (tl_train (a, train, NULL, &cfg, &pa, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (la.n, ==, 4); /* steps 4, 8, 12, 14 */
+
+  TlModelInstance *b = fixture_model (8, FALSE, 0.25, 21);
+  resume_config (&cfg, dir_b);
+  EvalLog lb = { 0 };
+  lb.stop_at = 6;
+  TlProgress pb = progress_log (&lb);
+  g_assert_false (tl_train (b, train, NULL, &cfg, &pb, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_CANCELLED);
+  g_clear_error (&error);
+  tl_model_instance_free (b);
+  g_autofree char *wn = meta_of (dir_b, "last.safetensors", "trainer.window_n");
+  g_assert_cmpstr (wn, ==, "2");
+
+  /* the same checkpoint without the window, as an older tl wrote it */
+  {
+    g_autofree char *from = g_build_filename (dir_b, "last.safetensors", NULL);
+    g_autofree char *to = g_build_filename (dir_c, "last.safetensors", NULL);
+    GHashTable *meta = NULL;
+    GHashTable *t = tl_safetensors_read (from, &meta, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_hash_table_remove (meta, "trainer.window_loss"));
+    g_assert_true (g_hash_table_remove (meta, "trainer.window_n"));
+    g_autofree const char **names = (const char **) g_hash_table_get_keys_as_array (t, NULL);
+    guint n = g_hash_table_size (t);
+    g_autofree TlTensor **tensors = g_new (TlTensor *, n);
+    for (guint i = 0; i < n; i++)
+      tensors[i] = g_hash_table_lookup (t, names[i]);
+    g_assert_true (tl_safetensors_write (to, n, names, tensors, meta, &error));
+    g_assert_no_error (error);
+    g_hash_table_destroy (t);
+    g_hash_table_destroy (meta);
+  }
+
+  TlModelInstance *r = fixture_model (8, FALSE, 0.25, 21);
+  resume_config (&cfg, dir_b);
+  cfg.resume_from = dir_b;
+  EvalLog lr = { 0 };
+  TlProgress pr = progress_log (&lr);
+  g_assert_true (tl_train (r, train, NULL, &cfg, &pr, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lr.n, ==, 3);
+  for (gint64 i = 0; i < lr.n; i++) {
+    g_assert_cmpint (lr.eval_step[i], ==, la.eval_step[i + 1]);
+    g_assert_cmpfloat (lr.eval_loss[i], ==, la.eval_loss[i + 1]);
+  }
+  g_autofree char *best_a = meta_of (dir_a, "best.safetensors", "metrics");
+  g_autofree char *best_r = meta_of (dir_b, "best.safetensors", "metrics");
+  g_assert_cmpstr (best_r, ==, best_a);
+
+  TlModelInstance *o = fixture_model (8, FALSE, 0.25, 21);
+  resume_config (&cfg, dir_c);
+  cfg.resume_from = dir_c;
+  EvalLog lo = { 0 };
+  TlProgress po = progress_log (&lo);
+  g_assert_true (tl_train (o, train, NULL, &cfg, &po, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lo.n, ==, 3);
+  g_assert_cmpint (lo.step[1], ==, 8);
+  g_assert_cmpfloat (lo.eval_loss[0], ==, (lo.step_loss[0] + lo.step_loss[1]) / 2.0);
+  g_assert_cmpfloat (lo.eval_loss[1], ==, lr.eval_loss[1]);
+
+  tl_model_instance_free (a);
+  tl_model_instance_free (r);
+  tl_model_instance_free (o);
+  tl_dataset_instance_free (train);
+  fixture_rm_rf (dir_a);
+  fixture_rm_rf (dir_b);
+  fixture_rm_rf (dir_c);
+}
+
 static void
 test_early_stopping (void)
 {
@@ -616,6 +763,100 @@ test_instances (void)
 }
 
 /* Runs last: the stop flag stays set until the next tl_train. */
+/* A dataset with one field whose ndim is the "ndim" parameter. The field's
+ * cardinality (-1) follows shape[TL_MAX_DIMS - 1] in memory: an unchecked
+ * ndim above TL_MAX_DIMS reads it as a negative dimension. */
+static TlField bad_ndim_field;
+
+static TlDataset *
+bad_ndim_open (const TlParams *p, GError **error)
+{
+  (void) error;
+  memset (&bad_ndim_field, 0, sizeof bad_ndim_field);
+  bad_ndim_field.name = "x";
+  bad_ndim_field.dtype = TL_DTYPE_F32;
+  bad_ndim_field.ndim = (uint32_t) tl_params_get_int (p, "ndim", 0);
+  for (guint k = 0; k < TL_MAX_DIMS; k++)
+    bad_ndim_field.shape[k] = 1;
+  bad_ndim_field.cardinality = -1;
+  return (TlDataset *) &bad_ndim_field;
+}
+
+static void
+bad_ndim_close (TlDataset *ds)
+{
+  (void) ds;
+}
+
+static uint32_t
+bad_ndim_n_fields (TlDataset *ds)
+{
+  (void) ds;
+  return 1;
+}
+
+static const TlField *
+bad_ndim_get_field (TlDataset *ds, uint32_t i)
+{
+  (void) ds;
+  return i == 0 ? &bad_ndim_field : NULL;
+}
+
+static int64_t
+bad_ndim_size (TlDataset *ds)
+{
+  (void) ds;
+  return 1;
+}
+
+static gboolean
+bad_ndim_read (TlDataset *ds, int64_t n, const int64_t *rows, TlTensor *const *out, GError **error)
+{
+  (void) ds;
+  (void) n;
+  (void) rows;
+  (void) out;
+  (void) error;
+  return TRUE;
+}
+
+static const TlDatasetDef bad_ndim_def = {
+  TL_TABLE_INIT (TlDatasetDef),
+  .open = bad_ndim_open,
+  .close = bad_ndim_close,
+  .n_fields = bad_ndim_n_fields,
+  .field = bad_ndim_get_field,
+  .size = bad_ndim_size,
+  .read = bad_ndim_read,
+};
+
+/* Regression: the field check was `ndim + 1 > TL_MAX_DIMS` on a uint32_t,
+ * which wraps for ndim == UINT32_MAX and let the shape loop read past
+ * shape[]. A batch dimension is prepended, so ndim < TL_MAX_DIMS. */
+static void
+test_field_ndim (void)
+{
+  static const gint64 bad[] = { TL_MAX_DIMS, TL_MAX_DIMS + 1, G_MAXUINT32 - 1, G_MAXUINT32 };
+  g_autoptr (GError) error = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    TlParams *p = tl_params_new ();
+    tl_params_set_int (p, "ndim", bad[i]);
+    g_assert_null (tl_dataset_instance_new (&bad_ndim_def, "test.ndim", p, &error));
+    g_assert_error (error, TL_ERROR, TL_ERROR_PLUGIN);
+    if (!strstr (error->message, "field #0 is invalid"))
+      g_error ("ndim %" G_GINT64_FORMAT ": %s", bad[i], error->message);
+    g_clear_error (&error);
+    tl_params_free (p);
+  }
+  TlParams *p = tl_params_new ();
+  tl_params_set_int (p, "ndim", TL_MAX_DIMS - 1);
+  TlDatasetInstance *d = tl_dataset_instance_new (&bad_ndim_def, "test.ndim", p, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tl_dataset_instance_field (d, 0)->ndim, ==, TL_MAX_DIMS - 1);
+  tl_dataset_instance_free (d);
+  tl_params_free (p);
+}
+
 static void
 test_cancel_evaluate (void)
 {
@@ -640,10 +881,12 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/binary-and-predict", test_binary_and_predict);
   g_test_add_func ("/trainer/best-checkpoint", test_best_checkpoint);
   g_test_add_func ("/trainer/resume-bitwise", test_resume_bitwise);
+  g_test_add_func ("/trainer/resume-window", test_resume_window);
   g_test_add_func ("/trainer/early-stopping", test_early_stopping);
   g_test_add_func ("/trainer/accumulation", test_accumulation);
   g_test_add_func ("/trainer/errors", test_errors);
   g_test_add_func ("/trainer/instances", test_instances);
+  g_test_add_func ("/trainer/field-ndim", test_field_ndim);
   g_test_add_func ("/trainer/zz-cancel-evaluate", test_cancel_evaluate);
   return g_test_run ();
 }

@@ -138,6 +138,15 @@ parse_float (const char *s, double *out)
   return !isinf (v);
 }
 
+/* A numeric (label_dtype=f32) label: a float that is neither infinite nor
+ * NaN. Unlike a feature, whose NaN means "missing", a NaN label would only
+ * reach the loss, so the row is malformed. */
+static gboolean
+parse_label_f32 (const char *s, double *out)
+{
+  return parse_float (s, out) && !isnan (*out);
+}
+
 static gboolean
 parse_int (const char *s, gint64 *out)
 {
@@ -167,7 +176,7 @@ check_row (Csv *csv, const TlCsvTable *t, gint64 r)
       if (is_missing (csv, tok))
         return g_strdup_printf ("field '%s': missing label", c->name);
       double v;
-      if (csv->label_f32 && !parse_float (tok, &v))
+      if (csv->label_f32 && !parse_label_f32 (tok, &v))
         return g_strdup_printf ("field '%s': label '%s' is not a finite number", c->name, shown);
       if (!csv->label_f32 && csv->label_values) {
         g_autofree char *norm = normalise_label (tok);
@@ -471,7 +480,7 @@ convert_row (Csv *csv, const TlCsvTable *t, gint64 r, gint64 w, const ColStats *
     if (c->type == TL_CSV_LABEL) {
       if (csv->label_f32) {
         double v = 0;
-        parse_float (tok, &v);
+        parse_label_f32 (tok, &v);
         ((float *) out[f].data)[w] = (float) v;
         continue;
       }

@@ -292,9 +292,10 @@ binarize_adjacency (Fives *m, TlParamStore *store, double tau_inv)
   tl_tensor_set_flat (bin, 0, 1.0);
 }
 
-/* Anneal tau: tau_start * (tau_end / tau_start)^min(1, step / anneal_steps);
- * switch the search off after search_steps (and, with binarize, replace the
- * soft adjacency by its binarisation). */
+/* Anneal tau: tau_start * (tau_end / tau_start)^min(1, s / anneal_steps)
+ * with s the search steps done so far (steps after search_warmup, at most
+ * search_steps); switch the search off after search_steps (and, with
+ * binarize, replace the soft adjacency by its binarisation). */
 static gboolean
 fives_step_end (TlModel *model, TlParamStore *store, guint64 step, GError **error)
 {
@@ -308,7 +309,11 @@ fives_step_end (TlModel *model, TlParamStore *store, guint64 step, GError **erro
   TlTensor *t = tl_param_store_lookup (store, "search.tau_inv");
   if (!t)
     return TRUE;
-  gint64 s = MAX (0, (gint64) step - m->search_warmup);
+  /* tau stops with the search: H is frozen then, and the soft gates
+   * (binarize=false), the mask (binarize=true) and the read-out all use the
+   * tau of the switch step. */
+  gint64 last = m->search_steps > 0 ? m->search_warmup + m->search_steps : G_MAXINT64;
+  gint64 s = MAX (0, MIN ((gint64) step, last) - m->search_warmup);
   double frac = m->anneal_steps > 0 ? MIN (1.0, (double) s / (double) m->anneal_steps) : 1.0;
   double tau = m->tau_start * pow (m->tau_end / m->tau_start, frac);
   tl_tensor_set_flat (t, 0, 1.0 / tau);

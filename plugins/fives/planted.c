@@ -178,14 +178,27 @@ planted_open (const TlParams *params, GError **error)
 
   /* The problem: depends on seed only. */
   guint n_pairs = pairs->len / 2, n_triples = triples->len / 3;
-  double n_pair_cells = (double) MAX (1, n_pairs) * (double) card * (double) card;
+  double n_pair_cells = (double) n_pairs * (double) card * (double) card;
   g_autofree double *mains = g_try_new (double, (gsize) (nf * card));
-  g_autofree double *ptab = n_pair_cells <= 1e8 ? g_try_new (double, (gsize) n_pair_cells) : NULL;
-  g_autofree double *tvec = g_try_new (double, (gsize) (MAX (1, n_triples) * 3 * card));
-  if (!mains || !ptab || !tvec) {
+  /* Tables only for the interactions planted: none for pairs="" (or
+   * triples=""), whatever the cardinality. */
+  g_autofree double *ptab = NULL;
+  g_autofree double *tvec = NULL;
+  if (n_pairs > 0 && n_pair_cells <= 1e8)
+    ptab = g_try_new (double, (gsize) n_pair_cells);
+  if (n_triples > 0)
+    tvec = g_try_new (double, (gsize) n_triples * 3 * (gsize) card);
+  if (n_pairs > 0 && !ptab) {
     g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY,
                  "fives.planted: cannot allocate the interaction tables (%u pairs of %" G_GINT64_FORMAT
                  " x %" G_GINT64_FORMAT " values)", n_pairs, card, card);
+    planted_close (ds);
+    return NULL;
+  }
+  if (!mains || (n_triples > 0 && !tvec)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY,
+                 "fives.planted: cannot allocate the effect tables (%" G_GINT64_FORMAT " fields, %u triples, %"
+                 G_GINT64_FORMAT " values each)", nf, n_triples, card);
     planted_close (ds);
     return NULL;
   }

@@ -7,6 +7,7 @@
  *   - LR on raw + FIVES crosses beats raw LR by >= 0.05 AUC and is within
  *     0.02 AUC of LR given the true crosses (means over the seeds).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -161,6 +162,35 @@ test_planted_bad_params (void)
   tl_params_free (p);
 }
 
+/* No pair (triple) table is needed without planted pairs (triples): a
+ * cardinality whose pair table would not fit still opens then; with a
+ * planted pair it is refused, naming the pairs. */
+static void
+test_planted_no_interactions (void)
+{
+  const char *none[] = { "n_rows=100", "n_fields=4", "cardinality=20000", "pairs=", "triples=", NULL };
+  const char *triple[] = { "n_rows=100", "n_fields=4", "cardinality=20000", "pairs=", "triples=1+2+3", NULL };
+  const char *const *kvs[] = { none, triple };
+  for (guint k = 0; k < G_N_ELEMENTS (kvs); k++) {
+    TlDatasetInstance *d = dataset (kvs[k]);
+    g_assert_cmpint (tl_dataset_instance_size (d), ==, 100);
+    g_assert_cmpint (tl_dataset_instance_field (d, 0)->cardinality, ==, 20000);
+    tl_dataset_instance_free (d);
+  }
+
+  const TlComponentInfo *ci = component ("fives.planted");
+  g_autoptr (GError) error = NULL;
+  const TlDatasetDef *def = tl_registry_load_component (reg, ci, &error);
+  g_assert_no_error (error);
+  const char *pair[] = { "n_rows=100", "n_fields=4", "cardinality=20000", "pairs=1+2", "triples=", NULL };
+  TlParams *p = params_of (ci, pair);
+  TlDatasetInstance *d = tl_dataset_instance_new (def, "fives.planted", p, &error);
+  g_assert_null (d);
+  g_assert_error (error, TL_ERROR, TL_ERROR_NO_MEMORY);
+  g_assert_nonnull (strstr (error->message, "(1 pairs of 20000 x 20000 values)"));
+  tl_params_free (p);
+}
+
 static void
 test_lr_bad_cross (void)
 {
@@ -175,6 +205,50 @@ test_lr_bad_cross (void)
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, "empty field name"));
   tl_params_free (p);
+}
+
+/* tau anneals only during the search: with anneal_steps > search_steps it
+ * stops at its value of the switch step (step 3 here: s = 3 of 20), so the
+ * frozen soft gates, the binary mask and the read-out all share it. */
+static void
+test_tau_stops_with_search (void)
+{
+  const char *dkv[] = { "n_rows=200", "seed=2", NULL };
+  TlDatasetInstance *d = dataset (dkv);
+  double expect = 1.0 / pow (0.1, 3.0 / 20.0);
+  for (guint bin = 0; bin < 2; bin++) {
+    const char *mkv[] = { "search_steps=3", "anneal_steps=20", "search_warmup=0", "tau_start=1", "tau_end=0.1",
+                          bin ? "binarize=true" : "binarize=false", NULL };
+    Model mo;
+    model_open (&mo, "fives.fives", mkv, 1);
+    TlTrainConfig cfg;
+    tl_train_config_init (&cfg);
+    cfg.steps = 8;
+    cfg.batch_size = 50;
+    cfg.optimizer = "adam";
+    cfg.lr = 0.01;
+    cfg.seed = 1;
+    cfg.deterministic = 1;
+    g_autoptr (GError) error = NULL;
+    g_assert_true (tl_train (mo.m, d, NULL, &cfg, NULL, NULL, &error));
+    g_assert_no_error (error);
+    TlParamStore *store = tl_model_instance_params (mo.m);
+    TlTensor *t = tl_param_store_lookup (store, "search.tau_inv");
+    g_assert_nonnull (t);
+    g_assert_cmpfloat_with_epsilon (tl_tensor_get_flat (t, 0), expect, 1e-5);
+    g_assert_cmpfloat (tl_tensor_get_flat (tl_param_store_lookup (store, "search.on"), 0), ==, 0.0);
+    TlTensor *binary = tl_param_store_lookup (store, "search.binary");
+    if (bin)
+      g_assert_cmpfloat (tl_tensor_get_flat (binary, 0), ==, 1.0);
+    else
+      g_assert_null (binary);
+    /* later steps keep it */
+    g_assert_true (tl_model_instance_step_end (mo.m, 30, &error));
+    g_assert_no_error (error);
+    g_assert_cmpfloat_with_epsilon (tl_tensor_get_flat (t, 0), expect, 1e-5);
+    model_close (&mo);
+  }
+  tl_dataset_instance_free (d);
 }
 
 /* The first n ranked edges of edges-layer1.tsv as "fa+fb". */
@@ -366,7 +440,9 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/fives/planted/schema", test_planted_schema);
   g_test_add_func ("/fives/planted/bad-params", test_planted_bad_params);
+  g_test_add_func ("/fives/planted/no-interactions", test_planted_no_interactions);
   g_test_add_func ("/fives/lr/bad-cross", test_lr_bad_cross);
+  g_test_add_func ("/fives/search/tau-stops", test_tau_stops_with_search);
   g_test_add_func ("/fives/examples/validate", test_examples_validate);
   g_test_add_func ("/fives/examples/planted-run", test_examples_planted_run);
   g_test_add_func ("/fives/acceptance/planted", test_acceptance);
