@@ -10,6 +10,11 @@
 #include "tl-private.h"
 #include "json-mini.h"
 
+/* Safetensors data is little-endian and is read and written as the tensors
+ * hold it in memory: configure refuses big-endian hosts (AC_C_BIGENDIAN),
+ * this repeats it for any other build. */
+G_STATIC_ASSERT (G_BYTE_ORDER == G_LITTLE_ENDIAN);
+
 /* Largest header accepted (the reference implementation uses 100 MB). */
 #define ST_MAX_HEADER (100u * 1024 * 1024)
 
@@ -57,6 +62,16 @@ entry_cmp (gconstpointer a, gconstpointer b)
   return x->end < y->end ? -1 : (x->end > y->end);
 }
 
+static char *
+shape_string (const StEntry *e)
+{
+  GString *s = g_string_new ("[");
+  for (guint i = 0; i < e->ndim; i++)
+    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? "," : "", e->shape[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
 static gboolean
 parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_size, StEntry *e,
              GError **error)
@@ -93,8 +108,12 @@ parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_s
     return FALSE;
   }
   e->ndim = sh->n;
-  guint64 numel = 1;
-  gboolean overflow = FALSE;
+  /* The product of the non-zero dimensions bounds the strides of the
+   * tensor: it must fit even when a zero dimension makes the tensor empty
+   * ([0, 2^63-1, 2^63-1] holds no element but its strides would overflow). */
+  gsize esz = tl_dtype_size (e->dtype);
+  guint64 extent = 1;
+  gboolean zero = FALSE, too_large = FALSE;
   for (guint i = 0; i < sh->n; i++) {
     const TlJson *d = sh->items[i];
     if (d->type != TL_JSON_NUMBER || !d->is_uint || d->uint > (guint64) G_MAXINT64) {
@@ -103,11 +122,23 @@ parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_s
       return FALSE;
     }
     e->shape[i] = (gint64) d->uint;
-    if (d->uint != 0 && numel > G_MAXUINT64 / d->uint)
-      overflow = TRUE;
+    if (d->uint == 0)
+      zero = TRUE;
+    else if (extent > (guint64) G_MAXINT64 / esz / d->uint)
+      too_large = TRUE;
     else
-      numel *= d->uint;
+      extent *= d->uint;
   }
+  if (too_large) {
+    g_autofree char *shape_s = shape_string (e);
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                 "%s: tensor '%s': %s %s is too large (its non-zero dimensions span more than "
+                 "2^63-1 bytes)",
+                 path, ename, dt->str, shape_s);
+    return FALSE;
+  }
+  /* numel * esz <= G_MAXINT64 from here */
+  guint64 numel = zero ? 0 : extent;
   if (off->n != 2 || off->items[0]->type != TL_JSON_NUMBER || !off->items[0]->is_uint ||
       off->items[1]->type != TL_JSON_NUMBER || !off->items[1]->is_uint) {
     g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
@@ -123,14 +154,8 @@ parse_entry (const char *path, const char *name, const TlJson *v, guint64 data_s
                  path, ename, e->begin, e->end, data_size);
     return FALSE;
   }
-  gsize esz = tl_dtype_size (e->dtype);
-  if (overflow || numel > G_MAXUINT64 / esz || numel * esz != e->end - e->begin) {
-    g_autofree char *shape_s = NULL;
-    GString *s = g_string_new ("[");
-    for (guint i = 0; i < e->ndim; i++)
-      g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? "," : "", e->shape[i]);
-    g_string_append_c (s, ']');
-    shape_s = g_string_free (s, FALSE);
+  if (numel * esz != e->end - e->begin) {
+    g_autofree char *shape_s = shape_string (e);
     g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
                  "%s: tensor '%s': %s %s needs a different byte count than data_offsets give "
                  "(%" G_GUINT64_FORMAT ")",
@@ -320,7 +345,11 @@ str_ptr_cmp (gconstpointer a, gconstpointer b)
  * @error: return location for a #GError
  *
  * Writes a safetensors file through a temporary file, fsync and rename: on
- * failure whatever was at @path stays as it was.
+ * failure whatever was at @path stays as it was. Names, metadata keys and
+ * metadata values must be valid UTF-8 (and the header at most 100 MB, what
+ * readers accept): otherwise it fails with %TL_ERROR_INVALID_ARGUMENT before
+ * anything is written, rather than leave a file tl_safetensors_read()
+ * refuses.
  *
  * Returns: TRUE on success.
  */
@@ -339,6 +368,15 @@ tl_safetensors_write (const char *path, guint n, const char *const *names, TlTen
     g_string_append (h, "\"__metadata__\":{");
     for (guint i = 0; i < nk; i++) {
       const char *v = g_hash_table_lookup (metadata, keys[i]);
+      /* the reader (ours and the reference one) wants UTF-8 JSON: refuse
+       * here rather than replace a good file with an unreadable one */
+      if (!g_utf8_validate (keys[i], -1, NULL) || (v && !g_utf8_validate (v, -1, NULL))) {
+        g_autofree char *ekey = _tl_priv_escape_short (keys[i]);
+        g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                     "%s: metadata %s \"%s\" is not valid UTF-8", path,
+                     g_utf8_validate (keys[i], -1, NULL) ? "value of" : "key", ekey);
+        return FALSE;
+      }
       if (i)
         g_string_append_c (h, ',');
       _tl_priv_json_append_string (h, keys[i]);
@@ -363,19 +401,22 @@ tl_safetensors_write (const char *path, guint n, const char *const *names, TlTen
       return FALSE;
     }
     if (!g_hash_table_add (seen, (gpointer) name)) {
+      g_autofree char *ename = _tl_priv_escape_short (name);
       g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "%s: duplicate tensor name '%s'",
-                   path, name);
+                   path, ename);
       return FALSE;
     }
     const char *dt = st_dtype_name (tl_tensor_dtype (t));
     if (!dt) {
+      g_autofree char *ename = _tl_priv_escape_short (name);
       g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "%s: tensor '%s': dtype %s not supported",
-                   path, name, tl_dtype_name (tl_tensor_dtype (t)));
+                   path, ename, tl_dtype_name (tl_tensor_dtype (t)));
       return FALSE;
     }
     if (tl_tensor_device (t) != TL_DEVICE_CPU) {
+      g_autofree char *ename = _tl_priv_escape_short (name);
       g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "%s: tensor '%s' is not on the CPU", path,
-                   name);
+                   ename);
       return FALSE;
     }
     guint64 nbytes = tl_tensor_nbytes (t);
@@ -394,6 +435,13 @@ tl_safetensors_write (const char *path, guint n, const char *const *names, TlTen
   g_string_append_c (h, '}');
   while (h->len % 8 != 0)
     g_string_append_c (h, ' ');
+  if (h->len > ST_MAX_HEADER) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "%s: the header (names and metadata) would take %" G_GSIZE_FORMAT
+                 " bytes, readers accept at most %u",
+                 path, h->len, ST_MAX_HEADER);
+    return FALSE;
+  }
 
   TlAtomicFile *af = _tl_priv_atomic_open (path, error);
   if (!af)
@@ -409,7 +457,8 @@ tl_safetensors_write (const char *path, guint n, const char *const *names, TlTen
     TlTensor *c = tl_tensor_contiguous (tensors[i], &cerr);
     if (!c) {
       _tl_priv_atomic_abort (af);
-      g_propagate_prefixed_error (error, cerr, "%s: tensor '%s': ", path, names[i]);
+      g_autofree char *ename = _tl_priv_escape_short (names[i]);
+      g_propagate_prefixed_error (error, cerr, "%s: tensor '%s': ", path, ename);
       return FALSE;
     }
     gsize nb = tl_tensor_nbytes (c);

@@ -55,6 +55,23 @@ test_round_trip (void)
   g_assert_cmpstr (g_hash_table_lookup (got_meta, "step"), ==, "7");
   g_hash_table_destroy (got_meta);
   g_assert_true (stores_equal (sa, sb));
+  /* Metadata that is not UTF-8 fails before the good checkpoint is
+   * replaced (the new one would not load). */
+  g_autofree char *good = NULL;
+  gsize good_len = 0;
+  g_assert_true (g_file_get_contents (path, &good, &good_len, NULL));
+  g_hash_table_insert (meta, "note", "bad\xff\xfe");
+  g_assert_false (tl_checkpoint_save (sb, NULL, meta, path, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_assert_true (g_str_has_prefix (error->message, path));
+  g_assert_nonnull (strstr (error->message, "metadata value of \"note\" is not valid UTF-8"));
+  g_clear_error (&error);
+  g_autofree char *now = NULL;
+  gsize now_len = 0;
+  g_assert_true (g_file_get_contents (path, &now, &now_len, NULL));
+  g_assert_cmpmem (good, good_len, now, now_len);
+  g_assert_true (tl_checkpoint_load (sb, NULL, path, &error));
+  g_assert_no_error (error);
   /* Same seed, same init; different seed differs (checked above). */
   TlModelInstance *c = built_model (4, FALSE, 1);
   g_assert_true (stores_equal (sa, tl_model_instance_params (c)));

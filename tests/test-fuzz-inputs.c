@@ -963,6 +963,10 @@ test_safetensors (void)
     "{\"__metadata__\":{\"k\\n\":1}}",
     "{\"x\\n\":[]}",
     "{\"q\":{\"dtype\":\"\\n\",\"shape\":[],\"data_offsets\":[0,4]}}",
+    /* empty tensors whose other dimensions overflow (their strides would) */
+    "{\"a\":{\"dtype\":\"F32\",\"shape\":[0,9223372036854775807,9223372036854775807],"
+    "\"data_offsets\":[0,0]}}",
+    "{\"a\":{\"dtype\":\"F32\",\"shape\":[0,4611686018427387904,4],\"data_offsets\":[0,0]}}",
   };
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autoptr (GByteArray) b = st_bytes (bad[i], 8);

@@ -1,9 +1,13 @@
 /* test-safetensors.c — round trips, hostile files, atomic writes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 #include <glib/gstdio.h>
 #include <tl/tl.h>
 
@@ -101,6 +105,40 @@ test_write_errors (void)
   g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  /* Metadata that is not UTF-8 is refused before anything is written: the
+   * good file stays (the reader would refuse the new one). */
+  const char *one_name[1] = { "a" };
+  g_assert_true (tl_safetensors_write (path, 1, one_name, ts, NULL, &error));
+  g_autofree char *good = NULL;
+  gsize good_len = 0;
+  g_assert_true (g_file_get_contents (path, &good, &good_len, NULL));
+  for (int bad_key = 0; bad_key < 2; bad_key++) {
+    g_autoptr (GHashTable) md = g_hash_table_new (g_str_hash, g_str_equal);
+    g_hash_table_insert (md, "fine", "ok");
+    if (bad_key)
+      g_hash_table_insert (md, "bad\n\xff\xfe", "v");
+    else
+      g_hash_table_insert (md, "note", "bad\xff\xfe");
+    g_assert_false (tl_safetensors_write (path, 1, one_name, ts, md, &error));
+    g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+    g_assert_true (g_str_has_prefix (error->message, path));
+    g_assert_nonnull (strstr (error->message, "UTF-8"));
+    g_assert_true (g_utf8_validate (error->message, -1, NULL));
+    g_assert_null (strchr (error->message, '\n'));
+    g_assert_nonnull (strstr (error->message, bad_key ? "key \"bad\\n\\xff\\xfe\"" : "\"note\""));
+    g_clear_error (&error);
+    g_autofree char *now = NULL;
+    gsize now_len = 0;
+    g_assert_true (g_file_get_contents (path, &now, &now_len, NULL));
+    g_assert_cmpmem (good, good_len, now, now_len);
+  }
+  GDir *dir = g_dir_open (tmpdir, 0, NULL);
+  const char *ent;
+  while ((ent = g_dir_read_name (dir)))
+    g_assert_false (g_str_has_prefix (ent, ".err.safetensors."));
+  g_dir_close (dir);
+  g_unlink (path);
+
   g_autofree char *nodir = tmp_path ("no/such/dir/x.safetensors");
   const char *one[1] = { "a" };
   g_assert_false (tl_safetensors_write (nodir, 1, one, ts, NULL, &error));
@@ -159,7 +197,12 @@ static const Hostile hostile[] = {
   { "{\"__metadata__\":{\"k\":1}}", 0, -1, TL_ERROR_PARSE, "__metadata__" },
   { "{\"__metadata__\":[]}", 0, -1, TL_ERROR_PARSE, "__metadata__" },
   { "{\"a\":5}", 0, -1, TL_ERROR_PARSE, "not an object" },
-  { "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],\"data_offsets\":[0,8]}}", 8, -1, TL_ERROR_PARSE, "byte count" },
+  { "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],\"data_offsets\":[0,8]}}", 8, -1, TL_ERROR_PARSE, "too large" },
+  /* empty, but the other dimensions overflow (strides would) */
+  { "{\"a\":{\"dtype\":\"F32\",\"shape\":[0,9223372036854775807,9223372036854775807],\"data_offsets\":[0,0]}}", 0, -1, TL_ERROR_PARSE, "F32 [0,9223372036854775807,9223372036854775807] is too large" },
+  { "{\"a\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,0,4],\"data_offsets\":[0,0]}}", 0, -1, TL_ERROR_PARSE, "too large" },
+  { "{\"a\":{\"dtype\":\"F64\",\"shape\":[1152921504606846976,0],\"data_offsets\":[0,0]}}", 0, -1, TL_ERROR_PARSE, "too large" },
+  { "{\"a\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,0]}}", 0, -1, TL_ERROR_PARSE, "too large" },
   { "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, -1, TL_ERROR_UNSUPPORTED, "dimensions" },
   { "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,18446744073709551616]}}", 8, -1, TL_ERROR_PARSE, "data_offsets" },
   { "{\"a\\ud800\":1}", 0, -1, TL_ERROR_PARSE, "surrogate" },
@@ -190,6 +233,16 @@ test_hostile (void)
   g_assert_null (tl_safetensors_read (path, NULL, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
   g_clear_error (&error);
+  /* An empty tensor whose other dimensions fit is fine. */
+  g_autofree char *empty = write_raw ("empty-wide.safetensors",
+                                      "{\"a\":{\"dtype\":\"F32\",\"shape\":[0,2305843009213693951],"
+                                      "\"data_offsets\":[0,0]}}", 0, -1);
+  GHashTable *et = tl_safetensors_read (empty, NULL, &error);
+  g_assert_no_error (error);
+  TlTensor *ea = g_hash_table_lookup (et, "a");
+  g_assert_cmpint (tl_tensor_numel (ea), ==, 0);
+  g_assert_cmpint (tl_tensor_shape (ea)[1], ==, 2305843009213693951);
+  g_hash_table_destroy (et);
   /* Files shorter than 8 bytes, missing file */
   g_autofree char *tiny = tmp_path ("tiny.safetensors");
   g_assert_true (g_file_set_contents (tiny, "abc", 3, NULL));
@@ -304,6 +357,85 @@ test_atomic (void)
   tl_tensor_unref (big);
 }
 
+/* Set the modification time of `path` `age` seconds back. */
+static void
+age_file (const char *path, gint64 age)
+{
+  struct utimbuf t;
+  t.actime = t.modtime = time (NULL) - (time_t) age;
+  g_assert_cmpint (g_utime (path, &t), ==, 0);
+}
+
+static char *
+make_file (const char *name, gint64 age)
+{
+  char *p = tmp_path (name);
+  g_assert_true (g_file_set_contents (p, "partial", 7, NULL));
+  if (age)
+    age_file (p, age);
+  return p;
+}
+
+/* Temporary files left by killed writes are removed by the next write of
+ * the same file when they are stale: old and not locked by a writer. */
+static void
+test_stale_temps (void)
+{
+  GError *error = NULL;
+  g_autofree char *path = tmp_path ("stale.safetensors");
+  TlTensor *t = tl_tensor_new_scalar_f32 (1.0f, &error);
+  const char *names[1] = { "x" };
+  g_autofree char *dead = make_file (".stale.safetensors.Ab12Cd", 7200);
+  g_autofree char *dead2 = make_file (".stale.safetensors.zz9ZZ0", 61);
+  g_autofree char *fresh = make_file (".stale.safetensors.Xy34Zw", 0);
+  g_autofree char *locked = make_file (".stale.safetensors.Lk56Mn", 7200);
+  g_autofree char *short_x = make_file (".stale.safetensors.Ab12C", 7200);
+  g_autofree char *suffix = make_file (".stale.safetensors.Ab12Cd.x", 7200);
+  g_autofree char *other = make_file (".other.safetensors.Ab12Cd", 7200);
+  g_autofree char *target = make_file ("target", 7200);
+  g_autofree char *link = tmp_path (".stale.safetensors.Lnk123");
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  g_autofree char *dir = tmp_path (".stale.safetensors.Dir123");
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  age_file (dir, 7200);
+  /* a live writer holds a flock() on its temporary file */
+  int lock_fd = open (locked, O_RDONLY);
+  g_assert_cmpint (lock_fd, >=, 0);
+  g_assert_cmpint (flock (lock_fd, LOCK_EX | LOCK_NB), ==, 0);
+
+  g_assert_true (tl_safetensors_write (path, 1, names, &t, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (dead, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (dead2, G_FILE_TEST_EXISTS));
+  const char *kept[] = { fresh, locked, short_x, suffix, other, target, dir };
+  for (gsize i = 0; i < G_N_ELEMENTS (kept); i++)
+    if (!g_file_test (kept[i], G_FILE_TEST_EXISTS))
+      g_error ("%s was removed", kept[i]);
+  g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+  /* no temporary file of its own left */
+  guint n_temps = 0;
+  GDir *d = g_dir_open (tmpdir, 0, NULL);
+  const char *e;
+  while ((e = g_dir_read_name (d)))
+    n_temps += g_str_has_prefix (e, ".stale.safetensors.");
+  g_dir_close (d);
+  g_assert_cmpuint (n_temps, ==, 6); /* fresh, locked, short, suffix, link, dir */
+
+  /* the writer died: its lock is gone and the next write removes the file */
+  close (lock_fd);
+  g_assert_true (tl_safetensors_write (path, 1, names, &t, NULL, &error));
+  g_assert_false (g_file_test (locked, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (fresh, G_FILE_TEST_EXISTS));
+  g_unlink (fresh);
+  g_unlink (short_x);
+  g_unlink (suffix);
+  g_unlink (other);
+  g_unlink (link);
+  g_unlink (target);
+  g_rmdir (dir);
+  tl_tensor_unref (t);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -315,6 +447,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/hostile", test_hostile);
   g_test_add_func ("/safetensors/fuzz", test_fuzz);
   g_test_add_func ("/safetensors/atomic", test_atomic);
+  g_test_add_func ("/safetensors/stale-temps", test_stale_temps);
   int r = g_test_run ();
   fixture_rm_rf (tmpdir);
   g_free (tmpdir);
