@@ -198,16 +198,21 @@ _tl_priv_desc_check (const TlTensorDesc *desc, gsize *nbytes, GError **error)
       return FALSE;
     }
   }
-  gint64 n = tl_tensor_desc_numel (desc);
-  gsize bytes;
-  if (n < 0 || (guint64) n > G_MAXSIZE || __builtin_mul_overflow ((gsize) n, es, &bytes) ||
-      bytes > (gsize) G_MAXINT64) {
-    g_autofree char *str = tl_tensor_desc_to_string (desc);
-    g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "tensor %s is too large", str);
-    return FALSE;
+  /* The span of the non-zero dimensions must fit too, even when another
+   * dimension is 0 (no elements): the contiguous strides are products of
+   * them. It bounds the byte count. */
+  guint64 span = es, bytes = es;
+  for (guint i = 0; i < desc->ndim; i++) {
+    guint64 d = (guint64) desc->shape[i];
+    if (__builtin_mul_overflow (span, MAX (d, 1), &span) || span > (guint64) G_MAXINT64) {
+      g_autofree char *str = tl_tensor_desc_to_string (desc);
+      g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "tensor %s is too large", str);
+      return FALSE;
+    }
+    bytes *= d; /* <= span: cannot overflow */
   }
   if (nbytes)
-    *nbytes = bytes;
+    *nbytes = (gsize) bytes;
   return TRUE;
 }
 

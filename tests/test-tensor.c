@@ -75,6 +75,18 @@ test_bad_shapes (void)
   g_assert_null (tl_tensor_new ((TlDType) 77, 1, (gint64[]) { 1 }, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
+  /* no elements, but the other dimensions' strides would overflow */
+  g_assert_null (tl_tensor_new (TL_DTYPE_F32, 3, (gint64[]) { 0, G_MAXINT64, G_MAXINT64 }, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_SHAPE);
+  g_clear_error (&error);
+  g_assert_null (tl_tensor_new (TL_DTYPE_F32, 2, (gint64[]) { (gint64) 1 << 61, 0 }, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_SHAPE);
+  g_clear_error (&error);
+  /* the largest span that fits: an empty tensor with its strides */
+  g_autoptr (TlTensor) empty =
+    tl_tensor_new (TL_DTYPE_F32, 2, (gint64[]) { 0, ((gint64) 1 << 61) - 1 }, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tl_tensor_numel (empty), ==, 0);
 #ifndef __SANITIZE_ADDRESS__ /* ASan aborts on absurd allocation sizes */
   /* large but representable: no abort, a NO_MEMORY error */
   TlTensor *big = tl_tensor_new (TL_DTYPE_U8, 1, (gint64[]) { G_MAXINT64 / 2 }, &error);
