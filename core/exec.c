@@ -9,9 +9,9 @@
  * Outputs handed to a kernel are zero-filled first, except for elementwise,
  * view and TL_OP_OVERWRITES ops, which write every element (on an H200 the
  * engine's time over direct cuBLAS for a 4096x4096 matmul, 19 us per run,
- * was the time of that fill). A reshape of an intermediate
- * value runs nothing: its output shares the input's planned buffer (the
- * planner keeps that buffer alive for both).
+ * was the time of that fill). A TL_OP_SAME_BYTES op (reshape) of an
+ * intermediate value runs nothing: its output shares the input's planned
+ * buffer (the planner keeps that buffer alive for both).
  *
  * On a GPU ("cuda[:N]"): every op needs a device kernel (the backend's
  * table, else the op's TL_OP_EXT_CUDA) or tl_exec_new fails naming the ops
@@ -49,8 +49,8 @@ typedef struct {
   TlTensor **out;       /* planned wrappers (borrowed from ex->owned) */
   gboolean zero_out;
   gboolean needs_contig;
-  gboolean alias_only;  /* a reshape of an intermediate: its output shares the
-                         * input's buffer, nothing runs */
+  gboolean alias_only;  /* a TL_OP_SAME_BYTES op of an intermediate: its output
+                         * shares the input's buffer, nothing runs */
 } ExecStep;
 
 struct _TlExec {
@@ -160,6 +160,18 @@ tl_exec_free (TlExec *ex)
   g_free (ex);
 }
 
+/* The step's op declares TL_OP_SAME_BYTES and the node fits the claim: one
+ * input, one output, same dtype and element count (else the flag is
+ * ignored and the kernel runs: never a view larger than its buffer). */
+static gboolean
+same_bytes (const ExecStep *st)
+{
+  if (!(st->def->flags & TL_OP_SAME_BYTES) || st->n_in != 1 || st->n_out != 1)
+    return FALSE;
+  const TlTensorDesc *in = &st->node->inputs[0]->desc, *out = &st->node->outputs[0]->desc;
+  return in->dtype == out->dtype && tl_tensor_desc_numel (in) == tl_tensor_desc_numel (out);
+}
+
 static gboolean
 plan_and_bind (TlExec *ex, const guint8 *pinned_vid, GError **error)
 {
@@ -176,16 +188,17 @@ plan_and_bind (TlExec *ex, const guint8 *pinned_vid, GError **error)
     }
   }
   guint nv = vals->len;
-  /* a reshape of an intermediate (contiguous: every planned buffer is) is
-   * the same bytes: its output shares the input's buffer and no kernel runs;
-   * not when both are requested outputs (each gets its own tensor) */
+  /* a TL_OP_SAME_BYTES op (reshape) of an intermediate (contiguous: every
+   * planned buffer is) is the same bytes: its output shares the input's
+   * buffer and no kernel runs; not when both are requested outputs (each
+   * gets its own tensor) */
   gint *alias = g_new (gint, MAX (1, nv));
   for (guint i = 0; i < nv; i++)
     alias[i] = -1;
   for (guint s = 0; s < ex->n_steps; s++) {
     ExecStep *st = &ex->steps[s];
-    if (g_str_equal (st->def->name, "reshape") && st->n_in == 1 && st->n_out == 1 &&
-        pidx[st->in_vid[0]] >= 0 && !(pinned_vid[st->in_vid[0]] && pinned_vid[st->node->outputs[0]->id])) {
+    if (same_bytes (st) && pidx[st->in_vid[0]] >= 0 &&
+        !(pinned_vid[st->in_vid[0]] && pinned_vid[st->node->outputs[0]->id])) {
       alias[pidx[st->node->outputs[0]->id]] = pidx[st->in_vid[0]];
       st->alias_only = TRUE;
     }
@@ -354,8 +367,7 @@ tl_exec_new (TlGraph *g, guint n_outputs, TlValue *const *outputs, const TlExecO
     return NULL;
   }
   if (ex->dev.be) {
-    const char *sync = g_getenv ("TL_CUDA_SYNC");
-    ex->sync_each = sync && *sync && strcmp (sync, "0") != 0;
+    ex->sync_each = _tl_env_flag ("TL_CUDA_SYNC");
   }
   ex->n_threads = ex->opts.n_threads ? ex->opts.n_threads : tl_get_num_threads ();
   ex->n_slots = MAX (1, g->next_value_id);
@@ -797,8 +809,9 @@ tl_exec_unplanned_bytes (const TlExec *ex)
   return ex ? ex->unplanned_bytes : 0;
 }
 
-/** tl_exec_n_kernels: Returns: nodes launched per run (a reshape of an
- * intermediate launches nothing: it shares its input's buffer). */
+/** tl_exec_n_kernels: Returns: nodes launched per run (a TL_OP_SAME_BYTES op
+ * such as reshape of an intermediate launches nothing: it shares its input's
+ * buffer). */
 guint
 tl_exec_n_kernels (const TlExec *ex)
 {

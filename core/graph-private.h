@@ -110,8 +110,9 @@ typedef struct {
 } TlPlanStep;
 
 /* alias (nullable): alias[v] >= 0 makes value v share the buffer of the
- * earlier value alias[v] (a reshape of a contiguous intermediate); that
- * buffer then lives until the last of them is read. */
+ * earlier value alias[v] (an op flagged TL_OP_SAME_BYTES on a contiguous
+ * intermediate, e.g. a reshape); that buffer then lives until the last of
+ * them is read. */
 G_GNUC_INTERNAL void _tl_priv_plan_buffers (guint n_values, const gsize *value_bytes,
                                             const gboolean *pinned, const gint *alias,
                                             guint n_steps, const TlPlanStep *steps,

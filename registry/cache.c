@@ -1,5 +1,12 @@
 /* cache.c — the registry cache: probe results of plugins keyed by manifest
- * and library path, mtime and size, in $XDG_CACHE_HOME/tl-1/registry-<arch>.xml. */
+ * and library path, mtime and size, in $XDG_CACHE_HOME/tl-1/registry-<arch>.xml.
+ *
+ * Only verdicts that follow from the plugin's files are kept for good. A
+ * probe that timed out is kept with the timeout it was given and the time it
+ * ran: it answers only scans whose timeout is not longer, for
+ * CACHE_TIMEOUT_TTL_S at most (a hanging plugin then costs one timeout now
+ * and then, not one per scan; a plugin that was merely slow is probed again
+ * soon, or at once with a longer timeout). */
 #include "config.h"
 
 #include <string.h>
@@ -12,7 +19,10 @@
 #include "registry-private.h"
 #include "cache-private.h"
 
-#define CACHE_NS "urn:tl:registry-cache:1"
+/* :2 — timed-out verdicts carry timeout= and probed-at=; caches written
+ * before (which kept them for good) are ignored */
+#define CACHE_NS "urn:tl:registry-cache:2"
+#define CACHE_TIMEOUT_TTL_S (10 * 60)
 
 struct _TlRegistryCache {
   char *path;
@@ -26,6 +36,8 @@ typedef struct {
   char *library;
   gint64 library_mtime, library_size;
   char *reason; /* NULL: ok */
+  double timeout;    /* > 0: the probe timed out after this many seconds */
+  gint64 probed_at;  /* with timeout: when (seconds since the epoch) */
   gboolean seen;
 } CacheEntry;
 
@@ -98,7 +110,13 @@ _tl_priv_cache_open (void)
     e->library_size = prop_int (n, "library-size");
     g_autofree char *result = _tl_priv_xml_prop (n, "result");
     e->reason = _tl_priv_xml_prop (n, "reason");
-    if (!e->manifest || !e->library || !result || (strcmp (result, "ok") == 0) == (e->reason != NULL)) {
+    g_autofree char *timeout = _tl_priv_xml_prop (n, "timeout");
+    if (timeout) {
+      e->timeout = g_ascii_strtod (timeout, NULL);
+      e->probed_at = prop_int (n, "probed-at");
+    }
+    if (!e->manifest || !e->library || !result || (strcmp (result, "ok") == 0) == (e->reason != NULL)
+        || (timeout && (!(e->timeout > 0) || !e->reason))) {
       entry_free (e);
       continue;
     }
@@ -107,10 +125,13 @@ _tl_priv_cache_open (void)
   return c;
 }
 
-/* Look up the probe result of a plugin: TRUE on a hit (valid key), with
- * *reason (transfer full) NULL for ok. */
+/* Look up the probe result of a plugin for a scan whose probes may take
+ * `timeout_s`: TRUE on a hit (valid key; a timed-out verdict only while it
+ * is fresh and was given at least `timeout_s`), with *reason (transfer full)
+ * NULL for ok. */
 gboolean
-_tl_priv_cache_lookup (TlRegistryCache *c, const char *manifest, const char *library, char **reason)
+_tl_priv_cache_lookup (TlRegistryCache *c, const char *manifest, const char *library,
+                       double timeout_s, char **reason)
 {
   if (!c)
     return FALSE;
@@ -120,6 +141,11 @@ _tl_priv_cache_lookup (TlRegistryCache *c, const char *manifest, const char *lib
       || !stat_file (library, &lm, &ls) || mm != e->manifest_mtime || ms != e->manifest_size
       || lm != e->library_mtime || ls != e->library_size)
     return FALSE;
+  if (e->timeout > 0) {
+    gint64 age = g_get_real_time () / G_USEC_PER_SEC - e->probed_at;
+    if (timeout_s > e->timeout || age < 0 || age > CACHE_TIMEOUT_TTL_S)
+      return FALSE;
+  }
   e->seen = TRUE;
   /* the cache file is not trusted: its reason is shown by `tlhost list`
    * and in error messages, so control characters (terminal escapes, line
@@ -128,10 +154,15 @@ _tl_priv_cache_lookup (TlRegistryCache *c, const char *manifest, const char *lib
   return TRUE;
 }
 
+/* Store a probe verdict; `timed_out_after` > 0 marks a probe killed at that
+ * timeout (reason required), kept for a while only (see the top). */
 void
-_tl_priv_cache_store (TlRegistryCache *c, const char *manifest, const char *library, const char *reason)
+_tl_priv_cache_store (TlRegistryCache *c, const char *manifest, const char *library,
+                      const char *reason, double timed_out_after)
 {
   if (!c)
+    return;
+  if (timed_out_after > 0 && !reason)
     return;
   CacheEntry *e = g_new0 (CacheEntry, 1);
   if (!stat_file (manifest, &e->manifest_mtime, &e->manifest_size)
@@ -142,9 +173,21 @@ _tl_priv_cache_store (TlRegistryCache *c, const char *manifest, const char *libr
   e->manifest = g_strdup (manifest);
   e->library = g_strdup (library);
   e->reason = g_strdup (reason);
+  if (timed_out_after > 0) {
+    e->timeout = timed_out_after;
+    e->probed_at = g_get_real_time () / G_USEC_PER_SEC;
+  }
   e->seen = TRUE;
   g_hash_table_replace (c->entries, e->manifest, e);
   c->dirty = TRUE;
+}
+
+/* Drop what is known about a manifest (its verdict is not to be kept). */
+void
+_tl_priv_cache_forget (TlRegistryCache *c, const char *manifest)
+{
+  if (c && g_hash_table_remove (c->entries, manifest))
+    c->dirty = TRUE;
 }
 
 /* Write the cache atomically if it changed; drops entries whose manifest is
@@ -179,13 +222,19 @@ _tl_priv_cache_save (TlRegistryCache *c)
     g_autofree char *m = g_markup_escape_text (e->manifest, -1);
     g_autofree char *l = g_markup_escape_text (e->library, -1);
     g_autofree char *r = e->reason ? g_markup_escape_text (e->reason, -1) : NULL;
+    g_autofree char *t = NULL;
+    if (e->timeout > 0) {
+      char buf[G_ASCII_DTOSTR_BUF_SIZE];
+      t = g_strdup_printf (" timeout=\"%s\" probed-at=\"%" G_GINT64_FORMAT "\"",
+                           g_ascii_dtostr (buf, sizeof buf, e->timeout), e->probed_at);
+    }
     g_string_append_printf (s,
                             "  <plugin manifest=\"%s\" manifest-mtime=\"%" G_GINT64_FORMAT
                             "\" manifest-size=\"%" G_GINT64_FORMAT "\"\n          library=\"%s\" library-mtime=\"%"
-                            G_GINT64_FORMAT "\" library-size=\"%" G_GINT64_FORMAT "\" result=\"%s\"%s%s%s/>\n",
+                            G_GINT64_FORMAT "\" library-size=\"%" G_GINT64_FORMAT "\" result=\"%s\"%s%s%s%s/>\n",
                             m, e->manifest_mtime, e->manifest_size, l, e->library_mtime,
                             e->library_size, r ? "skip" : "ok", r ? " reason=\"" : "", r ? r : "",
-                            r ? "\"" : "");
+                            r ? "\"" : "", t ? t : "");
   }
   g_string_append (s, "</registry-cache>\n");
   g_autofree char *dir = g_path_get_dirname (c->path);

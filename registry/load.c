@@ -31,8 +31,8 @@ manifest_component_list (const TlPluginInfo *p)
   return g_string_free (s, FALSE);
 }
 
-/* Check a descriptor against the host and the manifest; fills each
- * component's table. Reads nothing past desc->struct_size. */
+/* Check a descriptor against the host and the manifest. Reads nothing past
+ * desc->struct_size. Publishes nothing: see publish_tables(). */
 static gboolean
 check_descriptor (TlPluginInfo *p, const TlPluginDesc *d, GError **error)
 {
@@ -113,10 +113,17 @@ check_descriptor (TlPluginInfo *p, const TlPluginDesc *d, GError **error)
                  what, n, list);
     return FALSE;
   }
-  /* all checked: publish the tables */
+  return TRUE;
+}
+
+/* Fill each component's table from a checked descriptor; done only once the
+ * plugin's init succeeded, so that no table of a refused plugin is ever
+ * visible. */
+static void
+publish_tables (TlPluginInfo *p, const TlPluginDesc *d)
+{
   for (const TlComponent *c = d->components; c && c->kind != TL_COMPONENT_NONE; c++)
     ((TlComponentInfo *) manifest_component (p, c->name))->table = c->table;
-  return TRUE;
 }
 
 /**
@@ -124,9 +131,13 @@ check_descriptor (TlPluginInfo *p, const TlPluginDesc *d, GError **error)
  * @p: a plugin whose library is resolved
  * @error: return location for a #GError
  *
- * Opens the plugin's library (RTLD_LOCAL, lazy), looks up tl_plugin_query,
- * checks the descriptor and calls the plugin's init. The module is kept
- * resident. Registers nothing.
+ * Opens the plugin's library (RTLD_LOCAL, immediate binding: a function the
+ * plugin calls that exists nowhere fails here with the loader's message,
+ * not at its first call), looks up tl_plugin_query, checks the descriptor
+ * and calls the plugin's init, then publishes the component tables. A
+ * library refused before init ran is closed again; once init has run
+ * (whatever its result) the module is kept resident, never unloaded.
+ * Registers nothing.
  */
 gboolean
 _tl_priv_plugin_open (TlPluginInfo *p, GError **error)
@@ -146,13 +157,18 @@ _tl_priv_plugin_open (TlPluginInfo *p, GError **error)
                    p->skip_reason ? p->skip_reason : "library not found");
       return FALSE;
     }
-    m = g_module_open (p->library_path, G_MODULE_BIND_LOCAL | G_MODULE_BIND_LAZY);
+    m = g_module_open (p->library_path, G_MODULE_BIND_LOCAL);
     if (!m) {
+      /* the loader names the library first: "LIB: libdep.so: cannot open
+       * shared object file: ...", "LIB: undefined symbol: f" */
       const char *why = g_module_error ();
-      if (why && strstr (why, p->library_path))
-        g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "%s", why);
-      else
-        g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "%s: %s", p->library_path, why ? why : "cannot open");
+      gsize n = strlen (p->library_path);
+      if (!why)
+        why = "cannot open";
+      else if (strncmp (why, p->library_path, n) == 0 && why[n] == ':')
+        why += n + 1 + (why[n + 1] == ' ');
+      g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "%s" TL_PRIV_DLOPEN_FAILED "%s",
+                   p->library_path, why);
       return FALSE;
     }
     gpointer sym = NULL;
@@ -172,11 +188,15 @@ _tl_priv_plugin_open (TlPluginInfo *p, GError **error)
   if (TL_TABLE_HAS (d, TlPluginDesc, init, 0) && d->init) {
     GError *ierr = NULL;
     if (!d->init (&ierr)) {
-      g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "plugin '%s': init failed: %s", p->id,
+      g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "plugin '%s'" TL_PRIV_INIT_FAILED "%s", p->id,
                    ierr ? ierr->message : "(no message)");
       g_clear_error (&ierr);
+      /* init ran: it may have left threads, handlers or registrations
+       * pointing into the library, so it stays mapped (no table was
+       * published) */
       if (m)
-        g_module_close (m);
+        g_module_make_resident (m);
+      p->module = m;
       return FALSE;
     }
     g_clear_error (&ierr);
@@ -185,6 +205,7 @@ _tl_priv_plugin_open (TlPluginInfo *p, GError **error)
     g_module_make_resident (m);
   p->module = m;
   p->desc = d;
+  publish_tables (p, d);
   return TRUE;
 }
 
@@ -230,9 +251,11 @@ tl_registry_load_component (TlRegistry *r, const TlComponentInfo *ci, GError **e
     g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "component '%s': plugin '%s' was skipped: %s",
                  ci->full_name, p->id, p->skip_reason);
   } else if (p->shadowed) {
+    const TlPluginInfo *w = tl_registry_find_plugin (r, p->id);
     g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN,
-                 "component '%s': plugin '%s' %s is shadowed by a newer version", ci->full_name,
-                 p->id, p->version);
+                 "component '%s': plugin '%s' %s (%s) is shadowed by version %s (%s)", ci->full_name,
+                 p->id, p->version, p->manifest_path, w && w != p ? w->version : "?",
+                 w && w != p ? w->manifest_path : "?");
   } else {
     GError *err = NULL;
     if (!p->loaded && _tl_priv_plugin_open (p, &err) && register_ops (p, &err))

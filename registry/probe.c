@@ -116,18 +116,26 @@ last_line (const char *s)
  * @manifest_path: the plugin's manifest
  * @timeout_s: seconds before the child is killed
  * @reason: (out) (transfer full): NULL when the plugin is fine, else why not
+ * @outcome: (out) (optional): how the verdict was reached
  * @error: return location for a #GError (the probe could not run)
  *
  * Runs `tl-plugin-scanner MANIFEST` and reads its one-line verdict:
- * "ok" or "skip: REASON". A killed child reads "crashed (signal N: NAME)",
- * one that outlives @timeout_s is killed and reads "timed out after N s".
+ * "ok" or "skip: REASON" (%TL_PRIV_PROBE_VERDICT). A killed child reads
+ * "crashed (signal N: NAME)", one that exits without a verdict "probe failed
+ * (exit status N)" (both %TL_PRIV_PROBE_DIED); one that outlives @timeout_s
+ * is killed and reads "timed out after N s" (%TL_PRIV_PROBE_TIMED_OUT).
  *
  * Returns: FALSE when no scanner could be run.
  */
 gboolean
-_tl_priv_probe (const char *manifest_path, double timeout_s, char **reason, GError **error)
+_tl_priv_probe (const char *manifest_path, double timeout_s, char **reason,
+                TlPrivProbeOutcome *outcome, GError **error)
 {
+  TlPrivProbeOutcome dummy;
+  if (!outcome)
+    outcome = &dummy;
   *reason = NULL;
+  *outcome = TL_PRIV_PROBE_DIED;
   g_autofree char *scanner = _tl_priv_scanner_path ();
   if (!scanner) {
     g_set_error (error, TL_ERROR, TL_ERROR_NOT_FOUND,
@@ -160,6 +168,7 @@ _tl_priv_probe (const char *manifest_path, double timeout_s, char **reason, GErr
     close (err_fd);
     g_spawn_close_pid (pid);
     *reason = g_strdup_printf ("probe timed out after %g s", timeout_s);
+    *outcome = TL_PRIV_PROBE_TIMED_OUT;
     return TRUE;
   }
   close (out_fd);
@@ -174,11 +183,14 @@ _tl_priv_probe (const char *manifest_path, double timeout_s, char **reason, GErr
   char *nl = strchr (line, '\n');
   if (nl)
     *nl = '\0';
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 0 && strcmp (line, "ok") == 0)
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0 && strcmp (line, "ok") == 0) {
+    *outcome = TL_PRIV_PROBE_VERDICT;
     return TRUE;
+  }
   if (g_str_has_prefix (line, "skip: ")) {
     /* the plugin's own words: one line, no terminal escapes */
     *reason = _tl_priv_escape_controls (line + 6);
+    *outcome = TL_PRIV_PROBE_VERDICT;
     return TRUE;
   }
   g_autofree char *tail0 = last_line (err->str);

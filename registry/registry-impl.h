@@ -13,6 +13,7 @@ struct _TlRegistry {
   GPtrArray *warnings;      /* char*, NULL-terminated */
   TlRegistryCache *cache;   /* NULL with no_cache */
   double probe_timeout;
+  guint n_added;            /* plugins given to tl_registry_add_path so far */
   GMutex lock;
 };
 

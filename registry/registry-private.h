@@ -15,6 +15,15 @@ G_BEGIN_DECLS
 
 #define TL_PLUGIN_NS "urn:tl:plugin:1"
 #define TL_MANIFEST_SUFFIX ".tlplugin.xml"
+/* Between the library path and the loader's message when dlopen fails
+ * ("LIB: dlopen failed: libdep.so: cannot open shared object file: ...").
+ * Such verdicts depend on the installed libraries, which the cache key does
+ * not cover: the registry does not cache them (registry.c, probe_plugin). */
+#define TL_PRIV_DLOPEN_FAILED ": dlopen failed: "
+/* In the message of a plugin whose init failed ("plugin 'x': init failed:
+ * no licence server reachable"): init may depend on the machine (devices,
+ * servers, environment), so such verdicts are not cached either. */
+#define TL_PRIV_INIT_FAILED ": init failed: "
 
 struct _TlParamSpec {
   char *name;
@@ -50,6 +59,8 @@ struct _TlPluginInfo {
   char *skip_reason;    /* non-NULL: SKIPPED */
   gboolean probed, loaded, shadowed, allowed;
   guint order;          /* discovery order: earlier in the search path wins ties */
+  guint added;          /* 0: found on the search path; n: the n-th plugin given to
+                           tl_registry_add_path (the latest given wins its id) */
   GModule *module;
   const TlPluginDesc *desc;
 };
@@ -82,11 +93,19 @@ G_GNUC_INTERNAL const char *_tl_priv_did_you_mean (const char *name,
                                                    const char *const *candidates, guint n);
 
 /* probe.c */
+typedef enum {
+  TL_PRIV_PROBE_VERDICT,   /* the scanner said "ok" or "skip: REASON" */
+  TL_PRIV_PROBE_TIMED_OUT, /* killed at the timeout */
+  TL_PRIV_PROBE_DIED       /* killed by a signal, or exited without a verdict */
+} TlPrivProbeOutcome;
+
 /* Probe a manifest in a child process. Returns TRUE and sets *reason to NULL
  * when the plugin is fine, TRUE with *reason (transfer full) when it was
- * rejected, FALSE (error set) when the probe could not run at all. */
+ * rejected, FALSE (error set) when the probe could not run at all. *outcome
+ * (nullable) tells how the verdict was reached. */
 G_GNUC_INTERNAL gboolean _tl_priv_probe (const char *manifest_path, double timeout_s,
-                                         char **reason, GError **error);
+                                         char **reason, TlPrivProbeOutcome *outcome,
+                                         GError **error);
 G_GNUC_INTERNAL char *_tl_priv_scanner_path (void);
 /* TRUE when this libtl-1 runs from its build tree. */
 G_GNUC_INTERNAL gboolean _tl_priv_uninstalled (void);

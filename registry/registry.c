@@ -193,6 +193,16 @@ static_checks (TlPluginInfo *p)
     resolve_library (p);
 }
 
+/* A probe's own verdict that follows from the plugin's files alone: not a
+ * dlopen failure (a dependency missing or lacking a symbol: installed
+ * libraries are not part of the cache key), not a failed init (which may
+ * depend on the machine). */
+static gboolean
+verdict_is_final (const char *reason)
+{
+  return !reason || (!strstr (reason, TL_PRIV_DLOPEN_FAILED) && !strstr (reason, TL_PRIV_INIT_FAILED));
+}
+
 static void
 probe_plugin (TlRegistry *r, TlPluginInfo *p)
 {
@@ -202,18 +212,31 @@ probe_plugin (TlRegistry *r, TlPluginInfo *p)
   if (p->skip_reason || r->opts.no_probe)
     return;
   char *reason = NULL;
-  if (_tl_priv_cache_lookup (r->cache, p->manifest_path, p->library_path, &reason)) {
-    p->skip_reason = reason;
-    return;
+  if (_tl_priv_cache_lookup (r->cache, p->manifest_path, p->library_path, r->probe_timeout, &reason)) {
+    if (verdict_is_final (reason)) {
+      p->skip_reason = reason;
+      return;
+    }
+    g_clear_pointer (&reason, g_free); /* written by hand, or by an older tl */
   }
   g_autoptr (GError) err = NULL;
-  if (!_tl_priv_probe (p->manifest_path, r->probe_timeout, &reason, &err)) {
+  TlPrivProbeOutcome how = TL_PRIV_PROBE_DIED;
+  if (!_tl_priv_probe (p->manifest_path, r->probe_timeout, &reason, &how, &err)) {
     /* the probe could not run (no scanner): trust the manifest */
     add_warning (r, g_strdup_printf ("plugin '%s' not probed: %s", p->id, err->message));
     return;
   }
   p->skip_reason = reason;
-  _tl_priv_cache_store (r->cache, p->manifest_path, p->library_path, reason);
+  /* Keep for good only what follows from the plugin's files. Not kept: a
+   * probe killed by a signal or gone without a verdict (the OOM killer, a
+   * resource limit), a verdict that is not final (above). A timeout is kept
+   * a short while, for scans with no longer a timeout (cache.c). */
+  if (how == TL_PRIV_PROBE_TIMED_OUT)
+    _tl_priv_cache_store (r->cache, p->manifest_path, p->library_path, reason, r->probe_timeout);
+  else if (how == TL_PRIV_PROBE_VERDICT && verdict_is_final (reason))
+    _tl_priv_cache_store (r->cache, p->manifest_path, p->library_path, reason, 0);
+  else
+    _tl_priv_cache_forget (r->cache, p->manifest_path);
 }
 
 static gboolean
@@ -234,6 +257,9 @@ plugin_order (gconstpointer a, gconstpointer b)
   int c = strcmp (x->id, y->id);
   if (c)
     return c;
+  /* given to tl_registry_add_path first, the latest given first */
+  if (x->added != y->added)
+    return x->added > y->added ? -1 : 1;
   c = -_tl_priv_semver_compare (x->version, y->version);
   if (c)
     return c;
@@ -630,10 +656,17 @@ tl_registry_find_component (const TlRegistry *r, const char *name, GError **erro
  * @path: a plugin manifest, or a plugin library with its manifest beside it
  * @error: return location for a #GError
  *
- * Adds a plugin from outside the search path (probed like the others).
+ * Adds a plugin from outside the search path (probed like the others), or
+ * picks one already listed. The plugin given takes precedence over every
+ * other plugin with its id, whatever their versions: those found on the
+ * search path and those given before are listed as shadowed by it (this is
+ * what `tlhost conformance PATH` relies on to test a development build while
+ * the same or another version is installed). A plugin given that is skipped
+ * does not shadow anything.
  *
  * Returns: (transfer none) (nullable): the plugin; NULL with @error when no
- * manifest is found or the plugin is skipped (it is still listed).
+ * manifest is found or the plugin is skipped or shadowed (it is still
+ * listed).
  */
 const TlPluginInfo *
 tl_registry_add_path (TlRegistry *r, const char *path, GError **error)
@@ -676,11 +709,21 @@ tl_registry_add_path (TlRegistry *r, const char *path, GError **error)
   }
   g_mutex_lock (&r->lock);
   TlPluginInfo *p = add_manifest (r, manifest);
+  p->added = ++r->n_added;
   resolve (r);
+  g_autofree char *why = NULL;
+  if (p->skip_reason) {
+    why = g_strdup_printf ("plugin '%s' (%s) was skipped: %s", p->id, manifest, p->skip_reason);
+  } else if (p->shadowed) {
+    /* cannot happen by the rule above; kept so that a change of the rule
+     * does not return an unusable plugin without saying so */
+    const TlPluginInfo *w = tl_registry_find_plugin (r, p->id);
+    why = g_strdup_printf ("plugin '%s' %s (%s) is shadowed by version %s (%s)", p->id, p->version,
+                           manifest, w->version, w->manifest_path);
+  }
   g_mutex_unlock (&r->lock);
-  if (p && p->skip_reason) {
-    g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "plugin '%s' (%s) was skipped: %s", p->id,
-                 manifest, p->skip_reason);
+  if (why) {
+    g_set_error_literal (error, TL_ERROR, TL_ERROR_PLUGIN, why);
     return NULL;
   }
   return p;

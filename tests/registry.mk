@@ -20,7 +20,8 @@ tests_test_registry_CFLAGS = $(TL_TEST_C_FLAGS)
 tests_test_registry_LDADD = $(TL_TEST_LIBS)
 
 tests_test_broken_plugins_SOURCES = tests/test-broken-plugins.c
-tests_test_broken_plugins_CPPFLAGS = $(TL_TEST_CPP_FLAGS)
+# white-box: reads the registry's private structs (registry-private.h)
+tests_test_broken_plugins_CPPFLAGS = $(TL_TEST_CPP_FLAGS) -I$(top_srcdir)/registry -DTL_COMPILATION
 tests_test_broken_plugins_CFLAGS = $(TL_TEST_C_FLAGS)
 tests_test_broken_plugins_LDADD = $(TL_TEST_LIBS)
 

@@ -1,13 +1,17 @@
 /* test-broken-plugins.c — every plugin of the broken corpus (tests/plugins/)
  * is listed as SKIPPED with the exact reason, the host survives crashing and
- * hanging plugins, the good one loads, and `tlhost list` shows the reasons. */
+ * hanging plugins, the good one loads, and `tlhost list` shows the reasons.
+ * Also in-process loads without a probe (white-box: the registry's private
+ * structs are read to check that no table of a refused plugin is published). */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <glib/gstdio.h>
 #include <tl/tl.h>
 #include <tl/tl-registry.h>
+#include "registry-private.h"
 
 static TlRegistry *reg;
 static char *cache_dir;
@@ -24,6 +28,7 @@ static const Broken broken[] = {
   { "hang", "timed out" },
   { "mismatch", "does not match the manifest" },
   { "missing-dep", "cannot open shared object" },
+  { "undefined-sym", "dlopen failed: undefined symbol: tl_test_undefined_function" },
   { "init-fails", "init failed: no licence server reachable" },
   { "future-host", "needs a host with ABI 1.7" },
 };
@@ -81,6 +86,100 @@ test_good_load (void)
   g_assert_cmpint (tl_plugin_info_status (tl_component_info_plugin (c)), ==, TL_PLUGIN_STATUS_LOADED);
   /* loading again is a no-op */
   g_assert_true (tl_registry_load_component (reg, c, &error) == op);
+}
+
+/* A registry over the test corpus that trusts the manifests (no probe, no
+ * cache): plugins are loaded in this process. */
+static TlRegistry *
+open_unprobed (void)
+{
+  TlRegistryOptions opts = { 0 };
+  opts.no_probe = 1;
+  opts.no_cache = 1;
+  g_autoptr (GError) error = NULL;
+  TlRegistry *r = tl_registry_new (&opts, &error);
+  g_assert_no_error (error);
+  return r;
+}
+
+/* A function the plugin calls that exists nowhere fails the load with the
+ * loader's message, rather than killing the process at its first call. */
+static void
+test_undefined_symbol_in_process (void)
+{
+  TlRegistry *r = open_unprobed ();
+  const TlPluginInfo *p = tl_registry_find_plugin (r, "undefined-sym");
+  g_assert_nonnull (p);
+  g_assert_cmpint (tl_plugin_info_status (p), ==, TL_PLUGIN_STATUS_OK); /* not probed */
+  g_autoptr (GError) error = NULL;
+  const TlComponentInfo *c = tl_registry_find_component (r, "undefined-sym.call", &error);
+  g_assert_no_error (error);
+  g_assert_null (tl_registry_load_component (r, c, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_PLUGIN);
+  g_assert_nonnull (strstr (error->message, "undefined symbol: tl_test_undefined_function"));
+  g_assert_true (g_str_has_prefix (error->message, tl_plugin_info_library_path (p)));
+  g_assert_cmpint (tl_plugin_info_status (p), ==, TL_PLUGIN_STATUS_SKIPPED);
+  g_assert_null (tl_op_lookup ("undefined-sym.call"));
+  tl_registry_free (r);
+}
+
+/* A plugin whose init failed: no table published, and the library stays
+ * mapped (init ran its code; libraries are never unloaded). */
+static void
+test_init_fails_in_process (void)
+{
+  TlRegistry *r = open_unprobed ();
+  const TlPluginInfo *p = tl_registry_find_plugin (r, "init-fails");
+  g_assert_nonnull (p);
+  const TlComponentInfo *c = tl_plugin_info_component (p, 0);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (tl_registry_load_component (r, c, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_PLUGIN);
+  g_assert_nonnull (strstr (error->message, "init failed: no licence server reachable"));
+  g_assert_cmpint (tl_plugin_info_status (p), ==, TL_PLUGIN_STATUS_SKIPPED);
+  g_assert_null (c->table);
+  void *h = dlopen (tl_plugin_info_library_path (p), RTLD_NOW | RTLD_NOLOAD);
+  if (!h)
+    g_error ("%s was unloaded after its init ran", tl_plugin_info_library_path (p));
+  dlclose (h);
+  /* the next load says why, without trying again */
+  g_clear_error (&error);
+  g_assert_null (tl_registry_load_component (r, c, &error));
+  g_assert_nonnull (strstr (error->message, "init failed"));
+  tl_registry_free (r);
+}
+
+/* A probe that timed out is not reused by a scan that allows more time
+ * (`TL_PROBE_TIMEOUT=0.001 tlhost list` once must not skip `hang` for good). */
+static void
+test_timeout_not_kept (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("tl-test-timeout-XXXXXX", NULL);
+  g_autofree char *saved = g_strdup (g_getenv ("XDG_CACHE_HOME"));
+  g_setenv ("XDG_CACHE_HOME", dir, TRUE);
+  TlRegistryOptions opts = { 0 };
+  opts.probe_timeout = 0.25;
+  g_setenv ("TL_PLUGIN_ALLOW", "hang", TRUE);
+  TlRegistry *r = tl_registry_new (&opts, NULL);
+  const TlPluginInfo *p = tl_registry_find_plugin (r, "hang");
+  g_assert_cmpstr (tl_plugin_info_skip_reason (p), ==, "probe timed out after 0.25 s");
+  tl_registry_free (r);
+  opts.probe_timeout = 0.5;
+  r = tl_registry_new (&opts, NULL);
+  p = tl_registry_find_plugin (r, "hang");
+  g_assert_cmpstr (tl_plugin_info_skip_reason (p), ==, "probe timed out after 0.5 s");
+  tl_registry_free (r);
+  g_unsetenv ("TL_PLUGIN_ALLOW");
+  g_setenv ("XDG_CACHE_HOME", saved, TRUE);
+  g_autofree char *cache = g_build_filename (dir, "tl-1", NULL);
+  g_autoptr (GDir) d = g_dir_open (cache, 0, NULL);
+  const char *n;
+  while (d && (n = g_dir_read_name (d))) {
+    g_autofree char *f = g_build_filename (cache, n, NULL);
+    g_unlink (f);
+  }
+  g_rmdir (cache);
+  g_rmdir (dir);
 }
 
 static void
@@ -196,6 +295,9 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/broken-plugins/good", test_good);
   g_test_add_func ("/broken-plugins/good-load", test_good_load);
+  g_test_add_func ("/broken-plugins/undefined-symbol-in-process", test_undefined_symbol_in_process);
+  g_test_add_func ("/broken-plugins/init-fails-in-process", test_init_fails_in_process);
+  g_test_add_func ("/broken-plugins/timeout-not-kept", test_timeout_not_kept);
   g_test_add_func ("/broken-plugins/tlhost-list", test_tlhost_list);
   g_test_add_func ("/broken-plugins/tlhost-cli", test_tlhost_cli);
   int rc = g_test_run ();

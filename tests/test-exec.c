@@ -385,6 +385,183 @@ test_reshape_alias (void)
   tl_graph_unref (g);
 }
 
+/* Plugin-style ops for the TL_OP_SAME_BYTES tests, each counting its kernel
+ * calls: exectest.flat (the input as 1-D, flagged), exectest.reshape (the
+ * same, not flagged: a name says nothing), exectest.twice (flagged, but the
+ * output has twice the elements: the executor ignores the claim) and
+ * exectest.bits (flagged, f32 -> i32 with the same bytes: the dtype differs,
+ * the claim is ignored). */
+static gint same_bytes_calls[4];
+
+static gboolean
+infer_flat (const TlOpCall *call, TlTensorDesc *out, gint64 factor, TlDType dtype, GError **error)
+{
+  if (call->n_inputs != 1 || call->inputs[0].dtype != TL_DTYPE_F32) {
+    g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "exectest: expects one f32 input");
+    return FALSE;
+  }
+  gint64 n = factor * tl_tensor_desc_numel (&call->inputs[0]);
+  tl_tensor_desc_init (out, dtype, 1, &n);
+  return TRUE;
+}
+
+static gboolean
+infer_flat1 (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out, GError **error)
+{
+  (void) max_out;
+  (void) n_out;
+  return infer_flat (call, out, 1, TL_DTYPE_F32, error);
+}
+
+static gboolean
+infer_flat2 (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out, GError **error)
+{
+  (void) max_out;
+  (void) n_out;
+  return infer_flat (call, out, 2, TL_DTYPE_F32, error);
+}
+
+static gboolean
+infer_bits (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out, GError **error)
+{
+  (void) max_out;
+  (void) n_out;
+  return infer_flat (call, out, 1, TL_DTYPE_I32, error);
+}
+
+/* Output: the input's bytes, repeated until the output is full. */
+static gboolean
+k_repeat (const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out, GError **error)
+{
+  (void) error;
+  g_atomic_int_inc (&same_bytes_calls[(gsize) tl_attrs_get_int (ctx->attrs, "which", 0)]);
+  gsize n = tl_tensor_nbytes (in[0]), total = tl_tensor_nbytes (out[0]);
+  for (gsize off = 0; off < total; off += n)
+    memcpy ((guint8 *) tl_tensor_data (out[0]) + off, tl_tensor_const_data (in[0]), n);
+  return TRUE;
+}
+
+#define SAME_BYTES_OP(var, op_name, op_flags, op_infer)                                                   \
+  static const TlOpDef var = { TL_TABLE_INIT (TlOpDef), .name = op_name, .flags = op_flags,           \
+                               .n_inputs = 1, .n_outputs = 1, .infer = op_infer, .forward_cpu = k_repeat }
+SAME_BYTES_OP (op_flat, "exectest.flat", TL_OP_SAME_BYTES | TL_OP_OVERWRITES, infer_flat1);
+SAME_BYTES_OP (op_plain, "exectest.reshape", TL_OP_OVERWRITES, infer_flat1);
+SAME_BYTES_OP (op_twice, "exectest.twice", TL_OP_SAME_BYTES | TL_OP_OVERWRITES, infer_flat2);
+SAME_BYTES_OP (op_bits, "exectest.bits", TL_OP_SAME_BYTES | TL_OP_OVERWRITES, infer_bits);
+
+/* which: index into same_bytes_calls (0 flat, 1 reshape, 2 twice, 3 bits) */
+static TlValue *
+same_bytes_op (TlGraph *g, guint which, TlValue *x)
+{
+  static const char *const names[] = { "exectest.flat", "exectest.reshape", "exectest.twice", "exectest.bits" };
+  TlAttrs *attrs = tl_attrs_new ();
+  tl_attrs_set_int (attrs, "which", which);
+  TlValue *v = tl_graph_op (g, names[which], 1, &x, attrs);
+  tl_attrs_free (attrs);
+  return v;
+}
+
+/* Runs y = f(scale(x, 2)) requesting `n_out` of `outs`; checks the kernel
+ * count and returns the executor (ran once) with the calls of each op. */
+static TlExec *
+run_same_bytes (TlGraph *g, guint n_out, TlValue **outs, TlTensor *xt, guint n_kernels, gint *calls)
+{
+  GError *error = NULL;
+  TlExecOptions opts;
+  tl_exec_options_init (&opts);
+  TlExec *ex = tl_exec_new (g, n_out, outs, &opts, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tl_exec_n_kernels (ex), ==, n_kernels);
+  memset (same_bytes_calls, 0, sizeof same_bytes_calls);
+  g_assert_true (tl_exec_set_input (ex, "x", xt, &error));
+  g_assert_true (tl_exec_run (ex, 0, &error));
+  g_assert_no_error (error);
+  memcpy (calls, same_bytes_calls, sizeof same_bytes_calls);
+  return ex;
+}
+
+/* An op that declares TL_OP_SAME_BYTES (not named reshape) is aliased like
+ * reshape; one that does not is not, whatever its name; and the flag is
+ * ignored where the output's element count or dtype differ. */
+static void
+test_same_bytes_flag (void)
+{
+  static gsize once;
+  if (g_once_init_enter (&once)) {
+    const TlOpDef *defs[] = { &op_flat, &op_plain, &op_twice, &op_bits };
+    for (guint i = 0; i < G_N_ELEMENTS (defs); i++)
+      g_assert_true (tl_op_register (defs[i], NULL));
+    g_once_init_leave (&once, 1);
+  }
+  /* the built-in reshape declares it (test_reshape_alias: and is aliased) */
+  g_assert_true (tl_op_lookup ("reshape")->flags & TL_OP_SAME_BYTES);
+  g_assert_false (tl_op_lookup ("transpose")->flags & TL_OP_SAME_BYTES);
+  g_assert_false (tl_op_lookup ("slice")->flags & TL_OP_SAME_BYTES);
+
+  GError *error = NULL;
+  const gint64 shape[2] = { 3, 4 }, n = 12;
+  g_autoptr (TlTensor) xt = tl_tensor_new (TL_DTYPE_F32, 2, shape, &error);
+  for (gint64 i = 0; i < n; i++)
+    tl_tensor_set_flat (xt, i, (double) i);
+  TlGraph *g = tl_graph_new ();
+  TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 2, shape);
+  TlValue *a = engine_test_scale (g, x, 2.0);
+  TlValue *f = same_bytes_op (g, 0, a), *p = same_bytes_op (g, 1, a);
+  TlValue *t = same_bytes_op (g, 2, a), *b = same_bytes_op (g, 3, a);
+  TlValue *yf = engine_test_add (g, f, f), *yp = engine_test_add (g, p, p), *yt = engine_test_add (g, t, t);
+  g_assert_true (tl_graph_take_error (g, &error));
+  gint calls[4];
+
+  /* flagged: scale, add; the op's kernel never runs */
+  TlExec *ex = run_same_bytes (g, 1, &yf, xt, 2, calls);
+  g_assert_cmpint (calls[0], ==, 0);
+  TlTensor *out = tl_exec_get_output (ex, 0);
+  g_assert_cmpuint (tl_tensor_ndim (out), ==, 1);
+  for (gint64 i = 0; i < n; i++)
+    g_assert_cmpfloat (tl_tensor_get_flat (out, i), ==, 4.0 * (double) i);
+  tl_exec_free (ex);
+
+  /* not flagged (the name ends in "reshape"): scale, op, add */
+  ex = run_same_bytes (g, 1, &yp, xt, 3, calls);
+  g_assert_cmpint (calls[1], ==, 1);
+  out = tl_exec_get_output (ex, 0);
+  for (gint64 i = 0; i < n; i++)
+    g_assert_cmpfloat (tl_tensor_get_flat (out, i), ==, 4.0 * (double) i);
+  tl_exec_free (ex);
+
+  /* flagged, but twice the elements: the flag is ignored, the kernel runs */
+  ex = run_same_bytes (g, 1, &yt, xt, 3, calls);
+  g_assert_cmpint (calls[2], ==, 1);
+  out = tl_exec_get_output (ex, 0);
+  g_assert_cmpint (tl_tensor_numel (out), ==, 2 * n);
+  for (gint64 i = 0; i < 2 * n; i++)
+    g_assert_cmpfloat (tl_tensor_get_flat (out, i), ==, 4.0 * (double) (i % n));
+  tl_exec_free (ex);
+
+  /* flagged, but another dtype: ignored, the kernel runs (the bits of a) */
+  ex = run_same_bytes (g, 1, &b, xt, 2, calls);
+  g_assert_cmpint (calls[3], ==, 1);
+  out = tl_exec_get_output (ex, 0);
+  g_assert_cmpint (tl_tensor_dtype (out), ==, TL_DTYPE_I32);
+  for (gint64 i = 0; i < n; i++) {
+    float v = 2.0f * (float) i;
+    gint32 bits;
+    memcpy (&bits, &v, sizeof bits);
+    g_assert_cmpint (((const gint32 *) tl_tensor_const_data (out))[i], ==, bits);
+  }
+  tl_exec_free (ex);
+
+  /* flagged, but the intermediate and its result both requested: a copy */
+  ex = run_same_bytes (g, 2, (TlValue *[]) { a, f }, xt, 2, calls);
+  g_assert_cmpint (calls[0], ==, 1);
+  TlTensor *at = tl_exec_get_output (ex, 0), *ft = tl_exec_get_output (ex, 1);
+  g_assert_true (tl_tensor_const_data (at) != tl_tensor_const_data (ft));
+  for (gint64 i = 0; i < n; i++)
+    g_assert_cmpfloat (tl_tensor_get_flat (ft, i), ==, 2.0 * (double) i);
+  tl_exec_free (ex);
+  tl_graph_unref (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -399,5 +576,6 @@ main (int argc, char **argv)
   g_test_add_func ("/exec/random-dags", test_random_dags);
   g_test_add_func ("/exec/parallel-for", test_parallel_for);
   g_test_add_func ("/exec/reshape-alias", test_reshape_alias);
+  g_test_add_func ("/exec/same-bytes-flag", test_same_bytes_flag);
   return g_test_run ();
 }

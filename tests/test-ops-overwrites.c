@@ -8,9 +8,12 @@
  * cases-zero.c is evaluated node
  * by node with the CPU kernels; each node whose op carries the flag runs
  * again into outputs pre-filled with 0x00 and with 0xff bytes (1 and 4
- * threads) and the two results must be bit-identical. /ops-overwrites/
- * coverage checks that every flagged built-in op occurs in some case.
- * The CUDA kernels get the same check in the emulator (tests/gpu/emu). */
+ * threads) and the two results must be bit-identical. The same walk checks
+ * TL_OP_SAME_BYTES claims: such a node has one input and one output of the
+ * input's dtype and element count, and its output bytes are the input's (the
+ * executor may alias the two and skip the kernel). /ops-overwrites/coverage
+ * checks that every built-in op with either flag occurs in some case.
+ * The CUDA kernels get the OVERWRITES check in the emulator (tests/gpu/emu). */
 #include "config.h"
 
 /* parity.c's case tables and graph builder; its test functions go unused */
@@ -42,6 +45,28 @@ run_node (const TlParityCase *pc, TlNode *node, TlTensor **in, guint n_threads, 
   };
   if (!def->forward_cpu (&ctx, in, out, &error))
     g_test_fail_printf ("%s: node %s: %s", pc->name, def->name, error ? error->message : "failed");
+}
+
+/* TL_OP_SAME_BYTES: out[0] (the kernel's result) is in[0]'s bytes. */
+static void
+check_same_bytes (const TlParityCase *pc, TlNode *node, TlTensor **in, TlTensor **out)
+{
+  const char *op = tl_node_op_def (node)->name;
+  if (tl_node_n_inputs (node) != 1 || tl_node_n_outputs (node) != 1) {
+    g_test_fail_printf ("%s: node %s: TL_OP_SAME_BYTES with %u inputs and %u outputs", pc->name, op,
+                        tl_node_n_inputs (node), tl_node_n_outputs (node));
+    return;
+  }
+  if (tl_tensor_dtype (in[0]) != tl_tensor_dtype (out[0]) || tl_tensor_numel (in[0]) != tl_tensor_numel (out[0])) {
+    g_test_fail_printf ("%s: node %s: TL_OP_SAME_BYTES, but the output's dtype or element count differ", pc->name,
+                        op);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TlTensor) c = tl_tensor_contiguous (in[0], &error);
+  g_assert_no_error (error);
+  if (memcmp (tl_tensor_const_data (c), tl_tensor_const_data (out[0]), tl_tensor_nbytes (out[0])) != 0)
+    g_test_fail_printf ("%s: node %s: TL_OP_SAME_BYTES, but the output is not the input's bytes", pc->name, op);
 }
 
 static void
@@ -90,6 +115,8 @@ check_case (const TlParityCase *pc)
           tl_tensor_unref (z4[o]);
       }
     }
+    if (def->flags & TL_OP_SAME_BYTES)
+      check_same_bytes (pc, node, in, zero);
     for (guint o = 0; o < no; o++)
       g_hash_table_insert (vals, tl_node_output (node, o), zero[o]);
   }
@@ -105,7 +132,7 @@ test_case_overwrites (gconstpointer data)
 /* Every flagged built-in op occurs in some case's graph, so each claim is
  * checked (a case-independent pass over the graphs: no kernel runs). */
 static void
-test_coverage_overwrites (void)
+test_coverage_flag (guint32 flag, const char *flag_name)
 {
   g_autoptr (GHashTable) seen = ops_reached ();
   g_auto (GStrv) ops = tl_op_list ();
@@ -113,16 +140,23 @@ test_coverage_overwrites (void)
   g_autoptr (GString) missing = g_string_new (NULL);
   for (guint i = 0; ops[i]; i++) {
     const TlOpDef *def = tl_op_lookup (ops[i]);
-    if (!is_builtin (ops[i]) || !def || !(def->flags & TL_OP_OVERWRITES))
+    if (!is_builtin (ops[i]) || !def || !(def->flags & flag))
       continue;
     g_string_append_printf (flagged, " %s", ops[i]);
     if (!g_hash_table_contains (seen, ops[i]))
       g_string_append_printf (missing, " %s", ops[i]);
   }
-  g_test_message ("TL_OP_OVERWRITES built-in ops:%s", flagged->str);
+  g_test_message ("%s built-in ops:%s", flag_name, flagged->str);
   g_assert_cmpuint (flagged->len, >, 0);
   if (missing->len)
-    g_test_fail_printf ("TL_OP_OVERWRITES ops that no case reaches:%s", missing->str);
+    g_test_fail_printf ("%s ops that no case reaches:%s", flag_name, missing->str);
+}
+
+static void
+test_coverage_overwrites (void)
+{
+  test_coverage_flag (TL_OP_OVERWRITES, "TL_OP_OVERWRITES");
+  test_coverage_flag (TL_OP_SAME_BYTES, "TL_OP_SAME_BYTES");
 }
 
 int

@@ -344,6 +344,159 @@ test_add_path (void)
   tl_registry_free (r);
 }
 
+/* Verdicts that do not follow from the plugin's files are not kept: a crash
+ * (the OOM killer), a dlopen failure (installed libraries), a failed init
+ * (the machine). A timeout is kept only for scans with no longer a timeout,
+ * and only a while. */
+static TlRegistry *
+open_transient (double timeout)
+{
+  g_autofree char *a = g_build_filename (tmp, "transient", NULL);
+  const char *paths[] = { a, NULL };
+  TlRegistryOptions opts = { 0 };
+  opts.extra_paths = paths;
+  opts.probe_timeout = timeout;
+  g_autoptr (GError) error = NULL;
+  TlRegistry *r = tl_registry_new (&opts, &error);
+  g_assert_no_error (error);
+  return r;
+}
+
+static const char *
+reason_of (TlRegistry *r, const char *id)
+{
+  const TlPluginInfo *p = tl_registry_find_plugin (r, id);
+  g_assert_nonnull (p);
+  return tl_plugin_info_skip_reason (p);
+}
+
+static void
+test_cache_transient (void)
+{
+  g_autofree char *log = path_in ("probe-t.log", NULL);
+  g_autofree char *script = path_in ("fake-scanner-t.sh", NULL);
+  g_autofree char *text = g_strdup_printf (
+      "#!/bin/sh\necho \"$1\" >> '%s'\n"
+      "case \"$1\" in\n"
+      "  *thang*) exec sleep 60;;\n"
+      "  *tcrash*) kill -SEGV $$;;\n"
+      "  *tdep*) echo 'skip: /x/libtl-tdep.so: dlopen failed: libz9.so: cannot open shared object file';;\n"
+      "  *tinit*) echo \"skip: plugin 'tinit': init failed: no device\";;\n"
+      "  *tskip*) echo 'skip: bad descriptor';;\n"
+      "  *) echo ok;;\n"
+      "esac\n",
+      log);
+  g_assert_true (g_file_set_contents (script, text, -1, NULL));
+  g_chmod (script, 0755);
+  g_autofree char *cache = path_in ("cache-t", NULL);
+  g_setenv ("TL_PLUGIN_SCANNER", script, TRUE);
+  g_setenv ("XDG_CACHE_HOME", cache, TRUE);
+  const char *ids[] = { "thang", "tcrash", "tdep", "tinit", "tskip", "tok" };
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    write_plugin ("transient", ids[i], "1.0.0", NULL);
+
+  TlRegistry *r = open_transient (0.2);
+  g_autofree char *l1 = read_log (log);
+  g_assert_cmpuint (count_lines (l1), ==, 6);
+  g_assert_cmpstr (reason_of (r, "thang"), ==, "probe timed out after 0.2 s");
+  g_assert_true (g_str_has_prefix (reason_of (r, "tcrash"), "crashed (signal 11"));
+  g_assert_nonnull (strstr (reason_of (r, "tdep"), "cannot open shared object file"));
+  g_assert_nonnull (strstr (reason_of (r, "tinit"), "no device"));
+  g_assert_cmpstr (reason_of (r, "tskip"), ==, "bad descriptor");
+  g_assert_null (reason_of (r, "tok"));
+  tl_registry_free (r);
+
+  /* the same timeout: only the final verdicts and the fresh timeout are reused */
+  r = open_transient (0.2);
+  g_autofree char *l2 = read_log (log);
+  g_assert_cmpuint (count_lines (l2), ==, 3);
+  g_assert_nonnull (strstr (l2, "tcrash"));
+  g_assert_nonnull (strstr (l2, "tdep"));
+  g_assert_nonnull (strstr (l2, "tinit"));
+  g_assert_cmpstr (reason_of (r, "thang"), ==, "probe timed out after 0.2 s");
+  g_assert_true (g_str_has_prefix (reason_of (r, "tcrash"), "crashed (signal 11"));
+  tl_registry_free (r);
+
+  /* a longer timeout: the timed-out probe is run again */
+  r = open_transient (0.4);
+  g_autofree char *l3 = read_log (log);
+  g_assert_cmpuint (count_lines (l3), ==, 4);
+  g_assert_nonnull (strstr (l3, "thang"));
+  g_assert_cmpstr (reason_of (r, "thang"), ==, "probe timed out after 0.4 s");
+  tl_registry_free (r);
+
+  /* a stale timed-out verdict is not reused, whatever the timeout */
+  g_autofree char *sub = g_build_filename (cache, "tl-1", NULL);
+  g_autoptr (GDir) d = g_dir_open (sub, 0, NULL);
+  g_assert_nonnull (d);
+  g_autofree char *cfile = g_build_filename (sub, g_dir_read_name (d), NULL);
+  g_autofree char *xml = NULL;
+  g_assert_true (g_file_get_contents (cfile, &xml, NULL, NULL));
+  char *at = strstr (xml, "probed-at=\"");
+  g_assert_nonnull (at);
+  g_autoptr (GString) old = g_string_new_len (xml, at - xml);
+  g_string_append (old, "probed-at=\"1");
+  g_string_append (old, strchr (at + strlen ("probed-at=\""), '"'));
+  g_assert_true (g_file_set_contents (cfile, old->str, -1, NULL));
+  r = open_transient (0.2);
+  g_autofree char *l4 = read_log (log);
+  g_assert_cmpuint (count_lines (l4), ==, 4);
+  g_assert_nonnull (strstr (l4, "thang"));
+  g_assert_cmpstr (reason_of (r, "thang"), ==, "probe timed out after 0.2 s");
+  tl_registry_free (r);
+
+  g_unsetenv ("TL_PLUGIN_SCANNER");
+}
+
+/* A plugin given to tl_registry_add_path wins over the search path's
+ * plugins with its id, at an equal or a lower version; the latest given wins. */
+static void
+test_add_path_precedence (void)
+{
+  write_plugin ("installed", "same", "1.0.0", NULL);
+  write_plugin ("devbuild", "same", "1.0.0", NULL);
+  write_plugin ("devbuild-old", "same", "0.9.0-dev", NULL);
+  TlRegistry *r = open_dirs ("installed", NULL, FALSE);
+  const TlPluginInfo *inst = tl_registry_find_plugin (r, "same");
+  g_autofree char *inst_m = path_in ("installed", "same.tlplugin.xml");
+  g_assert_cmpstr (tl_plugin_info_manifest_path (inst), ==, inst_m);
+
+  g_autofree char *dev_m = path_in ("devbuild", "same.tlplugin.xml");
+  g_autoptr (GError) error = NULL;
+  const TlPluginInfo *dev = tl_registry_add_path (r, dev_m, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (dev);
+  g_assert_cmpstr (tl_plugin_info_manifest_path (dev), ==, dev_m);
+  g_assert_cmpint (tl_plugin_info_status (dev), ==, TL_PLUGIN_STATUS_OK);
+  g_assert_cmpint (tl_plugin_info_status (inst), ==, TL_PLUGIN_STATUS_SHADOWED);
+  g_assert_true (tl_registry_find_plugin (r, "same") == dev);
+  const TlComponentInfo *c = tl_registry_find_component (r, "same.scale", &error);
+  g_assert_no_error (error);
+  g_assert_true (tl_component_info_plugin (c) == dev);
+  /* the shadowed one says by what */
+  g_assert_null (tl_registry_load_component (r, tl_plugin_info_component (inst, 0), &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_PLUGIN);
+  g_autofree char *want = g_strdup_printf ("'same' 1.0.0 (%s) is shadowed by version 1.0.0 (%s)", inst_m,
+                                           dev_m);
+  if (!strstr (error->message, want))
+    g_error ("'%s' lacks '%s'", error->message, want);
+  g_clear_error (&error);
+
+  /* an older one given later wins too */
+  g_autofree char *old_m = path_in ("devbuild-old", "same.tlplugin.xml");
+  const TlPluginInfo *old = tl_registry_add_path (r, old_m, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (tl_plugin_info_version (old), ==, "0.9.0-dev");
+  g_assert_true (tl_registry_find_plugin (r, "same") == old);
+  g_assert_cmpint (tl_plugin_info_status (dev), ==, TL_PLUGIN_STATUS_SHADOWED);
+  /* and the one on the search path, given explicitly, wins back */
+  g_assert_true (tl_registry_add_path (r, inst_m, &error) == inst);
+  g_assert_no_error (error);
+  g_assert_cmpint (tl_plugin_info_status (inst), ==, TL_PLUGIN_STATUS_OK);
+  g_assert_cmpint (tl_plugin_info_status (old), ==, TL_PLUGIN_STATUS_SHADOWED);
+  tl_registry_free (r);
+}
+
 static void
 rm_rf (const char *path)
 {
@@ -378,6 +531,8 @@ main (int argc, char **argv)
   g_test_add_func ("/registry/broken-manifest", test_broken_manifest);
   g_test_add_func ("/registry/cache", test_cache);
   g_test_add_func ("/registry/add-path", test_add_path);
+  g_test_add_func ("/registry/cache-transient", test_cache_transient);
+  g_test_add_func ("/registry/add-path-precedence", test_add_path_precedence);
   int rc = g_test_run ();
   rm_rf (tmp);
   g_free (tmp);

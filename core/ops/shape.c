@@ -120,7 +120,10 @@ reshape_bw (TlGraph *g, const TlNode *node, TlValue *const *gy, TlValue **gx, GE
   return TRUE;
 }
 
-static const TlOpDef reshape_def = { TL_TABLE_INIT (TlOpDef), .name = "reshape", .flags = VIEW_FLAGS,
+/* the output is the input's bytes in order (same dtype and numel): the
+ * executor lets it share the input's buffer (TL_OP_SAME_BYTES) */
+static const TlOpDef reshape_def = { TL_TABLE_INIT (TlOpDef), .name = "reshape",
+                                     .flags = VIEW_FLAGS | TL_OP_SAME_BYTES,
                                      .n_inputs = 1, .n_outputs = 1, .infer = reshape_infer,
                                      .forward_cpu = reshape_cpu, .backward = reshape_bw, .cost = copy_cost };
 

@@ -32,10 +32,18 @@ typedef enum {
   TL_OP_LOSS = 1u << 6,
   TL_OP_NONDIFF = 1u << 7,     /* no gradient (argmax, comparisons) */
   TL_OP_COMPUTE_BOUND = 1u << 8, /* GEMM/conv: stays a library call */
-  TL_OP_OVERWRITES = 1u << 9     /* every kernel of the op (CPU and device) writes every
+  TL_OP_OVERWRITES = 1u << 9,    /* every kernel of the op (CPU and device) writes every
                                   * element of every output: the executor does not
                                   * zero-fill them first (ABI 1.0 tables without the
                                   * bit get zero-filled outputs, as before) */
+  TL_OP_SAME_BYTES = 1u << 10    /* output 0 holds exactly input 0's bytes when input 0
+                                  * is contiguous (reshape): one input read, one output,
+                                  * same dtype and number of elements. The executor may
+                                  * give the output input 0's buffer and skip the kernel;
+                                  * it ignores the bit on a node with more inputs or
+                                  * outputs, or whose output dtype or element count
+                                  * differs (ABI 1.0 tables without the bit always run
+                                  * their kernel, as before) */
 } TlOpFlags;
 
 /* What shape inference and cost estimation see. Host-allocated. */

@@ -38,7 +38,7 @@ typedef enum {
   TL_PLUGIN_STATUS_OK = 0,      /* manifest valid, probe passed (or not yet loaded) */
   TL_PLUGIN_STATUS_LOADED,      /* dlopened and checked in this process */
   TL_PLUGIN_STATUS_SKIPPED,     /* refused: see tl_plugin_info_skip_reason() */
-  TL_PLUGIN_STATUS_SHADOWED,    /* an equal id with a newer version won */
+  TL_PLUGIN_STATUS_SHADOWED,    /* an equal id won: a newer version, or a plugin added by path */
   TL_PLUGIN_STATUS_NOT_ALLOWED  /* filtered by the allow-list */
 } TlPluginStatus;
 

@@ -1,5 +1,6 @@
 /* checks-op.c — op components: shape inference agrees with the kernel and
- * the graph, the forward kernel is deterministic, and gradients agree with
+ * the graph, the forward kernel is deterministic, the claims of the flags
+ * TL_OP_OVERWRITES and TL_OP_SAME_BYTES hold, and gradients agree with
  * central finite differences. Needs sample inputs from the op's
  * TL_OP_EXT_SAMPLES extension; without it the checks warn "no samples". */
 #include "config.h"
@@ -270,6 +271,53 @@ check_overwrites (TlcSuite *s, const TlComponentInfo *ci, GError **error)
   return ok;
 }
 
+/* TL_OP_SAME_BYTES: on every (contiguous) sample the op has one input and
+ * one output of input 0's dtype and element count, and the CPU kernel
+ * writes exactly input 0's bytes into it (the executor may skip the kernel
+ * and hand out input 0's buffer instead). */
+static gboolean
+check_same_bytes (TlcSuite *s, const TlComponentInfo *ci, GError **error)
+{
+  OpSample o;
+  if (!op_open (s, ci, &o, error))
+    return error == NULL || *error == NULL;
+  gboolean ok = TRUE;
+  if (!(o.def->flags & TL_OP_SAME_BYTES)) {
+    op_sample_clear (&o);
+    return TRUE;
+  }
+  for (guint i = 0; ok && i < o.samples->n_samples; i++) {
+    TlTensor *outs[MAX_IO] = { NULL };
+    ok = op_prepare (&o, i, error);
+    if (ok && (o.n_in != 1 || o.n_out != 1)) {
+      g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
+                   "sample %u: %u inputs and %u outputs, but the op declares TL_OP_SAME_BYTES (one of each)", i,
+                   o.n_in, o.n_out);
+      ok = FALSE;
+    } else if (ok && (o.out[0].dtype != o.in[0].dtype ||
+                      tl_tensor_desc_numel (&o.out[0]) != tl_tensor_desc_numel (&o.in[0]))) {
+      g_autofree char *a = tl_tensor_desc_to_string (&o.in[0]);
+      g_autofree char *b = tl_tensor_desc_to_string (&o.out[0]);
+      g_set_error (error, TL_ERROR, TL_ERROR_SHAPE,
+                   "sample %u: input %s, output %s, but the op declares TL_OP_SAME_BYTES (same dtype and number "
+                   "of elements)", i, a, b);
+      ok = FALSE;
+    }
+    ok = ok && op_forward_filled (&o, 1, 0xff, outs, error);
+    /* sample inputs are new contiguous tensors */
+    if (ok && memcmp (tl_tensor_const_data (outs[0]), tl_tensor_const_data (o.inputs[0]),
+                      tl_tensor_nbytes (outs[0])) != 0) {
+      g_set_error (error, TL_ERROR, TL_ERROR_NUMERIC,
+                   "sample %u: output 0 is not input 0's bytes, but the op declares TL_OP_SAME_BYTES (the "
+                   "executor may skip its kernel and hand out input 0's buffer)", i);
+      ok = FALSE;
+    }
+    unref_all (outs, MAX_IO);
+  }
+  op_sample_clear (&o);
+  return ok;
+}
+
 /* loss = sum_k sum(out_k * r_k) with fixed random r_k. */
 static TlValue *
 weighted_sum (TlGraph *g, OpSample *o, TlValue **out_vals, guint n_out, GError **error)
@@ -406,8 +454,10 @@ tlc_checks_op (TlcSuite *s, const TlComponentInfo *ci)
   g_autofree char *n2 = g_strdup_printf ("%s: deterministic forward", name);
   g_autofree char *n3 = g_strdup_printf ("%s: gradients match finite differences", name);
   g_autofree char *n4 = g_strdup_printf ("%s: writes every output element if it says so", name);
+  g_autofree char *n5 = g_strdup_printf ("%s: output is input's bytes if it says so", name);
   tlc_run (s, n1, check_infer, ci);
   tlc_run (s, n2, check_deterministic, ci);
   tlc_run (s, n4, check_overwrites, ci);
+  tlc_run (s, n5, check_same_bytes, ci);
   tlc_run (s, n3, check_gradients, ci);
 }

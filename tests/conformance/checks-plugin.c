@@ -134,7 +134,7 @@ open_descriptor (const TlPluginInfo *p, GModule **module, GError **error)
     g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "the manifest's library was not found");
     return NULL;
   }
-  *module = g_module_open (lib, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+  *module = g_module_open (lib, G_MODULE_BIND_LOCAL);
   if (!*module) {
     g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "%s: %s", lib, g_module_error ());
     return NULL;

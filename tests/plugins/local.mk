@@ -17,7 +17,9 @@ check_LTLIBRARIES += \
 	tests/plugins/mismatch/libtl-test-mismatch.la \
 	tests/plugins/init-fails/libtl-test-init-fails.la \
 	tests/plugins/future-host/libtl-test-future-host.la \
-	tests/plugins/missing-dep/libtl-test-missing-dep.la
+	tests/plugins/missing-dep/libtl-test-missing-dep.la \
+	tests/plugins/undefined-sym/libtl-test-undefined-sym.la \
+	tests/plugins/broken-same-bytes/libtl-test-broken-same-bytes.la
 
 tests_plugins_good_libtl_test_good_la_SOURCES = tests/plugins/good/good.c
 tests_plugins_good_libtl_test_good_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
@@ -60,6 +62,22 @@ tests_plugins_future_host_libtl_test_future_host_la_CFLAGS = $(AM_CFLAGS) $(TL_P
 tests_plugins_future_host_libtl_test_future_host_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
 tests_plugins_future_host_libtl_test_future_host_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
 
+# broken-same-bytes loads, but its op's TL_OP_SAME_BYTES claim is false:
+# tests/conformance/expect-failures.sh checks that the conformance suite says so.
+tests_plugins_broken_same_bytes_libtl_test_broken_same_bytes_la_SOURCES = \
+	tests/plugins/broken-same-bytes/broken-same-bytes.c
+tests_plugins_broken_same_bytes_libtl_test_broken_same_bytes_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_broken_same_bytes_libtl_test_broken_same_bytes_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
+tests_plugins_broken_same_bytes_libtl_test_broken_same_bytes_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
+# undefined-sym calls a function defined nowhere: linked without
+# -no-undefined (TL_PLUGIN_LD_FLAGS has it), so only the loader notices.
+tests_plugins_undefined_sym_libtl_test_undefined_sym_la_SOURCES = tests/plugins/undefined-sym/undefined-sym.c
+tests_plugins_undefined_sym_libtl_test_undefined_sym_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_undefined_sym_libtl_test_undefined_sym_la_LDFLAGS = \
+	-module -avoid-version -shared -export-symbols-regex '^tl_plugin_query$$' -rpath /nowhere
+tests_plugins_undefined_sym_libtl_test_undefined_sym_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
 # missing-dep links libtl-test-gone.so, built here without libtool with the
 # SONAME libtl-test-gone-absent.so: the plugin NEEDs a file that exists
 # nowhere, so loading it always fails with "cannot open shared object file"
@@ -86,5 +104,7 @@ EXTRA_DIST += \
 	tests/plugins/hang/hang.tlplugin.xml \
 	tests/plugins/mismatch/mismatch.tlplugin.xml \
 	tests/plugins/missing-dep/missing-dep.tlplugin.xml \
+	tests/plugins/undefined-sym/undefined-sym.tlplugin.xml \
 	tests/plugins/init-fails/init-fails.tlplugin.xml \
-	tests/plugins/future-host/future-host.tlplugin.xml
+	tests/plugins/future-host/future-host.tlplugin.xml \
+	tests/plugins/broken-same-bytes/broken-same-bytes.tlplugin.xml
