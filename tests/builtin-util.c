@@ -148,18 +148,28 @@ bt_idx_bytes (guint ndim, const guint32 *dims, gsize n_data, guint8 (*value) (gs
 }
 
 void
+bt_rm_rf (const char *path)
+{
+  if (!path)
+    return;
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+    GDir *d = g_dir_open (path, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name (d))) {
+      g_autofree char *p = g_build_filename (path, name, NULL);
+      bt_rm_rf (p);
+    }
+    if (d)
+      g_dir_close (d);
+    g_rmdir (path);
+  } else {
+    g_unlink (path);
+  }
+}
+
+void
 bt_remove_tmpdir (char *dir)
 {
-  if (!dir)
-    return;
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name (d))) {
-    g_autofree char *p = g_build_filename (dir, name, NULL);
-    g_unlink (p);
-  }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (dir);
+  bt_rm_rf (dir);
   g_free (dir);
 }

@@ -21,7 +21,10 @@ double *bt_read_field (TlDatasetInstance *d, const char *name, gint64 *n_values)
 const TlField *bt_field (TlDatasetInstance *d, const char *name);
 /* Write `len` bytes to dir/name; returns the path. (transfer full) */
 char *bt_write_file (const char *dir, const char *name, const void *data, gsize len);
-/* Remove the files in `dir` (not recursive), then `dir`, and free it. NULL-safe. */
+/* Remove `path` and, for a directory, everything under it (symbolic links
+ * are removed, not followed). NULL-safe. */
+void bt_rm_rf (const char *path);
+/* bt_rm_rf (dir), then free it. NULL-safe. */
 void bt_remove_tmpdir (char *dir);
 /* Asserts that `error` (a GError *) is TL_ERROR `code` with exactly the
  * message `msg`, then clears it. */

@@ -12,6 +12,7 @@
 #include <tl/tl.h>
 #include <tl/tl-registry.h>
 #include "registry-private.h"
+#include "builtin-util.h"
 
 static TlRegistry *reg;
 static char *cache_dir;
@@ -171,15 +172,7 @@ test_timeout_not_kept (void)
   tl_registry_free (r);
   g_unsetenv ("TL_PLUGIN_ALLOW");
   g_setenv ("XDG_CACHE_HOME", saved, TRUE);
-  g_autofree char *cache = g_build_filename (dir, "tl-1", NULL);
-  g_autoptr (GDir) d = g_dir_open (cache, 0, NULL);
-  const char *n;
-  while (d && (n = g_dir_read_name (d))) {
-    g_autofree char *f = g_build_filename (cache, n, NULL);
-    g_unlink (f);
-  }
-  g_rmdir (cache);
-  g_rmdir (dir);
+  bt_rm_rf (dir);
 }
 
 static void
@@ -302,15 +295,6 @@ main (int argc, char **argv)
   g_test_add_func ("/broken-plugins/tlhost-cli", test_tlhost_cli);
   int rc = g_test_run ();
   tl_registry_free (reg);
-  g_autofree char *cache = g_build_filename (cache_dir, "tl-1", NULL);
-  g_autoptr (GDir) d = g_dir_open (cache, 0, NULL);
-  const char *n;
-  while (d && (n = g_dir_read_name (d))) {
-    g_autofree char *f = g_build_filename (cache, n, NULL);
-    g_unlink (f);
-  }
-  g_rmdir (cache);
-  g_rmdir (cache_dir);
-  g_free (cache_dir);
+  bt_remove_tmpdir (cache_dir);
   return rc;
 }

@@ -397,7 +397,7 @@ main (int argc, char **argv)
   g_test_add_func ("/checkpoint/bert-mapping", test_bert_mapping);
   g_test_add_func ("/checkpoint/init", test_init);
   int r = g_test_run ();
-  fixture_rm_rf (tmpdir);
+  bt_rm_rf (tmpdir);
   g_free (tmpdir);
   return r;
 }

@@ -10,6 +10,8 @@
 #include <tl/tl.h>
 #include <tl/tl-registry.h>
 
+#include "builtin-util.h"
+
 static char *tmp;
 
 static char *
@@ -497,24 +499,6 @@ test_add_path_precedence (void)
   tl_registry_free (r);
 }
 
-static void
-rm_rf (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
-    GDir *d = g_dir_open (path, 0, NULL);
-    const char *n;
-    while (d && (n = g_dir_read_name (d))) {
-      g_autofree char *p = g_build_filename (path, n, NULL);
-      rm_rf (p);
-    }
-    if (d)
-      g_dir_close (d);
-    g_rmdir (path);
-  } else {
-    g_unlink (path);
-  }
-}
-
 int
 main (int argc, char **argv)
 {
@@ -534,7 +518,7 @@ main (int argc, char **argv)
   g_test_add_func ("/registry/cache-transient", test_cache_transient);
   g_test_add_func ("/registry/add-path-precedence", test_add_path_precedence);
   int rc = g_test_run ();
-  rm_rf (tmp);
+  bt_rm_rf (tmp);
   g_free (tmp);
   return rc;
 }

@@ -449,7 +449,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/atomic", test_atomic);
   g_test_add_func ("/safetensors/stale-temps", test_stale_temps);
   int r = g_test_run ();
-  fixture_rm_rf (tmpdir);
+  bt_rm_rf (tmpdir);
   g_free (tmpdir);
   return r;
 }

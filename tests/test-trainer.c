@@ -106,7 +106,7 @@ predict_lines (TlModelInstance *m, TlDatasetInstance *d, const TlTrainConfig *cf
   g_assert_no_error (error);
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  fixture_rm_rf (dir);
+  bt_rm_rf (dir);
   GStrv lines = g_strsplit (text, "\n", -1);
   g_assert_cmpuint (g_strv_length (lines), ==, 1 + rows + 1);
   return lines;
@@ -248,7 +248,7 @@ test_best_checkpoint (void)
   g_assert_cmpfloat (tl_metrics_get (&after, "loss"), <, tl_metrics_get (&before, "loss"));
   tl_model_instance_free (m2);
   setup_clear (&s);
-  fixture_rm_rf (dir);
+  bt_rm_rf (dir);
 }
 
 static void
@@ -323,8 +323,8 @@ test_resume_bitwise (void)
   tl_model_instance_free (r);
   tl_dataset_instance_free (train);
   tl_dataset_instance_free (eval);
-  fixture_rm_rf (dir_a);
-  fixture_rm_rf (dir_b);
+  bt_rm_rf (dir_a);
+  bt_rm_rf (dir_b);
 }
 
 /* The evaluation points of a run: step and metrics ("loss" is the mean
@@ -469,9 +469,9 @@ test_resume_window (void)
   tl_model_instance_free (r);
   tl_model_instance_free (o);
   tl_dataset_instance_free (train);
-  fixture_rm_rf (dir_a);
-  fixture_rm_rf (dir_b);
-  fixture_rm_rf (dir_c);
+  bt_rm_rf (dir_a);
+  bt_rm_rf (dir_b);
+  bt_rm_rf (dir_c);
 }
 
 static void

@@ -7,6 +7,7 @@
 
 #include "tl-private.h"
 #include "xml-private.h"
+#include "builtin-util.h"
 
 static char *tmpdir;
 
@@ -150,26 +151,10 @@ test_good_lines (void)
   g_assert_cmpstr (error->message, ==, msg);
 }
 
-static void
-rm_rf (const char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const char *n;
-  while (d && (n = g_dir_read_name (d))) {
-    g_autofree char *p = g_build_filename (dir, n, NULL);
-    g_unlink (p);
-  }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (dir);
-}
-
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  tmpdir = g_dir_make_tmp ("tl-test-xml-XXXXXX", NULL);
-  g_assert_nonnull (tmpdir);
   g_test_add_func ("/xml/billion-laughs", test_billion_laughs);
   g_test_add_func ("/xml/xxe", test_xxe);
   g_test_add_func ("/xml/external-dtd", test_external_dtd);
@@ -178,8 +163,5 @@ main (int argc, char **argv)
   g_test_add_func ("/xml/oversize", test_oversize);
   g_test_add_func ("/xml/missing-file", test_missing_file);
   g_test_add_func ("/xml/good-lines", test_good_lines);
-  int rc = g_test_run ();
-  rm_rf (tmpdir);
-  g_free (tmpdir);
-  return rc;
+  return bt_test_run_in_tmpdir ("tl-test-xml-XXXXXX", &tmpdir);
 }

@@ -236,21 +236,3 @@ fixture_tmpdir (void)
 {
   return g_dir_make_tmp ("tl-train-XXXXXX", NULL);
 }
-
-void
-fixture_rm_rf (const char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  if (!d)
-    return;
-  const char *e;
-  while ((e = g_dir_read_name (d))) {
-    g_autofree char *p = g_build_filename (dir, e, NULL);
-    if (g_file_test (p, G_FILE_TEST_IS_DIR))
-      fixture_rm_rf (p);
-    else
-      g_unlink (p);
-  }
-  g_dir_close (d);
-  g_rmdir (dir);
-}

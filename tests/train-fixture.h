@@ -4,6 +4,8 @@
 
 #include <tl/tl.h>
 
+#include "builtin-util.h" /* bt_rm_rf */
+
 /* Dataset params: rows (int, 64), dim (int, 3), classes (int, 3), seed (int, 1),
  * binary (bool): label f32 0/1 instead of i64 classes.
  * Fields: "x" f32 [dim], "label" i64 (cardinality classes) or f32. Labels
@@ -19,6 +21,5 @@ TlDatasetInstance *fixture_dataset (gint64 rows, gint64 dim, gint64 classes, gui
                                     gboolean binary);
 TlModelInstance *fixture_model (gint64 hidden, gboolean extra, double dropout, guint64 seed);
 char *fixture_tmpdir (void);
-void fixture_rm_rf (const char *dir);
 
 #endif

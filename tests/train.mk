@@ -8,7 +8,8 @@ tests_test_optim_LDADD = $(TL_TEST_LIBS)
 
 check_PROGRAMS += tests/test-safetensors
 TESTS += tests/test-safetensors
-tests_test_safetensors_SOURCES = tests/test-safetensors.c tests/train-fixture.c tests/train-fixture.h
+tests_test_safetensors_SOURCES = tests/test-safetensors.c tests/train-fixture.c tests/train-fixture.h \
+	$(TL_BUILTIN_TEST_UTIL)
 tests_test_safetensors_CPPFLAGS = $(TL_TEST_CPP_FLAGS)
 tests_test_safetensors_CFLAGS = $(TL_TEST_C_FLAGS)
 tests_test_safetensors_LDADD = $(TL_TEST_LIBS)
@@ -22,14 +23,16 @@ tests_test_metrics_LDADD = $(TL_TEST_LIBS)
 
 check_PROGRAMS += tests/test-checkpoint
 TESTS += tests/test-checkpoint
-tests_test_checkpoint_SOURCES = tests/test-checkpoint.c tests/train-fixture.c tests/train-fixture.h
+tests_test_checkpoint_SOURCES = tests/test-checkpoint.c tests/train-fixture.c tests/train-fixture.h \
+	$(TL_BUILTIN_TEST_UTIL)
 tests_test_checkpoint_CPPFLAGS = $(TL_TEST_CPP_FLAGS)
 tests_test_checkpoint_CFLAGS = $(TL_TEST_C_FLAGS)
 tests_test_checkpoint_LDADD = $(TL_TEST_LIBS)
 
 check_PROGRAMS += tests/test-trainer
 TESTS += tests/test-trainer
-tests_test_trainer_SOURCES = tests/test-trainer.c tests/train-fixture.c tests/train-fixture.h
+tests_test_trainer_SOURCES = tests/test-trainer.c tests/train-fixture.c tests/train-fixture.h \
+	$(TL_BUILTIN_TEST_UTIL)
 tests_test_trainer_CPPFLAGS = $(TL_TEST_CPP_FLAGS)
 tests_test_trainer_CFLAGS = $(TL_TEST_C_FLAGS)
 tests_test_trainer_LDADD = $(TL_TEST_LIBS)
