@@ -27,11 +27,15 @@
  * fives_param()). Their sum is the loss, so the optimizer step updates the
  * weights from train rows only and H from validation rows only: the
  * first-order DARTS alternation, in one step. The search runs for
- * `search_steps` optimizer steps (after `search_warmup`); then H is frozen
- * (its loss is multiplied by the non-trainable "search.on" = 0) and the
- * weights keep training on all rows of the found graph. With `binarize`
- * (the paper's step) the found graph is binary: at the switch step_end
- * writes [A(k) > threshold] into the non-trainable "search.mask<k>" and sets
+ * `search_steps` optimizer steps (after `search_warmup`); then the search
+ * stops (H's loss is multiplied by the non-trainable "search.on" = 0), H is
+ * frozen and the weights keep training on all rows of the found graph. A
+ * zero gradient does not stop the optimizer (Adam's moments, weight
+ * decay), so step_end freezes H itself: it stores H at the switch
+ * (non-trainable "search.H<k>_frozen", "search.frozen" = 1) and writes it
+ * back after every later step (see freeze_h()). With `binarize` (the
+ * paper's step) the found graph is binary: at the switch step_end writes
+ * [A(k) > threshold] into the non-trainable "search.mask<k>" and sets
  * "search.binary", and the graph uses A(k) + binary * (mask(k) - A(k)).
  *
  * Evaluation and prediction use one pass over all rows. The export task
@@ -58,6 +62,10 @@ typedef struct {
   gboolean symmetric;
   gboolean binarize;
   double threshold;
+  /* H<k> at the switch (TlTensor*, one per layer): the device-free copy
+   * step_end writes back; NULL until the switch is seen, and dropped by
+   * every build (a checkpoint loaded into the store may change it) */
+  GPtrArray *frozen;
 } Fives;
 
 static void
@@ -67,6 +75,7 @@ fives_destroy (TlModel *model)
   if (!m)
     return;
   g_free (m->label);
+  g_clear_pointer (&m->frozen, g_ptr_array_unref);
   g_free (m);
 }
 
@@ -206,6 +215,7 @@ fives_build (TlModel *model, TlBuild *b, GError **error)
 {
   Fives *m = (Fives *) model;
   TlGraph *g = tl_build_graph (b);
+  g_clear_pointer (&m->frozen, g_ptr_array_unref);
   g_autoptr (GPtrArray) fields = fives_categorical_fields (b, m->label, error);
   if (!fields)
     return FALSE;
@@ -242,6 +252,12 @@ fives_build (TlModel *model, TlBuild *b, GError **error)
   TlValue *on = tl_build_param (b, "search.on", TL_DTYPE_F32, 1, &one, TL_INIT_CONSTANT,
                                 m->search_warmup > 0 ? 0.0 : 1.0, FALSE);
   TlValue *trn = tl_scale (g, tl_mul (g, val, on), -1.0, 1.0);
+  /* H at the switch, kept by step_end (freeze_h()); not in the graph */
+  tl_build_param (b, "search.frozen", TL_DTYPE_F32, 1, &one, TL_INIT_ZEROS, 0, FALSE);
+  for (guint k = 1; k <= m->layers; k++) {
+    g_autofree char *fn = g_strdup_printf ("search.H%u_frozen", k);
+    tl_build_param (b, fn, TL_DTYPE_F32, 2, fxf, TL_INIT_ZEROS, 0, FALSE);
+  }
   TlValue *mass = NULL;
   TlValue *z_w = forward (m, b, fields, offdiag, tau_inv, FALSE, TRUE, NULL);
   TlValue *z_h = forward (m, b, fields, offdiag, tau_inv, TRUE, FALSE, &mass);
@@ -292,17 +308,71 @@ binarize_adjacency (Fives *m, TlParamStore *store, double tau_inv)
   tl_tensor_set_flat (bin, 0, 1.0);
 }
 
+/* Keeps H frozen after the switch. The first time (search.frozen = 0, the
+ * switch step) it copies each search.H<k> into the non-trainable
+ * search.H<k>_frozen and sets search.frozen = 1; afterwards it writes those
+ * values back into search.H<k> (the optimizer moved them in this step).
+ * The values are also kept in m->frozen, so that later steps touch only
+ * search.H<k>: on a GPU each tensor step_end reaches is copied to the host
+ * and back. Missing parameters (not a training store): nothing to do. */
+static gboolean
+freeze_h (Fives *m, TlParamStore *store, GError **error)
+{
+  TlTensor *flag = tl_param_store_lookup (store, "search.frozen");
+  if (!flag)
+    return TRUE;
+  gboolean at_switch = tl_tensor_get_flat (flag, 0) == 0.0;
+  g_autoptr (GPtrArray) frozen = g_ptr_array_new_with_free_func ((GDestroyNotify) tl_tensor_unref);
+  for (guint k = 1; k <= m->layers; k++) {
+    g_autofree char *hn = g_strdup_printf ("search.H%u", k);
+    g_autofree char *fn = g_strdup_printf ("search.H%u_frozen", k);
+    TlTensor *h = tl_param_store_lookup (store, hn);
+    TlTensor *f = tl_param_store_lookup (store, fn);
+    if (!h || !f)
+      return TRUE;
+    TlTensor *c = NULL;
+    if ((at_switch && !tl_tensor_copy_into (f, h, error)) || !(c = tl_tensor_copy (f, error))) {
+      g_prefix_error (error, "fives: %s: ", fn);
+      return FALSE;
+    }
+    g_ptr_array_add (frozen, c);
+  }
+  tl_tensor_set_flat (flag, 0, 1.0);
+  m->frozen = g_steal_pointer (&frozen);
+  return TRUE;
+}
+
+/* Writes m->frozen back into search.H<k>. */
+static gboolean
+restore_h (Fives *m, TlParamStore *store, GError **error)
+{
+  for (guint k = 1; k <= m->frozen->len; k++) {
+    g_autofree char *hn = g_strdup_printf ("search.H%u", k);
+    TlTensor *h = tl_param_store_lookup (store, hn);
+    if (h && !tl_tensor_copy_into (h, m->frozen->pdata[k - 1], error)) {
+      g_prefix_error (error, "fives: %s: ", hn);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 /* Anneal tau: tau_start * (tau_end / tau_start)^min(1, s / anneal_steps)
  * with s the search steps done so far (steps after search_warmup, at most
- * search_steps); switch the search off after search_steps (and, with
- * binarize, replace the soft adjacency by its binarisation). */
+ * search_steps); switch the search off after search_steps, freeze H there
+ * (freeze_h()) and, with binarize, replace the soft adjacency by its
+ * binarisation. */
 static gboolean
 fives_step_end (TlModel *model, TlParamStore *store, guint64 step, GError **error)
 {
   Fives *m = (Fives *) model;
-  (void) error;
   gboolean searching = (gint64) step >= m->search_warmup &&
                        (m->search_steps == 0 || (gint64) step < m->search_warmup + m->search_steps);
+  gboolean after = !searching && (gint64) step >= m->search_warmup;
+  /* after the switch (seen in this run): search.on, tau and the masks are
+   * set; only H needs writing back */
+  if (after && m->frozen)
+    return restore_h (m, store, error);
   TlTensor *on = tl_param_store_lookup (store, "search.on");
   if (on)
     tl_tensor_set_flat (on, 0, searching ? 1.0 : 0.0);
@@ -317,9 +387,14 @@ fives_step_end (TlModel *model, TlParamStore *store, guint64 step, GError **erro
   double frac = m->anneal_steps > 0 ? MIN (1.0, (double) s / (double) m->anneal_steps) : 1.0;
   double tau = m->tau_start * pow (m->tau_end / m->tau_start, frac);
   tl_tensor_set_flat (t, 0, 1.0 / tau);
-  if (m->binarize && !searching && (gint64) step >= m->search_warmup)
-    binarize_adjacency (m, store, 1.0 / tau);
-  return TRUE;
+  if (!after)
+    return TRUE;
+  if (!freeze_h (m, store, error))
+    return FALSE;
+  /* the stored (f32) tau_inv, as the graph and the read-out use it */
+  if (m->binarize)
+    binarize_adjacency (m, store, tl_tensor_get_flat (t, 0));
+  return m->frozen ? restore_h (m, store, error) : TRUE;
 }
 
 /* --- export: the learned interactions ----------------------------------- */

@@ -251,6 +251,179 @@ test_tau_stops_with_search (void)
   tl_dataset_instance_free (d);
 }
 
+/* State at the switch, captured by the progress hook (after step_end). */
+typedef struct {
+  Model *mo;
+  gint64 switch_step;
+  char *dir;       /* export written at the switch */
+  GPtrArray *snap; /* TlTensor* copies of `names` at the switch */
+} SwitchCapture;
+
+static const char *const frozen_names[] = { "search.H1", "search.H2", "search.tau_inv", "search.mask1",
+                                            "search.mask2", "search.binary" };
+
+static void
+export_to (Model *mo, const char *dir)
+{
+  const TlModelExportExt *ext = mo->def->get_extension (TL_MODEL_EXT_EXPORT);
+  g_assert_nonnull (ext);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (ext->export_model (mo->params, tl_model_instance_params (mo->m), dir, &error));
+  g_assert_no_error (error);
+}
+
+static void
+capture_step (gpointer user_data, gint64 step, const TlMetrics *metrics)
+{
+  SwitchCapture *c = user_data;
+  (void) metrics;
+  if (step != c->switch_step)
+    return;
+  TlParamStore *store = tl_model_instance_params (c->mo->m);
+  for (guint i = 0; i < G_N_ELEMENTS (frozen_names); i++) {
+    TlTensor *t = tl_param_store_lookup (store, frozen_names[i]);
+    g_ptr_array_add (c->snap, t ? tl_tensor_copy (t, NULL) : NULL);
+  }
+  export_to (c->mo, c->dir);
+}
+
+static void
+assert_same_file (const char *dir_a, const char *dir_b, const char *name)
+{
+  g_autofree char *pa = g_build_filename (dir_a, name, NULL);
+  g_autofree char *pb = g_build_filename (dir_b, name, NULL);
+  g_autofree char *a = NULL, *b = NULL;
+  g_assert_true (g_file_get_contents (pa, &a, NULL, NULL));
+  g_assert_true (g_file_get_contents (pb, &b, NULL, NULL));
+  g_assert_cmpstr (a, ==, b);
+  g_unlink (pa);
+  g_unlink (pb);
+}
+
+/* H is frozen at the switch (step 3 of 8, Adam, whose momentum would keep
+ * moving a parameter whose gradient is 0): the logits, tau, the masks after
+ * 8 steps are bitwise those of the switch step, and so is the export. */
+static void
+test_frozen_after_switch (void)
+{
+  const char *dkv[] = { "n_rows=200", "seed=2", NULL };
+  TlDatasetInstance *d = dataset (dkv);
+  static const struct {
+    gboolean binarize;
+    const char *optimizer;
+    double weight_decay;
+  } cases[] = { { FALSE, "adam", 0 }, { TRUE, "adam", 0 }, { FALSE, "adamw", 0.1 } };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    const char *mkv[] = { "search_steps=3", "anneal_steps=20", "search_warmup=0",
+                          cases[c].binarize ? "binarize=true" : "binarize=false", NULL };
+    Model mo;
+    model_open (&mo, "fives.fives", mkv, 1);
+    g_autofree char *dir_switch = g_dir_make_tmp ("test-fives-switch-XXXXXX", NULL);
+    g_autofree char *dir_end = g_dir_make_tmp ("test-fives-end-XXXXXX", NULL);
+    g_assert_nonnull (dir_switch);
+    g_assert_nonnull (dir_end);
+    SwitchCapture cap = { &mo, 3, dir_switch, g_ptr_array_new_with_free_func ((GDestroyNotify) tl_tensor_unref) };
+    TlProgress progress = { 0 };
+    progress.step = capture_step;
+    progress.user_data = &cap;
+    TlTrainConfig cfg;
+    tl_train_config_init (&cfg);
+    cfg.steps = 8;
+    cfg.batch_size = 50;
+    cfg.optimizer = cases[c].optimizer;
+    cfg.weight_decay = cases[c].weight_decay;
+    cfg.lr = 0.05;
+    cfg.seed = 1;
+    cfg.deterministic = 1;
+    g_autoptr (GError) error = NULL;
+    g_assert_true (tl_train (mo.m, d, NULL, &cfg, &progress, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (cap.snap->len, ==, G_N_ELEMENTS (frozen_names));
+    TlParamStore *store = tl_model_instance_params (mo.m);
+    /* the search moved H before the switch */
+    TlTensor *h1 = cap.snap->pdata[0];
+    g_assert_nonnull (h1);
+    gboolean moved = FALSE;
+    for (gint64 i = 0; i < tl_tensor_numel (h1); i++)
+      moved = moved || tl_tensor_get_flat (h1, i) != 0.0;
+    g_assert_true (moved);
+    for (guint i = 0; i < G_N_ELEMENTS (frozen_names); i++) {
+      TlTensor *now = tl_param_store_lookup (store, frozen_names[i]);
+      TlTensor *then = cap.snap->pdata[i];
+      g_assert_true ((now == NULL) == (then == NULL));
+      g_assert_true ((now != NULL) == (cases[c].binarize || i < 3));
+      if (!now)
+        continue;
+      gboolean same = tl_tensor_equal_bits (now, then);
+      if (!same)
+        g_test_message ("case %u: %s after 8 steps differs from the switch (max rel diff %g)", c,
+                        frozen_names[i], tl_tensor_max_rel_diff (now, then));
+      g_assert_true (same);
+    }
+    export_to (&mo, dir_end);
+    static const char *const files[] = { "interactions.tsv", "edges-layer1.tsv", "edges-layer2.tsv" };
+    for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+      assert_same_file (dir_switch, dir_end, files[i]);
+    g_rmdir (dir_switch);
+    g_rmdir (dir_end);
+    g_ptr_array_unref (cap.snap);
+    model_close (&mo);
+  }
+  tl_dataset_instance_free (d);
+}
+
+/* Resumed after the switch in a fresh instance (as after a kill): the model
+ * holds no copy of H then, step_end takes it from the checkpointed
+ * search.H<k>_frozen, and the run ends where an uninterrupted one does. */
+static void
+test_frozen_resume (void)
+{
+  const char *dkv[] = { "n_rows=200", "seed=2", NULL };
+  const char *mkv[] = { "search_steps=3", "anneal_steps=20", "binarize=false", NULL };
+  TlDatasetInstance *d = dataset (dkv);
+  g_autofree char *dir = g_dir_make_tmp ("test-fives-resume-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  cfg.batch_size = 50;
+  cfg.optimizer = "adam";
+  cfg.lr = 0.05;
+  cfg.seed = 1;
+  cfg.deterministic = 1;
+  g_autoptr (GError) error = NULL;
+  Model full, part, resumed;
+  model_open (&full, "fives.fives", mkv, 1);
+  cfg.steps = 8;
+  g_assert_true (tl_train (full.m, d, NULL, &cfg, NULL, NULL, &error));
+  g_assert_no_error (error);
+  model_open (&part, "fives.fives", mkv, 1);
+  cfg.steps = 5;
+  cfg.out_dir = dir;
+  g_assert_true (tl_train (part.m, d, NULL, &cfg, NULL, NULL, &error));
+  g_assert_no_error (error);
+  model_open (&resumed, "fives.fives", mkv, 1);
+  cfg.steps = 8;
+  cfg.out_dir = NULL;
+  cfg.resume_from = dir;
+  g_assert_true (tl_train (resumed.m, d, NULL, &cfg, NULL, NULL, &error));
+  g_assert_no_error (error);
+  TlParamStore *a = tl_model_instance_params (full.m), *b = tl_model_instance_params (resumed.m),
+               *p = tl_model_instance_params (part.m);
+  static const char *const names[] = { "search.H1", "search.H2", "search.frozen", "search.tau_inv" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_assert_true (tl_tensor_equal_bits (tl_param_store_lookup (a, names[i]), tl_param_store_lookup (b, names[i])));
+    g_assert_true (tl_tensor_equal_bits (tl_param_store_lookup (a, names[i]), tl_param_store_lookup (p, names[i])));
+  }
+  g_assert_true (tl_tensor_equal_bits (tl_param_store_lookup (b, "search.H1"),
+                                       tl_param_store_lookup (b, "search.H1_frozen")));
+  model_close (&full);
+  model_close (&part);
+  model_close (&resumed);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+  g_assert_cmpint (system (cmd), ==, 0);
+  tl_dataset_instance_free (d);
+}
+
 /* The first n ranked edges of edges-layer1.tsv as "fa+fb". */
 static char **
 top_edges (const char *dir, guint n)
@@ -443,6 +616,8 @@ main (int argc, char **argv)
   g_test_add_func ("/fives/planted/no-interactions", test_planted_no_interactions);
   g_test_add_func ("/fives/lr/bad-cross", test_lr_bad_cross);
   g_test_add_func ("/fives/search/tau-stops", test_tau_stops_with_search);
+  g_test_add_func ("/fives/search/frozen-after-switch", test_frozen_after_switch);
+  g_test_add_func ("/fives/search/frozen-resume", test_frozen_resume);
   g_test_add_func ("/fives/examples/validate", test_examples_validate);
   g_test_add_func ("/fives/examples/planted-run", test_examples_planted_run);
   g_test_add_func ("/fives/acceptance/planted", test_acceptance);
