@@ -144,6 +144,14 @@ def torch_train(x, y, epochs, seed):
             loss.backward()
             opt.step()
             step += 1
+            # like tl's step_end: H is frozen at the switch (Adam's momentum
+            # would move it on), written back after every later step
+            with torch.no_grad():
+                if step == SEARCH:
+                    frozen = [h.detach().clone() for h in m.H]
+                elif step > SEARCH:
+                    for h, f in zip(m.H, frozen):
+                        h.copy_(f)
             m.on = 1.0 if step < SEARCH else 0.0
             m.tau_inv = 1.0 / (TAU0 * (TAU1 / TAU0) ** min(1.0, step / ANNEAL))
     secs = time.perf_counter() - t0
