@@ -7,7 +7,8 @@
  * gradients and loss by n_r / B and one allreduce (SUM) adds them up. When
  * N divides B that is the mean of the ranks' gradients. The gradients
  * travel packed in one f32 buffer (one collective per step), the loss in
- * f64.
+ * f64 together with the stop requests (a stop asked on any rank, e.g. a
+ * SIGINT to one process, stops every rank after the same step).
  *
  * On a GPU the packed buffer lives on the device: the gradients are packed
  * with device-to-device copies, scaled by one kernel and allreduced by the
@@ -66,46 +67,67 @@ _tl_priv_dp_clear (TlDataParallel *dp)
 }
 
 /* Every rank must run the same job: compare what the collectives depend on
- * (a mismatch would otherwise hang or mix unrelated gradients). */
+ * (a mismatch would otherwise hang or mix unrelated gradients): the batch
+ * and its split, the parameters, and how many steps, evaluation points
+ * (each one a collective) and device set-up collectives the run makes. One
+ * MAX allreduce of (v, -v) per key gives every rank the largest and the
+ * smallest value; the error names the first key that differs. */
 static gboolean
-check_same_job (TlDataParallel *dp, TlParamStore *store, GError **error)
+check_same_job (TlDataParallel *dp, TlParamStore *store, const TlDpJobKeys *keys,
+                GError **error)
 {
-  enum { N_KEYS = 5 };
-  gint64 shape[1] = {N_KEYS};
-  g_autoptr (TlTensor) mx = tl_tensor_new (TL_DTYPE_I64, 1, shape, error);
-  g_autoptr (TlTensor) mn = tl_tensor_new (TL_DTYPE_I64, 1, shape, error);
-  if (!mx || !mn)
-    return FALSE;
-  gint64 *k = tl_tensor_data (mx);
   guint n = tl_param_store_size (store);
   gint64 numel = 0;
   for (guint i = 0; i < n; i++)
     numel += tl_tensor_numel (tl_param_store_tensor (store, i));
-  k[0] = dp->global;
-  k[1] = dp->accum;
-  k[2] = (gint64) (dp->seed & G_MAXINT64);
-  k[3] = n;
-  k[4] = numel;
-  memcpy (tl_tensor_data (mn), k, sizeof (gint64) * N_KEYS);
-  if (!tl_comm_allreduce (dp->comm, mx, TL_COMM_MAX, error) ||
-      !tl_comm_allreduce (dp->comm, mn, TL_COMM_MIN, error))
+  const struct {
+    const char *what; /* plural: "... differ" */
+    gint64 v;         /* >= 0 */
+  } key[] = {
+    { "batch sizes", dp->global },
+    { "accumulation steps", dp->accum },
+    { "seeds", (gint64) (dp->seed & G_MAXINT64) },
+    { "model parameter counts", n },
+    { "model parameter sizes", numel },
+    { "steps", keys->total },
+    { "start steps (resumed checkpoints)", keys->start },
+    { "batches per epoch", keys->spe },
+    { "eval_every values", keys->eval_every },
+    { "patience values", keys->patience },
+    { "devices (CPU or GPU)", keys->on_device },
+  };
+  const guint nk = G_N_ELEMENTS (key);
+  gint64 shape[1] = { 2 * (gint64) nk };
+  g_autoptr (TlTensor) mx = tl_tensor_new (TL_DTYPE_I64, 1, shape, error);
+  if (!mx)
     return FALSE;
-  if (memcmp (tl_tensor_const_data (mx), tl_tensor_const_data (mn), sizeof (gint64) * N_KEYS) != 0) {
-    g_set_error (error, TL_ERROR, TL_ERROR_COMM,
-                 "train: the %d ranks do not run the same training (batch size, accumulation, "
-                 "seed or model parameters differ); every rank must run the same job",
-                 dp->size);
+  gint64 *k = tl_tensor_data (mx);
+  for (guint i = 0; i < nk; i++) {
+    k[2 * i] = key[i].v;
+    k[2 * i + 1] = -key[i].v;
+  }
+  if (!tl_comm_allreduce (dp->comm, mx, TL_COMM_MAX, error))
     return FALSE;
+  for (guint i = 0; i < nk; i++) {
+    gint64 hi = k[2 * i], lo = -k[2 * i + 1];
+    if (hi != lo) {
+      g_set_error (error, TL_ERROR, TL_ERROR_COMM,
+                   "train: the %d ranks do not run the same training: %s differ (%" G_GINT64_FORMAT
+                   " vs %" G_GINT64_FORMAT "); every rank must run the same job",
+                   dp->size, key[i].what, lo, hi);
+      return FALSE;
+    }
   }
   return TRUE;
 }
 
 gboolean
-_tl_priv_dp_sync_params (TlDataParallel *dp, TlParamStore *store, GError **error)
+_tl_priv_dp_sync_params (TlDataParallel *dp, TlParamStore *store, const TlDpJobKeys *keys,
+                         GError **error)
 {
   if (!_tl_priv_dp_active (dp))
     return TRUE;
-  if (!check_same_job (dp, store, error))
+  if (!check_same_job (dp, store, keys, error))
     return FALSE;
   guint n = tl_param_store_size (store);
   for (guint i = 0; i < n; i++) {
@@ -115,6 +137,29 @@ _tl_priv_dp_sync_params (TlDataParallel *dp, TlParamStore *store, GError **error
       return FALSE;
     }
   }
+  return TRUE;
+}
+
+/* --- stopping together ---------------------------------------------------------- */
+
+gboolean
+_tl_priv_dp_agree_eval (TlDataParallel *dp, gboolean *early_stop, gboolean *stop,
+                        GError **error)
+{
+  if (!_tl_priv_dp_active (dp))
+    return TRUE;
+  gint64 two[1] = { 2 };
+  g_autoptr (TlTensor) v = tl_tensor_new (TL_DTYPE_I64, 1, two, error);
+  if (!v)
+    return FALSE;
+  gint64 *f = tl_tensor_data (v);
+  /* rank 0 decides: the others' evaluations may differ in the last bits */
+  f[0] = _tl_priv_dp_is_root (dp) && *early_stop;
+  f[1] = *stop != FALSE;
+  if (!tl_comm_allreduce (dp->comm, v, TL_COMM_MAX, error))
+    return FALSE;
+  *early_stop = f[0] != 0;
+  *stop = f[1] != 0;
   return TRUE;
 }
 
@@ -321,7 +366,8 @@ allreduce_flat (TlDataParallel *dp, GError **error)
 }
 
 gboolean
-_tl_priv_dp_reduce (TlDataParallel *dp, guint n, TlTensor **grads, double *loss, GError **error)
+_tl_priv_dp_reduce (TlDataParallel *dp, guint n, TlTensor **grads, double *loss,
+                    gboolean *stop, GError **error)
 {
   if (!_tl_priv_dp_active (dp))
     return TRUE;
@@ -340,15 +386,19 @@ _tl_priv_dp_reduce (TlDataParallel *dp, guint n, TlTensor **grads, double *loss,
   if (total > 0 && !(flat_of (dp, total, error) && pack (dp, n, grads, FALSE, error) &&
                      allreduce_flat (dp, error) && pack (dp, n, grads, TRUE, error)))
     return FALSE;
+  /* the loss and the number of ranks asked to stop (exact in f64) in one
+   * SUM: no extra collective per step */
   if (!dp->loss) {
-    gint64 one[1] = {1};
-    if (!(dp->loss = tl_tensor_new (TL_DTYPE_F64, 1, one, error)))
+    gint64 two[1] = {2};
+    if (!(dp->loss = tl_tensor_new (TL_DTYPE_F64, 1, two, error)))
       return FALSE;
   }
   double *l = tl_tensor_data (dp->loss);
-  *l = *loss * ((double) dp->n / (double) dp->global);
+  l[0] = *loss * ((double) dp->n / (double) dp->global);
+  l[1] = *stop ? 1.0 : 0.0;
   if (!tl_comm_allreduce (dp->comm, dp->loss, TL_COMM_SUM, error))
     return FALSE;
-  *loss = *l;
+  *loss = l[0];
+  *stop = l[1] > 0;
   return TRUE;
 }

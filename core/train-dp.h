@@ -25,7 +25,7 @@ typedef struct {
   gboolean staged;     /* the packed gradients cross host memory for the allreduce */
   TlTensor *flat;      /* f32 packed gradients, where the gradients live */
   TlTensor *host_flat; /* staged: the host copy of flat */
-  TlTensor *loss;      /* f64 [1] on the host */
+  TlTensor *loss;      /* f64 [2] on the host: the loss, the stop requests */
 } TlDataParallel;
 
 /* Resolve the communicator (cfg's slot, else the default) and this rank's
@@ -36,11 +36,24 @@ G_GNUC_INTERNAL gboolean _tl_priv_dp_init (TlDataParallel *dp, const TlTrainConf
 G_GNUC_INTERNAL void _tl_priv_dp_clear (TlDataParallel *dp);
 #define _tl_priv_dp_active(dp) ((dp)->size > 1)
 #define _tl_priv_dp_is_root(dp) ((dp)->rank == 0)
+/* What sets the number and order of the collectives of a run, besides the
+ * config values _tl_priv_dp_init keeps (batch, accumulation, seed) and the
+ * parameters: the trainer's values after its set-up (a resumed run's start
+ * step comes from the checkpoint each rank read). */
+typedef struct {
+  gint64 total;      /* optimizer steps of the run */
+  gint64 start;      /* optimizer steps already taken (resumed runs) */
+  gint64 spe;        /* micro-batches per epoch (the eval points when eval_every is 0) */
+  gint64 eval_every;
+  gint64 patience;
+  gint64 on_device;  /* the run's parameters live on a GPU (_tl_priv_dp_use_device) */
+} TlDpJobKeys;
+
 /* Checks that every rank runs the same training (batch, accumulation, seed,
- * parameter count and sizes), then every tensor of the store takes rank 0's
- * values. */
+ * parameter count and sizes, and `keys`; the error names the first setting
+ * that differs), then every tensor of the store takes rank 0's values. */
 G_GNUC_INTERNAL gboolean _tl_priv_dp_sync_params (TlDataParallel *dp, TlParamStore *store,
-                                                  GError **error);
+                                                  const TlDpJobKeys *keys, GError **error);
 /* A run whose gradients live on `dev` (dops: its arithmetic). Collective:
  * every rank calls it at the same point of a GPU run. Decides once, the
  * same way on every rank, whether the gradients are allreduced on the
@@ -52,9 +65,16 @@ G_GNUC_INTERNAL gboolean _tl_priv_dp_use_device (TlDataParallel *dp, const TlDev
                                                  const TlProgress *progress, GError **error);
 /* grads[n] (contiguous f32 on the run's device, NULL entries skipped) and
  * *loss, each rank's scaled by its share n / global, summed over the ranks
- * in place. */
+ * in place. *stop (in: this rank was asked to stop) becomes TRUE on every
+ * rank when any rank was: it travels with the loss, so that the ranks stop
+ * at the same step. */
 G_GNUC_INTERNAL gboolean _tl_priv_dp_reduce (TlDataParallel *dp, guint n, TlTensor **grads,
-                                             double *loss, GError **error);
+                                             double *loss, gboolean *stop, GError **error);
+/* At an evaluation point (collective: every rank at the same step):
+ * *early_stop becomes rank 0's decision and *stop (in: this rank was asked
+ * to stop) TRUE on every rank when any rank was. */
+G_GNUC_INTERNAL gboolean _tl_priv_dp_agree_eval (TlDataParallel *dp, gboolean *early_stop,
+                                                 gboolean *stop, GError **error);
 
 G_END_DECLS
 

@@ -305,14 +305,25 @@ load_resume (Trainer *t, GError **error)
   return TRUE;
 }
 
-/* An evaluation point: metrics, best checkpoint, early stopping. Sets *stop. */
+/* An evaluation point: metrics, best checkpoint, early stopping. Sets *stop.
+ * Data-parallel, an evaluation interrupted by a stop request is not an
+ * error of this rank: *cut says so (nothing else is done), and the ranks
+ * then agree to stop (train_loop). */
 static gboolean
-eval_point (Trainer *t, TlMetrics *train_window, gboolean *stop, GError **error)
+eval_point (Trainer *t, TlMetrics *train_window, gboolean *stop, gboolean *cut, GError **error)
 {
   TlMetrics mt;
   if (t->eval) {
-    if (!_tl_priv_evaluate_with (&t->ev, t->m, t->eval, t->cfg, NULL, &mt, error))
+    GError *e = NULL;
+    if (!_tl_priv_evaluate_with (&t->ev, t->m, t->eval, t->cfg, NULL, &mt, &e)) {
+      if (_tl_priv_dp_active (&t->dp) && g_error_matches (e, TL_ERROR, TL_ERROR_CANCELLED)) {
+        g_error_free (e);
+        *cut = TRUE;
+        return TRUE;
+      }
+      g_propagate_error (error, e);
       return FALSE;
+    }
   } else {
     mt = *train_window;
   }
@@ -432,6 +443,18 @@ check_config (const TlTrainConfig *cfg, GError **error)
   return TRUE;
 }
 
+/* A stop request: last.safetensors (rank 0, when `save`), then
+ * TL_ERROR_CANCELLED. Data-parallel, every rank gets here at the same step. */
+static gboolean
+stop_here (Trainer *t, gboolean save, GError **error)
+{
+  if (save && !save_last (t, error))
+    return FALSE;
+  g_set_error (error, TL_ERROR, TL_ERROR_CANCELLED, "training interrupted at step %" G_GINT64_FORMAT,
+               t->opt_step);
+  return FALSE;
+}
+
 static gboolean
 train_loop (Trainer *t, GError **error)
 {
@@ -444,20 +467,16 @@ train_loop (Trainer *t, GError **error)
     return FALSE;
   }
   gint64 last_ckpt = t->opt_step;
+  const gboolean dp = _tl_priv_dp_active (&t->dp);
   if (t->progress && t->progress->begin)
     t->progress->begin (t->progress->user_data, "train", t->total);
   while (t->opt_step < t->total) {
     double step_loss = 0;
     for (gint64 a = 0; a < accum; a++) {
-      if (stop_requested) {
-        GError *serr = NULL;
-        if (!save_last (t, &serr)) {
-          g_propagate_error (error, serr);
-          return FALSE;
-        }
-        _tl_priv_train_cancelled (error, "training", t->opt_step);
-        return FALSE;
-      }
+      /* data-parallel, a rank's stop request travels with the step's loss
+       * (below): every rank stops after the same step */
+      if (stop_requested && !dp)
+        return stop_here (t, TRUE, error);
       gint64 k = t->opt_step * accum + a; /* micro-batch index */
       epoch_order (t, k / t->spe);
       gint64 j = k % t->spe;
@@ -498,11 +517,16 @@ train_loop (Trainer *t, GError **error)
     g_autofree TlTensor **grads = g_new0 (TlTensor *, t->n + 1);
     for (guint k = 0; k < t->pass.n_grads; k++)
       grads[t->pass.grad_param[k]] = t->acc[t->pass.grad_param[k]];
-    if (_tl_priv_dp_active (&t->dp)) {
+    if (dp) {
       /* sum of the ranks' share-weighted gradients and losses; the loss is
-       * checked after the sum so that every rank stops together */
-      if (!_tl_priv_dp_reduce (&t->dp, t->n, grads, &step_loss, error))
+       * checked after the sum so that every rank stops together. A stop
+       * asked on any rank drops the step on every rank, like a stop before
+       * the step in one process. */
+      gboolean halt = stop_requested != 0;
+      if (!_tl_priv_dp_reduce (&t->dp, t->n, grads, &step_loss, &halt, error))
         return FALSE;
+      if (halt)
+        return stop_here (t, TRUE, error);
       if (!isfinite (step_loss)) {
         g_set_error (error, TL_ERROR, TL_ERROR_NUMERIC,
                      "train: the loss is %g at step %" G_GINT64_FORMAT, step_loss, t->opt_step + 1);
@@ -539,16 +563,25 @@ train_loop (Trainer *t, GError **error)
       at_eval = (t->opt_step * accum) / t->spe > ((t->opt_step - 1) * accum) / t->spe;
     if (t->opt_step == t->total)
       at_eval = TRUE;
-    gboolean stop = FALSE;
+    gboolean stop = FALSE, cut = FALSE, halt = FALSE;
     if (at_eval) {
       TlMetrics window;
       tl_metrics_init (&window);
       tl_metrics_set (&window, "loss", t->window_loss / (double) MAX (1, t->window_n));
       t->window_loss = 0;
       t->window_n = 0;
-      if (!eval_point (t, &window, &stop, error))
+      if (!eval_point (t, &window, &stop, &cut, error))
+        return FALSE;
+      /* data-parallel: rank 0's early stopping decision, and a stop asked
+       * on any rank (during the evaluation too), hold for every rank */
+      halt = cut || stop_requested;
+      if (dp && !_tl_priv_dp_agree_eval (&t->dp, &stop, &halt, error))
         return FALSE;
     }
+    /* An interrupted evaluation leaves the last checkpoint as it was, as in
+     * one process: a run resumed from it evaluates this step again. */
+    if (dp && halt)
+      return stop_here (t, !cut, error);
     gboolean at_ckpt =
         cfg->checkpoint_every > 0 ? t->opt_step - last_ckpt >= cfg->checkpoint_every : at_eval;
     if (at_ckpt || stop || t->opt_step == t->total) {
@@ -653,8 +686,7 @@ tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
       goto out;
   }
   if (t.devp.active) {
-    const char *env = g_getenv ("TL_CUDA_GRAPH");
-    if (cfg->cuda_graph || (env && *env && strcmp (env, "0") != 0)) {
+    if (cfg->cuda_graph || _tl_env_flag ("TL_CUDA_GRAPH")) {
       GError *ce = NULL;
       if (_tl_priv_exec_set_capture (t.pass.ex, TRUE, &ce)) {
         _tl_priv_progress_message (progress, "training step replayed as a CUDA graph");
@@ -690,7 +722,10 @@ tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
   }
   if (cfg->resume_from && !load_resume (&t, error))
     goto out;
-  if (!_tl_priv_dp_sync_params (&t.dp, store, error))
+  TlDpJobKeys keys = { .total = t.total, .start = t.opt_step, .spe = t.spe,
+                       .eval_every = cfg->eval_every, .patience = cfg->patience,
+                       .on_device = t.devp.active };
+  if (!_tl_priv_dp_sync_params (&t.dp, store, &keys, error))
     goto out;
   if (t.devp.active && !_tl_priv_dp_use_device (&t.dp, &t.devp.dev, t.dops, progress, error))
     goto out;

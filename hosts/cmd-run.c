@@ -6,7 +6,8 @@
  * ETA, latest metrics); otherwise plain lines every ~10% or 10 seconds.
  * --quiet prints only errors and the final metrics. --metrics writes one
  * JSON line per step and evaluation. Ctrl-C stops after the current step
- * (written checkpoints stay); a second Ctrl-C kills. */
+ * (written checkpoints stay); a second Ctrl-C kills. Under mpirun a SIGINT
+ * to one rank stops every rank after the same training step. */
 #include "config.h"
 
 #include <errno.h>
@@ -325,8 +326,22 @@ tlhost_cmd_run (int argc, char **argv)
   }
   if (!ok) {
     if (g_error_matches (error, TL_ERROR, TL_ERROR_CANCELLED)) {
-      fprintf (stderr, "interrupted; outputs written so far are in %s\n", tl_job_output_dir (job));
       status = 130;
+      if (root)
+        fprintf (stderr, "interrupted; outputs written so far are in %s\n", tl_job_output_dir (job));
+      /* Under mpirun a stop inside training is agreed (tl_train carries it
+       * in its per-step allreduce): every rank returns "training
+       * interrupted at step N" after the same step, rank 0 once it has
+       * written last.safetensors, and exits normally; aborting would only
+       * risk killing rank 0 while it writes. A stop elsewhere (between
+       * tasks, in an evaluate task) is this rank's alone: its peers go on
+       * and could wait for it in a collective until TL_COMM_TIMEOUT, so it
+       * ends the job. */
+      if (tl_comm_size (comm) > 1 && !strstr (error->message, "training interrupted at step ")) {
+        g_autofree char *msg = g_strdup_printf ("run: interrupted (%s); ending every rank",
+                                                error->message);
+        tl_comm_abort (comm, status, msg);
+      }
     } else {
       status = 1;
       /* one rank failing must not leave the others waiting for it */

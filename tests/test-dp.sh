@@ -19,6 +19,11 @@
 # within a relative TL_DP_GPU_TOLERANCE (default 1e-4: the GPU kernels and
 # cuBLAS sum in other orders than the CPU kernels and OpenBLAS, and the f32
 # rounding differences of 40 Adam steps stay well under that; TF32 is off).
+# Ranks that would make different numbers of collectives (other models,
+# steps, eval_every, or resumed from different checkpoints) fail at once
+# with a message naming the setting; a SIGINT to one rank stops every rank
+# after the same step (exit 130, last.safetensors written by rank 0), not
+# at TL_COMM_TIMEOUT (set low here, so that a regression fails, not hangs).
 set -u
 . "${TL_SRCDIR:-$(dirname "$0")/..}/tests/comm-lib.sh"
 skip_without_mpi
@@ -55,7 +60,7 @@ compare () {
     END { printf "# steps %d/%d, max relative loss difference %.3g (tolerance %s)\n", m, n, max, tol;
           exit !(n >= 40 && m == n && max <= tol) }' "$1" "$2"
 }
-echo "1..30"
+echo "1..35"
 OMP_NUM_THREADS=1; export OMP_NUM_THREADS
 # optimizer:lr:ranks:accum — 3 ranks split the batch of 32 unevenly
 # (10/11/11 rows), which the share-weighted gradient sum must still get
@@ -179,4 +184,51 @@ timeout 120 $(mpirun_cmd) -np 2 -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH -x XD
 check "ranks running different models: the job fails with a clear message, no hang" \
   '[ $rc != 0 ] && [ $rc != 124 ] && [ "$(grep -c "^tl: rank [01] of 2: .*the 2 ranks do not run the same training" "$tmp/out3.log")" -ge 1 ]' \
   "$tmp/out3.log"
+# settings that change how many collectives a rank makes: named at once, no
+# hang (TL_COMM_TIMEOUT=30: without the check the rank that went on would
+# wait that long, and the job would end with "did not complete")
+"$tlhost" run -q -o "$tmp/res16" --set task1.steps=16 "$tmp/sgd-1.xml" >/dev/null 2>&1
+"$tlhost" run -q -o "$tmp/res32" --set task1.steps=32 "$tmp/sgd-1.xml" >/dev/null 2>&1
+for run in 'steps|task1.steps=$((40 + OMPI_COMM_WORLD_RANK))|steps differ (40 vs 41)' \
+           'eval_every|task1.eval_every=$((5 + OMPI_COMM_WORLD_RANK))|eval_every values differ (5 vs 6)' \
+           'resumed checkpoints|task1.resume=$2/res$((16 + 16 * OMPI_COMM_WORLD_RANK))/m|start steps (resumed checkpoints) differ (16 vs 32)'; do
+  IFS='|' read -r case set want <<EOF
+$run
+EOF
+  timeout 120 $(mpirun_cmd) -np 2 -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH -x XDG_CACHE_HOME \
+    -x TL_COMM_TIMEOUT=30 sh -c "exec \"\$0\" run -q -o \"\$1\" --set task1.steps=48 --set $set \"\$2/sgd-1.xml\"" \
+    "$tlhost" "$tmp/out4" "$tmp" >"$tmp/out4.log" 2>&1; rc=$?
+  check "ranks with different $case: the job fails at once naming the setting, no timeout" \
+    '[ $rc != 0 ] && [ $rc != 124 ] && ! grep -q "did not complete" "$tmp/out4.log" &&
+     grep -q "^tl: rank [01] of 2: .*the 2 ranks do not run the same training: $want" "$tmp/out4.log"' \
+    "$tmp/out4.log"
+done
+
+# A SIGINT to rank 1 only: the stop travels with the step's loss, so both
+# ranks stop after the same step and exit normally (130); rank 0 writes
+# last.safetensors and says where the outputs are, once. Without that, rank
+# 0 would wait for rank 1 in the next allreduce until TL_COMM_TIMEOUT (60 s
+# here) and the job would end with "did not complete".
+rm -f "$tmp/pid-0" "$tmp/pid-1"
+timeout 170 $(mpirun_cmd) -np 2 -x OMP_NUM_THREADS -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH \
+  -x XDG_CACHE_HOME -x TL_COMM_TIMEOUT=60 \
+  sh -c 'echo $$ >"$1/pid-$OMPI_COMM_WORLD_RANK"; exec "$0" run -o "$1/out-stop" --set task1.steps=200000 "$2"' \
+  "$tlhost" "$tmp" "$tmp/sgd-1.xml" >"$tmp/stop.out" 2>"$tmp/stop.err" &
+mpi=$!
+# rank 0 starts training once both ranks are past their set-up collectives
+i=0
+while [ $i -lt 1200 ] && ! { [ -s "$tmp/pid-1" ] && grep -q "^train: started" "$tmp/stop.err"; }; do
+  sleep 0.1; i=$((i + 1))
+done
+t0=$(date +%s)
+[ -s "$tmp/pid-1" ] && kill -INT "$(cat "$tmp/pid-1")"
+wait $mpi; rc=$?
+echo "# SIGINT to rank 1 after $((i / 10)) s; the job ended $(($(date +%s) - t0)) s later with exit $rc"
+check "SIGINT to rank 1 only: every rank stops after the same step, exit 130, no abort, no timeout" \
+  '[ $rc = 130 ] && ! grep -q "did not complete" "$tmp/stop.err" && ! grep -q "^tl: rank" "$tmp/stop.err"' \
+  "$tmp/stop.out" "$tmp/stop.err"
+check "SIGINT to rank 1 only: rank 0 wrote last.safetensors and reports the outputs once" \
+  '[ -s "$tmp/out-stop/m/last.safetensors" ] &&
+   [ "$(grep -c "^interrupted; outputs written so far are in $tmp/out-stop" "$tmp/stop.err")" = 1 ]' \
+  "$tmp/stop.err"
 exit $failed
