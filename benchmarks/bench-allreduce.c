@@ -2,7 +2,7 @@
  * communicator (tl_comm_allreduce, "mpi" backend) against MPI_Allreduce
  * called directly, on f32 buffers of 1 MB to 64 MB. Run under
  * `mpirun -np 2` (benchmarks/run-allreduce.sh). Rank 0 prints
- *   BENCH allreduce bytes=N tl_gbps=X mpi_gbps=Y ratio=<tl/mpi>
+ *   BENCH allreduce bytes=N ranks=R tl_gbps=X mpi_gbps=Y ratio=<tl/mpi> better=higher
  * where gbps is the buffer size in GB (1e9 bytes) over the median time of
  * one allreduce on rank 0 (tl and MPI calls interleaved one by one, each
  * after a barrier, so that both see the same load on a busy machine).
@@ -102,7 +102,7 @@ main (int argc, char **argv)
     if (rank == 0) {
       double tl_gbps = (double) bytes / 1e9 / best_tl, mpi_gbps = (double) bytes / 1e9 / best_mpi;
       printf ("BENCH allreduce bytes=%" G_GINT64_FORMAT " ranks=%d tl_gbps=%.3f mpi_gbps=%.3f "
-              "ratio=%.3f\n",
+              "ratio=%.3f better=higher\n",
               bytes, size, tl_gbps, mpi_gbps, tl_gbps / mpi_gbps);
       fflush (stdout);
     }

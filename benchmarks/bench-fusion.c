@@ -13,7 +13,14 @@
  *     mbytes_unfused=.. mbytes_stitch=..
  * (best of --steps runs: other processes share the machine). benchmarks/bench-fusion.sh pairs them with
  * benchmarks/torch_fusion.py. The planner is loaded through the registry
- * (TL_PLUGIN_PATH must reach plugins/fusion). */
+ * (TL_PLUGIN_PATH must reach plugins/fusion).
+ *
+ * With a CUDA device, LayerNorm on the GPU as well:
+ *   fusion-gpu-layernorm-RxC tl device=cuda unfused_us=.. stitch_us=.. baseline_us=.. roof_us=..
+ *     kernels_*=.. blocks=..
+ * each figure the median, over --steps blocks of back-to-back runs ended by
+ * one synchronisation, of the block's wall time per run (runs_per_block();
+ * torch_fusion_gpu.py times torch the same way). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +87,29 @@ typedef struct {
 
 static const char *bench_device = "cpu";
 
+/* GPU timing, the same method as torch_fusion_gpu.py's timed_us() and
+ * bench-gpu-gemm.c: host wall clock around a block of back-to-back runs
+ * ended by one tl_device_synchronize(), so that both sides' figures
+ * include the same dispatch and one synchronisation per block. A block
+ * holds about GPU_BLOCK_SECONDS of work (estimated from one probe block of
+ * GPU_PROBE_RUNS runs), GPU_MIN_RUNS to GPU_MAX_RUNS runs. */
+#define GPU_BLOCK_SECONDS 5e-3
+#define GPU_PROBE_RUNS 5
+#define GPU_MIN_RUNS 20
+#define GPU_MAX_RUNS 2000
+
+static gint
+runs_per_block (TlExec *ex)
+{
+  GError *error = NULL;
+  double t0 = bench_now ();
+  for (gint i = 0; i < GPU_PROBE_RUNS; i++)
+    bench_check (tl_exec_run (ex, (guint64) i, &error), error, "run");
+  bench_check (tl_device_synchronize (bench_device, &error), error, "synchronize");
+  double per_run = MAX ((bench_now () - t0) / GPU_PROBE_RUNS, 1e-7);
+  return (gint) CLAMP (GPU_BLOCK_SECONDS / per_run, GPU_MIN_RUNS, GPU_MAX_RUNS);
+}
+
 static Result
 measure (Planner *p, BuildFn build, const char *mode, const BenchOptions *opts)
 {
@@ -115,19 +145,27 @@ measure (Planner *p, BuildFn build, const char *mode, const BenchOptions *opts)
   for (gint i = 0; i < opts->warmup; i++)
     bench_check (tl_exec_run (ex, (guint64) i, &error), error, "run");
   bench_check (tl_device_synchronize (bench_device, &error), error, "synchronize");
-  double *t = g_new (double, MAX (1, opts->steps));
-  for (gint i = 0; i < opts->steps; i++) {
+  /* CPU: each run timed alone (runs are synchronous). GPU: a sample is a
+   * block of back-to-back runs ended by one synchronisation (runs_per_block) */
+  gboolean gpu = !g_str_equal (bench_device, "cpu");
+  gint per_block = gpu ? runs_per_block (ex) : 1;
+  gint n = MAX (1, opts->steps);
+  double *t = g_new (double, n);
+  for (gint i = 0; i < n; i++) {
     double t0 = bench_now ();
-    bench_check (tl_exec_run (ex, (guint64) i, &error), error, "run");
+    for (gint j = 0; j < per_block; j++)
+      bench_check (tl_exec_run (ex, (guint64) (i * per_block + j), &error), error, "run");
     bench_check (tl_device_synchronize (bench_device, &error), error, "synchronize");
-    t[i] = (bench_now () - t0) * 1e3;
+    t[i] = (bench_now () - t0) * 1e3 / per_block;
   }
-  qsort (t, (size_t) opts->steps, sizeof (double), cmp_double);
+  qsort (t, (size_t) n, sizeof (double), cmp_double);
   if (opts->profile) {
     printf ("# %s:\n", mode ? mode : "unfused");
     bench_profile (ex, g, opts, NULL, 0);
   }
-  r.ms = t[0]; /* best run: the box is shared, as in run-bench.sh */
+  /* CPU: the best run (the box is shared, as in run-bench.sh); GPU: the
+   * median block, per run (as bench-gpu-gemm.c and torch_fusion_gpu.py) */
+  r.ms = gpu ? t[n / 2] : t[0];
   r.kernels = tl_exec_n_kernels (ex);
   g_free (t);
   tl_exec_free (ex);
@@ -370,8 +408,9 @@ main (int argc, char **argv)
       Result b = measure (&p, build_ln_gpu, "baseline", &opts);
       Result roof = measure (&p, build_copy_gpu, NULL, &opts);
       printf ("fusion-%s tl device=cuda unfused_us=%.1f stitch_us=%.1f baseline_us=%.1f roof_us=%.1f "
-              "kernels_unfused=%u kernels_stitch=%u kernels_baseline=%u\n",
-              name, u.ms * 1e3, s.ms * 1e3, b.ms * 1e3, roof.ms * 1e3, u.kernels, s.kernels, b.kernels);
+              "kernels_unfused=%u kernels_stitch=%u kernels_baseline=%u blocks=%d\n",
+              name, u.ms * 1e3, s.ms * 1e3, b.ms * 1e3, roof.ms * 1e3, u.kernels, s.kernels, b.kernels,
+              MAX (1, opts.steps));
       fflush (stdout);
     }
     bench_device = "cpu";

@@ -19,23 +19,32 @@ unset MALLOC_PERTURB_
 OPENBLAS_NUM_THREADS=$threads
 export OPENBLAS_NUM_THREADS
 
+# Each half's exit status is checked (not only its output): a half that
+# fails, even after printing its lines, is reported as
+# "BENCH fusion failed=tl|torch|torch-gpu" and the script exits 1 (the other
+# half's lines are still printed when tl's half succeeded).
 tl_out=$("$builddir/benchmarks/bench-fusion" --threads "$threads" "$@") || {
   echo "BENCH fusion failed=tl threads=$threads"; exit 1; }
-if "$py" -c 'import torch' >/dev/null 2>&1; then
+failed=""
+have_torch=0
+"$py" -c 'import torch' >/dev/null 2>&1 && have_torch=1
+torch_out=""
+if [ $have_torch = 1 ]; then
   torch_out=$(cd "$srcdir/benchmarks" && FUSION_BENCH_ONLY="${1:-}" "$py" torch_fusion.py --threads "$threads") ||
-    torch_out=""
-else
-  torch_out=""
+    { failed="torch"; torch_out=""; }
 fi
 gpu_torch=""
-if printf '%s\n' "$tl_out" | grep -q '^fusion-gpu-' && "$py" -c 'import torch' >/dev/null 2>&1; then
-  gpu_torch=$(cd "$srcdir/benchmarks" && FUSION_BENCH_ONLY="${1:-}" "$py" torch_fusion_gpu.py) || gpu_torch=""
+if printf '%s\n' "$tl_out" | grep -q '^fusion-gpu-' && [ $have_torch = 1 ]; then
+  gpu_torch=$(cd "$srcdir/benchmarks" && FUSION_BENCH_ONLY="${1:-}" "$py" torch_fusion_gpu.py) ||
+    { failed="${failed:+$failed,}torch-gpu"; gpu_torch=""; }
 fi
 printf '%s\n' "$tl_out" | sed 's/^/#   /'
 [ -n "$gpu_torch" ] && printf '%s\n' "$gpu_torch" | sed 's/^/#   /'
 [ -n "$torch_out" ] && printf '%s\n' "$torch_out" | sed 's/^/#   /'
 # GPU lines: stitch vs the copy roof of the same run, vs torch eager and
-# torch.compile on the same GPU (ratio = torch.compile / stitch, higher is better).
+# torch.compile on the same GPU (ratio = torch.compile / stitch, higher is
+# better). Both sides are timed the same way: host wall clock around blocks
+# of back-to-back runs ended by one synchronisation, median per run.
 printf '%s\n' "$tl_out" | grep '^fusion-gpu-' | while read -r name tl rest; do
   t=$(printf '%s\n' "$gpu_torch" | grep "^$name torch " || true)
   printf '%s %s\n' "$rest" "$t" | awk -v name="$name" '{
@@ -64,3 +73,8 @@ printf '%s\n' "$tl_out" | grep -v '^fusion-gpu-' | grep -v '^#' | while read -r 
     if ("eager_ms" in v) line = line sprintf (" ratio=%.2f better=higher", v["eager_ms"] / v["stitch_ms"])
     print line }'
 done
+if [ -n "$failed" ]; then
+  echo "BENCH fusion failed=$failed threads=$threads"
+  exit 1
+fi
+exit 0

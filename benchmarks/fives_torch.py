@@ -6,6 +6,15 @@ model, loss, alternation, optimizer and schedule), on the same planted data
 Prints `BENCH fives ... ratio=<tl rows/s / torch rows/s> better=higher
 target=1.5` and both test AUCs (equal AUC is the condition of the ratio).
 
+Both sides time the training loop only (rows/s = steps x batch / seconds),
+on the host's monotonic clock, at full precision: torch from its first step
+to its last (after the model and optimizer are built, the data already in
+memory); tl from tlhost's "train: started" progress line to its
+"train: done" line (the trainer's step loop, after the job is validated, the
+plugins loaded, the CSV read and the model built; its per-epoch checkpoint
+of the small model is inside). Neither includes start-up or the test
+evaluation.
+
 Usage: fives_torch.py [--threads T] [--rows N] [--epochs E] [--tlhost PATH]
 """
 import argparse
@@ -190,6 +199,36 @@ JOB = """<job xmlns="urn:tl:job:1" name="bench-fives">
 """
 
 
+def tl_train(tlhost, out, job, env):
+    """Run `tlhost run`; return (training steps, seconds of the training
+    phase). The phase is timed here, at full precision, between tlhost's
+    progress lines "train: started" and "train: done (...)", which it writes
+    (unbuffered stderr) when the trainer begins and ends its step loop: the
+    same interval as the trainer's own clock, without its 0.1 s rounding,
+    and without start-up, data loading or the evaluation task."""
+    with tempfile.TemporaryFile(mode="w+") as so:
+        p = subprocess.Popen([tlhost, "run", "-o", out, job], env=env, stdout=so,
+                             stderr=subprocess.PIPE)
+        err, t_start, t_done = [], None, None
+        for raw in iter(p.stderr.readline, b""):
+            now = time.perf_counter()
+            line = raw.decode(errors="replace")
+            if line.startswith("train: started") and t_start is None:
+                t_start = now
+            elif line.startswith("train: done (") and t_done is None:
+                t_done = now
+            err.append(line)
+        rc = p.wait()
+        so.seek(0)
+        text = so.read() + "".join(err)
+    if rc != 0:
+        sys.exit("tlhost failed:\n" + text)
+    mt = re.search(r"train: done \((\d+) steps in ([0-9.]+) s\)", text)
+    if not mt or t_start is None or t_done is None:
+        sys.exit("tlhost printed no 'train: started' / 'train: done' lines:\n" + text)
+    return int(mt.group(1)), t_done - t_start
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-t", "--threads", type=int, default=int(os.environ.get("TL_BENCH_THREADS", "2")))
@@ -214,11 +253,7 @@ def main():
                                epochs=args.epochs, batch=BATCH, lr=LR, seed=args.seed, threads=args.threads))
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
         out = os.path.join(tmp, "out")
-        r = subprocess.run([args.tlhost, "run", "-o", out, job], env=env, capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.exit("tlhost failed:\n" + r.stdout + r.stderr)
-        mt = re.search(r"train: done \((\d+) steps in ([0-9.]+) s\)", r.stderr + r.stdout)
-        tl_steps, tl_secs = int(mt.group(1)), float(mt.group(2))
+        tl_steps, tl_secs = tl_train(args.tlhost, out, job, env)
         with open(os.path.join(out, "metrics.jsonl")) as f:
             tl_auc = [json.loads(l) for l in f if '"evaluate"' in l][-1]["auc"]
     m, steps, secs = torch_train(xtr, ytr, args.epochs, args.seed)
@@ -226,7 +261,7 @@ def main():
         zt, _ = m(xte)
     t_auc = auc(zt.tolist(), yte.tolist())
     tl_rps, t_rps = tl_steps * BATCH / tl_secs, steps * BATCH / secs
-    print("# tl: %d steps in %.1f s (trainer's clock), test AUC %.4f; torch %s: %d steps in %.2f s, "
+    print("# tl: %d steps in %.3f s (training loop), test AUC %.4f; torch %s: %d steps in %.3f s, "
           "test AUC %.4f; threads %d" % (tl_steps, tl_secs, tl_auc, torch.__version__, steps, secs, t_auc,
                                         args.threads))
     print("BENCH fives tl_rows_per_s=%.0f torch_rows_per_s=%.0f auc_tl=%.4f auc_torch=%.4f threads=%d "

@@ -65,14 +65,17 @@ for name in $names; do
   r=0
   while [ $r -lt "$rounds" ]; do
     r=$((r + 1))
-    if ! tl_line=$("$builddir/benchmarks/bench-$name" --threads "$threads" | grep "^$name tl "); then
+    # a half fails when its program exits non-zero (even after printing
+    # its line) or prints no line
+    if ! out=$("$builddir/benchmarks/bench-$name" --threads "$threads") ||
+       ! tl_line=$(printf '%s\n' "$out" | grep "^$name tl "); then
       failed=tl; break
     fi
     echo "#   $tl_line"
     tl_best=$(better "$dir" "$(kv "$metric" "$tl_line")" "$tl_best")
     [ $have_torch = 1 ] || continue
-    if ! torch_line=$("$py" "$srcdir/benchmarks/torch_$name.py" --threads "$threads" \
-                        | grep "^$name torch "); then
+    if ! out=$("$py" "$srcdir/benchmarks/torch_$name.py" --threads "$threads") ||
+       ! torch_line=$(printf '%s\n' "$out" | grep "^$name torch "); then
       failed=torch; break
     fi
     echo "#   $torch_line"

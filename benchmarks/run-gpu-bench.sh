@@ -15,7 +15,8 @@
 # Without a GPU (or a build without CUDA) it prints one line
 #   SKIP no CUDA device: REASON
 # and exits 0. Without torch the (a) lines become "SKIP gpu_train_NAME
-# anchor: REASON" after tl's half line.
+# anchor: REASON" after tl's half line. A half that exits non-zero (even
+# after printing its line) gives a "FAIL ..." line and exit status 1.
 #
 # Environment: TL_BUILDDIR, TL_SRCDIR (set by make), TL_GPU_BENCH_STEPS
 # (default 50), TL_BENCH_PYTHON (else the first of python3 on PATH, $PYTHON3,
@@ -63,8 +64,14 @@ for model in mlp transformer; do
   if [ -z "$py" ]; then
     echo "SKIP gpu_train_$model anchor: no python3 found"; continue
   fi
-  torch_out=$("$py" "$srcdir/benchmarks/torch_gpu_train.py" "$model" --steps "$steps" 2>&1)
+  torch_out=$("$py" "$srcdir/benchmarks/torch_gpu_train.py" "$model" --steps "$steps" 2>&1); rc=$?
   torch_line=$(printf '%s\n' "$torch_out" | grep "^gpu-$model torch ")
+  if [ $rc != 0 ]; then
+    # a crash is a failure even after the half line was printed
+    echo "FAIL gpu_train_$model: torch_gpu_train.py exited $rc ($py):"
+    printf '%s\n' "$torch_out" | sed 's/^/#   /' | tail -n 20
+    status=1; continue
+  fi
   if [ -z "$torch_line" ]; then
     reason=$(printf '%s\n' "$torch_out" | sed -n 's/^SKIP //p' | head -n 1)
     [ -n "$reason" ] || reason="torch_gpu_train.py failed: $(printf '%s\n' "$torch_out" | tail -n 1)"

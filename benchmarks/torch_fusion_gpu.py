@@ -6,11 +6,16 @@ primitive composition (when it works on this machine), and the copy roof
 measured the same way (an elementwise op reading and writing the tensor).
 Prints one half line per size:
   fusion-gpu-layernorm-RxC torch device=cuda eager_us=.. native_us=.. compiled_us=.. torch_roof_us=..
-(compiled_us=nan when torch.compile is unavailable). Best of --steps runs,
-each timed with CUDA events. Reference only: tl never depends on torch.
+(compiled_us=nan when torch.compile is unavailable). Each figure is the
+median, over 20 blocks of back-to-back calls ended by one
+torch.cuda.synchronize(), of the block's host wall time per call: the same
+method as bench-fusion.c's GPU figures (not CUDA events, which would leave
+out the dispatch that tl's figures include). Reference only: tl never
+depends on torch.
 """
 import os
 import sys
+import time
 
 import torch
 import torch.nn.functional as F
@@ -23,19 +28,34 @@ def ln_prims(x, g, b):
     return d * torch.rsqrt(v + 1e-5) * g + b
 
 
+# The same timing as bench-fusion.c's GPU part (and bench-gpu-gemm.c): host
+# wall clock around a block of back-to-back calls ended by one
+# torch.cuda.synchronize(), so that both sides include the same dispatch and
+# one synchronisation per block. A block holds about BLOCK_SECONDS of work
+# (estimated from one probe block of PROBE_RUNS calls), MIN_RUNS to MAX_RUNS
+# calls; the figure is the median block's time per call.
+BLOCK_SECONDS, PROBE_RUNS, MIN_RUNS, MAX_RUNS = 5e-3, 5, 20, 2000
+
+
 def timed_us(fn, steps=20, warmup=3):
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
-    best = float("inf")
-    for _ in range(steps):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
+    t0 = time.perf_counter()
+    for _ in range(PROBE_RUNS):
         fn()
-        e.record()
-        e.synchronize()
-        best = min(best, s.elapsed_time(e) * 1e3)
-    return best
+    torch.cuda.synchronize()
+    per_run = max((time.perf_counter() - t0) / PROBE_RUNS, 1e-7)
+    n = int(min(max(BLOCK_SECONDS / per_run, MIN_RUNS), MAX_RUNS))
+    ts = []
+    for _ in range(max(1, steps)):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        torch.cuda.synchronize()
+        ts.append((time.perf_counter() - t0) / n * 1e6)
+    ts.sort()
+    return ts[len(ts) // 2]
 
 
 def main():
