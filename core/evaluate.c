@@ -14,6 +14,12 @@ eval_batch (Pass *p, const gint64 *rows, gint64 n, TlTensor **fields, gpointer d
   (void) rows;
   MetricAcc *a = data;
   a->task = p->task;
+  if (p->loss_out < 0 && (p->pred_out < 0 || p->label_idx < 0)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "the model sets no loss and no prediction with a label field in eval mode: "
+                 "nothing to evaluate");
+    return FALSE;
+  }
   if (p->loss_out >= 0) {
     a->loss_sum +=
         _tl_priv_scalar_of (tl_exec_get_output (p->ex, (guint) p->loss_out)) * (double) n;

@@ -134,7 +134,9 @@ tl_model_instance_params (TlModelInstance *m)
  * @error: return location for a #GError
  *
  * Runs the model's build() and names the graph outputs "loss" (required in
- * train mode), "prediction" and the model's extra outputs.
+ * train mode), "prediction" and the model's extra outputs. In train and
+ * eval mode the label field the prediction names must exist in @data
+ * (TL_ERROR_NOT_FOUND naming the dataset's fields).
  *
  * Returns: (transfer full) (nullable): the graph.
  */
@@ -165,6 +167,14 @@ tl_model_instance_build (TlModelInstance *m, TlDatasetInstance *data, TlMode mod
   TlTask t = TL_TASK_NONE;
   const char *lf = NULL;
   TlValue *pred = _tl_priv_build_prediction (b, &t, &lf);
+  /* Train and eval read the label field the prediction names: a missing one
+   * is the job's typo (the dataset's "no field" error), not a plugin bug. */
+  if (mode != TL_MODE_PREDICT && lf && !tl_build_has_field (b, lf)) {
+    tl_build_input (b, lf);
+    (void) tl_graph_take_error (g, &err);
+    g_propagate_prefixed_error (error, err, "model %s: ", m->name);
+    goto fail;
+  }
   if (mode == TL_MODE_TRAIN && !loss) {
     g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "model %s: build() set no loss in train mode",
                  m->name);

@@ -254,6 +254,158 @@ test_errors (void)
   tl_dataset_instance_free (d);
 }
 
+/* The built-in models with a misspelt label field: training and
+ * evaluation fail with the dataset's "no field" error (whatever n_classes),
+ * prediction does not need the label. */
+static void
+test_missing_label (void)
+{
+  static const char *const components[] = { "tl.mlp", "tl.convnet", "tl.logreg" };
+  g_autoptr (GError) error = NULL;
+  TlDatasetInstance *d = synthetic ("64", "1");
+  g_autofree char *dir = g_dir_make_tmp ("tl-test-models-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (dir, "pred.tsv", NULL);
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  cfg.batch_size = 32;
+  cfg.epochs = 1;
+  for (guint i = 0; i < G_N_ELEMENTS (components); i++) {
+    for (int with_n = 0; with_n < 2; with_n++) {
+      const char *n_classes = with_n ? "3" : "0";
+      /* (one expression: a compound literal lives until the end of its block) */
+      const char *const *kv =
+          g_str_equal (components[i], "tl.logreg")
+              ? KV ("label", "lable", "n_classes", n_classes)
+              : KV ("input", "features", "hidden", "8", "label", "lable", "n_classes", n_classes);
+      TlModelInstance *m = bt_model_new (components[i], kv, 1, &error);
+      g_assert_no_error (error);
+      g_autofree char *msg = g_strdup_printf (
+          "model %s: the dataset has no field 'lable' (fields: features, label)", components[i]);
+      TlMetrics mt;
+      g_assert_false (tl_evaluate (m, d, &cfg, NULL, &mt, &error));
+      BT_ASSERT_ERROR (error, TL_ERROR_NOT_FOUND, msg);
+      g_assert_false (tl_train (m, d, NULL, &cfg, NULL, NULL, &error));
+      BT_ASSERT_ERROR (error, TL_ERROR_NOT_FOUND, msg);
+      if (with_n) {
+        g_assert_true (tl_predict (m, d, &cfg, out, &error));
+        g_assert_no_error (error);
+      }
+      tl_model_instance_free (m);
+    }
+  }
+  g_unlink (out);
+  g_rmdir (dir);
+  tl_dataset_instance_free (d);
+}
+
+/* task=binary refuses a label with more than two categories. */
+static void
+test_binary_multiclass_label (void)
+{
+  static const char *const components[] = { "tl.mlp", "tl.logreg" };
+  g_autoptr (GError) error = NULL;
+  TlDatasetInstance *d = bt_dataset_new ("tl.synthetic", KV ("n_rows", "64", "n_classes", "4"),
+                                         &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (components); i++) {
+    const char *const *kv = g_str_equal (components[i], "tl.logreg")
+                                ? KV ("task", "binary")
+                                : KV ("input", "features", "hidden", "4", "task", "binary");
+    TlModelInstance *m = bt_model_new (components[i], kv, 1, &error);
+    g_assert_no_error (error);
+    g_autofree char *msg = g_strdup_printf (
+        "model %s: task binary needs 0/1 labels; field 'label' has 4 categories", components[i]);
+    for (TlMode mode = TL_MODE_TRAIN; mode <= TL_MODE_EVAL; mode++) {
+      g_assert_null (tl_model_instance_build (m, d, mode, 8, NULL, NULL, &error));
+      BT_ASSERT_ERROR (error, TL_ERROR_INVALID_ARGUMENT, msg);
+    }
+    tl_model_instance_free (m);
+  }
+  tl_dataset_instance_free (d);
+}
+
+/* A safetensors dataset with only the "features" of `d` (no label), as
+ * tl.idx gives with labels="". (transfer full) */
+static TlDatasetInstance *
+unlabelled_copy (TlDatasetInstance *d, const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (dir, "features.safetensors", NULL);
+  gint64 n = 0;
+  g_autofree double *x = bt_read_field (d, "features", &n);
+  gint64 rows = tl_dataset_instance_size (d);
+  gint64 shape[2] = { rows, n / rows };
+  TlTensor *t = tl_tensor_new (TL_DTYPE_F32, 2, shape, &error);
+  g_assert_no_error (error);
+  for (gint64 i = 0; i < n; i++)
+    tl_tensor_set_flat (t, i, x[i]);
+  const char *names[1] = { "features" };
+  g_assert_true (tl_safetensors_write (path, 1, names, &t, NULL, &error));
+  g_assert_no_error (error);
+  tl_tensor_unref (t);
+  TlDatasetInstance *u = bt_dataset_new ("tl.safetensors", KV ("path", path), &error);
+  g_assert_no_error (error);
+  g_assert_null (bt_field (u, "label"));
+  return u;
+}
+
+/* Predict on data without the label (n_classes left at 0): the output width
+ * comes from the trained output layer; an untrained model asks for n_classes. */
+static void
+test_predict_unlabelled (void)
+{
+  static const char *const components[] = { "tl.mlp", "tl.convnet", "tl.logreg" };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("tl-test-models-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (dir, "pred.tsv", NULL);
+  TlDatasetInstance *d = synthetic ("64", "1");
+  TlDatasetInstance *u = unlabelled_copy (d, dir);
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  cfg.batch_size = 32;
+  cfg.epochs = 1;
+  cfg.seed = 3;
+  for (guint i = 0; i < G_N_ELEMENTS (components); i++) {
+    const char *const *kv = g_str_equal (components[i], "tl.logreg") ? NULL
+                            : g_str_equal (components[i], "tl.convnet")
+                                ? KV ("input", "features", "hidden", "8", "channels", "2,4")
+                                : KV ("input", "features", "hidden", "8");
+    TlModelInstance *m = bt_model_new (components[i], kv, 1, &error);
+    g_assert_no_error (error);
+    g_assert_false (tl_predict (m, u, &cfg, out, &error));
+    g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull (strstr (error->message, "no field 'label'"));
+    g_assert_nonnull (strstr (error->message, "set n_classes"));
+    g_clear_error (&error);
+    g_assert_true (tl_train (m, d, NULL, &cfg, NULL, NULL, &error));
+    g_assert_no_error (error);
+    TlTask task = TL_TASK_NONE;
+    TlGraph *g = tl_model_instance_build (m, u, TL_MODE_PREDICT, 16, &task, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (task, ==, TL_TASK_MULTICLASS);
+    TlValue *pred = tl_graph_get_output (g, "prediction");
+    g_assert_nonnull (pred);
+    g_assert_cmpint (tl_value_dim (pred, 1), ==, 3);
+    tl_graph_unref (g);
+    g_assert_true (tl_predict (m, u, &cfg, out, &error));
+    g_assert_no_error (error);
+    g_autofree char *text = NULL;
+    g_assert_true (g_file_get_contents (out, &text, NULL, NULL));
+    g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+    g_assert_cmpuint (g_strv_length (lines), ==, 384 + 2); /* header, rows, "" */
+    for (guint k = 1; k <= 384; k++) {
+      const char *tab = strchr (lines[k], '\t');
+      g_assert_nonnull (tab);
+      g_assert_true (tab[1] >= '0' && tab[1] <= '2' && tab[2] == '\0');
+    }
+    g_unlink (out);
+    tl_model_instance_free (m);
+  }
+  tl_dataset_instance_free (u);
+  tl_dataset_instance_free (d);
+  bt_remove_tmpdir (g_steal_pointer (&dir));
+}
+
 static void
 test_synthetic_deterministic (void)
 {
@@ -288,5 +440,8 @@ main (int argc, char **argv)
   g_test_add_func ("/builtin-models/logreg", test_logreg);
   g_test_add_func ("/builtin-models/logreg-categorical", test_logreg_categorical);
   g_test_add_func ("/builtin-models/errors", test_errors);
+  g_test_add_func ("/builtin-models/missing-label", test_missing_label);
+  g_test_add_func ("/builtin-models/binary-multiclass-label", test_binary_multiclass_label);
+  g_test_add_func ("/builtin-models/predict-unlabelled", test_predict_unlabelled);
   return g_test_run ();
 }

@@ -871,6 +871,74 @@ test_cancel_evaluate (void)
   setup_clear (&s);
 }
 
+/* --- a plugin model whose prediction names a label field ---------------- */
+
+/* 0: label "lable" (not in the dataset), with a loss; 1: no label field
+ * and no loss. */
+static int typo_mode;
+
+static gboolean
+typo_build (TlModel *m, TlBuild *b, GError **error)
+{
+  (void) m;
+  TlGraph *g = tl_build_graph (b);
+  TlValue *x = tl_build_input (b, "x");
+  const TlTensorDesc *xd = tl_build_field_desc (b, "x");
+  gint64 d = xd ? xd->shape[0] : 1;
+  TlValue *w = tl_build_param (b, "w", TL_DTYPE_F32, 2, (gint64[]){ 1, d }, TL_INIT_ZEROS, 0, TRUE);
+  TlValue *y = tl_linear (g, x, w, NULL);
+  tl_build_set_prediction (b, y, TL_TASK_REGRESSION, typo_mode == 0 ? "lable" : NULL);
+  if (typo_mode == 0)
+    tl_build_set_loss (b, tl_mean (g, y, 0, NULL, FALSE));
+  return tl_graph_take_error (g, error);
+}
+
+static const TlModelDef typo_model_def = {
+  TL_TABLE_INIT (TlModelDef),
+  .create = bad_create,
+  .destroy = bad_destroy,
+  .build = typo_build,
+};
+
+/* A misspelt label field fails train and eval with the dataset's "no field"
+ * error (not a plugin error, not empty metrics); predict does not need it.
+ * A model with neither a loss nor a labelled prediction has nothing to
+ * evaluate. */
+static void
+test_missing_label_field (void)
+{
+  GError *error = NULL;
+  TlDatasetInstance *d = fixture_dataset (16, 2, 3, 1, FALSE);
+  TlModelInstance *m = tl_model_instance_new (&typo_model_def, "test.typo", NULL, 1, &error);
+  g_assert_no_error (error);
+  TlTrainConfig cfg;
+  tl_train_config_init (&cfg);
+  cfg.batch_size = 4;
+  cfg.epochs = 1;
+  TlMetrics mt;
+  typo_mode = 0;
+  for (TlMode mode = TL_MODE_TRAIN; mode <= TL_MODE_EVAL; mode++) {
+    g_assert_null (tl_model_instance_build (m, d, mode, 4, NULL, NULL, &error));
+    BT_ASSERT_ERROR (error, TL_ERROR_NOT_FOUND,
+                     "model test.typo: the dataset has no field 'lable' (fields: x, label)");
+  }
+  g_assert_false (tl_train (m, d, NULL, &cfg, NULL, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (tl_evaluate (m, d, &cfg, NULL, &mt, &error));
+  BT_ASSERT_ERROR (error, TL_ERROR_NOT_FOUND,
+                   "model test.typo: the dataset has no field 'lable' (fields: x, label)");
+  g_auto (GStrv) lines = predict_lines (m, d, &cfg, 16);
+  g_assert_cmpstr (lines[1], ==, "0\t0");
+  typo_mode = 1;
+  g_assert_false (tl_evaluate (m, d, &cfg, NULL, &mt, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "nothing to evaluate"));
+  g_clear_error (&error);
+  tl_model_instance_free (m);
+  tl_dataset_instance_free (d);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -887,6 +955,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/errors", test_errors);
   g_test_add_func ("/trainer/instances", test_instances);
   g_test_add_func ("/trainer/field-ndim", test_field_ndim);
+  g_test_add_func ("/trainer/missing-label-field", test_missing_label_field);
   g_test_add_func ("/trainer/zz-cancel-evaluate", test_cancel_evaluate);
   return g_test_run ();
 }

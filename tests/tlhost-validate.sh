@@ -3,7 +3,7 @@
 # 0 and "FILE: ok" for a valid job, 2 and every problem (FILE:LINE) for bad ones.
 set -u
 . "${TL_SRCDIR:-$(dirname "$0")/..}/tests/tlhost-lib.sh"
-echo "1..8"
+echo "1..12"
 
 run validate "$jobs/good.xml"
 check "good job: exit 0" '[ "$(cat $tmp/rc)" = 0 ]'
@@ -23,3 +23,15 @@ check "bad overlay and --set: exit 2 with each error" \
 
 run validate
 check "no argument: usage, exit 2" '[ "$(cat $tmp/rc)" = 2 ]'
+
+# What validate cannot see (it reads manifests, not data): a misspelt label
+# field or a binary task on a 4-class label fail `tlhost run` before any
+# training, with the dataset's own message, instead of an empty result.
+run run -q -o "$tmp/o1" --set m.label=lable "$jobs/good.xml"
+check "run: misspelt label field: exit 1" '[ "$(cat $tmp/rc)" = 1 ] && [ ! -s "$tmp/bad" ]'
+check "run: misspelt label field: the dataset's fields named" \
+  'grep -q "task train: model tl.mlp: the dataset has no field .lable. (fields: features, label)" "$tmp/err"'
+run run -q -o "$tmp/o2" --set m.task=binary --set train.n_classes=4 --set test.n_classes=4 "$jobs/good.xml"
+check "run: binary task on 4 classes: exit 1" '[ "$(cat $tmp/rc)" = 1 ] && [ ! -s "$tmp/bad" ]'
+check "run: binary task on 4 classes: message" \
+  'grep -q "task binary needs 0/1 labels; field .label. has 4 categories" "$tmp/err"'

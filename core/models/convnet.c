@@ -75,7 +75,8 @@ convnet_build (TlModel *model, TlBuild *b, GError **error)
   Convnet *m = (Convnet *) model;
   TlGraph *g = tl_build_graph (b);
   gint64 n_out = 0;
-  if (!_tl_priv_head_width (b, TL_TASK_MULTICLASS, m->label, m->n_classes, &n_out, error))
+  if (!_tl_priv_head_width (b, TL_TASK_MULTICLASS, m->label, m->n_classes, "out.weight", &n_out,
+                             error))
     return FALSE;
   const TlTensorDesc *d = tl_build_field_desc (b, m->input);
   gint64 c = 1, h = 0, w = 0;

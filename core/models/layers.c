@@ -92,27 +92,83 @@ _tl_priv_task_from_name (const char *name)
   return TL_TASK_MULTICLASS;
 }
 
-gboolean
-_tl_priv_head_width (TlBuild *b, TlTask task, const char *label, gint64 n_classes, gint64 *width,
-                     GError **error)
+/* Dim 0 of the stored parameter `name` (the output layer's width once it
+ * was built), or -1. */
+static gint64
+stored_width (TlBuild *b, const char *name)
 {
+  TlTensor *t = name ? tl_param_store_lookup (tl_build_param_store (b), name) : NULL;
+  return t && tl_tensor_ndim (t) > 0 ? tl_tensor_dim (t, 0) : -1;
+}
+
+/**
+ * _tl_priv_head_width:
+ * @b: build context
+ * @task: the model's task
+ * @label: the label field
+ * @n_classes: the n_classes parameter (0: from the data)
+ * @out_param: (nullable): the output layer's parameter whose dim 0 is the
+ *   width ("out.weight"), used in predict mode on data without @label
+ * @width: (out): the output layer's width
+ * @error: return location for a #GError
+ *
+ * Train and eval need @label: a missing field is the dataset's standard
+ * "no field" error (TL_ERROR_NOT_FOUND), before anything else. Binary
+ * needs 0/1 labels: a categorical label with more than two categories, or
+ * more than one label value per example, is TL_ERROR_INVALID_ARGUMENT
+ * (an integer label without a known cardinality cannot be checked here).
+ *
+ * Returns: TRUE with *@width set.
+ */
+gboolean
+_tl_priv_head_width (TlBuild *b, TlTask task, const char *label, gint64 n_classes,
+                     const char *out_param, gint64 *width, GError **error)
+{
+  gboolean has_label = tl_build_has_field (b, label);
+  if (!has_label && tl_build_mode (b) != TL_MODE_PREDICT) {
+    TlGraph *g = tl_build_graph (b);
+    tl_build_input (b, label); /* the sticky "the dataset has no field '...'" error */
+    (void) tl_graph_take_error (g, error);
+    return FALSE;
+  }
+  const TlTensorDesc *d = tl_build_field_desc (b, label);
+  gint64 card = tl_build_field_cardinality (b, label);
   switch (task) {
   case TL_TASK_BINARY:
+    if (card > 2) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                   "task binary needs 0/1 labels; field '%s' has %" G_GINT64_FORMAT " categories",
+                   label, card);
+      return FALSE;
+    }
+    if (d && tl_tensor_desc_numel (d) != 1) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                   "task binary needs one 0/1 label per example; field '%s' has %" G_GINT64_FORMAT
+                   " values", label, tl_tensor_desc_numel (d));
+      return FALSE;
+    }
     *width = 1;
     return TRUE;
   case TL_TASK_REGRESSION: {
-    const TlTensorDesc *d = tl_build_field_desc (b, label);
-    *width = d ? MAX (tl_tensor_desc_numel (d), 1) : 1;
+    gint64 stored = has_label ? -1 : stored_width (b, out_param);
+    *width = d ? MAX (tl_tensor_desc_numel (d), 1) : stored > 0 ? stored : 1;
     return TRUE;
   }
   default:
     break;
   }
   if (n_classes <= 0)
-    n_classes = tl_build_field_cardinality (b, label);
+    n_classes = card;
+  if (n_classes <= 0 && !has_label)
+    n_classes = stored_width (b, out_param);
   if (n_classes <= 1) {
-    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
-                 "n_classes is 0 and field '%s' is not categorical: set n_classes", label);
+    if (has_label)
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                   "n_classes is 0 and field '%s' is not categorical: set n_classes", label);
+    else
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                   "n_classes is 0 and the dataset has no field '%s' to count the classes of: "
+                   "set n_classes (or predict with a trained model)", label);
     return FALSE;
   }
   *width = n_classes;

@@ -30,9 +30,13 @@ G_GNUC_INTERNAL TlTask _tl_priv_task_from_name (const char *name);
 
 /* Width of the output layer for `task`: n_classes (or the label field's
  * cardinality when 0) for multiclass, 1 for binary, the label's element count
- * for regression. */
+ * for regression; in predict mode without the label field, dim 0 of the
+ * stored parameter `out_param` when the model was built before. Train and
+ * eval need the label field (the dataset's "no field" error first); binary
+ * refuses a label with more than two categories. */
 G_GNUC_INTERNAL gboolean _tl_priv_head_width (TlBuild *b, TlTask task, const char *label,
-                                              gint64 n_classes, gint64 *width, GError **error);
+                                              gint64 n_classes, const char *out_param,
+                                              gint64 *width, GError **error);
 
 /* Sets the prediction (and the loss when the label field exists) from
  * out [batch, width]: cross entropy, BCE with logits, or MSE. */

@@ -90,7 +90,8 @@ logreg_build (TlModel *model, TlBuild *b, GError **error)
   Logreg *m = (Logreg *) model;
   TlGraph *g = tl_build_graph (b);
   gint64 n_out = 0;
-  if (!_tl_priv_head_width (b, m->task, m->label, m->n_classes, &n_out, error))
+  if (!_tl_priv_head_width (b, m->task, m->label, m->n_classes, "bias", &n_out,
+                             error))
     return FALSE;
 
   TlValue *acc = NULL;

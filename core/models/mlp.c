@@ -58,7 +58,8 @@ mlp_build (TlModel *model, TlBuild *b, GError **error)
   Mlp *m = (Mlp *) model;
   TlGraph *g = tl_build_graph (b);
   gint64 width = 0, n_out = 0;
-  if (!_tl_priv_head_width (b, m->task, m->label, m->n_classes, &n_out, error))
+  if (!_tl_priv_head_width (b, m->task, m->label, m->n_classes, "out.weight", &n_out,
+                             error))
     return FALSE;
   TlValue *x = _tl_priv_input_flat (b, m->input, &width);
   for (guint i = 0; i < m->hidden->len; i++) {
