@@ -1,7 +1,8 @@
 /* checks-op.c — op components: shape inference agrees with the kernel and
  * the graph, the forward kernel is deterministic, the claims of the flags
- * TL_OP_OVERWRITES and TL_OP_SAME_BYTES hold, and gradients agree with
- * central finite differences. Needs sample inputs from the op's
+ * TL_OP_OVERWRITES and TL_OP_SAME_BYTES hold, gradients agree with
+ * central finite differences, and infer refuses malformed inputs with
+ * TL_ERROR_SHAPE or TL_ERROR_INVALID_ARGUMENT. Needs sample inputs from the op's
  * TL_OP_EXT_SAMPLES extension; without it the checks warn "no samples". */
 #include "config.h"
 
@@ -446,6 +447,90 @@ check_gradients (TlcSuite *s, const TlComponentInfo *ci, GError **error)
   return ok;
 }
 
+/* --- bad inputs --------------------------------------------------------------- */
+
+/* infer() on one malformed variant of a sample's inputs: refusing it is
+ * fine (tl-op.h: "report bad ones as TL_ERROR_SHAPE /
+ * TL_ERROR_INVALID_ARGUMENT"), any other error is not; accepting it is
+ * fine too when the outputs are valid (tl_op_infer checks them). */
+static gboolean
+infer_variant (OpSample *o, guint i, guint n_in, const TlTensorDesc *in, const char *what, guint *n_refused,
+               GError **error)
+{
+  TlTensorDesc out[MAX_IO];
+  guint n_out = 0;
+  g_autoptr (GError) e = NULL;
+  if (tl_op_infer (o->def, n_in, in, o->attrs, MAX_IO, out, &n_out, &e))
+    return TRUE;
+  if (e->domain == TL_ERROR && (e->code == TL_ERROR_SHAPE || e->code == TL_ERROR_INVALID_ARGUMENT)) {
+    (*n_refused)++;
+    return TRUE;
+  }
+  g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN,
+               "sample %u with %s: infer failed with %s code %d, not TL_ERROR_SHAPE or "
+               "TL_ERROR_INVALID_ARGUMENT: %s",
+               i, what, e->domain == TL_ERROR ? "TL_ERROR" : g_quark_to_string (e->domain), e->code,
+               e->message);
+  return FALSE;
+}
+
+/* Each sample with, per input: another dtype, an extra dimension, a last
+ * dimension one longer, rank 0; and for a variadic op one input more (a
+ * fixed-arity op never sees a wrong input count: tl_op_infer refuses it
+ * before calling infer). A crash fails the check too. */
+static gboolean
+check_bad_inputs (TlcSuite *s, const TlComponentInfo *ci, GError **error)
+{
+  OpSample o;
+  if (!op_open (s, ci, &o, error))
+    return error == NULL || *error == NULL;
+  gboolean ok = TRUE;
+  guint n_tried = 0, n_refused = 0;
+  for (guint i = 0; ok && i < o.samples->n_samples; i++) {
+    ok = op_prepare (&o, i, error);
+    for (guint k = 0; ok && k < o.n_in; k++) {
+      TlTensorDesc in[MAX_IO];
+      const TlTensorDesc *d = &o.in[k];
+      g_autofree char *orig = tl_tensor_desc_to_string (d);
+      for (guint v = 0; ok && v < 4; v++) {
+        memcpy (in, o.in, sizeof (TlTensorDesc) * o.n_in);
+        TlTensorDesc *x = &in[k];
+        if (v == 0) {
+          x->dtype = d->dtype == TL_DTYPE_F32 ? TL_DTYPE_I64 : TL_DTYPE_F32;
+        } else if (v == 1) {
+          if (d->ndim >= TL_MAX_DIMS)
+            continue;
+          x->shape[x->ndim++] = 3;
+        } else if (v == 2) {
+          if (d->ndim == 0)
+            continue;
+          x->shape[x->ndim - 1]++;
+        } else {
+          if (d->ndim == 0)
+            continue;
+          memset (x->shape, 0, sizeof x->shape);
+          x->ndim = 0;
+        }
+        g_autofree char *bad = tl_tensor_desc_to_string (x);
+        g_autofree char *what = g_strdup_printf ("input %u %s instead of %s", k, bad, orig);
+        n_tried++;
+        ok = infer_variant (&o, i, o.n_in, in, what, &n_refused, error);
+      }
+    }
+    if (ok && o.def->n_inputs < 0 && o.n_in >= 1 && o.n_in < MAX_IO) {
+      TlTensorDesc in[MAX_IO];
+      memcpy (in, o.in, sizeof (TlTensorDesc) * o.n_in);
+      in[o.n_in] = o.in[o.n_in - 1];
+      n_tried++;
+      ok = infer_variant (&o, i, o.n_in + 1, in, "one input more", &n_refused, error);
+    }
+  }
+  if (ok)
+    tlc_note ("%u of %u malformed input sets refused", n_refused, n_tried);
+  op_sample_clear (&o);
+  return ok;
+}
+
 void
 tlc_checks_op (TlcSuite *s, const TlComponentInfo *ci)
 {
@@ -460,4 +545,7 @@ tlc_checks_op (TlcSuite *s, const TlComponentInfo *ci)
   tlc_run (s, n4, check_overwrites, ci);
   tlc_run (s, n5, check_same_bytes, ci);
   tlc_run (s, n3, check_gradients, ci);
+  g_autofree char *n6 = g_strdup_printf ("%s: infer refuses bad inputs as TL_ERROR_SHAPE or INVALID_ARGUMENT",
+                                         name);
+  tlc_run (s, n6, check_bad_inputs, ci);
 }

@@ -1,10 +1,10 @@
 /* checks-planner.c — planner components on a small MLP train graph built by
- * the suite: a valid plan on tl_cluster_new_local() that applies to the
- * graph without changing what it computes, the same plan for the same seed,
- * and an exact plan XML round trip. */
+ * the suite (outputs "loss" and "grad/<param>"): plan() leaves the graph it
+ * inspects unchanged, a valid plan on tl_cluster_new_local() that applies
+ * to the graph without changing any output (loss and every gradient), the
+ * same plan for the same seed, and an exact plan XML round trip whose plan
+ * applies the same way. */
 #include "config.h"
-
-#include <math.h>
 
 #include "conformance.h"
 
@@ -66,21 +66,32 @@ mlp_graph (GError **error)
   return g;
 }
 
-/* Run the graph's "loss" output on fixed inputs. */
-static gboolean
-mlp_loss (TlGraph *g, double *loss, GError **error)
+/* Run the outputs `names` of `g` (e.g. "loss" and each "grad/<param>") on
+ * fixed inputs; returns copies of their values, in `names`' order (an
+ * output missing from `g` is an error). (transfer full) */
+static GPtrArray *
+mlp_run (TlGraph *g, GPtrArray *names, GError **error)
 {
-  TlValue *out = tl_graph_get_output (g, "loss");
-  if (!out) {
-    g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "the planned graph lost its \"loss\" output");
-    return FALSE;
+  g_autoptr (GPtrArray) outs = g_ptr_array_new ();
+  GPtrArray *result = g_ptr_array_new_with_free_func ((GDestroyNotify) tl_tensor_unref);
+  for (guint i = 0; i < names->len; i++) {
+    const char *name = names->pdata[i];
+    TlValue *v = tl_graph_get_output (g, name);
+    if (!v) {
+      g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "the planned graph lost its \"%s\" output", name);
+      g_ptr_array_unref (result);
+      return NULL;
+    }
+    g_ptr_array_add (outs, v);
   }
   TlExecOptions opts;
   tl_exec_options_init (&opts);
   opts.deterministic = 1;
-  TlExec *ex = tl_exec_new (g, 1, &out, &opts, error);
-  if (!ex)
-    return FALSE;
+  TlExec *ex = tl_exec_new (g, outs->len, (TlValue *const *) outs->pdata, &opts, error);
+  if (!ex) {
+    g_ptr_array_unref (result);
+    return NULL;
+  }
   TlTensorDesc dx, dy;
   tl_tensor_desc_init (&dx, TL_DTYPE_F32, 2, (gint64[]){ MLP_BATCH, MLP_IN });
   tl_tensor_desc_init (&dy, TL_DTYPE_F32, 2, (gint64[]){ MLP_BATCH, MLP_OUT });
@@ -88,12 +99,55 @@ mlp_loss (TlGraph *g, double *loss, GError **error)
   TlTensor *y = x ? tlc_random_tensor (&dy, 12, -1, 1, error) : NULL;
   gboolean ok = y && tl_exec_set_input (ex, "x", x, error) && tl_exec_set_input (ex, "y", y, error) &&
                 tl_exec_run (ex, 0, error);
-  if (ok)
-    *loss = tl_tensor_get_flat (tl_exec_get_output (ex, 0), 0);
-  tl_tensor_unref (x);
-  tl_tensor_unref (y);
+  for (guint i = 0; ok && i < outs->len; i++) {
+    TlTensor *t = tl_tensor_copy (tl_exec_get_output (ex, i), error);
+    ok = t != NULL;
+    if (ok)
+      g_ptr_array_add (result, t);
+  }
+  if (x)
+    tl_tensor_unref (x);
+  if (y)
+    tl_tensor_unref (y);
   tl_exec_free (ex);
-  return ok;
+  if (!ok)
+    g_clear_pointer (&result, g_ptr_array_unref);
+  return result;
+}
+
+/* The graph's output names, in order. (transfer full) */
+static GPtrArray *
+output_names (const TlGraph *g)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < tl_graph_n_outputs (g); i++)
+    g_ptr_array_add (names, g_strdup (tl_graph_output_name (g, i)));
+  return names;
+}
+
+/* Every output of `planned` (run by name) agrees with `ref` (the values of
+ * the unplanned graph's outputs `names`) within PLAN_RTOL. */
+#define PLAN_RTOL 1e-4
+static gboolean
+outputs_agree (TlGraph *planned, GPtrArray *names, GPtrArray *ref, const char *what, GError **error)
+{
+  g_autoptr (GPtrArray) got = mlp_run (planned, names, error);
+  if (!got)
+    return FALSE;
+  for (guint i = 0; i < names->len; i++) {
+    double d = tl_tensor_max_rel_diff (got->pdata[i], ref->pdata[i]);
+    if (!(d >= 0 && d <= PLAN_RTOL)) {
+      if (d < 0)
+        g_set_error (error, TL_ERROR, TL_ERROR_SHAPE, "%s changed the shape of output \"%s\"", what,
+                     (const char *) names->pdata[i]);
+      else
+        g_set_error (error, TL_ERROR, TL_ERROR_NUMERIC,
+                     "%s changed output \"%s\": max relative difference %.3g (tolerance %g)", what,
+                     (const char *) names->pdata[i], d, PLAN_RTOL);
+      return FALSE;
+    }
+  }
+  return TRUE;
 }
 
 typedef struct {
@@ -133,6 +187,8 @@ rig_open (TlcSuite *s, const TlComponentInfo *ci, PlannerRig *r, GError **error)
   return r->g != NULL;
 }
 
+/* Plan (seed 1) and apply to a copy: every output (the loss and each
+ * gradient) of the applied copy agrees with the unplanned graph's. */
 static gboolean
 check_valid_plan (TlcSuite *s, const TlComponentInfo *ci, GError **error)
 {
@@ -142,27 +198,74 @@ check_valid_plan (TlcSuite *s, const TlComponentInfo *ci, GError **error)
     return *error == NULL;
   }
   gboolean ok = FALSE;
-  double before = 0, after = 0;
   TlGraph *copy = NULL;
-  TlPlan *plan = tl_planner_instance_plan (r.p, r.g, r.cluster, 1, error);
+  TlPlan *plan = NULL;
+  g_autoptr (GPtrArray) names = output_names (r.g);
+  /* reference values first: apply() may not rewrite the (shared) params either */
+  g_autoptr (GPtrArray) ref = mlp_run (r.g, names, error);
+  if (!ref)
+    goto out;
+  plan = tl_planner_instance_plan (r.p, r.g, r.cluster, 1, error);
   if (!plan)
     goto out;
   tlc_note ("plan with %u item%s", tl_plan_n_items (plan), tl_plan_n_items (plan) == 1 ? "" : "s");
   copy = tl_graph_copy (r.g, error);
   if (!copy || !tl_planner_instance_apply (r.p, plan, copy, error))
     goto out;
-  if (!mlp_loss (r.g, &before, error) || !mlp_loss (copy, &after, error))
-    goto out;
-  if (!(fabs (before - after) <= 1e-4 * MAX (1.0, fabs (before)))) {
-    g_set_error (error, TL_ERROR, TL_ERROR_NUMERIC, "applying the plan changed the loss: %.8g -> %.8g", before,
-                 after);
-    goto out;
-  }
-  ok = TRUE;
+  ok = outputs_agree (copy, names, ref, "applying the plan", error);
 out:
   tl_plan_free (plan);
   if (copy)
     tl_graph_unref (copy);
+  rig_free (&r);
+  return ok;
+}
+
+/* "plan(): inspect g (not modified)": the graph's JSON (nodes, attrs,
+ * annotations, outputs) and the values it computes are the same after
+ * plan() as before. */
+static gboolean
+check_plan_inspects (TlcSuite *s, const TlComponentInfo *ci, GError **error)
+{
+  PlannerRig r;
+  if (!rig_open (s, ci, &r, error)) {
+    rig_free (&r);
+    return *error == NULL;
+  }
+  gboolean ok = FALSE;
+  TlPlan *plan = NULL;
+  g_autoptr (GPtrArray) names = output_names (r.g);
+  g_autofree char *json = tl_graph_to_json (r.g);
+  g_autoptr (GPtrArray) ref = mlp_run (r.g, names, error);
+  g_autoptr (GPtrArray) again = NULL;
+  g_autofree char *json_after = NULL;
+  if (!ref)
+    goto out;
+  plan = tl_planner_instance_plan (r.p, r.g, r.cluster, 1, error);
+  if (!plan)
+    goto out;
+  json_after = tl_graph_to_json (r.g);
+  if (g_strcmp0 (json, json_after) != 0 || names->len != tl_graph_n_outputs (r.g)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN,
+                 "plan() modified the graph it was given (its JSON differs afterwards); plan() may only "
+                 "inspect it, apply() rewrites");
+    goto out;
+  }
+  again = mlp_run (r.g, names, error);
+  if (!again)
+    goto out;
+  for (guint i = 0; i < names->len; i++) {
+    if (!tl_tensor_equal_bits (again->pdata[i], ref->pdata[i])) {
+      g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN,
+                   "plan() changed what the graph computes (output \"%s\", e.g. a parameter written in "
+                   "place); plan() may only inspect the graph",
+                   (const char *) names->pdata[i]);
+      goto out;
+    }
+  }
+  ok = TRUE;
+out:
+  tl_plan_free (plan);
   rig_free (&r);
   return ok;
 }
@@ -205,9 +308,12 @@ check_xml_round_trip (TlcSuite *s, const TlComponentInfo *ci, GError **error)
     ok = FALSE;
   }
   if (ok) {
-    /* the reloaded plan must apply too */
-    TlGraph *copy = tl_graph_copy (r.g, error);
-    ok = copy && tl_planner_instance_apply (r.p, b, copy, error);
+    /* the reloaded plan must apply too, and keep every output */
+    g_autoptr (GPtrArray) names = output_names (r.g);
+    g_autoptr (GPtrArray) ref = mlp_run (r.g, names, error);
+    TlGraph *copy = ref ? tl_graph_copy (r.g, error) : NULL;
+    ok = copy && tl_planner_instance_apply (r.p, b, copy, error) &&
+         outputs_agree (copy, names, ref, "applying the plan read back from XML", error);
     if (copy)
       tl_graph_unref (copy);
   }
@@ -224,6 +330,8 @@ tlc_checks_planner (TlcSuite *s, const TlComponentInfo *ci)
   g_autofree char *n1 = g_strdup_printf ("%s: valid plan for an MLP on the local cluster", name);
   g_autofree char *n2 = g_strdup_printf ("%s: same plan for the same seed", name);
   g_autofree char *n3 = g_strdup_printf ("%s: plan XML round trip", name);
+  g_autofree char *n4 = g_strdup_printf ("%s: plan() leaves its graph unchanged", name);
+  tlc_run (s, n4, check_plan_inspects, ci);
   tlc_run (s, n1, check_valid_plan, ci);
   tlc_run (s, n2, check_same_seed, ci);
   tlc_run (s, n3, check_xml_round_trip, ci);

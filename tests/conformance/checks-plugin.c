@@ -1,6 +1,7 @@
 /* checks-plugin.c — plugin-level checks (manifest, descriptor, exported
  * symbols, ABI) and the checks every component gets (create/destroy
- * lifecycle, parameter ranges). */
+ * lifecycle, close/destroy(NULL), parameter ranges: out-of-range values
+ * refused, declared ones accepted). */
 #include "config.h"
 
 #include <elf.h>
@@ -487,6 +488,57 @@ bound_plus (TlParamType t, const char *bound, gint delta)
   return g_strdup_printf ("%.17g", g_ascii_strtod (bound, NULL) + (double) delta);
 }
 
+/* A value every other required parameter can take, so one parameter can
+ * be set alone: its min, else its max, else one of its choices, else a
+ * value of its type. */
+static const char *
+filler_value (const TlParamSpec *sp)
+{
+  const char *const *choices = tl_param_spec_choices (sp);
+  if (tl_param_spec_min (sp))
+    return tl_param_spec_min (sp);
+  if (tl_param_spec_max (sp))
+    return tl_param_spec_max (sp);
+  if (choices && choices[0])
+    return choices[0];
+  switch (tl_param_spec_type (sp)) {
+  case TL_PARAM_INT:
+  case TL_PARAM_FLOAT:
+    return "0";
+  case TL_PARAM_BOOL:
+    return "false";
+  default:
+    return "x";
+  }
+}
+
+/* A declared value (min, max, default, a choice) set explicitly must be
+ * accepted; every other parameter without a default gets a filler. */
+static void
+expect_accepted (const TlComponentInfo *ci, const TlParamSpec *sp, const char *value, const char *what,
+                 GString *errs)
+{
+  guint n = tl_component_info_n_params (ci);
+  g_autofree const char **names = g_new0 (const char *, n);
+  g_autofree const char **values = g_new0 (const char *, n);
+  guint k = 0;
+  names[k] = tl_param_spec_name (sp);
+  values[k++] = value;
+  for (guint i = 0; i < n; i++) {
+    const TlParamSpec *other = tl_component_info_param (ci, i);
+    if (other == sp || tl_param_spec_default (other))
+      continue;
+    names[k] = tl_param_spec_name (other);
+    values[k++] = filler_value (other);
+  }
+  g_autoptr (GError) e = NULL;
+  TlParams *p = tl_component_info_make_params (ci, k, names, values, NULL, &e);
+  if (!p)
+    g_string_append_printf (errs, "%s=%s (%s, set explicitly) was refused: %s\n", tl_param_spec_name (sp), value,
+                            what, e ? e->message : "no message");
+  tl_params_free (p);
+}
+
 static gboolean
 check_params (TlcSuite *s, const TlComponentInfo *ci, GError **error)
 {
@@ -500,6 +552,16 @@ check_params (TlcSuite *s, const TlComponentInfo *ci, GError **error)
     const TlParamSpec *sp = tl_component_info_param (ci, i);
     TlParamType t = tl_param_spec_type (sp);
     const char *min = tl_param_spec_min (sp), *max = tl_param_spec_max (sp);
+    const char *dflt = tl_param_spec_default (sp);
+    const char *const *choices = tl_param_spec_choices (sp);
+    if (min)
+      expect_accepted (ci, sp, min, "min", errs);
+    if (max)
+      expect_accepted (ci, sp, max, "max", errs);
+    if (dflt)
+      expect_accepted (ci, sp, dflt, "default", errs);
+    for (guint c = 0; choices && choices[c]; c++)
+      expect_accepted (ci, sp, choices[c], "a choice", errs);
     if (t == TL_PARAM_INT || t == TL_PARAM_FLOAT) {
       if (min) {
         g_autofree char *v = bound_plus (t, min, -1);
@@ -565,19 +627,57 @@ check_lifecycle_all (TlcSuite *s, const TlComponentInfo *unused, GError **error)
   return ok;
 }
 
+/* tl-dataset.h, tl-model.h, tl-planner.h: close()/destroy() are NULL-safe.
+ * Called on the raw table (the host wrappers never pass NULL); a crash
+ * fails this check only. */
+static gboolean
+check_destroy_null (TlcSuite *s, const TlComponentInfo *ci, GError **error)
+{
+  const void *table = tlc_load (s, ci, error);
+  if (!table)
+    return FALSE;
+  switch (tl_component_info_kind (ci)) {
+  case TL_COMPONENT_DATASET: {
+    const TlDatasetDef *d = table;
+    if (d->close)
+      d->close (NULL);
+    break;
+  }
+  case TL_COMPONENT_MODEL: {
+    const TlModelDef *d = table;
+    if (d->destroy)
+      d->destroy (NULL);
+    break;
+  }
+  case TL_COMPONENT_PLANNER: {
+    const TlPlannerDef *d = table;
+    if (d->destroy)
+      d->destroy (NULL);
+    break;
+  }
+  default:
+    break;
+  }
+  return TRUE;
+}
+
 void
 tlc_checks_component (TlcSuite *s, const TlComponentInfo *ci)
 {
   const char *name = tl_component_info_full_name (ci);
   g_autofree char *n1 = g_strdup_printf ("%s: create/destroy with defaults, repeatedly", name);
   g_autofree char *n2 = g_strdup_printf ("%s: create/destroy in odd orders", name);
-  g_autofree char *n3 = g_strdup_printf ("%s: parameter ranges enforced", name);
+  g_autofree char *n3 = g_strdup_printf ("%s: parameter ranges enforced, declared values accepted", name);
   if (tl_component_info_kind (ci) == TL_COMPONENT_OP) {
     g_autofree char *n0 = g_strdup_printf ("%s: registered in the op registry", name);
     tlc_run (s, n0, check_op_registered, ci);
   } else {
     tlc_run (s, n1, check_lifecycle_repeat, ci);
     tlc_run (s, n2, check_lifecycle_odd, ci);
+    g_autofree char *n4 = g_strdup_printf ("%s: %s(NULL) is a no-op", name,
+                                           tl_component_info_kind (ci) == TL_COMPONENT_DATASET ? "close"
+                                                                                               : "destroy");
+    tlc_run (s, n4, check_destroy_null, ci);
   }
   tlc_run (s, n3, check_params, ci);
 }

@@ -3,14 +3,17 @@
 # only the affected checks: a crashing plugin (signal caught in the check's
 # child), a descriptor that disagrees with its manifest, a plugin that hangs
 # (killed at the timeout), an unknown plugin id (exit 2), an op that
-# declares TL_OP_SAME_BYTES but changes the bytes (only that check fails).
+# declares TL_OP_SAME_BYTES but changes the bytes (only that check fails),
+# the components of broken-contracts, each breaking one documented contract
+# (only the check of that contract fails for each), and a check that skips
+# with a warning: "ok ... # SKIP", or "not ok" under --fatal-warnings.
 # TAP output.
 set -u
 builddir=${TL_BUILDDIR:-$(pwd)}
 tlhost="$builddir/hosts/tlhost"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..11"
+echo "1..22"
 n=0
 check () { # description, condition
   n=$((n + 1))
@@ -44,3 +47,56 @@ check "false TL_OP_SAME_BYTES: the op's other checks pass" \
    grep -q "^ok [0-9]* - $sb: deterministic forward" "$tmp/out" &&
    grep -q "^ok [0-9]* - $sb: gradients match finite differences" "$tmp/out"'
 check "false TL_OP_SAME_BYTES: one check fails" '[ "$(grep -c "^not ok" "$tmp/out")" = 1 ]'
+
+"$tlhost" conformance broken-contracts >"$tmp/out" 2>&1
+rc=$?
+bc="broken-contracts"
+check "broken contracts: exit 1" '[ $rc = 1 ]'
+check "planner corrupting gradients in apply(): caught, naming the gradient" \
+  'grep -q "^not ok [0-9]* - $bc.grad-doubler: valid plan for an MLP on the local cluster" "$tmp/out" &&
+   grep -q "^# applying the plan changed output .grad/" "$tmp/out" &&
+   grep -q "^not ok [0-9]* - $bc.grad-doubler: plan XML round trip" "$tmp/out"'
+check "planner writing to the graph in plan(): named" \
+  'grep -q "^not ok [0-9]* - $bc.graph-writer: plan() leaves its graph unchanged" "$tmp/out" &&
+   grep -q "^# plan() modified the graph it was given" "$tmp/out" &&
+   grep -q "^ok [0-9]* - $bc.graph-writer: valid plan for an MLP on the local cluster" "$tmp/out"'
+check "destroy(NULL) crashing: reported" \
+  'grep -A1 "^not ok [0-9]* - $bc.null-unsafe: destroy(NULL) is a no-op" "$tmp/out" | grep -q "^# crashed: signal"'
+check "declared bounds refused when set explicitly: named" \
+  'grep -q "^not ok [0-9]* - $bc.bad-range: parameter ranges enforced, declared values accepted" "$tmp/out" &&
+   grep -q "^# stages=10 (min, set explicitly) was refused" "$tmp/out" &&
+   grep -q "^# stages=1 (max, set explicitly) was refused" "$tmp/out"'
+check "model building the train graph only: its modes check fails, the others pass" \
+  'grep -q "^not ok [0-9]* - $bc.train-only: builds in train, eval and predict mode" "$tmp/out" &&
+   grep -q "^# eval build: .*only the train graph builds" "$tmp/out" &&
+   grep -q "^ok [0-9]* - $bc.train-only: SGD steps on a fixed batch lower the loss" "$tmp/out" &&
+   grep -q "^ok [0-9]* - $bc.train-only: checkpoint save/load round trip" "$tmp/out"'
+check "initial values not deterministic in the seed: named" \
+  'grep -q "^not ok [0-9]* - $bc.unseeded: initial parameters deterministic in the seed" "$tmp/out" &&
+   grep -q "^# two instances with seed 42: the values of parameter .w. differ" "$tmp/out" &&
+   grep -q "^ok [0-9]* - $bc.unseeded: builds in train, eval and predict mode" "$tmp/out"'
+check "infer refusing a bad input with another code: named" \
+  'grep -q "^not ok [0-9]* - $bc.wrong-code: infer refuses bad inputs" "$tmp/out" &&
+   grep -q "not TL_ERROR_SHAPE or TL_ERROR_INVALID_ARGUMENT: $bc.wrong-code: f32 only" "$tmp/out" &&
+   grep -q "^ok [0-9]* - $bc.wrong-code: gradients match finite differences" "$tmp/out"'
+check "broken contracts: exactly the eight checks of the broken contracts fail" \
+  '[ "$(grep "^not ok" "$tmp/out" | sed "s/^not ok [0-9]* - //" | sort | tr "\n" "|")" = \
+"$bc.bad-range: parameter ranges enforced, declared values accepted|\
+$bc.grad-doubler: plan XML round trip|\
+$bc.grad-doubler: valid plan for an MLP on the local cluster|\
+$bc.graph-writer: plan() leaves its graph unchanged|\
+$bc.null-unsafe: destroy(NULL) is a no-op|\
+$bc.train-only: builds in train, eval and predict mode on one parameter store|\
+$bc.unseeded: initial parameters deterministic in the seed|\
+$bc.wrong-code: infer refuses bad inputs as TL_ERROR_SHAPE or INVALID_ARGUMENT|" ]'
+
+# good.scale has no samples: its op checks skip with a warning
+"$tlhost" conformance good >"$tmp/out" 2>&1
+rc=$?
+sk="good.scale: infer consistent with kernel outputs"
+check "skipped with a warning: ok with a SKIP directive, then the warning" \
+  '[ $rc = 0 ] && grep -A1 "^ok [0-9]* - $sk # SKIP no samples$" "$tmp/out" | grep -q "^# WARN no samples"'
+"$tlhost" conformance --fatal-warnings good >"$tmp/out" 2>&1
+rc=$?
+check "skipped with a warning under --fatal-warnings: not ok, the skip reason kept" \
+  '[ $rc = 1 ] && grep -A1 "^not ok [0-9]* - $sk$" "$tmp/out" | grep -q "^# skipped: no samples"'

@@ -19,7 +19,8 @@ check_LTLIBRARIES += \
 	tests/plugins/future-host/libtl-test-future-host.la \
 	tests/plugins/missing-dep/libtl-test-missing-dep.la \
 	tests/plugins/undefined-sym/libtl-test-undefined-sym.la \
-	tests/plugins/broken-same-bytes/libtl-test-broken-same-bytes.la
+	tests/plugins/broken-same-bytes/libtl-test-broken-same-bytes.la \
+	tests/plugins/broken-contracts/libtl-test-broken-contracts.la
 
 tests_plugins_good_libtl_test_good_la_SOURCES = tests/plugins/good/good.c
 tests_plugins_good_libtl_test_good_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
@@ -70,6 +71,15 @@ tests_plugins_broken_same_bytes_libtl_test_broken_same_bytes_la_CFLAGS = $(AM_CF
 tests_plugins_broken_same_bytes_libtl_test_broken_same_bytes_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
 tests_plugins_broken_same_bytes_libtl_test_broken_same_bytes_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
 
+# broken-contracts loads, but each of its components breaks one documented
+# contract: tests/conformance/expect-failures.sh checks that the conformance
+# suite fails exactly that check for each.
+tests_plugins_broken_contracts_libtl_test_broken_contracts_la_SOURCES = \
+	tests/plugins/broken-contracts/broken-contracts.c
+tests_plugins_broken_contracts_libtl_test_broken_contracts_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_broken_contracts_libtl_test_broken_contracts_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
+tests_plugins_broken_contracts_libtl_test_broken_contracts_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
 # undefined-sym calls a function defined nowhere: linked without
 # -no-undefined (TL_PLUGIN_LD_FLAGS has it), so only the loader notices.
 tests_plugins_undefined_sym_libtl_test_undefined_sym_la_SOURCES = tests/plugins/undefined-sym/undefined-sym.c
@@ -107,4 +117,5 @@ EXTRA_DIST += \
 	tests/plugins/undefined-sym/undefined-sym.tlplugin.xml \
 	tests/plugins/init-fails/init-fails.tlplugin.xml \
 	tests/plugins/future-host/future-host.tlplugin.xml \
-	tests/plugins/broken-same-bytes/broken-same-bytes.tlplugin.xml
+	tests/plugins/broken-same-bytes/broken-same-bytes.tlplugin.xml \
+	tests/plugins/broken-contracts/broken-contracts.tlplugin.xml
