@@ -24,3 +24,9 @@ tests_test_cuda_mock_CPPFLAGS = $(TL_TEST_CPP_FLAGS) -I$(top_srcdir) \
 	-DTL_CUDA_MOCK_DIR=\"$(abs_top_builddir)/tests/mock-cuda/.libs\"
 tests_test_cuda_mock_CFLAGS = $(TL_TEST_C_FLAGS)
 tests_test_cuda_mock_LDADD = $(TL_TEST_LIBS)
+
+# tests/gpu/check.sh's verdict where nvidia-smi lists a GPU that tl's CUDA
+# backend cannot use (a fake nvidia-smi; check.sh on this build, no GPU
+# needed): it must fail and say why. check.sh leaves this test out.
+TESTS += tests/gpu/test-gpu-check.sh
+dist_noinst_SCRIPTS += tests/gpu/test-gpu-check.sh

@@ -8,21 +8,43 @@
 # The job has no eval data, so the best checkpoint is selected by the mean
 # training loss of each evaluation window; the kill lands mid-window, and
 # the resumed run must still select the same best.safetensors (tensors and
-# metrics).
+# metrics). A job interrupted with SIGINT (Ctrl-C) stops after the current
+# step, writes last.safetensors and exits 130 naming its output directory.
+#
+# No timing in the pass conditions: the killed and interrupted jobs are the
+# same job with steps=$NEVER, which no machine finishes while this script
+# waits (the schedule is constant and a checkpoint does not record the step
+# count, so their first STEPS steps are those of the STEPS-step job), and
+# each is signalled as soon as its first checkpoint exists. The waits are
+# bounded (WAIT_POLLS x 0.02 s); running out of one is a failure, reported.
 set -u
 builddir=${TL_BUILDDIR:-$(pwd)}
 PY="${PYTHON3:-/usr/bin/python3}"
 tlhost="$builddir/hosts/tlhost"
 STEPS=4000
+NEVER=1000000000
+WAIT_POLLS=6000
 
-echo "1..7"
+echo "1..8"
 if ! "$PY" -c 'import json, struct' >/dev/null 2>&1; then
-  for i in 1 2 3 4 5 6 7; do echo "ok $i # SKIP python3 not usable ($PY)"; done
+  for i in 1 2 3 4 5 6 7 8; do echo "ok $i # SKIP python3 not usable ($PY)"; done
   exit 0
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tl-kill-resume.XXXXXX") || exit 1
 pid=
-trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+      [ -s "$tmp/int.pid" ] && [ ! -f "$tmp/int.rc" ] && kill -KILL "$(cat "$tmp/int.pid")" 2>/dev/null
+      rm -rf "$tmp"' EXIT
+
+# wait_for FILE PID: until FILE exists or process PID is gone (bounded)
+wait_for () {
+  _i=0
+  while [ ! -f "$1" ] && kill -0 "$2" 2>/dev/null && [ $_i -lt $WAIT_POLLS ]; do
+    sleep 0.02
+    _i=$((_i + 1))
+  done
+  [ -f "$1" ]
+}
 
 fail_log () { sed 's/^/# /' "$1" | tail -20; }
 
@@ -97,16 +119,11 @@ else
   echo "not ok 1 - uninterrupted run"; fail_log "$tmp/full.log"
 fi
 
-# 2: the same job, SIGKILLed once it has written a checkpoint
+# 2: the same job (without an end), SIGKILLed once it has written a checkpoint
 ck="$tmp/killed/m/last.safetensors"
-"$tlhost" run -q -o "$tmp/killed" "$tmp/job.xml" >"$tmp/killed.log" 2>&1 &
+"$tlhost" run -q -o "$tmp/killed" --set "task1.steps=$NEVER" "$tmp/job.xml" >"$tmp/killed.log" 2>&1 &
 pid=$!
-i=0
-while [ ! -f "$ck" ] && kill -0 "$pid" 2>/dev/null && [ $i -lt 1500 ]; do
-  sleep 0.02
-  i=$((i + 1))
-done
-sleep 0.3
+wait_for "$ck" "$pid"
 killed=no
 kill -KILL "$pid" 2>/dev/null && killed=yes
 wait "$pid"
@@ -181,4 +198,53 @@ if "$tlhost" run -q -o "$tmp/killed" --set task1.steps=20 "$tmp/job.xml" >"$tmp/
 else
   echo "not ok 7 - the next checkpoint write removes stale temporary files (left: $(temps "$dir" | tr '\n' ' '))"
   fail_log "$tmp/again.log"
+fi
+
+# 8: Ctrl-C (SIGINT) to a one-process job: the current step finishes, the
+# job writes last.safetensors (no newer than the checkpoint seen before the
+# signal), leaves no temporary file and exits 130 naming its output
+# directory. The job runs through `sh -c exec` so that its pid is known and
+# its exit status lands in a file: the wait for it is bounded (a job that
+# ignored SIGINT would run on) without polling a zombie with kill -0.
+dir="$tmp/int/m"
+ck="$dir/last.safetensors"
+(sh -c 'echo $$ >"$0"; exec "$@"' "$tmp/int.pid" \
+   "$tlhost" run -q -o "$tmp/int" --set "task1.steps=$NEVER" "$tmp/job.xml" >"$tmp/int.log" 2>&1
+ echo $? >"$tmp/int.rc") &
+sub=$!
+why=
+s0=
+i=0
+while [ ! -s "$tmp/int.pid" ] && [ $i -lt $WAIT_POLLS ]; do sleep 0.02; i=$((i + 1)); done
+if ! [ -s "$tmp/int.pid" ]; then
+  why="the job did not start"
+elif ! wait_for "$ck" "$(cat "$tmp/int.pid")"; then
+  why="no checkpoint before the signal"
+else
+  cp "$ck" "$tmp/int-before.safetensors" 2>/dev/null &&
+    s0=$("$PY" "$tmp/st.py" check "$tmp/int-before.safetensors" 2>&1) && s0=${s0%% *}
+  kill -INT "$(cat "$tmp/int.pid")"
+  i=0
+  while [ ! -f "$tmp/int.rc" ] && [ $i -lt $WAIT_POLLS ]; do sleep 0.02; i=$((i + 1)); done
+  if ! [ -f "$tmp/int.rc" ]; then
+    why="still running $((WAIT_POLLS / 50)) s after SIGINT"
+    kill -KILL "$(cat "$tmp/int.pid")" 2>/dev/null
+  fi
+fi
+wait "$sub"
+rc=$(cat "$tmp/int.rc" 2>/dev/null)
+step=$("$PY" "$tmp/st.py" check "$ck" 2>"$tmp/int-check.log") && step=${step%% *}
+left=$(temps "$dir" | tr '\n' ' ')
+case "$s0.$step" in
+  *[!0-9.]* | .* | *.) steps_ok=no ;;
+  *) if [ "$s0" -gt 0 ] && [ "$step" -ge "$s0" ]; then steps_ok=yes; else steps_ok=no; fi ;;
+esac
+if [ -z "$why" ] && [ "$rc" = 130 ] && [ $steps_ok = yes ] && [ -z "$left" ] &&
+   grep -qxF "interrupted; outputs written so far are in $tmp/int" "$tmp/int.log"; then
+  echo "ok 8 - SIGINT: exit 130, last.safetensors loads (step $step, seen $s0 before), no temporary file, output dir named"
+else
+  echo "not ok 8 - SIGINT: exit 130, last.safetensors loads, no temporary file, output dir named" \
+       "(${why:-signalled}; status '$rc', step '$step' after '$s0', temporary files: '$left')"
+  fail_log "$tmp/int.log"
+  [ -f "$tmp/int-check.log" ] && fail_log "$tmp/int-check.log"
 fi

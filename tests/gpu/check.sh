@@ -16,6 +16,14 @@
 # ./gpu-report.md. It never stops at the first failure; the exit status is 0
 # only when every step and test passed. See tests/gpu/README.md.
 #
+# A machine with a GPU (nvidia-smi lists one) must give tl's CUDA backend a
+# usable device: the check probes it once after the build
+# (tests/gpu/comm-nccl-check probe) and fails, saying why, when the backend
+# cannot use the GPU (a driver older than the CUDA runtime, a module that
+# does not load, a wrong TL_BACKEND_PATH); and there a test skipped for "no
+# CUDA device" counts as failed (else every GPU test would skip and the
+# check would pass). Without a GPU those skips are only reported.
+#
 # Environment (all optional):
 #   TL_GPU_BUILDDIR      build directory (default /tmp/tl-gpu-build)
 #   TL_GPU_CONFIGURE     extra configure arguments
@@ -31,6 +39,12 @@
 #   TL_GPU_KIT_MPI=1|0   use the kit's Open MPI (.gpu-kit/mpi-debs) even where
 #                        the system has a usable one / never (default: only
 #                        where it has none; validated with mpirun -np 2)
+#   TL_GPU_EXPECT_DEVICE=1|0  the backend must have a usable CUDA device even
+#                        where nvidia-smi lists none / never (default: where
+#                        nvidia-smi lists a GPU)
+#   TL_GPU_REUSE_BUILD=1 no configure, no build: run the tests (and the
+#                        benchmarks) of the already built TL_GPU_BUILDDIR
+#   TL_GPU_LOGDIR        the logs (default TL_GPU_BUILDDIR/gpu-check-logs)
 set -u
 export LC_ALL=C
 
@@ -39,7 +53,7 @@ B=${TL_GPU_BUILDDIR:-/tmp/tl-gpu-build}
 if [ -n "${OUT:-}" ]; then outdir=$OUT; else outdir=$(pwd); fi
 mkdir -p "$outdir" "$B"
 report="$outdir/gpu-report.md"
-logs="$B/gpu-check-logs"
+logs=${TL_GPU_LOGDIR:-$B/gpu-check-logs}
 rm -rf "$logs"
 mkdir -p "$logs"
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)
@@ -48,6 +62,9 @@ t_start=$(date +%s)
 
 steps_md=""      # "| step | status | seconds |" rows
 tests_md=""; prereq_md=""; nccl_where=""; gpu_line=""; torch_info="not found"; cuda_driver=""; nvcc_ver=""; nvcc_bin=""
+backend_md="not probed"  # what tl's CUDA backend says (comm-nccl-check probe)
+expect_gpu=0     # 1: the backend must have a usable device (nvidia-smi lists a GPU)
+reuse=${TL_GPU_REUSE_BUILD:-0}
 finished=0       # 1 once every step ran (else the report says where it stopped)
 failures_md=""   # failing tests with their messages
 bench_md=""      # BENCH / SKIP / FAIL lines of the benchmarks
@@ -88,6 +105,7 @@ write_report () {
     echo "## Machine"
     echo
     echo "- GPU (name, driver, memory, compute capability): $gpu_line"
+    echo "- tl's CUDA backend: $backend_md"
     echo "- CUDA: driver supports ${cuda_driver:-?}; nvcc ${nvcc_ver:-not found} (${nvcc_bin:-})"
     echo "- CPU: $jobs cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); $(uname -sr)"
     echo "- torch: $torch_info"
@@ -124,7 +142,19 @@ write_report () {
 }
 
 # --- the machine -------------------------------------------------------------
-gpu_line=$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader 2>/dev/null | head -n 4)
+# (a GPU only when nvidia-smi succeeds with CSV lines: without one it
+# prints "No devices were found" and exits 6)
+if gpu_line=$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader 2>/dev/null); then
+  gpu_line=$(printf '%s\n' "$gpu_line" | grep , | head -n 4)
+else
+  gpu_line=""
+fi
+expect_why=""    # why a usable device is expected
+[ -n "$gpu_line" ] && { expect_gpu=1; expect_why="nvidia-smi lists a GPU ($(printf '%s' "$gpu_line" | paste -sd';'))"; }
+case ${TL_GPU_EXPECT_DEVICE:-} in
+  1) expect_gpu=1; [ -n "$expect_why" ] || expect_why="TL_GPU_EXPECT_DEVICE=1" ;;
+  0) expect_gpu=0 ;;
+esac
 if [ -z "$gpu_line" ]; then
   if command -v nvidia-smi >/dev/null 2>&1; then
     gpu_line="(nvidia-smi failed: $(nvidia-smi 2>&1 | head -n 1))"
@@ -358,7 +388,16 @@ say "prerequisites: $prereq_md; NCCL: $nccl_where"
 
 # --- configure ---------------------------------------------------------------------
 configured=0
-if [ -n "$missing" ] && { [[ $missing == *glib-2.0* ]] || [[ $missing == *libxml-2.0* ]]; }; then
+if [ "$reuse" = 1 ]; then
+  if [ -f "$B/Makefile" ]; then
+    configured=1
+    steps_md+="| configure, build | not run: TL_GPU_REUSE_BUILD=1 (the build in $B as it is) | 0 |"$'\n'
+  else
+    failures_md+="### TL_GPU_REUSE_BUILD=1 but $B has no Makefile: nothing built to test"$'\n\n'
+    steps_md+="| configure, build | **not run: $B is not configured** | 0 |"$'\n'
+    overall=1
+  fi
+elif [ -n "$missing" ] && { [[ $missing == *glib-2.0* ]] || [[ $missing == *libxml-2.0* ]]; }; then
   failures_md+="### cannot build: missing development packages:$missing"$'\n\n'
   steps_md+="| configure | **not run: missing$missing** | 0 |"$'\n'
   overall=1
@@ -397,13 +436,17 @@ frags="$root/tests/cuda.mk $root/tests/gpu/local.mk"
 # generated kernels on the GPU), and the MPI tests of tests/comm.mk:
 # test-comm-mpi.sh (the mpi communicator) and test-dp.sh (data-parallel
 # training; its real-GPU case trains on the device under mpirun -np 2)
+# (not tests/gpu/test-gpu-check.sh: it runs this script)
 tests=${TL_GPU_TESTS:-$( (mk_entries TESTS $frags
-                          printf '%s\n' plugins/fusion/tests/test-fusion tests/test-comm-mpi.sh tests/test-dp.sh) | sort -u)}
+                          printf '%s\n' plugins/fusion/tests/test-fusion tests/test-comm-mpi.sh tests/test-dp.sh) |
+                        grep -vx 'tests/gpu/test-gpu-check.sh' | sort -u)}
 # programs and modules (the mock CUDA module of tests/test-cuda-mock and
 # tests/gpu/test-ops-cuda.sh)
 progs=$( (mk_entries check_PROGRAMS $frags; mk_entries check_LTLIBRARIES $frags) | sort -u)
 built=0
-if [ $configured = 1 ]; then
+if [ $configured = 1 ] && [ "$reuse" = 1 ]; then
+  built=1
+elif [ $configured = 1 ]; then
   targets="core/libtl-1.la backends/cuda/tl-backend-cuda.la hosts/tlhost hosts/tl-plugin-scanner"
   targets+=" tests/comm-env.sh tests/comm-mpi-check $progs"
   # the op test programs (tests/ops.mk) that tests/gpu/test-ops-cuda.sh runs
@@ -429,6 +472,45 @@ export TL_PLUGIN_PATH="$B/plugins:$B/tests/plugins" TL_PLUGIN_SYSTEM_PATH="" \
   XDG_CACHE_HOME="$B/tests/.cache" TL_BUILDDIR="$B" TL_SRCDIR="$root" G_TEST_SRCDIR="$root" \
   G_TEST_BUILDDIR="$B" OMP_NUM_THREADS=4 OMP_WAIT_POLICY=passive G_DEBUG=fatal-criticals
 [ -n "$py" ] && export PYTHON3="$py"
+
+# --- can tl's CUDA backend use the GPU? -----------------------------------------------
+# Every GPU test skips with "no CUDA device: REASON" when it cannot, so on a
+# machine with a GPU that is a failure of the check, said once here with
+# the reason (and each such skip counts as a failed test below).
+nodev_re='no CUDA device|the CUDA backend module is not available'
+if [ $configured = 1 ]; then
+  probe_prog=$B/tests/gpu/comm-nccl-check
+  t0=$(date +%s)
+  if [ -x "$probe_prog" ]; then
+    probe=$(cd "$B" && timeout -k 5 120 "$probe_prog" probe 2>"$logs/device-probe.log"); rc=$?
+  else
+    probe="nodevice $probe_prog is not built"; rc=0
+  fi
+  dt=$(( $(date +%s) - t0 ))
+  # its answer (stdout), else the last line it wrote to stderr
+  probe=$( { printf '%s\n' "$probe"; [ -n "$probe" ] || cat "$logs/device-probe.log"; } |
+           grep . | tail -n 1 | cut -c1-300)
+  be_where=${TL_BACKEND_PATH+" (TL_BACKEND_PATH=$TL_BACKEND_PATH)"}
+  case $rc.$probe in
+    0.devices=[1-9]*)
+      backend_md="${probe#devices=} CUDA device(s) usable$be_where"
+      steps_md+="| device probe | ok: ${probe#devices=} CUDA device(s) | $dt |"$'\n' ;;
+    *)
+      why=${probe#nodevice }
+      [ $rc = 0 ] || why="$probe_prog probe failed (exit $rc): ${probe:-no output}"
+      backend_md="**no usable device**: $why$be_where"
+      if [ $expect_gpu = 1 ]; then
+        overall=1
+        steps_md+="| device probe | **FAILED: the GPU is not usable by tl** | $dt |"$'\n'
+        failures_md+="### tl's CUDA backend cannot use the GPU"$'\n\n'"$expect_why, but tl's CUDA backend has no usable device$be_where: **$why**. Every GPU test skips for \"no CUDA device\" (each counted as failed below). Usual causes: the driver is older than the CUDA runtime tl was built with (\"CUDA driver version is insufficient for CUDA runtime version\": build with the CUDA toolkit matching the driver, or update the driver); backends/cuda/tl-backend-cuda.so not built or not loadable (see the build step); TL_BACKEND_PATH naming a directory without it."$'\n\n'
+        say "FAILED: $expect_why but tl's CUDA backend cannot use it: $why$be_where"
+      else
+        steps_md+="| device probe | no usable device ($([ "${TL_GPU_EXPECT_DEVICE:-}" = 0 ] && echo 'none required: TL_GPU_EXPECT_DEVICE=0' || echo 'none expected: nvidia-smi lists no GPU')) | $dt |"$'\n'
+      fi ;;
+  esac
+  say "tl's CUDA backend: $backend_md"
+  write_report
+fi
 tests_md=""
 if [ $configured = 1 ]; then
   for t in $tests; do
@@ -457,14 +539,28 @@ if [ $configured = 1 ]; then
     f=$(grep -E '^not ok [0-9]+' "$logs/$name.log" | grep -vcE '# *TODO' | head -n 1)
     p=$((p - s))
     if grep -qE '^1\.\.0 *# *SKIP' "$logs/$name.log"; then s=$((s + 1)); fi
+    # with a GPU, a test skipped for want of a CUDA device failed (and
+    # test-comm-nccl-mpi.sh's "# no CUDA device: ..." without a skip too)
+    g=0
+    if [ $expect_gpu = 1 ]; then
+      g=$(grep -cE "^(ok [0-9]+.*|1\.\.0 *)# *SKIP.*($nodev_re)" "$logs/$name.log" | head -n 1)
+      s=$((s - g))
+      g=$((g + $(grep -cE "^# *($nodev_re)" "$logs/$name.log" | head -n 1)))
+      f=$((f + g))
+    fi
     verdict="ok"
     if [ $rc != 0 ] || [ "$f" -gt 0 ]; then
       verdict="**FAILED (exit $rc)**"; [ $rc = 124 ] && verdict="**TIMED OUT (${test_timeout} s)**"
+      [ $rc = 0 ] && [ "$f" = "$g" ] && verdict="**FAILED: no CUDA device on a machine with a GPU**"
       overall=1
       [ "$f" -gt 0 ] || f=1
       # the failing test cases and their messages
       msg=$(grep -E '^not ok|Bail out|ERROR|CRITICAL|[Aa]ssertion|FAILED|[Ee]rror:|Segmentation|Aborted|core dumped' \
               "$logs/$name.log" | grep -v '^ok ' | head -n 30)
+      if [ "$g" -gt 0 ]; then
+        msg+="${msg:+$'\n'}$g test(s) skipped for want of a CUDA device although the machine has a GPU, e.g.:"$'\n'
+        msg+=$(grep -E "^(ok [0-9]+.*|1\.\.0 *)# *SKIP.*($nodev_re)|^# *($nodev_re)" "$logs/$name.log" | head -n 3)
+      fi
       [ -n "$msg" ] || msg=$(tail -n 25 "$logs/$name.log")
       failures_md+="### $t ($verdict)"$'\n\n```\n'"$msg"$'\n```\n\n'
     fi
@@ -487,7 +583,12 @@ if [ $configured = 1 ] && [ "${TL_GPU_SKIP_BENCH:-0}" != 1 ]; then
   dt=$(( $(date +%s) - t0 ))
   bench_md=$(grep -E '^(BENCH|SKIP|FAIL)' "$logs/bench.log")
   grep -E '^(BENCH|SKIP|FAIL)' "$logs/bench.log" | sed 's/^/    /'
-  if [ $rc = 0 ]; then
+  # (tl's benchmarks say "SKIP no CUDA device: REASON"; a torch anchor
+  # without CUDA is torch's matter)
+  if [ $rc = 0 ] && [ $expect_gpu = 1 ] && grep -qE "^SKIP ($nodev_re)" "$logs/bench.log"; then
+    steps_md+="| benchmarks | **FAILED: skipped, no CUDA device on a machine with a GPU** | $dt |"$'\n'; overall=1
+    failures_md+="### benchmarks skipped for want of a CUDA device although the machine has a GPU"$'\n\n```\n'"$(grep -E "^SKIP ($nodev_re)" "$logs/bench.log" | head -n 5)"$'\n```\n\n'
+  elif [ $rc = 0 ]; then
     steps_md+="| benchmarks | ok | $dt |"$'\n'
   else
     steps_md+="| benchmarks | **FAILED (exit $rc)** | $dt |"$'\n'; overall=1
