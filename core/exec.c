@@ -78,6 +78,8 @@ struct _TlExec {
   gboolean capture;     /* replay the run as a captured device graph */
   guint64 n_runs;
   gpointer graph;       /* backend graph handle once captured */
+  GThread *graph_thread; /* the thread that captured it (a reference: the
+                          * address names no other thread while held) */
 };
 
 /**
@@ -156,6 +158,8 @@ tl_exec_free (TlExec *ex)
   g_free (ex->host_out);
   if (ex->graph && ex->dev.be)
     ex->dev.be->graph_free (ex->graph);
+  if (ex->graph_thread)
+    g_thread_unref (ex->graph_thread);
   tl_graph_unref (ex->g);
   g_free (ex);
 }
@@ -618,11 +622,19 @@ run_once (TlExec *ex, guint64 step, double *secs, GError **error)
 /* Captured replay: the first run (warm-up: every buffer and cuBLAS
  * workspace allocated) went through run_once; the second is captured, and
  * every later one replays the graph. Inputs live in the executor's device
- * buffers, so their addresses do not change between runs. */
+ * buffers, so their addresses do not change between runs. The captured
+ * kernels use the capturing thread's stream resources (its fault record and
+ * scratch, freed when that thread exits), so the graph replays only on that
+ * thread. */
 static gboolean
 run_graph (TlExec *ex, guint64 step, GError **error)
 {
   const TlBackend *be = ex->dev.be;
+  if (ex->graph && ex->graph_thread != g_thread_self ()) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "tl_exec_run: a captured graph replays only on the thread that captured it");
+    return FALSE;
+  }
   if (!check_inputs (ex, error) || !be->set_device (ex->dev.index, error))
     return FALSE;
   if (!ex->graph) {
@@ -645,6 +657,7 @@ run_graph (TlExec *ex, guint64 step, GError **error)
       return FALSE;
     }
     ex->graph = graph;
+    ex->graph_thread = g_thread_ref (g_thread_self ());
   }
   if (!be->graph_launch (ex->graph, error))
     return FALSE;

@@ -528,20 +528,31 @@ static gboolean
 step_device (TlOptimizer *opt, guint n, TlTensor *const *params, TlTensor *const *grads, double lr,
              GError **error)
 {
-  const TlBackendOptim *ops = NULL;
+  /* every update is queued on the current stream of the first parameter's
+   * device: all parameters and gradients must live there */
+  TlDevice dev;
+  if (!_tl_priv_tensor_open_device (params[0], &dev, error))
+    return FALSE;
+  if (!dev.be) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "optimizer: parameter '%s' is on the host, other parameters or gradients on a "
+                 "GPU (all parameters and gradients must be on one device)",
+                 tl_optimizer_param_name (opt, 0));
+    return FALSE;
+  }
   for (guint i = 0; i < n; i++) {
-    TlDevice dev;
-    if (!_tl_priv_tensor_open_device (params[i], &dev, error))
-      return FALSE;
-    if (!dev.be || (grads[i] && !_tl_priv_tensor_same_device (grads[i], &dev))) {
+    if (!_tl_priv_tensor_same_device (params[i], &dev) ||
+        (grads[i] && !_tl_priv_tensor_same_device (grads[i], &dev))) {
       g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
-                   "optimizer: parameter '%s' and its gradient are on different devices",
-                   tl_optimizer_param_name (opt, i));
+                   "optimizer: parameter '%s' or its gradient is not on the GPU of parameter '%s' "
+                   "(all parameters and gradients must be on one device)",
+                   tl_optimizer_param_name (opt, i), tl_optimizer_param_name (opt, 0));
       return FALSE;
     }
-    if (!ops && !(ops = device_ops (params[i], error)))
-      return FALSE;
   }
+  const TlBackendOptim *ops = device_ops (params[0], error);
+  if (!ops)
+    return FALSE;
   const char *missing = NULL;
   if (opt->kind == OPT_LAMB && !ops->lamb_update)
     missing = "the CUDA backend was built without the lamb update kernel";
@@ -737,6 +748,7 @@ clip_device (guint n, TlTensor *const *grads, double max_norm)
   g_autofree double *sq = g_new0 (double, n + 1);
   g_autofree guint *which = g_new0 (guint, n + 1);
   guint m = 0;
+  TlDevice dev = { 0 };
   for (guint i = 0; i < n; i++) {
     if (!grads[i] || tl_tensor_dtype (grads[i]) != TL_DTYPE_F32)
       continue;
@@ -745,7 +757,14 @@ clip_device (guint n, TlTensor *const *grads, double max_norm)
                  tl_tensor_device (grads[i]) == TL_DEVICE_CPU ? "on the host" : "not contiguous");
       return NAN;
     }
-    if (!ops && !(ops = device_ops (grads[i], &e)))
+    /* the sums and scalings run on the first gradient's device */
+    if (m > 0 && !_tl_priv_tensor_same_device (grads[i], &dev)) {
+      g_warning ("tl_clip_grad_norm: gradient #%u is on another GPU than gradient #%u; all must be "
+                 "contiguous on one GPU", i, which[0]);
+      return NAN;
+    }
+    if (!ops && (!_tl_priv_tensor_open_device (grads[i], &dev, &e) ||
+                 !(ops = device_ops (grads[i], &e))))
       break;
     xs[m] = tl_tensor_const_data (grads[i]);
     ns[m] = tl_tensor_numel (grads[i]);

@@ -1,7 +1,10 @@
 /* test-cuda.c — the CUDA backend seen through libtl: device tensors and the
  * caching allocator, host/device copies, GEMM against the CPU, a training
  * step on the GPU against the CPU, and a graph-captured step against an
- * uncaptured one; bad indices and labels on the device are errors.
+ * uncaptured one (also on a worker thread); bad indices and labels on the
+ * device are errors; allocator blocks that cross threads (streams) are
+ * reused safely; the optimizer refuses parameters spread over two devices
+ * (skipped with one; the mock reports two for that test).
  *
  * Without a usable GPU every GPU test is skipped with the reason
  * ("no CUDA device: ..."); the error paths (asking for "cuda" where there
@@ -807,6 +810,22 @@ test_step_end_hook (void)
   compare_runs_clear (&gpu, &cpu, 1e-4, 1e-4, "step_end hook");
 }
 
+typedef struct {
+  RunResult r;
+  GString *msg;
+} CaptureRun;
+
+static gpointer
+capture_worker (gpointer data)
+{
+  CaptureRun *c = data;
+  train_mlp ("cuda", "adam", 1, 1, &c->r, c->msg);
+  return NULL;
+}
+
+/* The captured step against the uncaptured one, on the main thread and on
+ * a worker thread (which captures and replays there, then exits: its
+ * stream resources go while the process goes on). */
 static void
 test_graph_capture (void)
 {
@@ -818,6 +837,13 @@ test_graph_capture (void)
   train_mlp ("cuda", "adam", 1, 1, &captured, msg);
   g_assert_cmpstr (msg->str, ==, "training step replayed as a CUDA graph");
   compare_runs_clear (&captured, &plain, 1e-5, 1e-5, "captured vs uncaptured");
+
+  CaptureRun c = { .msg = g_string_new (NULL) };
+  g_thread_join (g_thread_new ("capture", capture_worker, &c));
+  g_assert_cmpstr (c.msg->str, ==, "training step replayed as a CUDA graph");
+  g_string_free (c.msg, TRUE);
+  train_mlp ("cuda", "adam", 0, 1, &plain, NULL);
+  compare_runs_clear (&c.r, &plain, 1e-5, 1e-5, "captured on a worker thread vs uncaptured");
 }
 
 /* Runs ex with idx and labels; then waits for the device (tl_device_synchronize
@@ -938,6 +964,161 @@ test_env_flag (void)
   g_unsetenv (name);
 }
 
+/* A worker of test_allocator_threads: allocates n floats on "cuda" and
+ * hands the tensor over (queue out); with `second`, waits for a word on
+ * `in`, allocates n floats again and notes their address and last value. */
+typedef struct {
+  gint64 n;
+  gboolean second;
+  GAsyncQueue *out, *in;
+  gpointer second_ptr;
+  double second_value;
+} AllocWorker;
+
+static gpointer
+alloc_worker (gpointer data)
+{
+  AllocWorker *w = data;
+  g_autoptr (GError) error = NULL;
+  TlTensor *t = tl_tensor_new_on_device (TL_DTYPE_F32, 1, &w->n, "cuda", &error);
+  g_assert_no_error (error);
+  g_async_queue_push (w->out, t);
+  if (w->second) {
+    g_async_queue_pop (w->in);
+    g_autoptr (TlTensor) u = tl_tensor_new_on_device (TL_DTYPE_F32, 1, &w->n, "cuda", &error);
+    g_assert_no_error (error);
+    w->second_ptr = tl_tensor_data (u);
+    w->second_value = tl_tensor_get_flat (u, w->n - 1);
+  }
+  return NULL;
+}
+
+/* Blocks that cross threads (each thread has its own stream): a block of
+ * a thread that exited is reused by another thread (not stranded on the
+ * dead stream); a block freed by another thread after work it queued is
+ * reused by its owner after that work (the zero fill of the new tensor
+ * is not overwritten by the old fill). Sizes of their own class (3.5 and
+ * 5 MiB) on an emptied cache, so that the reuse is of that very block. */
+static void
+test_allocator_threads (void)
+{
+  if (!need_gpu ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (tl_device_empty_cache ("cuda", &error));
+  g_assert_no_error (error);
+  gint64 one = 1;
+  g_autoptr (TlTensor) keep = tl_tensor_new_on_device (TL_DTYPE_F32, 1, &one, "cuda", &error);
+  g_assert_no_error (error);
+
+  AllocWorker w1 = { .n = 3300000 / 4, .out = g_async_queue_new () };
+  GThread *th = g_thread_new ("alloc-exits", alloc_worker, &w1);
+  TlTensor *b = g_async_queue_pop (w1.out);
+  g_thread_join (th);
+  gpointer bp = tl_tensor_data (b);
+  tl_tensor_unref (b);
+  TlDeviceMemStats s0, s1;
+  g_assert_true (tl_device_memory_stats ("cuda", &s0, &error));
+  g_autoptr (TlTensor) again = tl_tensor_new_on_device (TL_DTYPE_F32, 1, &w1.n, "cuda", &error);
+  g_assert_no_error (error);
+  g_assert_true (tl_device_memory_stats ("cuda", &s1, &error));
+  g_assert_true (tl_tensor_data (again) == bp);
+  g_assert_cmpuint (s1.n_device_allocs, ==, s0.n_device_allocs);
+  g_assert_cmpuint (s1.n_cache_hits, ==, s0.n_cache_hits + 1);
+  g_async_queue_unref (w1.out);
+
+  AllocWorker w2 = { .n = 5000000 / 4, .second = TRUE, .out = g_async_queue_new (),
+                     .in = g_async_queue_new () };
+  th = g_thread_new ("alloc-lives", alloc_worker, &w2);
+  TlTensor *c = g_async_queue_pop (w2.out);
+  gpointer cp = tl_tensor_data (c);
+  tl_tensor_fill (c, 7.0); /* queued on this thread's stream */
+  tl_tensor_unref (c);
+  g_async_queue_push (w2.in, GINT_TO_POINTER (1));
+  g_thread_join (th);
+  g_assert_true (w2.second_ptr == cp);
+  g_assert_cmpfloat (w2.second_value, ==, 0.0);
+  g_async_queue_unref (w2.out);
+  g_async_queue_unref (w2.in);
+}
+
+/* The body of test_multi_device, with two devices or a visible skip. */
+static void
+check_multi_device (void)
+{
+  if (!need_gpu ())
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!tl_device_available ("cuda:1", &error)) {
+    g_autofree char *why = g_strdup_printf ("needs two CUDA devices: %s", error->message);
+    g_test_skip (why);
+    return;
+  }
+  gint64 n = 5;
+  TlTensor *p[2], *g[2];
+  for (int i = 0; i < 2; i++) {
+    const char *dev = i ? "cuda:1" : "cuda:0";
+    p[i] = tl_tensor_new_on_device (TL_DTYPE_F32, 1, &n, dev, &error);
+    g_assert_no_error (error);
+    g[i] = tl_tensor_new_on_device (TL_DTYPE_F32, 1, &n, dev, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (tl_tensor_device_index (p[i]), ==, i);
+    tl_tensor_fill (p[i], 1.0);
+    tl_tensor_fill (g[i], 0.5);
+  }
+  const char *kinds[] = { "sgd", "adam" };
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++) {
+    TlOptimizer *opt = tl_optimizer_new (kinds[k], NULL, &error);
+    g_assert_no_error (error);
+    /* parameters on two devices; then a parameter and its gradient apart */
+    g_assert_false (tl_optimizer_step (opt, 2, p, g, 0.1, &error));
+    g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+    g_test_message ("%s on two devices: %s", kinds[k], error->message);
+    g_assert_nonnull (strstr (error->message, "must be on one device"));
+    g_clear_error (&error);
+    g_assert_false (tl_optimizer_step (opt, 1, &p[0], &g[1], 0.1, &error));
+    g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+    tl_optimizer_free (opt);
+  }
+  for (int i = 0; i < 2; i++)
+    for (gint64 j = 0; j < n; j++)
+      g_assert_cmpfloat (tl_tensor_get_flat (p[i], j), ==, 1.0);
+  g_test_expect_message ("tl", G_LOG_LEVEL_WARNING,
+                         "*gradient #1 is on another GPU than gradient #0*");
+  g_assert_true (isnan (tl_clip_grad_norm (2, g, 0.1)));
+  g_test_assert_expected_messages ();
+  g_assert_cmpfloat (tl_tensor_get_flat (g[0], 0), ==, 0.5);
+  /* everything on cuda:1 (not the default device) works */
+  double norm = tl_clip_grad_norm (1, &g[1], 1e9);
+  g_assert_cmpfloat (fabs (norm - sqrt (5 * 0.25)), <=, 1e-6);
+  TlOptimizer *sgd = tl_optimizer_new ("sgd", NULL, &error);
+  g_assert_true (tl_optimizer_step (sgd, 1, &p[1], &g[1], 0.1, &error));
+  g_assert_no_error (error);
+  tl_optimizer_free (sgd);
+  g_assert_cmpfloat (fabs (tl_tensor_get_flat (p[1], n - 1) - 0.95), <=, 1e-6);
+  for (int i = 0; i < 2; i++) {
+    tl_tensor_unref (p[i]);
+    tl_tensor_unref (g[i]);
+  }
+}
+
+/* Parameters or gradients on two GPUs: the optimizer step and gradient
+ * clipping refuse them (each queues its work on one device's stream) and
+ * change nothing; all on cuda:1 they work. Needs two devices: skipped
+ * with one (the mock reports two here, TL_MOCK_CUDA_DEVICES). */
+static void
+test_multi_device (void)
+{
+#ifdef TL_CUDA_MOCK_DIR
+  g_setenv ("TL_MOCK_CUDA_DEVICES", "2", TRUE);
+#endif
+  check_multi_device ();
+#ifdef TL_CUDA_MOCK_DIR
+  g_unsetenv ("TL_MOCK_CUDA_DEVICES");
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
@@ -952,6 +1133,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cuda/no-gpu-error", test_no_gpu_error);
   g_test_add_func ("/cuda/no-backend", test_no_backend);
   g_test_add_func ("/cuda/allocator", test_allocator);
+  g_test_add_func ("/cuda/multi-device", test_multi_device);
+  g_test_add_func ("/cuda/allocator-threads", test_allocator_threads);
   g_test_add_func ("/cuda/round-trip", test_round_trip);
   g_test_add_func ("/cuda/gemm", test_gemm);
   g_test_add_func ("/cuda/train-step", test_train_step);

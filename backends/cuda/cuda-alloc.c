@@ -4,11 +4,28 @@
  * Requests are rounded up to a size class: multiples of 512 bytes below
  * 1 MiB, then four classes per power of two (at most 25% waste). Freed
  * blocks go to the free list of their class and are handed out again to a
- * request of the same class made on the same stream, which keeps reuse
- * stream-ordered (work queued on the old owner finishes before work queued
- * by the new one). Memory returns to the driver only in empty_cache() or
- * when cudaMalloc fails (then the cache is emptied and the call retried).
- * Never managed memory.
+ * request of the same class made on the stream that allocated them (the
+ * block's owner), which keeps reuse stream-ordered: work queued on the owner
+ * finishes before work it queues later.
+ *
+ * Each host thread has its own stream, and a block may be freed by another
+ * thread than the one that allocated it, with work still queued on its own
+ * stream (tl_exec_run returns before the kernels ran). Then the free records
+ * an event on the freeing thread's stream, kept with the block, and the
+ * owner's next reuse of the block waits for that event on the host
+ * (cudaEventSynchronize; the usual case, a block freed by its owner, costs
+ * nothing). A host wait rather than cudaStreamWaitEvent: it is rare, it is
+ * legal while the reusing stream is being captured into a graph (relaxed
+ * mode), and it leaves nothing behind in the reusing stream. Work queued on
+ * a third stream, neither the owner nor the freeing one, is not tracked.
+ *
+ * When a thread exits its streams are synchronised and the blocks they own
+ * become ownerless: any stream may reuse them (after the event, if one was
+ * recorded by a free on another stream).
+ *
+ * Memory returns to the driver only in empty_cache() or when cudaMalloc
+ * fails (then the cache is emptied and the call retried). Never managed
+ * memory.
  */
 #include "config.h"
 
@@ -20,8 +37,10 @@
 
 typedef struct {
   void *ptr;
-  gsize size;      /* class size */
-  cudaStream_t stream;
+  gsize size;             /* class size */
+  cudaStream_t stream;    /* owner: the stream that may reuse it; NULL: any */
+  cudaEvent_t event;      /* free block: recorded on ev_stream at the free, */
+  cudaStream_t ev_stream; /* another stream than the owner; else NULL */
   gboolean in_use;
 } Block;
 
@@ -30,6 +49,7 @@ typedef struct {
   gboolean init;
   GHashTable *blocks; /* ptr -> Block* (all blocks of the device, owned) */
   GHashTable *free;   /* class size -> GSList* of Block* */
+  GSList *events;     /* idle cudaEvent_t of the device, for reuse */
   TlBackendMemStats stats;
 } DeviceCache;
 
@@ -75,6 +95,63 @@ key_of (gsize size)
   return k;
 }
 
+/* b (in use) goes to the free list of its class. Called with c->lock. */
+static void
+push_free (DeviceCache *c, Block *b)
+{
+  b->in_use = FALSE;
+  c->stats.bytes_in_use -= b->size;
+  c->stats.bytes_cached += b->size;
+  gint64 k = (gint64) b->size;
+  GSList *list = g_hash_table_lookup (c->free, &k);
+  g_hash_table_insert (c->free, key_of (b->size), g_slist_prepend (list, b));
+}
+
+/* A block of dev's cache freed by a thread whose stream on dev is `f`,
+ * another stream than the block's owner: an event recorded on f (an idle
+ * one of the pool, else a new one), or NULL when f's work on the block is
+ * already finished (then f was synchronised) or f is being captured (an
+ * event recorded now would be part of the graph; the captured work runs at
+ * replays, which the allocator cannot order anyway — see cuda-graph.c).
+ * Called with c->lock. */
+static cudaEvent_t
+record_free_event (DeviceCache *c, int dev, cudaStream_t f)
+{
+  enum cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing (f, &cs) != cudaSuccess) {
+    cudaGetLastError ();
+    cs = cudaStreamCaptureStatusNone;
+  }
+  if (cs != cudaStreamCaptureStatusNone)
+    return NULL;
+  int cur = dev;
+  cudaGetDevice (&cur);
+  if (cur != dev)
+    cudaSetDevice (dev); /* the event must belong to f's device */
+  cudaEvent_t ev = NULL;
+  cudaError_t st = cudaSuccess;
+  if (c->events) {
+    ev = c->events->data;
+    c->events = g_slist_delete_link (c->events, c->events);
+  } else {
+    st = cudaEventCreateWithFlags (&ev, cudaEventDisableTiming);
+  }
+  if (st == cudaSuccess)
+    st = cudaEventRecord (ev, f);
+  if (st != cudaSuccess) {
+    /* no event: wait for f here instead (correct, slower) */
+    cudaGetLastError ();
+    if (ev)
+      cudaEventDestroy (ev);
+    ev = NULL;
+    cudaStreamSynchronize (f);
+    cudaGetLastError ();
+  }
+  if (cur != dev)
+    cudaSetDevice (cur);
+  return ev;
+}
+
 static void
 release_all_free (DeviceCache *c)
 {
@@ -84,6 +161,9 @@ release_all_free (DeviceCache *c)
   while (g_hash_table_iter_next (&it, NULL, &val)) {
     for (GSList *l = val; l; l = l->next) {
       Block *b = l->data;
+      /* cudaFree waits for the device, so the event has completed */
+      if (b->event)
+        c->events = g_slist_prepend (c->events, b->event);
       cudaFree (b->ptr);
       c->stats.bytes_cached -= b->size;
       g_hash_table_remove (c->blocks, b->ptr);
@@ -105,7 +185,7 @@ _tl_cuda_alloc (gsize nbytes, GError **error)
   GSList *list = g_hash_table_lookup (c->free, &k);
   for (GSList *l = list; l; l = l->next) {
     Block *b = l->data;
-    if (b->stream != stream)
+    if (!stream || (b->stream != stream && b->stream != NULL))
       continue;
     list = g_slist_delete_link (list, l);
     if (list)
@@ -113,10 +193,34 @@ _tl_cuda_alloc (gsize nbytes, GError **error)
     else
       g_hash_table_remove (c->free, &k);
     b->in_use = TRUE;
+    b->stream = stream;
+    cudaEvent_t ev = b->event;
+    cudaStream_t ev_stream = b->ev_stream;
+    b->event = NULL;
+    b->ev_stream = NULL;
     c->stats.bytes_cached -= b->size;
     c->stats.bytes_in_use += b->size;
     c->stats.peak_bytes_in_use = MAX (c->stats.peak_bytes_in_use, c->stats.bytes_in_use);
     c->stats.n_cache_hits++;
+    g_mutex_unlock (&c->lock);
+    if (!ev)
+      return b->ptr;
+    /* freed on another stream: its work on the block must be done (no
+     * wait when that stream is ours: it is ordered before our next work).
+     * Outside the lock: it may take as long as the other stream's work. */
+    cudaError_t st = ev_stream == stream ? cudaSuccess : cudaEventSynchronize (ev);
+    g_mutex_lock (&c->lock);
+    if (st != cudaSuccess) {
+      b->event = ev;
+      b->ev_stream = ev_stream;
+      push_free (c, b);
+      g_mutex_unlock (&c->lock);
+      _tl_cuda_set_error (error, st,
+                          "cuda:%d: cudaEventSynchronize (reuse of a block freed on another stream)",
+                          dev);
+      return NULL;
+    }
+    c->events = g_slist_prepend (c->events, ev);
     g_mutex_unlock (&c->lock);
     return b->ptr;
   }
@@ -174,12 +278,14 @@ _tl_cuda_free (void *ptr)
       g_critical ("CUDA allocator: double free of %p", ptr);
       return;
     }
-    b->in_use = FALSE;
-    c->stats.bytes_in_use -= b->size;
-    c->stats.bytes_cached += b->size;
-    gint64 k = (gint64) b->size;
-    GSList *list = g_hash_table_lookup (c->free, &k);
-    g_hash_table_insert (c->free, key_of (b->size), g_slist_prepend (list, b));
+    /* the freeing thread's stream on the block's device, if it has one
+     * (a thread without one never queued work there) */
+    cudaStream_t f = _tl_cuda_thread_stream (dev);
+    if (f && f != b->stream) {
+      b->event = record_free_event (c, dev, f);
+      b->ev_stream = b->event ? f : NULL;
+    }
+    push_free (c, b);
     g_mutex_unlock (&c->lock);
     return;
   }
@@ -203,5 +309,29 @@ _tl_cuda_empty_cache (void)
   cudaDeviceSynchronize ();
   g_mutex_lock (&c->lock);
   release_all_free (c);
+  /* every event has completed: drop the idle ones */
+  for (GSList *l = c->events; l; l = l->next)
+    cudaEventDestroy ((cudaEvent_t) l->data);
+  g_clear_pointer (&c->events, g_slist_free);
+  g_mutex_unlock (&c->lock);
+}
+
+void
+_tl_cuda_alloc_forget_stream (int dev, void *stream)
+{
+  if (dev < 0 || dev >= MAX_DEVICES || !caches[dev].init || !stream)
+    return;
+  DeviceCache *c = &caches[dev];
+  g_mutex_lock (&c->lock);
+  GHashTableIter it;
+  gpointer val;
+  g_hash_table_iter_init (&it, c->blocks);
+  while (g_hash_table_iter_next (&it, NULL, &val)) {
+    Block *b = val;
+    if (b->stream == stream)
+      b->stream = NULL;
+    if (b->ev_stream == stream)
+      b->ev_stream = NULL; /* its event has completed; the handle may be reused */
+  }
   g_mutex_unlock (&c->lock);
 }

@@ -4,6 +4,12 @@
  * cache miss in the caching allocator (cudaMalloc) during capture is legal;
  * the allocator never returns memory to the driver while the graph lives
  * (only empty_cache does), so the addresses baked into the graph stay valid.
+ *
+ * The captured kernels hold the capturing thread's fault record and scratch
+ * (cuda-runtime.c), which live as long as that thread: a graph is launched
+ * only on the thread that captured it (the executor refuses other threads
+ * first, core/exec.c; this is the module's own guard). A thread that exited
+ * can launch nothing, so its freed resources are never replayed.
  */
 #include "config.h"
 
@@ -15,6 +21,7 @@ typedef struct {
   cudaGraph_t graph;
   cudaGraphExec_t exec;
   int device;
+  guint64 thread; /* _tl_cuda_thread_id () of the capturing thread */
 } TlCudaGraph;
 
 gboolean
@@ -62,6 +69,7 @@ _tl_cuda_graph_end (GError **error)
   cg->graph = g;
   cg->exec = ex;
   cg->device = _tl_cuda_current_device ();
+  cg->thread = _tl_cuda_thread_id ();
   return cg;
 }
 
@@ -71,6 +79,17 @@ _tl_cuda_graph_launch (gpointer graph, GError **error)
   TlCudaGraph *cg = graph;
   if (!cg) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "CUDA graph: NULL graph");
+    return FALSE;
+  }
+  if (cg->thread != _tl_cuda_thread_id ()) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "CUDA graph: a captured graph replays only on the thread that captured it");
+    return FALSE;
+  }
+  if (cg->device != _tl_cuda_current_device ()) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "CUDA graph: captured on cuda:%d, launched with cuda:%d current", cg->device,
+                 _tl_cuda_current_device ());
     return FALSE;
   }
   cudaError_t st = cudaGraphLaunch (cg->exec, _tl_cuda_stream ());

@@ -120,6 +120,13 @@ const void *_tl_cuda_nccl_extension (void);
 
 /* Current device of the calling thread (set_device), 0 by default. */
 int _tl_cuda_current_device (void);
+/* The calling thread's stream (a cudaStream_t) on device `dev` when it has
+ * one, else NULL: a thread without one never queued work there. Never
+ * creates a context (safe in the thread-exit destructor). */
+void *_tl_cuda_thread_stream (int dev);
+/* A number naming the calling thread for the life of the process (never
+ * reused, unlike the address of an exited thread's context). */
+guint64 _tl_cuda_thread_id (void);
 /* Make `index` current and create this thread's stream and cuBLAS handle for
  * it on first use. */
 gboolean _tl_cuda_set_device (int index, GError **error);
@@ -134,6 +141,10 @@ void *_tl_cuda_alloc (gsize nbytes, GError **error);
 void _tl_cuda_free (void *ptr);
 void _tl_cuda_mem_stats (TlBackendMemStats *stats);
 void _tl_cuda_empty_cache (void);
+/* At thread exit, after `stream` (a cudaStream_t of device `dev`) was
+ * synchronised and before it is destroyed: the blocks it owned become
+ * reusable by every stream. */
+void _tl_cuda_alloc_forget_stream (int dev, void *stream);
 /* cuBLAS helpers for the trainer's device path (cuda-blas.c). */
 gboolean _tl_cuda_axpy (gint64 n, float alpha, const float *x, float *y, GError **error);
 gboolean _tl_cuda_scale (gint64 n, float alpha, float *x, GError **error);

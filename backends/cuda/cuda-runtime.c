@@ -37,6 +37,7 @@ typedef struct {
 
 typedef struct {
   int device;
+  guint64 id; /* _tl_cuda_thread_id () */
   DeviceCtx dev[TL_CUDA_MAX_DEVICES];
 } ThreadCtx;
 
@@ -55,6 +56,9 @@ thread_ctx_free (gpointer data)
     if (d->scratch)
       _tl_cuda_free (d->scratch);
     g_slist_free_full (d->retired, _tl_cuda_free);
+    /* the stream's work is done: what it owned in the allocator is free
+     * for every stream, not stranded on a handle about to be destroyed */
+    _tl_cuda_alloc_forget_stream (i, d->stream);
     cublasDestroy (d->blas);
     cudaFree (d->blas_ws);
     cudaStreamDestroy (d->stream);
@@ -69,12 +73,31 @@ static GPrivate thread_key = G_PRIVATE_INIT (thread_ctx_free);
 static ThreadCtx *
 thread_ctx (void)
 {
+  static guint64 next_id;
   ThreadCtx *tc = g_private_get (&thread_key);
   if (!tc) {
     tc = g_new0 (ThreadCtx, 1);
+    tc->id = __atomic_add_fetch (&next_id, 1, __ATOMIC_RELAXED);
     g_private_set (&thread_key, tc);
   }
   return tc;
+}
+
+guint64
+_tl_cuda_thread_id (void)
+{
+  return thread_ctx ()->id;
+}
+
+void *
+_tl_cuda_thread_stream (int dev)
+{
+  /* g_private_get, not thread_ctx (): no context is created here (in the
+   * thread-exit destructor the key already reads NULL) */
+  ThreadCtx *tc = g_private_get (&thread_key);
+  if (!tc || dev < 0 || dev >= TL_CUDA_MAX_DEVICES || !tc->dev[dev].ready)
+    return NULL;
+  return (void *) tc->dev[dev].stream;
 }
 
 void
@@ -364,13 +387,42 @@ fault_check (DeviceCtx *d, GError **error)
   return FALSE;
 }
 
+/* Errors that only a kernel running on the device produces (they are
+ * sticky: every later call returns them). A launch check that finds one
+ * saw an asynchronous failure, most likely of an earlier kernel. */
+static gboolean
+is_device_fault (cudaError_t st)
+{
+  switch (st) {
+  case cudaErrorIllegalAddress:
+  case cudaErrorLaunchFailure:
+  case cudaErrorLaunchTimeout:
+  case cudaErrorMisalignedAddress:
+  case cudaErrorInvalidAddressSpace:
+  case cudaErrorInvalidPc:
+  case cudaErrorIllegalInstruction:
+  case cudaErrorHardwareStackError:
+  case cudaErrorAssert:
+  case cudaErrorECCUncorrectable:
+    return TRUE;
+  default:
+    return FALSE;
+  }
+}
+
 gboolean
 _tl_cuda_check_launch (const char *what, GError **error)
 {
   cudaError_t st = cudaGetLastError ();
   if (st == cudaSuccess)
     return TRUE;
-  _tl_cuda_set_error (error, st, "kernel launch of %s", what);
+  if (is_device_fault (st))
+    _tl_cuda_set_error (error, st,
+                        "a kernel failed on the device (detected at the launch of %s; "
+                        "the failing kernel is most likely an earlier one, TL_CUDA_SYNC=1 names it)",
+                        what);
+  else
+    _tl_cuda_set_error (error, st, "kernel launch of %s", what);
   return FALSE;
 }
 

@@ -16,6 +16,7 @@
  * without a GPU (every rank on mock device 0, which real NCCL 2.28 would
  * refuse). TL_MOCK_NCCL=off hides the extension (a module built without
  * NCCL); TL_MOCK_NCCL=refuse makes ncclCommInitRank fail on every rank.
+ * TL_MOCK_CUDA_DEVICES=N reports N devices (default 1).
  */
 #include "config.h"
 
@@ -745,16 +746,21 @@ mock_get_extension (const char *id)
 
 /* --- the table ------------------------------------------------------------ */
 
+/* One device, or TL_MOCK_CUDA_DEVICES (2 to 8) for the checks of work
+ * spread over several devices; they all share the host memory and the one
+ * allocator above (a mock device has no memory or stream of its own). */
 static int
 mock_device_count (GError **error)
 {
-  return 1;
+  const char *s = g_getenv ("TL_MOCK_CUDA_DEVICES");
+  gint64 n = s ? g_ascii_strtoll (s, NULL, 10) : 1;
+  return (int) CLAMP (n, 1, 8);
 }
 
 static gboolean
 mock_set_device (int index, GError **error)
 {
-  if (index != 0) {
+  if (index < 0 || index >= mock_device_count (NULL)) {
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "mock: no device %d", index);
     return FALSE;
   }

@@ -12,6 +12,9 @@ _tl_cuda_kern_status (cudaError_t st, const char *what, GError **error)
 {
   if (st == cudaSuccess)
     return TRUE;
+  /* reported here: clear it from the runtime's last error, or the next
+   * launch check (_tl_cuda_check_launch) would report it as its own */
+  cudaGetLastError ();
   g_set_error (error, TL_ERROR, TL_ERROR_DEVICE, "cuda: %s: %s (%s)", what, cudaGetErrorString (st),
                cudaGetErrorName (st));
   return FALSE;

@@ -17,7 +17,8 @@
 #
 # What it cannot see: data races, real warp timing, launch limits,
 # alignment faults, cuBLAS; those need the GPU (tests/gpu/test-cuda-parity).
-# BUILDDIR must have core/libtl-1.la and tests/libtltest.la built.
+# It links BUILDDIR's core/libtl-1.la and tests/libtltest.la, and builds
+# them there first (make) when they are missing or out of date.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -26,6 +27,11 @@ shift
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-cuda-emu.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/src" "$work/obj"
+if ! ${MAKE:-make} -C "$build" core/libtl-1.la tests/libtltest.la >"$work/make.log" 2>&1; then
+  cat "$work/make.log" >&2
+  echo "run.sh: could not build core/libtl-1.la and tests/libtltest.la in $build (the emulator links them): run 'make core/libtl-1.la tests/libtltest.la' there" >&2
+  exit 1
+fi
 glib=$(pkg-config --cflags glib-2.0 gmodule-2.0)
 inc="-I$here/inc -I$top/backends/cuda/kernels -I$top/tests -I$top/tests/gpu -I$top/tests/parity -I$build -I$top -I$top/sdk-headers $glib"
 cxx="${CXX:-g++} -std=c++20 -O1 -D__CUDACC__ -include $here/inc/emu.h -w $inc"

@@ -24,6 +24,7 @@ typedef int cudaError_t;
 enum cudaMemcpyKind { cudaMemcpyDeviceToDevice = 3 };
 static inline const char *cudaGetErrorString (cudaError_t) { return "emu error"; }
 static inline const char *cudaGetErrorName (cudaError_t) { return "emuError"; }
+static inline cudaError_t cudaGetLastError (void) { return 0; }
 static inline cudaError_t cudaMemsetAsync (void *p, int v, size_t n, cudaStream_t) { memset (p, v, n); return 0; }
 static inline cudaError_t cudaMemcpyAsync (void *d, const void *s, size_t n, cudaMemcpyKind, cudaStream_t) { memmove (d, s, n); return 0; }
 struct float4 { float x, y, z, w; };
