@@ -40,7 +40,7 @@ static const char prelude[] =
   "  float a = x < 0.0f ? -x : x, big = 1.0f - 2.0f / (tl_expf(2.0f * a) + 1.0f);\n"
   "  float r = a < 0.03f ? a * (1.0f - a * a * (1.0f / 3.0f)) : big; return x < 0.0f ? -r : r; }\n"
   "#define expf(x) tl_expf(x)\n#define erff(x) tl_erff(x)\n#define tanhf(x) tl_tanhf(x)\n"
-  "#define rsqrtf(x) (1.0f / sqrtf(x))\n";
+  "#define rsqrtf(x) (1.0f / sqrtf(x))\n#define TL_INF INFINITY\n#define TL_NAN NAN\n";
 
 static gboolean
 is_full (const FusionInstr *in)

@@ -153,6 +153,8 @@ extern const TlOpDef fusion_fused_op;
 char *fusion_codegen_cuda (const FusionProgram *p, const char *kernel_name);
 const char *fusion_cuda_ptx (const FusionProgram *p, GError **error);
 void fusion_cuda_launch_dims (const FusionProgram *p, guint max_blocks, guint *grid, guint *block);
+gboolean fusion_cuda_has_work (const FusionProgram *p);
+char *fusion_flatten_log (char *log);
 /* Run the group on the GPU (launch-cuda.c): in/out are CUDA tensors, the
  * kernel is enqueued on `stream` (a cudaStream_t). FALSE with
  * TL_ERROR_UNSUPPORTED when the driver or NVRTC is missing. */

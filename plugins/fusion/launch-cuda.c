@@ -19,6 +19,9 @@ typedef void *CuFunction;
 typedef int CuDevice;
 
 #define CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT 16
+#define CU_JIT_ERROR_LOG_BUFFER 5
+#define CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES 6
+#define JIT_LOG_BYTES 4096
 
 static struct {
   gsize init;
@@ -26,7 +29,8 @@ static struct {
   CuResult (*ctx_get_current) (CuContext *);
   CuResult (*ctx_get_device) (CuDevice *);
   CuResult (*device_get_attribute) (int *, int, CuDevice);
-  CuResult (*module_load_data) (CuModule *, const void *);
+  CuResult (*module_load_data_ex) (CuModule *, const void *, unsigned, int *, void **);
+  CuResult (*module_unload) (CuModule);
   CuResult (*module_get_function) (CuFunction *, CuModule, const char *);
   CuResult (*launch_kernel) (CuFunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                              void *, void **, void **);
@@ -42,7 +46,9 @@ cu_load (void)
       cu.ctx_get_current = (CuResult (*) (CuContext *)) dlsym (h, "cuCtxGetCurrent");
       cu.ctx_get_device = (CuResult (*) (CuDevice *)) dlsym (h, "cuCtxGetDevice");
       cu.device_get_attribute = (CuResult (*) (int *, int, CuDevice)) dlsym (h, "cuDeviceGetAttribute");
-      cu.module_load_data = (CuResult (*) (CuModule *, const void *)) dlsym (h, "cuModuleLoadData");
+      cu.module_load_data_ex = (CuResult (*) (CuModule *, const void *, unsigned, int *, void **)) dlsym (
+        h, "cuModuleLoadDataEx");
+      cu.module_unload = (CuResult (*) (CuModule)) dlsym (h, "cuModuleUnload");
       cu.module_get_function = (CuResult (*) (CuFunction *, CuModule, const char *)) dlsym (h, "cuModuleGetFunction");
       cu.launch_kernel = (CuResult (*) (CuFunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                                         unsigned, void *, void **, void **)) dlsym (h, "cuLaunchKernel");
@@ -50,7 +56,7 @@ cu_load (void)
     g_once_init_leave (&cu.init, 1);
   }
   return cu.get_error_string && cu.ctx_get_current && cu.ctx_get_device && cu.device_get_attribute &&
-         cu.module_load_data && cu.module_get_function && cu.launch_kernel;
+         cu.module_load_data_ex && cu.module_unload && cu.module_get_function && cu.launch_kernel;
 }
 
 static gboolean
@@ -99,12 +105,28 @@ get_function (const FusionProgram *p, GError **error)
   CuFunction fn = NULL;
   CuDevice dev = 0;
   int sms = 0;
-  if (!cu_check (cu.module_load_data (&mod, ptx), "cuModuleLoadData", error) ||
-      !cu_check (cu.module_get_function (&fn, mod, "tl_fused"), "cuModuleGetFunction", error) ||
+  /* the JIT's error log goes into the message (PTX too new for the driver,
+   * resources exceeded, ...) */
+  char jit_log[JIT_LOG_BYTES] = "";
+  int jit_opts[] = { CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES };
+  void *jit_vals[] = { jit_log, (void *) (gsize) sizeof jit_log };
+  if (!cu_check (cu.module_load_data_ex (&mod, ptx, G_N_ELEMENTS (jit_opts), jit_opts, jit_vals), "cuModuleLoadDataEx",
+                 error)) {
+    jit_log[sizeof jit_log - 1] = 0;
+    if (*fusion_flatten_log (jit_log) && error && *error) {
+      char *m = g_strdup_printf ("%s; JIT log: %s", (*error)->message, jit_log);
+      g_free ((*error)->message);
+      (*error)->message = m;
+    }
+    return NULL;
+  }
+  if (!cu_check (cu.module_get_function (&fn, mod, "tl_fused"), "cuModuleGetFunction", error) ||
       !cu_check (cu.ctx_get_device (&dev), "cuCtxGetDevice", error) ||
       !cu_check (cu.device_get_attribute (&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev),
-                 "cuDeviceGetAttribute", error))
+                 "cuDeviceGetAttribute", error)) {
+    cu.module_unload (mod);
     return NULL;
+  }
   Loaded *l = g_new (Loaded, 1);
   l->fn = fn;
   /* grid-stride kernels: a few waves of 256-thread blocks fill the device */
@@ -112,7 +134,8 @@ get_function (const FusionProgram *p, GError **error)
   g_mutex_lock (&fn_lock);
   const Loaded *old = g_hash_table_lookup (fn_cache, key);
   if (old) {
-    g_free (l); /* the module stays loaded: harmless, once per race */
+    g_free (l); /* another thread loaded it first */
+    cu.module_unload (mod);
     l = (Loaded *) old;
   } else {
     g_hash_table_insert (fn_cache, g_steal_pointer (&key), l);
@@ -133,7 +156,10 @@ get_function (const FusionProgram *p, GError **error)
  * Enqueues the group's generated kernel (NVRTC, cached per pattern) with
  * the launch configuration of fusion_cuda_launch_dims(). Does not wait.
  *
- * Returns: TRUE when the kernel was launched; FALSE with
+ * An empty group (fusion_cuda_has_work() FALSE) launches nothing and
+ * returns TRUE, before the driver is even loaded.
+ *
+ * Returns: TRUE when the kernel was launched (or had nothing to do); FALSE with
  * TL_ERROR_UNSUPPORTED (no driver, no NVRTC, pattern not generated) or
  * TL_ERROR_DEVICE (a driver call failed, with its message).
  */
@@ -142,6 +168,8 @@ fusion_cuda_run (const FusionProgram *p, TlTensor *const *in, TlTensor *const *o
                  GError **error)
 {
 #ifdef FUSION_CUDA
+  if (!fusion_cuda_has_work (p))
+    return TRUE; /* empty domain: nothing to launch (like the CPU paths) */
   if (!cu_load ()) {
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "fusion: the CUDA driver (libcuda.so.1) is not available");
     return FALSE;

@@ -719,12 +719,35 @@ test_cuda_codegen (void)
   g_assert_cmpuint (schemes[0], >, 0);
   g_assert_cmpuint (schemes[1], >, 0);
   g_assert_cmpuint (schemes[2], >, 0);
-  /* NVRTC (in-process; needs no GPU) */
+  /* NVRTC (in-process; needs no GPU): every program above, and those of a
+   * sample of wide DAGs (3-D domains, [R, 1] domains with [R] rows, 0-d
+   * values) */
   GError *error = NULL;
   const char *ptx = fusion_cuda_ptx (progs->pdata[0], &error);
   if (ptx) {
     g_assert_nonnull (strstr (ptx, "tl_fused"));
     g_assert_true (fusion_cuda_ptx (progs->pdata[0], NULL) == ptx); /* cached */
+    g_autoptr (GPtrArray) wide = g_ptr_array_new_with_free_func ((GDestroyNotify) fusion_program_free);
+    for (guint t = 0; t < 12; t++) {
+      FusedDag dag;
+      fused_dag_init (&dag, &rng, 4 + (guint) tl_rng_below (&rng, 14), FALSE, TRUE, "stitch", NULL);
+      collect_programs (dag.f, wide);
+      fused_dag_clear (&dag);
+    }
+    g_assert_cmpuint (wide->len, >, 4);
+    for (guint w = 0; w < 2; w++) {
+      GPtrArray *set = w ? wide : progs;
+      for (guint i = 0; i < set->len; i++) {
+        ptx = fusion_cuda_ptx (set->pdata[i], &error);
+        if (!ptx) {
+          g_autofree char *cu = fusion_codegen_cuda (set->pdata[i], "tl_fused");
+          g_test_message ("%s program %u: %s\n%s", w ? "wide" : "narrow", i, error->message, cu);
+        }
+        g_assert_no_error (error);
+        g_assert_nonnull (strstr (ptx, "tl_fused"));
+      }
+    }
+    g_test_message ("NVRTC compiled %u + %u programs", progs->len, wide->len);
   } else {
     g_test_message ("NVRTC path skipped: %s", error->message);
     g_assert_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED);
@@ -754,6 +777,184 @@ test_cuda_codegen (void)
   g_unlink (out);
   g_unlink (cu);
   g_rmdir (dir);
+}
+
+/* Largest per-thread register array `float vK[N]` of a generated kernel
+ * (0: none); *smallest: the smallest one (G_MAXINT64: none). */
+static gint64
+max_register_array (const char *cu, gint64 *smallest)
+{
+  gint64 worst = 0, least = G_MAXINT64;
+  for (const char *q = cu; (q = strstr (q, "float v")); q++) {
+    const char *e = q + 7;
+    while (g_ascii_isdigit (*e))
+      e++;
+    if (*e == '[') {
+      gint64 n = g_ascii_strtoll (e + 1, NULL, 10);
+      worst = MAX (worst, n);
+      least = MIN (least, n);
+    }
+  }
+  if (smallest)
+    *smallest = least;
+  return worst;
+}
+
+/* Reductions over very long rows: the kernels keep no per-row register
+ * arrays (above 32 columns per lane the looped block composition), so NVRTC
+ * compiles them at once (it took minutes, with a 31.8 KB stack per thread,
+ * when every column was kept in registers and the loops fully unrolled). */
+static void
+test_cuda_long_rows (void)
+{
+  static const struct { Pattern pat; gint64 cols; } cases[] = {
+    { PAT_SOFTMAX, 1000000 }, { PAT_LN, 262144 }, { PAT_GELU_LN, 50257 }, { PAT_SOFTMAX, 8192 },
+  };
+  TlRng rng;
+  tl_rng_init (&rng, 5, 0);
+  gboolean nvrtc = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    TlGraph *g = build_pattern (cases[i].pat, 4, cases[i].cols, &rng);
+    TlGraph *f = fuse_copy (g, "stitch", NULL);
+    g_autoptr (GPtrArray) progs = g_ptr_array_new_with_free_func ((GDestroyNotify) fusion_program_free);
+    collect_programs (f, progs);
+    g_assert_cmpuint (progs->len, ==, 1);
+    const FusionProgram *p = progs->pdata[0];
+    g_assert_cmpuint (p->n_reductions, >, 0);
+    g_autofree char *cu = fusion_codegen_cuda (p, "tl_fused");
+    g_assert_nonnull (cu);
+    gint64 regs = max_register_array (cu, NULL);
+    g_test_message ("%" G_GINT64_FORMAT " columns: largest register array %" G_GINT64_FORMAT, cases[i].cols, regs);
+    g_assert_cmpint (regs, <=, 32);
+    if (cases[i].cols > 8192)
+      g_assert_nonnull (strstr (cu, "looped"));
+    else
+      g_assert_cmpint (regs, ==, 32); /* up to 8192 columns: kept in registers */
+    GError *error = NULL;
+    const char *ptx = nvrtc ? fusion_cuda_ptx (p, &error) : NULL;
+    if (nvrtc && !ptx) {
+      g_assert_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED);
+      g_test_message ("NVRTC not available (%s): long-row kernels only generated", error->message);
+      g_clear_error (&error);
+      nvrtc = FALSE;
+    }
+    g_assert_no_error (error);
+    tl_graph_unref (f);
+    tl_graph_unref (g);
+  }
+  if (!nvrtc)
+    g_test_skip ("NVRTC not available: long-row kernels generated, not compiled");
+}
+
+/* An infinite or NaN affine bias (e.g. a -inf mask) is valid C and CUDA in
+ * the generated code: the compiled CPU kernel (cpu=cc) gives the
+ * interpreter's results and NVRTC compiles the CUDA kernel. */
+static void
+test_nonfinite_constants (void)
+{
+  static const float biases[] = { -INFINITY, INFINITY, NAN };
+  TlRng rng;
+  tl_rng_init (&rng, 3, 0);
+  g_autofree char *cc = g_find_program_in_path ("cc");
+  gboolean nvrtc = TRUE;
+  for (guint b = 0; b < G_N_ELEMENTS (biases); b++) {
+    TlGraph *g = tl_graph_new ();
+    gint64 shape[2] = { 4, 8 };
+    TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 2, shape);
+    TlValue *y = tl_exp (g, tl_scale (g, tl_relu (g, x), 1.0, biases[b]));
+    /* and through a reduction (warp composition) */
+    TlValue *m = tl_max (g, tl_scale (g, tl_neg (g, x), 2.0, biases[b]), 1, (gint[]) { -1 }, TRUE);
+    tl_graph_set_output (g, "y", tl_add (g, y, m));
+    GError *error = NULL;
+    g_assert_true (tl_graph_take_error (g, &error));
+    TlGraph *f = fuse_copy (g, "stitch", NULL);
+    g_autoptr (GPtrArray) progs = g_ptr_array_new_with_free_func ((GDestroyNotify) fusion_program_free);
+    collect_programs (f, progs);
+    g_assert_cmpuint (progs->len, ==, 1);
+    const FusionProgram *p = progs->pdata[0];
+    g_autofree char *csrc = fusion_codegen_c (p);
+    g_autofree char *cu = fusion_codegen_cuda (p, "tl_fused");
+    g_assert_null (strstr (csrc, "inf"));
+    g_assert_null (strstr (csrc, "nan"));
+    g_assert_null (strstr (cu, "inf"));
+    g_assert_null (strstr (cu, "nan"));
+    g_autoptr (TlTensor) xt = rand_tensor (&rng, 2, shape, -2, 2);
+    TlTensor *in[] = { xt };
+    g_autoptr (TlTensor) ref = tl_tensor_new (TL_DTYPE_F32, 2, shape, NULL);
+    g_assert_true (fusion_program_run (p, in, &ref, &error));
+    g_assert_no_error (error);
+    if (cc) {
+      FusionCFunc fn = fusion_c_compile (p, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (fn);
+      g_autoptr (TlTensor) got = tl_tensor_new (TL_DTYPE_F32, 2, shape, NULL);
+      const float *ip[] = { tl_tensor_const_data (xt) };
+      float *op[] = { tl_tensor_data (got) };
+      fn (ip, op, 0, p->rows);
+      const float *r = tl_tensor_const_data (ref), *o = tl_tensor_const_data (got);
+      for (gint64 i = 0; i < tl_tensor_numel (ref); i++) {
+        g_assert_cmpint (isnan (r[i]), ==, isnan (o[i]));
+        if (isinf (r[i]))
+          g_assert_cmpfloat (o[i], ==, r[i]);
+        else if (!isnan (r[i]))
+          g_assert_cmpfloat (fabsf (o[i] - r[i]), <=, 1e-5f * (1 + fabsf (r[i])));
+      }
+    }
+    const char *ptx = nvrtc ? fusion_cuda_ptx (p, &error) : NULL;
+    if (nvrtc && !ptx) {
+      g_assert_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED);
+      g_clear_error (&error);
+      nvrtc = FALSE;
+    }
+    g_assert_no_error (error);
+    tl_graph_unref (f);
+    tl_graph_unref (g);
+  }
+  if (!cc || !nvrtc)
+    g_test_skip (!cc ? "no C compiler: compiled CPU kernel not checked" : "NVRTC not available: CUDA kernel not compiled");
+}
+
+/* Empty domains: the launch shape is never a 0-block grid, and the CUDA run
+ * path returns before it needs the driver (nothing to launch). */
+static void
+test_cuda_empty (void)
+{
+  static const struct { Pattern pat; gint64 rows, cols; } cases[] = {
+    { PAT_SOFTMAX, 0, 100 }, { PAT_SOFTMAX, 0, 5000 }, { PAT_LN, 3, 0 }, { PAT_GELU_LN, 0, 30 }, { PAT_SOFTMAX, 2, 7 },
+  };
+  TlRng rng;
+  tl_rng_init (&rng, 4, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    TlGraph *g = build_pattern (cases[i].pat, cases[i].rows, cases[i].cols, &rng);
+    TlGraph *f = fuse_copy (g, "stitch", NULL);
+    g_autoptr (GPtrArray) progs = g_ptr_array_new_with_free_func ((GDestroyNotify) fusion_program_free);
+    collect_programs (f, progs);
+    g_assert_cmpuint (progs->len, >, 0);
+    for (guint k = 0; k < progs->len; k++) {
+      const FusionProgram *p = progs->pdata[k];
+      guint grid = 0, block = 0;
+      fusion_cuda_launch_dims (p, 1056, &grid, &block);
+      g_assert_cmpuint (grid, >=, 1);
+      g_assert_cmpuint (block, ==, 256);
+      /* reduction groups: work for every row (a row of 0 columns still has
+       * its sum, mean, max); elementwise groups: work for every element */
+      gboolean work = p->rows > 0 && (p->n_reductions > 0 || p->cols > 0);
+      g_assert_true (cases[i].rows > 0 || !work);
+      g_assert_cmpint (fusion_cuda_has_work (p), ==, work);
+      g_autofree char *cu = fusion_codegen_cuda (p, "tl_fused");
+      gint64 least = 0;
+      max_register_array (cu, &least);
+      g_assert_cmpint (least, >=, 1); /* no zero-size arrays (invalid C++) */
+      if (!fusion_cuda_has_work (p)) {
+        /* no tensors are touched and no driver is needed */
+        GError *error = NULL;
+        g_assert_true (fusion_cuda_run (p, NULL, NULL, NULL, &error));
+        g_assert_no_error (error);
+      }
+    }
+    tl_graph_unref (f);
+    tl_graph_unref (g);
+  }
 }
 
 /* --- on the GPU ------------------------------------------------------------ */
@@ -830,6 +1031,9 @@ main (int argc, char **argv)
   g_test_add_func ("/fusion/gradient", test_gradient);
   g_test_add_func ("/fusion/compiled-c", test_compiled_c);
   g_test_add_func ("/fusion/cuda-codegen", test_cuda_codegen);
+  g_test_add_func ("/fusion/cuda-long-rows", test_cuda_long_rows);
+  g_test_add_func ("/fusion/nonfinite-constants", test_nonfinite_constants);
+  g_test_add_func ("/fusion/cuda-empty", test_cuda_empty);
   g_test_add_func ("/fusion/cuda-run", test_cuda_run);
   return g_test_run ();
 }
