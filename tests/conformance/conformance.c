@@ -192,6 +192,10 @@ tlc_run (TlcSuite *s, const char *name, TlcCheckFunc fn, const TlComponentInfo *
                                              g_strsignal (WTERMSIG (status))));
   } else if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
     ok = FALSE;
+    /* no verdict: the plugin exited, or a sanitizer ended the check */
+    if (fails->len == 0)
+      g_ptr_array_add (fails, g_strdup_printf ("crashed: exited with status %d without a verdict",
+                                               WIFEXITED (status) ? WEXITSTATUS (status) : -1));
   }
   if (ok && warns->len > 0 && s->fatal_warnings)
     ok = FALSE;
