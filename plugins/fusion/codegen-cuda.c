@@ -191,16 +191,24 @@ append_reduce_end (GString *s, const FusionProgram *p, guint k, gboolean block)
     g_string_append_printf (s, "  if (lane == 0) out%d[r] = v%u;\n", in->out_index, k);
 }
 
+/* "INDENTconst float vK = EXPR;" for instruction k, its operands at column c. */
+static void
+append_value (GString *s, const FusionProgram *p, guint k, const char *indent)
+{
+  const FusionInstr *in = &p->ins[k];
+  g_autofree char *a = operand (p, k, 0, "c", "");
+  g_autofree char *b = in->n_in > 1 ? operand (p, k, 1, "c", "") : NULL;
+  g_string_append_printf (s, "%sconst float v%u = ", indent, k);
+  fusion_append_expr (s, fusion_expr_template (in->info->op), a, b, in->scale, in->bias);
+  g_string_append (s, ";\n");
+}
+
 /* A row value (class ROWK/ROWN, not a reduction): every lane computes it. */
 static void
 append_row_value (GString *s, const FusionProgram *p, guint k)
 {
   const FusionInstr *in = &p->ins[k];
-  g_autofree char *a = operand (p, k, 0, "c", "");
-  g_autofree char *b = in->n_in > 1 ? operand (p, k, 1, "c", "") : NULL;
-  g_string_append_printf (s, "  const float v%u = ", k);
-  fusion_append_expr (s, fusion_expr_template (in->info->op), a, b, in->scale, in->bias);
-  g_string_append (s, ";\n");
+  append_value (s, p, k, "  ");
   if (in->out_index >= 0)
     g_string_append_printf (s, "  if (lane == 0) out%d[r] = v%u;\n", in->out_index, k);
 }
@@ -284,11 +292,7 @@ append_looped (GString *s, const FusionProgram *p)
     for (guint k = 0; k < n; k++) {
       const FusionInstr *in = &p->ins[k];
       if (is_full (in) && level[k] <= L) {
-        g_autofree char *a = operand (p, k, 0, "c", "");
-        g_autofree char *b = in->n_in > 1 ? operand (p, k, 1, "c", "") : NULL;
-        g_string_append_printf (s, "    const float v%u = ", k);
-        fusion_append_expr (s, fusion_expr_template (in->info->op), a, b, in->scale, in->bias);
-        g_string_append (s, ";\n");
+        append_value (s, p, k, "    ");
         if (in->out_index >= 0 && level[k] == L)
           g_string_append_printf (s, "    out%d[r * %" G_GINT64_FORMAT "LL + c] = v%u;\n", in->out_index, p->cols, k);
       } else if (in->info->reduction && level[k] == L + 1) {
@@ -361,11 +365,7 @@ fusion_codegen_cuda (const FusionProgram *p, const char *kernel_name)
                             rows * cols, cols, cols);
     for (guint k = 0; k < p->n_instr; k++) {
       const FusionInstr *in = &p->ins[k];
-      g_autofree char *a = operand (p, k, 0, "c", "");
-      g_autofree char *b = in->n_in > 1 ? operand (p, k, 1, "c", "") : NULL;
-      g_string_append_printf (s, "    const float v%u = ", k);
-      fusion_append_expr (s, fusion_expr_template (in->info->op), a, b, in->scale, in->bias);
-      g_string_append (s, ";\n");
+      append_value (s, p, k, "    ");
       if (in->out_index >= 0) {
         if (is_full (in))
           g_string_append_printf (s, "    out%d[i] = v%u;\n", in->out_index, k);
