@@ -41,14 +41,18 @@ fsync_dir_of (const char *path)
   return e;
 }
 
-/* "." BASE "." and the six letters or digits of mkstemp's XXXXXX. */
+/* Temporary files are "." BASE TEMP_MARK "XXXXXX": the mark keeps a user's
+ * own ".BASE.backup" out of reach of remove_stale_temps(). */
+#define TEMP_MARK ".tl-tmp."
+
+/* "." BASE TEMP_MARK and the six letters or digits of mkstemp's XXXXXX. */
 static gboolean
 is_temp_name (const char *name, const char *base)
 {
-  gsize bl = strlen (base);
-  if (name[0] != '.' || strncmp (name + 1, base, bl) != 0 || name[1 + bl] != '.')
+  gsize bl = strlen (base), ml = strlen (TEMP_MARK);
+  if (name[0] != '.' || strncmp (name + 1, base, bl) != 0 || strncmp (name + 1 + bl, TEMP_MARK, ml) != 0)
     return FALSE;
-  const char *x = name + 2 + bl;
+  const char *x = name + 1 + bl + ml;
   for (int i = 0; i < 6; i++)
     if (!g_ascii_isalnum (x[i]))
       return FALSE;
@@ -65,10 +69,10 @@ is_stale (const struct stat *st, time_t now)
 /* Stale temporary files of earlier writes of BASE in DIR.
  *
  * A process killed while writing DIR/BASE (SIGKILL, OOM killer, power loss)
- * leaves DIR/.BASE.XXXXXX, as large as the file, that nothing else would
- * remove. Each atomic write of BASE first removes such a file when all of
- * these hold:
- *   - its name is exactly "." BASE "." and six letters or digits;
+ * leaves DIR/.BASE.tl-tmp.XXXXXX, as large as the file, that nothing else
+ * would remove. Each atomic write of BASE first removes such a file when all
+ * of these hold:
+ *   - its name is exactly "." BASE ".tl-tmp." and six letters or digits;
  *   - it is a regular file owned by our effective user;
  *   - it was last modified at least STALE_TEMP_AGE_S seconds ago (and not in
  *     the future), checked again on the open file;
@@ -100,7 +104,11 @@ remove_stale_temps (const char *dir, const char *base)
     struct stat st, fst;
     if (lstat (p, &st) != 0 || !is_stale (&st, now))
       continue;
-    int fd = open (p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    /* for writing where it can: NFS emulates flock() with byte-range
+     * locks, and an exclusive one needs a file open for writing */
+    int fd = open (p, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+      fd = open (p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
       continue;
     /* the same file still, stale and unlocked: then remove it while we
@@ -138,7 +146,7 @@ current_umask (void)
  * @path: the file to replace
  * @error: return location for a #GError
  *
- * Starts an atomic write of @path: a temporary file DIR/.NAME.XXXXXX, locked
+ * Starts an atomic write of @path: a temporary file DIR/.NAME.tl-tmp.XXXXXX, locked
  * with flock() while it is written. Stale temporary files of @path left by
  * killed writers are removed first (the rule is at remove_stale_temps()).
  *
@@ -150,8 +158,10 @@ _tl_priv_atomic_open (const char *path, GError **error)
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *base = g_path_get_basename (path);
   remove_stale_temps (dir, base);
-  char *tmpl = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  int fd = g_mkstemp (tmpl);
+  char *tmpl = g_strdup_printf ("%s/.%s" TEMP_MARK "XXXXXX", dir, base);
+  /* close-on-exec from the start: a child spawned by another thread must
+   * not inherit it (and its lock) */
+  int fd = g_mkstemp_full (tmpl, O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) {
     int e = errno;
     g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: cannot create a temporary file: %s", path,
@@ -161,8 +171,7 @@ _tl_priv_atomic_open (const char *path, GError **error)
   }
   /* in use: remove_stale_temps() leaves it alone (where locks are not
    * shared between hosts, the file's age protects it; where flock() fails,
-   * no one removes it); a child spawned meanwhile must not inherit it */
-  (void) fcntl (fd, F_SETFD, FD_CLOEXEC);
+   * no one removes it) */
   (void) flock (fd, LOCK_EX | LOCK_NB);
   /* mkstemp creates 0600; give the file the mode a plain fopen would (or
    * keep the mode of the file it replaces). */

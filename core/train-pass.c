@@ -195,7 +195,7 @@ _tl_priv_evaluator_run (Evaluator *e, TlModelInstance *m, TlDatasetInstance *d,
   }
   gint64 b = 0;
   for (gint64 start = 0; start < n; start += bs, b++) {
-    if (_tl_priv_train_cancelled (error, phase, b))
+    if (!e->uncancellable && _tl_priv_train_cancelled (error, phase, b))
       return FALSE;
     gint64 cnt = MIN (bs, n - start);
     Pass *p = cnt == bs ? &e->full : &e->rest;

@@ -111,6 +111,9 @@ typedef struct {
   Pass rest; /* the remainder */
   gboolean full_ok, rest_ok;
   TlMode mode;
+  /* runs to the end despite a stop request (data-parallel training: the
+   * other ranks evaluate every row before the ranks agree to stop) */
+  gboolean uncancellable;
 } Evaluator;
 
 typedef gboolean (*BatchFn) (Pass *p, const gint64 *rows, gint64 n, TlTensor **fields,

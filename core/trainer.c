@@ -306,24 +306,17 @@ load_resume (Trainer *t, GError **error)
 }
 
 /* An evaluation point: metrics, best checkpoint, early stopping. Sets *stop.
- * Data-parallel, an evaluation interrupted by a stop request is not an
- * error of this rank: *cut says so (nothing else is done), and the ranks
- * then agree to stop (train_loop). */
+ * Data-parallel, the evaluation runs to the end despite a stop request
+ * (t->ev.uncancellable): every rank evaluates every row, and a rank that
+ * cut its evaluation short would wait for the others in the agreement that
+ * follows (train_loop) for as long as theirs takes. */
 static gboolean
-eval_point (Trainer *t, TlMetrics *train_window, gboolean *stop, gboolean *cut, GError **error)
+eval_point (Trainer *t, TlMetrics *train_window, gboolean *stop, GError **error)
 {
   TlMetrics mt;
   if (t->eval) {
-    GError *e = NULL;
-    if (!_tl_priv_evaluate_with (&t->ev, t->m, t->eval, t->cfg, NULL, &mt, &e)) {
-      if (_tl_priv_dp_active (&t->dp) && g_error_matches (e, TL_ERROR, TL_ERROR_CANCELLED)) {
-        g_error_free (e);
-        *cut = TRUE;
-        return TRUE;
-      }
-      g_propagate_error (error, e);
+    if (!_tl_priv_evaluate_with (&t->ev, t->m, t->eval, t->cfg, NULL, &mt, error))
       return FALSE;
-    }
   } else {
     mt = *train_window;
   }
@@ -563,25 +556,25 @@ train_loop (Trainer *t, GError **error)
       at_eval = (t->opt_step * accum) / t->spe > ((t->opt_step - 1) * accum) / t->spe;
     if (t->opt_step == t->total)
       at_eval = TRUE;
-    gboolean stop = FALSE, cut = FALSE, halt = FALSE;
+    gboolean stop = FALSE, halt = FALSE;
     if (at_eval) {
       TlMetrics window;
       tl_metrics_init (&window);
       tl_metrics_set (&window, "loss", t->window_loss / (double) MAX (1, t->window_n));
       t->window_loss = 0;
       t->window_n = 0;
-      if (!eval_point (t, &window, &stop, &cut, error))
+      if (!eval_point (t, &window, &stop, error))
         return FALSE;
       /* data-parallel: rank 0's early stopping decision, and a stop asked
        * on any rank (during the evaluation too), hold for every rank */
-      halt = cut || stop_requested;
+      halt = stop_requested;
       if (dp && !_tl_priv_dp_agree_eval (&t->dp, &stop, &halt, error))
         return FALSE;
     }
-    /* An interrupted evaluation leaves the last checkpoint as it was, as in
-     * one process: a run resumed from it evaluates this step again. */
+    /* data-parallel, a stop asked by any rank: the evaluation of this step
+     * is complete on every rank, so the last checkpoint is this step's */
     if (dp && halt)
-      return stop_here (t, !cut, error);
+      return stop_here (t, TRUE, error);
     gboolean at_ckpt =
         cfg->checkpoint_every > 0 ? t->opt_step - last_ckpt >= cfg->checkpoint_every : at_eval;
     if (at_ckpt || stop || t->opt_step == t->total) {
@@ -638,6 +631,7 @@ tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
     t.progress = progress = NULL; /* data-parallel: rank 0 reports */
   t.cur_epoch = -1;
   t.ev.mode = TL_MODE_EVAL;
+  t.ev.uncancellable = _tl_priv_dp_active (&t.dp);
   t.select = cfg->select_metric ? cfg->select_metric : "loss";
   if (!eval && !g_str_equal (t.select, "loss")) {
     _tl_priv_progress_message (

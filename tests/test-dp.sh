@@ -29,7 +29,7 @@ set -u
 skip_without_mpi
 tlhost="$builddir/hosts/tlhost"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${mpi:-}" ] && kill "$mpi" 2>/dev/null; rm -rf "$tmp"' EXIT
 TOL=${TL_DP_TOLERANCE:-1e-5}
 cat >"$tmp/dp.xml" <<'XML'
 <?xml version="1.0" encoding="UTF-8"?>
@@ -212,7 +212,7 @@ done
 rm -f "$tmp/pid-0" "$tmp/pid-1"
 timeout 170 $(mpirun_cmd) -np 2 -x OMP_NUM_THREADS -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH \
   -x XDG_CACHE_HOME -x TL_COMM_TIMEOUT=60 \
-  sh -c 'echo $$ >"$1/pid-$OMPI_COMM_WORLD_RANK"; exec "$0" run -o "$1/out-stop" --set task1.steps=200000 "$2"' \
+  sh -c 'echo $$ >"$1/pid-$OMPI_COMM_WORLD_RANK"; exec "$0" run -o "$1/out-stop" --set task1.steps=1000000000 "$2"' \
   "$tlhost" "$tmp" "$tmp/sgd-1.xml" >"$tmp/stop.out" 2>"$tmp/stop.err" &
 mpi=$!
 # rank 0 starts training once both ranks are past their set-up collectives
@@ -222,7 +222,7 @@ while [ $i -lt 1200 ] && ! { [ -s "$tmp/pid-1" ] && grep -q "^train: started" "$
 done
 t0=$(date +%s)
 [ -s "$tmp/pid-1" ] && kill -INT "$(cat "$tmp/pid-1")"
-wait $mpi; rc=$?
+wait $mpi; rc=$?; mpi=
 echo "# SIGINT to rank 1 after $((i / 10)) s; the job ended $(($(date +%s) - t0)) s later with exit $rc"
 check "SIGINT to rank 1 only: every rank stops after the same step, exit 130, no abort, no timeout" \
   '[ $rc = 130 ] && ! grep -q "did not complete" "$tmp/stop.err" && ! grep -q "^tl: rank" "$tmp/stop.err"' \

@@ -2,8 +2,9 @@
 # Every SDK header compiles on its own, as C11 and as C++11, with warnings as
 # errors and -pedantic: the SDK is self-contained. Then a minimal plugin that
 # uses the macros third-party plugins use (TL_PLUGIN_DEFINE, TL_TABLE_INIT,
-# TL_TABLE_HAS) compiles as C11, C++11 and C++20 and exports
-# tl_plugin_query with C linkage. TAP output.
+# TL_TABLE_HAS) compiles as C11, strict C++11 (the positional macros), C++17
+# with the designated macros (a g++/clang++ extension before C++20) and C++20,
+# and exports tl_plugin_query with C linkage. TAP output.
 srcdir=${TL_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 CC=${CC:-cc}
 CXX=${CXX:-c++}
@@ -12,7 +13,7 @@ flags=$(pkg-config --cflags glib-2.0 gmodule-2.0)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 headers=$(cd "$srcdir/sdk-headers" && ls tl/*.h)
-n=3
+n=4
 for h in $headers; do n=$((n + 2)); done
 if ! command -v "$CXX" >/dev/null 2>&1; then cxx_ok=no; else cxx_ok=yes; fi
 cflags="-std=c11 -Wall -Wextra -Werror -pedantic-errors -I$srcdir/sdk-headers $flags"
@@ -37,9 +38,9 @@ for h in $headers; do
   fi
 done
 
-# A minimal plugin: one dataset table and the descriptor. C and C++20 use
-# designated initialisers; C++ before C++20 has none, so there every table
-# is written positionally after TL_TABLE_INIT (see tl-macros.h).
+# A minimal plugin: one dataset table and the descriptor, with designated
+# initialisers, or positional ones (TL_TABLE_INIT_POSITIONAL,
+# TL_PLUGIN_DEFINE_POSITIONAL) where TL_TEST_POSITIONAL is defined.
 cat >"$tmp/plugin.c" <<'EOF'
 #include <tl/tl.h>
 
@@ -90,12 +91,13 @@ t_read (TlDataset *ds, int64_t n_rows, const int64_t *rows, TlTensor *const *fie
   return FALSE;
 }
 
-#if defined(__cplusplus) && __cplusplus < 202002L
-static const TlDatasetDef ds_def = { TL_TABLE_INIT (TlDatasetDef), t_open, t_close, t_n_fields,
+#ifdef TL_TEST_POSITIONAL
+static const TlDatasetDef ds_def = { TL_TABLE_INIT_POSITIONAL (TlDatasetDef), t_open, t_close, t_n_fields,
                                      t_field, t_size, t_read, NULL };
 static const TlComponent components[] = { { TL_COMPONENT_DATASET, 0, "ds", &ds_def },
                                           { TL_COMPONENT_NONE, 0, NULL, NULL } };
-TL_PLUGIN_DEFINE (0, 0, 0, "header-test", "1.0.0", "MIT", "SDK macro test", components, NULL, NULL)
+TL_PLUGIN_DEFINE_POSITIONAL (0, 0, 0, "header-test", "1.0.0", "MIT", "SDK macro test", components,
+                             NULL, NULL)
 #else
 static const TlDatasetDef ds_def = {
   TL_TABLE_INIT (TlDatasetDef),
@@ -146,15 +148,20 @@ what="a plugin using TL_PLUGIN_DEFINE, TL_TABLE_INIT, TL_TABLE_HAS"
 macro_test $((i + 1)) "$what (C11 -pedantic-errors)" $CC $cflags
 if [ "$cxx_ok" = no ]; then
   echo "ok $((i + 2)) - $what (C++11) # SKIP no C++ compiler ($CXX)"
-  echo "ok $((i + 3)) - $what (C++20) # SKIP no C++ compiler ($CXX)"
+  echo "ok $((i + 3)) - $what (C++17) # SKIP no C++ compiler ($CXX)"
+  echo "ok $((i + 4)) - $what (C++20) # SKIP no C++ compiler ($CXX)"
 else
-  macro_test $((i + 2)) "$what (C++11 -pedantic, positional initialisers)" $CXX -std=c++11 $cxxflags
+  macro_test $((i + 2)) "$what (C++11 -pedantic, positional initialisers)" \
+    $CXX -std=c++11 $cxxflags -DTL_TEST_POSITIONAL
+  # g++ 12 warns under -Wextra about members a C++ designated initialiser
+  # leaves out (C does not): the plugin's own choice, not the SDK's
+  macro_test $((i + 3)) "$what (C++17, designated initialisers as an extension)" \
+    $CXX -std=c++17 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-pedantic \
+    -I"$srcdir/sdk-headers" $flags
   if echo 'int x;' | $CXX -std=c++20 -x c++ -c - -o "$tmp/x.o" 2>/dev/null; then
-    # g++ 12 warns under -Wextra about members a C++ designated initialiser
-    # leaves out (C does not): the plugin's own choice, not the SDK's
-    macro_test $((i + 3)) "$what (C++20 -pedantic, designated initialisers)" \
+    macro_test $((i + 4)) "$what (C++20 -pedantic, designated initialisers)" \
       $CXX -std=c++20 $cxxflags -Wno-missing-field-initializers
   else
-    echo "ok $((i + 3)) - $what (C++20) # SKIP $CXX has no -std=c++20"
+    echo "ok $((i + 4)) - $what (C++20) # SKIP $CXX has no -std=c++20"
   fi
 fi

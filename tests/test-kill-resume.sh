@@ -179,21 +179,24 @@ else
   echo "not ok 6 - resumed and uninterrupted runs select the same best checkpoint"; echo "$out" | sed 's/^/# /'
 fi
 
-# 7: a write cut by the kill leaves its temporary file (.last.safetensors.XXXXXX,
+# 7: a write cut by the kill leaves its temporary file (.last.safetensors.tl-tmp.XXXXXX,
 # as large as a checkpoint); the next write of the same file removes it once
 # it is a minute old and no writer holds its lock (core/fileutil.c), and
 # leaves a younger one alone
 temps () {
-  (cd "$1" 2>/dev/null && ls -A | grep -E '^\.(last|best)\.safetensors\.[A-Za-z0-9]{6}$')
+  (cd "$1" 2>/dev/null && ls -A | grep -E '^\.(last|best)\.safetensors\.tl-tmp\.[A-Za-z0-9]{6}$')
 }
 dir="$tmp/killed/m"
 temps "$dir" | sed 's/^/# left by the killed run: /'
-: >"$dir/.last.safetensors.Stale1"
+: >"$dir/.last.safetensors.tl-tmp.Stale1"
+: >"$dir/.last.safetensors.backup" # a user's file: kept
 old=$(($(date +%s) - 120))
 for f in $(temps "$dir"); do touch -d "@$old" "$dir/$f"; done
-: >"$dir/.last.safetensors.Fresh1"
+touch -d "@$old" "$dir/.last.safetensors.backup"
+: >"$dir/.last.safetensors.tl-tmp.Fresh1"
 if "$tlhost" run -q -o "$tmp/killed" --set task1.steps=20 "$tmp/job.xml" >"$tmp/again.log" 2>&1 &&
-   left=$(temps "$dir") && [ "$left" = ".last.safetensors.Fresh1" ]; then
+   left=$(temps "$dir") && [ "$left" = ".last.safetensors.tl-tmp.Fresh1" ] &&
+   [ -f "$dir/.last.safetensors.backup" ]; then
   echo "ok 7 - the next checkpoint write removes stale temporary files"
 else
   echo "not ok 7 - the next checkpoint write removes stale temporary files (left: $(temps "$dir" | tr '\n' ' '))"

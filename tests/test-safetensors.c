@@ -385,17 +385,19 @@ test_stale_temps (void)
   g_autofree char *path = tmp_path ("stale.safetensors");
   TlTensor *t = tl_tensor_new_scalar_f32 (1.0f, &error);
   const char *names[1] = { "x" };
-  g_autofree char *dead = make_file (".stale.safetensors.Ab12Cd", 7200);
-  g_autofree char *dead2 = make_file (".stale.safetensors.zz9ZZ0", 61);
-  g_autofree char *fresh = make_file (".stale.safetensors.Xy34Zw", 0);
-  g_autofree char *locked = make_file (".stale.safetensors.Lk56Mn", 7200);
-  g_autofree char *short_x = make_file (".stale.safetensors.Ab12C", 7200);
-  g_autofree char *suffix = make_file (".stale.safetensors.Ab12Cd.x", 7200);
-  g_autofree char *other = make_file (".other.safetensors.Ab12Cd", 7200);
+  g_autofree char *dead = make_file (".stale.safetensors.tl-tmp.Ab12Cd", 7200);
+  g_autofree char *dead2 = make_file (".stale.safetensors.tl-tmp.zz9ZZ0", 61);
+  g_autofree char *fresh = make_file (".stale.safetensors.tl-tmp.Xy34Zw", 0);
+  g_autofree char *locked = make_file (".stale.safetensors.tl-tmp.Lk56Mn", 7200);
+  g_autofree char *short_x = make_file (".stale.safetensors.tl-tmp.Ab12C", 7200);
+  g_autofree char *suffix = make_file (".stale.safetensors.tl-tmp.Ab12Cd.x", 7200);
+  g_autofree char *other = make_file (".other.safetensors.tl-tmp.Ab12Cd", 7200);
+  /* a user's own file of the same shape, without tl's mark */
+  g_autofree char *mine = make_file (".stale.safetensors.backup", 7200);
   g_autofree char *target = make_file ("target", 7200);
-  g_autofree char *link = tmp_path (".stale.safetensors.Lnk123");
+  g_autofree char *link = tmp_path (".stale.safetensors.tl-tmp.Lnk123");
   g_assert_cmpint (symlink (target, link), ==, 0);
-  g_autofree char *dir = tmp_path (".stale.safetensors.Dir123");
+  g_autofree char *dir = tmp_path (".stale.safetensors.tl-tmp.Dir123");
   g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
   age_file (dir, 7200);
   /* a live writer holds a flock() on its temporary file */
@@ -407,7 +409,7 @@ test_stale_temps (void)
   g_assert_no_error (error);
   g_assert_false (g_file_test (dead, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (dead2, G_FILE_TEST_EXISTS));
-  const char *kept[] = { fresh, locked, short_x, suffix, other, target, dir };
+  const char *kept[] = { fresh, locked, short_x, suffix, other, mine, target, dir };
   for (gsize i = 0; i < G_N_ELEMENTS (kept); i++)
     if (!g_file_test (kept[i], G_FILE_TEST_EXISTS))
       g_error ("%s was removed", kept[i]);
@@ -417,7 +419,7 @@ test_stale_temps (void)
   GDir *d = g_dir_open (tmpdir, 0, NULL);
   const char *e;
   while ((e = g_dir_read_name (d)))
-    n_temps += g_str_has_prefix (e, ".stale.safetensors.");
+    n_temps += g_str_has_prefix (e, ".stale.safetensors.tl-tmp.");
   g_dir_close (d);
   g_assert_cmpuint (n_temps, ==, 6); /* fresh, locked, short, suffix, link, dir */
 
@@ -430,6 +432,7 @@ test_stale_temps (void)
   g_unlink (short_x);
   g_unlink (suffix);
   g_unlink (other);
+  g_unlink (mine);
   g_unlink (link);
   g_unlink (target);
   g_rmdir (dir);

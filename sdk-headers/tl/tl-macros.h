@@ -40,18 +40,16 @@
   uint16_t abi_major;    \
   uint16_t abi_minor
 
-/* Initialiser for TL_TABLE_HEADER, e.g. in C (C11) and C++20
+/* Initialiser for TL_TABLE_HEADER, with designated initialisers:
  *   static const TlOpDef my_op = { TL_TABLE_INIT(TlOpDef), .name = "x", ... };
- * C++ before C++20 has no designated initialisers: there TL_TABLE_INIT gives
- * the three header values positionally, and the slots that follow are listed
- * positionally too (C++ allows no mix of the two styles):
- *   static const TlOpDef my_op = { TL_TABLE_INIT(TlOpDef), "x", ... }; */
-#if defined(__cplusplus) && __cplusplus < 202002L
-#define TL_TABLE_INIT(Type) sizeof(Type), TL_ABI_MAJOR, TL_ABI_MINOR
-#else
+ * for C11 and C++20 (and C++ compilers that take designated initialisers
+ * earlier as an extension, as g++ and clang++ do). Strict C++11 to C++17
+ * has none: there use TL_TABLE_INIT_POSITIONAL and list the slots that
+ * follow positionally too (C++ allows no mix of the two styles):
+ *   static const TlOpDef my_op = { TL_TABLE_INIT_POSITIONAL(TlOpDef), "x", ... }; */
 #define TL_TABLE_INIT(Type) \
   .struct_size = sizeof(Type), .abi_major = TL_ABI_MAJOR, .abi_minor = TL_ABI_MINOR
-#endif
+#define TL_TABLE_INIT_POSITIONAL(Type) sizeof(Type), TL_ABI_MAJOR, TL_ABI_MINOR
 
 /* Generic view of any table's header. */
 typedef struct {

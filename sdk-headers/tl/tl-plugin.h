@@ -73,20 +73,24 @@ typedef const TlPluginDesc *(*TlPluginQueryFunc)(void);
 #define TL_PLUGIN_ENTRY_SYMBOL "tl_plugin_query"
 
 /* Defines the descriptor and the entry symbol (with C linkage, also from
- * C++). Arguments are initialisers of TlPluginDesc after the header, which
- * is set here: designated in C and C++20, as above; positional in C++11 to
- * C++17 (see TL_TABLE_INIT), starting at min_host_minor:
- *   TL_PLUGIN_DEFINE(0, 0, 0, "fives", "1.0.0", "Apache-2.0",
- *                    "Feature Interaction Via Edge Search", components, NULL, NULL) */
+ * C++). Arguments are designated initialisers of TlPluginDesc besides the
+ * header, which is set here (see TL_TABLE_INIT). For strict C++11 to C++17,
+ * TL_PLUGIN_DEFINE_POSITIONAL takes them positionally, starting at
+ * min_host_minor:
+ *   TL_PLUGIN_DEFINE_POSITIONAL(0, 0, 0, "fives", "1.0.0", "Apache-2.0",
+ *                               "Feature Interaction Via Edge Search", components, NULL, NULL) */
 #ifdef __cplusplus
 #define TL_PLUGIN_LINKAGE_ extern "C"
 #else
 #define TL_PLUGIN_LINKAGE_
 #endif
-#define TL_PLUGIN_DEFINE(...)                                                          \
+#define TL_PLUGIN_DEFINE_WITH_(HEADER, ...)                                           \
   TL_PLUGIN_LINKAGE_ TL_PLUGIN_EXPORT const TlPluginDesc *tl_plugin_query(void);       \
-  static const TlPluginDesc tl_plugin_desc_ = { TL_TABLE_INIT(TlPluginDesc), __VA_ARGS__ }; \
+  static const TlPluginDesc tl_plugin_desc_ = { HEADER, __VA_ARGS__ };                 \
   TL_PLUGIN_EXPORT const TlPluginDesc *tl_plugin_query(void) { return &tl_plugin_desc_; }
+#define TL_PLUGIN_DEFINE(...) TL_PLUGIN_DEFINE_WITH_(TL_TABLE_INIT(TlPluginDesc), __VA_ARGS__)
+#define TL_PLUGIN_DEFINE_POSITIONAL(...) \
+  TL_PLUGIN_DEFINE_WITH_(TL_TABLE_INIT_POSITIONAL(TlPluginDesc), __VA_ARGS__)
 
 TL_END_DECLS
 
