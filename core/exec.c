@@ -625,16 +625,15 @@ run_once (TlExec *ex, guint64 step, double *secs, GError **error)
  * buffers, so their addresses do not change between runs. The captured
  * kernels use the capturing thread's stream resources (its fault record and
  * scratch, freed when that thread exits), so the graph replays only on that
- * thread. */
+ * thread; a run on any other thread is not replayed. */
 static gboolean
 run_graph (TlExec *ex, guint64 step, GError **error)
 {
   const TlBackend *be = ex->dev.be;
-  if (ex->graph && ex->graph_thread != g_thread_self ()) {
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "tl_exec_run: a captured graph replays only on the thread that captured it");
-    return FALSE;
-  }
+  /* another thread runs the nodes one by one (correct, without the
+   * replay's saving) */
+  if (ex->graph && ex->graph_thread != g_thread_self ())
+    return run_once (ex, step, NULL, error);
   if (!check_inputs (ex, error) || !be->set_device (ex->dev.index, error))
     return FALSE;
   if (!ex->graph) {

@@ -109,13 +109,13 @@ push_free (DeviceCache *c, Block *b)
 
 /* A block of dev's cache freed by a thread whose stream on dev is `f`,
  * another stream than the block's owner: an event recorded on f (an idle
- * one of the pool, else a new one), or NULL when f's work on the block is
- * already finished (then f was synchronised) or f is being captured (an
+ * one of the pool, else a new one), or NULL when no event could be made
+ * (then *sync_f is set: the caller waits for f, unlocked) or f is being captured (an
  * event recorded now would be part of the graph; the captured work runs at
  * replays, which the allocator cannot order anyway — see cuda-graph.c).
  * Called with c->lock. */
 static cudaEvent_t
-record_free_event (DeviceCache *c, int dev, cudaStream_t f)
+record_free_event (DeviceCache *c, int dev, cudaStream_t f, gboolean *sync_f)
 {
   enum cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
   if (cudaStreamIsCapturing (f, &cs) != cudaSuccess) {
@@ -144,8 +144,7 @@ record_free_event (DeviceCache *c, int dev, cudaStream_t f)
     if (ev)
       cudaEventDestroy (ev);
     ev = NULL;
-    cudaStreamSynchronize (f);
-    cudaGetLastError ();
+    *sync_f = TRUE; /* by the caller, once the cache is unlocked */
   }
   if (cur != dev)
     cudaSetDevice (cur);
@@ -281,9 +280,18 @@ _tl_cuda_free (void *ptr)
     /* the freeing thread's stream on the block's device, if it has one
      * (a thread without one never queued work there) */
     cudaStream_t f = _tl_cuda_thread_stream (dev);
+    gboolean sync_f = FALSE;
     if (f && f != b->stream) {
-      b->event = record_free_event (c, dev, f);
+      b->event = record_free_event (c, dev, f, &sync_f);
       b->ev_stream = b->event ? f : NULL;
+    }
+    if (sync_f) {
+      /* no event: wait for f before the block can be reused (correct,
+       * slower), without holding every allocation of the device meanwhile */
+      g_mutex_unlock (&c->lock);
+      cudaStreamSynchronize (f);
+      cudaGetLastError ();
+      g_mutex_lock (&c->lock);
     }
     push_free (c, b);
     g_mutex_unlock (&c->lock);

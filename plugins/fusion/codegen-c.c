@@ -16,6 +16,10 @@
 
 #include "fusion-private.h"
 
+/* Bump when the generated C changes (the on-disk kernel cache is keyed on
+ * it). 2: non-finite constants, order-independent domains (2026-11-27). */
+#define FUSION_C_CODEGEN_VERSION 2
+
 static const char prelude[] =
   "#include <math.h>\n#include <stdlib.h>\n#include <string.h>\n"
   "static inline float tl_expf(float x) {\n"
@@ -255,7 +259,10 @@ fusion_c_compile (const FusionProgram *p, GError **error)
   FusionCFunc fn = NULL;
   if (!known) {
     g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "tl-1", "fusion", NULL);
-    g_autofree char *base = g_strdup_printf ("%016" G_GINT64_MODIFIER "x-%08x", h, cpu_tag ());
+    /* the generator's version is part of the name: a kernel compiled by an
+     * older generator is never reused */
+    g_autofree char *base = g_strdup_printf ("%016" G_GINT64_MODIFIER "x-%08x-c%d", h, cpu_tag (),
+                                             FUSION_C_CODEGEN_VERSION);
     g_autofree char *so = g_strdup_printf ("%s/%s.so", dir, base);
     if (!g_file_test (so, G_FILE_TEST_EXISTS)) {
       g_autofree char *cc = find_compiler ();
