@@ -103,6 +103,15 @@ drain (int out_fd, int err_fd, GString *out, GString *err, gint64 deadline)
   return TRUE;
 }
 
+/* A signal that the child raises itself when its code is at fault (a bad
+ * access, an abort, an illegal instruction, a division by zero), as opposed
+ * to one sent from outside (SIGKILL from the OOM killer, SIGTERM, SIGINT). */
+static gboolean
+is_crash_signal (int sig)
+{
+  return sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT || sig == SIGILL || sig == SIGFPE;
+}
+
 static char *
 last_line (const char *s)
 {
@@ -121,9 +130,11 @@ last_line (const char *s)
  *
  * Runs `tl-plugin-scanner MANIFEST` and reads its one-line verdict:
  * "ok" or "skip: REASON" (%TL_PRIV_PROBE_VERDICT). A killed child reads
- * "crashed (signal N: NAME)", one that exits without a verdict "probe failed
- * (exit status N)" (both %TL_PRIV_PROBE_DIED); one that outlives @timeout_s
- * is killed and reads "timed out after N s" (%TL_PRIV_PROBE_TIMED_OUT).
+ * "crashed (signal N: NAME)": %TL_PRIV_PROBE_CRASHED for SIGSEGV, SIGBUS,
+ * SIGABRT, SIGILL and SIGFPE, %TL_PRIV_PROBE_DIED for other signals; one that
+ * exits without a verdict reads "probe failed (exit status N)"
+ * (%TL_PRIV_PROBE_DIED); one that outlives @timeout_s is killed and reads
+ * "timed out after N s" (%TL_PRIV_PROBE_TIMED_OUT).
  *
  * Returns: FALSE when no scanner could be run.
  */
@@ -177,6 +188,8 @@ _tl_priv_probe (const char *manifest_path, double timeout_s, char **reason,
   if (WIFSIGNALED (status)) {
     int sig = WTERMSIG (status);
     *reason = g_strdup_printf ("crashed (signal %d: %s)", sig, g_strsignal (sig));
+    if (is_crash_signal (sig))
+      *outcome = TL_PRIV_PROBE_CRASHED;
     return TRUE;
   }
   g_autofree char *line = g_strstrip (g_strdup (out->str));

@@ -96,7 +96,10 @@ G_GNUC_INTERNAL const char *_tl_priv_did_you_mean (const char *name,
 typedef enum {
   TL_PRIV_PROBE_VERDICT,   /* the scanner said "ok" or "skip: REASON" */
   TL_PRIV_PROBE_TIMED_OUT, /* killed at the timeout */
-  TL_PRIV_PROBE_DIED       /* killed by a signal, or exited without a verdict */
+  TL_PRIV_PROBE_CRASHED,   /* killed by a signal a crash raises (SIGSEGV, SIGBUS,
+                            * SIGABRT, SIGILL, SIGFPE): the plugin's own doing */
+  TL_PRIV_PROBE_DIED       /* killed by another signal (SIGKILL from the OOM
+                            * killer, SIGTERM...), or exited without a verdict */
 } TlPrivProbeOutcome;
 
 /* Probe a manifest in a child process. Returns TRUE and sets *reason to NULL

@@ -227,13 +227,16 @@ probe_plugin (TlRegistry *r, TlPluginInfo *p)
     return;
   }
   p->skip_reason = reason;
-  /* Keep for good only what follows from the plugin's files. Not kept: a
-   * probe killed by a signal or gone without a verdict (the OOM killer, a
-   * resource limit), a verdict that is not final (above). A timeout is kept
-   * a short while, for scans with no longer a timeout (cache.c). */
+  /* Keep for good only what follows from the plugin's files: a verdict that
+   * is final (above), or a crash by a signal the plugin's code raises
+   * (SIGSEGV, SIGABRT...: a plugin that crashes at probe would otherwise be
+   * probed, and dump core, at every start). Not kept: a probe killed by
+   * another signal or gone without a verdict (the OOM killer's SIGKILL, a
+   * resource limit, SIGTERM). A timeout is kept a short while, for scans
+   * with no longer a timeout (cache.c). */
   if (how == TL_PRIV_PROBE_TIMED_OUT)
     _tl_priv_cache_store (r->cache, p->manifest_path, p->library_path, reason, r->probe_timeout);
-  else if (how == TL_PRIV_PROBE_VERDICT && verdict_is_final (reason))
+  else if ((how == TL_PRIV_PROBE_VERDICT && verdict_is_final (reason)) || how == TL_PRIV_PROBE_CRASHED)
     _tl_priv_cache_store (r->cache, p->manifest_path, p->library_path, reason, 0);
   else
     _tl_priv_cache_forget (r->cache, p->manifest_path);

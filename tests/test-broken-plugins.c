@@ -175,6 +175,40 @@ test_timeout_not_kept (void)
   bt_rm_rf (dir);
 }
 
+/* A plugin that crashes at probe (SIGSEGV) crashes every time: the verdict
+ * is cached, and a second scan reuses it without probing (there, no scanner
+ * can run: a probe would trust the manifest and leave the plugin usable). */
+static void
+test_crash_kept (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("tl-test-crash-XXXXXX", NULL);
+  g_autofree char *saved = g_strdup (g_getenv ("XDG_CACHE_HOME"));
+  g_setenv ("XDG_CACHE_HOME", dir, TRUE);
+  g_setenv ("TL_PLUGIN_ALLOW", "crash", TRUE);
+  TlRegistry *r = tl_registry_new (NULL, NULL);
+  g_autofree char *why = g_strdup (tl_plugin_info_skip_reason (tl_registry_find_plugin (r, "crash")));
+  g_assert_nonnull (why);
+  g_assert_true (g_str_has_prefix (why, "crashed (signal 11"));
+  tl_registry_free (r);
+  g_autofree char *none = g_build_filename (dir, "no-such-scanner", NULL);
+  g_setenv ("TL_PLUGIN_SCANNER", none, TRUE);
+  r = tl_registry_new (NULL, NULL);
+  const TlPluginInfo *p = tl_registry_find_plugin (r, "crash");
+  g_assert_cmpstr (tl_plugin_info_skip_reason (p), ==, why);
+  g_assert_cmpint (tl_plugin_info_status (p), ==, TL_PLUGIN_STATUS_SKIPPED);
+  tl_registry_free (r);
+  /* no cache: the missing scanner shows (the manifest is trusted) */
+  g_autofree char *cache = g_build_filename (dir, "tl-1", NULL);
+  bt_rm_rf (cache);
+  r = tl_registry_new (NULL, NULL);
+  g_assert_null (tl_plugin_info_skip_reason (tl_registry_find_plugin (r, "crash")));
+  tl_registry_free (r);
+  g_unsetenv ("TL_PLUGIN_SCANNER");
+  g_unsetenv ("TL_PLUGIN_ALLOW");
+  g_setenv ("XDG_CACHE_HOME", saved, TRUE);
+  bt_rm_rf (dir);
+}
+
 static void
 test_tlhost_list (void)
 {
@@ -291,6 +325,7 @@ main (int argc, char **argv)
   g_test_add_func ("/broken-plugins/undefined-symbol-in-process", test_undefined_symbol_in_process);
   g_test_add_func ("/broken-plugins/init-fails-in-process", test_init_fails_in_process);
   g_test_add_func ("/broken-plugins/timeout-not-kept", test_timeout_not_kept);
+  g_test_add_func ("/broken-plugins/crash-kept", test_crash_kept);
   g_test_add_func ("/broken-plugins/tlhost-list", test_tlhost_list);
   g_test_add_func ("/broken-plugins/tlhost-cli", test_tlhost_cli);
   int rc = g_test_run ();

@@ -346,10 +346,11 @@ test_add_path (void)
   tl_registry_free (r);
 }
 
-/* Verdicts that do not follow from the plugin's files are not kept: a crash
- * (the OOM killer), a dlopen failure (installed libraries), a failed init
- * (the machine). A timeout is kept only for scans with no longer a timeout,
- * and only a while. */
+/* Verdicts that do not follow from the plugin's files are not kept: a death
+ * by SIGKILL (the OOM killer) or without a verdict, a dlopen failure
+ * (installed libraries), a failed init (the machine). A crash by SIGSEGV is
+ * the plugin's own doing: kept. A timeout is kept only for scans with no
+ * longer a timeout, and only a while. */
 static TlRegistry *
 open_transient (double timeout)
 {
@@ -382,6 +383,8 @@ test_cache_transient (void)
       "case \"$1\" in\n"
       "  *thang*) exec sleep 60;;\n"
       "  *tcrash*) kill -SEGV $$;;\n"
+      "  *tkill*) kill -KILL $$;;\n"
+      "  *texit*) exit 0;;\n"
       "  *tdep*) echo 'skip: /x/libtl-tdep.so: dlopen failed: libz9.so: cannot open shared object file';;\n"
       "  *tinit*) echo \"skip: plugin 'tinit': init failed: no device\";;\n"
       "  *tskip*) echo 'skip: bad descriptor';;\n"
@@ -393,26 +396,31 @@ test_cache_transient (void)
   g_autofree char *cache = path_in ("cache-t", NULL);
   g_setenv ("TL_PLUGIN_SCANNER", script, TRUE);
   g_setenv ("XDG_CACHE_HOME", cache, TRUE);
-  const char *ids[] = { "thang", "tcrash", "tdep", "tinit", "tskip", "tok" };
+  const char *ids[] = { "thang", "tcrash", "tkill", "texit", "tdep", "tinit", "tskip", "tok" };
   for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
     write_plugin ("transient", ids[i], "1.0.0", NULL);
 
   TlRegistry *r = open_transient (0.2);
   g_autofree char *l1 = read_log (log);
-  g_assert_cmpuint (count_lines (l1), ==, 6);
+  g_assert_cmpuint (count_lines (l1), ==, 8);
   g_assert_cmpstr (reason_of (r, "thang"), ==, "probe timed out after 0.2 s");
   g_assert_true (g_str_has_prefix (reason_of (r, "tcrash"), "crashed (signal 11"));
+  g_assert_true (g_str_has_prefix (reason_of (r, "tkill"), "crashed (signal 9"));
+  g_assert_cmpstr (reason_of (r, "texit"), ==, "probe failed (exit status 0)");
   g_assert_nonnull (strstr (reason_of (r, "tdep"), "cannot open shared object file"));
   g_assert_nonnull (strstr (reason_of (r, "tinit"), "no device"));
   g_assert_cmpstr (reason_of (r, "tskip"), ==, "bad descriptor");
   g_assert_null (reason_of (r, "tok"));
   tl_registry_free (r);
 
-  /* the same timeout: only the final verdicts and the fresh timeout are reused */
+  /* the same timeout: only the final verdicts (the SIGSEGV crash among
+   * them) and the fresh timeout are reused */
   r = open_transient (0.2);
   g_autofree char *l2 = read_log (log);
-  g_assert_cmpuint (count_lines (l2), ==, 3);
-  g_assert_nonnull (strstr (l2, "tcrash"));
+  g_assert_cmpuint (count_lines (l2), ==, 4);
+  g_assert_null (strstr (l2, "tcrash"));
+  g_assert_nonnull (strstr (l2, "tkill"));
+  g_assert_nonnull (strstr (l2, "texit"));
   g_assert_nonnull (strstr (l2, "tdep"));
   g_assert_nonnull (strstr (l2, "tinit"));
   g_assert_cmpstr (reason_of (r, "thang"), ==, "probe timed out after 0.2 s");
@@ -422,7 +430,7 @@ test_cache_transient (void)
   /* a longer timeout: the timed-out probe is run again */
   r = open_transient (0.4);
   g_autofree char *l3 = read_log (log);
-  g_assert_cmpuint (count_lines (l3), ==, 4);
+  g_assert_cmpuint (count_lines (l3), ==, 5);
   g_assert_nonnull (strstr (l3, "thang"));
   g_assert_cmpstr (reason_of (r, "thang"), ==, "probe timed out after 0.4 s");
   tl_registry_free (r);
@@ -442,7 +450,7 @@ test_cache_transient (void)
   g_assert_true (g_file_set_contents (cfile, old->str, -1, NULL));
   r = open_transient (0.2);
   g_autofree char *l4 = read_log (log);
-  g_assert_cmpuint (count_lines (l4), ==, 4);
+  g_assert_cmpuint (count_lines (l4), ==, 5);
   g_assert_nonnull (strstr (l4, "thang"));
   g_assert_cmpstr (reason_of (r, "thang"), ==, "probe timed out after 0.2 s");
   tl_registry_free (r);

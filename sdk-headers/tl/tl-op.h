@@ -87,7 +87,8 @@ typedef struct _TlOpDef {
   /* Shape/dtype inference: fill out[0..n_outputs-1]. For n_outputs == -1 ops,
    * `max_out` is the capacity and the op returns the count through *n_out.
    * Must validate inputs and attrs and report bad ones as TL_ERROR_SHAPE /
-   * TL_ERROR_INVALID_ARGUMENT. (required) */
+   * TL_ERROR_INVALID_ARGUMENT (an input dtype the op has no kernel for may be
+   * reported as TL_ERROR_UNSUPPORTED instead). (required) */
   gboolean (*infer)(const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out,
                     GError **error);
   /* CPU kernel: inputs may be non-contiguous views only if the op declares

@@ -89,6 +89,24 @@ print_prefixed (const char *prefix, GPtrArray *lines)
     printf ("%s%s\n", prefix, (const char *) lines->pdata[i]);
 }
 
+/* The verdict records a check's child writes last (tlc_run). */
+static const char *const verdicts[] = { "\nD ok\n", "\nD failed\n" };
+#define TAIL_MAX 16
+
+static void
+keep_tail (char *tail, gsize *tail_len, const char *chunk, gsize n)
+{
+  if (n >= TAIL_MAX) {
+    memcpy (tail, chunk + n - TAIL_MAX, TAIL_MAX);
+    *tail_len = TAIL_MAX;
+    return;
+  }
+  gsize keep = MIN (*tail_len, TAIL_MAX - n);
+  memmove (tail, tail + *tail_len - keep, keep);
+  memcpy (tail + keep, chunk, n);
+  *tail_len = keep + n;
+}
+
 void
 tlc_run (TlcSuite *s, const char *name, TlcCheckFunc fn, const TlComponentInfo *ci)
 {
@@ -118,11 +136,18 @@ tlc_run (TlcSuite *s, const char *name, TlcCheckFunc fn, const TlComponentInfo *
     if (!ok)
       emit ('F', error ? error->message : "failed (no message)");
     fflush (NULL);
+    /* the verdict record, last: without it the check did not finish (the
+     * plugin called exit(), even exit(0), or a sanitizer ended it) */
+    emit ('D', ok ? "ok" : "failed");
     _exit (ok ? 0 : 1);
   }
   close (fds[1]);
 
   GString *buf = g_string_new (NULL);
+  /* the stream's last bytes, after a virtual newline at its start: where
+   * the verdict record is, even when the rest is cut at 1 MiB */
+  char tail[TAIL_MAX] = "\n";
+  gsize tail_len = 1;
   gint64 deadline = g_get_monotonic_time () + (gint64) (s->timeout * G_USEC_PER_SEC);
   gboolean timed_out = FALSE;
   for (;;) {
@@ -145,6 +170,7 @@ tlc_run (TlcSuite *s, const char *name, TlcCheckFunc fn, const TlComponentInfo *
       break;
     if (buf->len < 1 << 20)
       g_string_append_len (buf, chunk, n);
+    keep_tail (tail, &tail_len, chunk, (gsize) n);
   }
   close (fds[0]);
   int status = 0;
@@ -157,6 +183,12 @@ tlc_run (TlcSuite *s, const char *name, TlcCheckFunc fn, const TlComponentInfo *
   g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) fails = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *skip = NULL;
+  gboolean done = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (verdicts); i++) {
+    gsize len = strlen (verdicts[i]);
+    if (tail_len >= len && memcmp (tail + tail_len - len, verdicts[i], len) == 0)
+      done = TRUE;
+  }
   g_auto (GStrv) lines = g_strsplit (buf->str, "\n", -1);
   g_string_free (buf, TRUE);
   for (guint i = 0; lines[i]; i++) {
@@ -190,12 +222,13 @@ tlc_run (TlcSuite *s, const char *name, TlcCheckFunc fn, const TlComponentInfo *
     ok = FALSE;
     g_ptr_array_add (fails, g_strdup_printf ("crashed: signal %d (%s)", WTERMSIG (status),
                                              g_strsignal (WTERMSIG (status))));
-  } else if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+  } else if (!done) {
     ok = FALSE;
     /* no verdict: the plugin exited, or a sanitizer ended the check */
-    if (fails->len == 0)
-      g_ptr_array_add (fails, g_strdup_printf ("crashed: exited with status %d without a verdict",
-                                               WIFEXITED (status) ? WEXITSTATUS (status) : -1));
+    g_ptr_array_add (fails, g_strdup_printf ("crashed: exited with status %d without a verdict",
+                                             WIFEXITED (status) ? WEXITSTATUS (status) : -1));
+  } else if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+    ok = FALSE;
   }
   if (ok && warns->len > 0 && s->fatal_warnings)
     ok = FALSE;

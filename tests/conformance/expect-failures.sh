@@ -5,7 +5,9 @@
 # (killed at the timeout), an unknown plugin id (exit 2), an op that
 # declares TL_OP_SAME_BYTES but changes the bytes (only that check fails),
 # the components of broken-contracts, each breaking one documented contract
-# (only the check of that contract fails for each), and a check that skips
+# (only the check of that contract fails for each; a check that ends with
+# exit(0) is not a pass; an op refusing another dtype with
+# TL_ERROR_UNSUPPORTED, as the built-in ops do, passes), and a check that skips
 # with a warning: "ok ... # SKIP", or "not ok" under --fatal-warnings.
 # TAP output.
 set -u
@@ -13,7 +15,7 @@ builddir=${TL_BUILDDIR:-$(pwd)}
 tlhost="$builddir/hosts/tlhost"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..22"
+echo "1..25"
 n=0
 check () { # description, condition
   n=$((n + 1))
@@ -75,20 +77,33 @@ check "initial values not deterministic in the seed: named" \
   'grep -q "^not ok [0-9]* - $bc.unseeded: initial parameters deterministic in the seed" "$tmp/out" &&
    grep -q "^# two instances with seed 42: the values of parameter .w. differ" "$tmp/out" &&
    grep -q "^ok [0-9]* - $bc.unseeded: builds in train, eval and predict mode" "$tmp/out"'
+check "exit(0) in the middle of a check: no verdict, not a pass" \
+  'grep -A1 "^not ok [0-9]* - $bc.exits: destroy(NULL) is a no-op" "$tmp/out" |
+   grep -q "^# crashed: exited with status 0 without a verdict"'
 check "infer refusing a bad input with another code: named" \
   'grep -q "^not ok [0-9]* - $bc.wrong-code: infer refuses bad inputs" "$tmp/out" &&
-   grep -q "not TL_ERROR_SHAPE or TL_ERROR_INVALID_ARGUMENT: $bc.wrong-code: f32 only" "$tmp/out" &&
+   grep -q "i64.3,4. instead of f32.3,4.: infer failed with TL_ERROR code 6, not TL_ERROR_SHAPE, TL_ERROR_INVALID_ARGUMENT or TL_ERROR_UNSUPPORTED: $bc: f32 only" "$tmp/out" &&
    grep -q "^ok [0-9]* - $bc.wrong-code: gradients match finite differences" "$tmp/out"'
-check "broken contracts: exactly the eight checks of the broken contracts fail" \
+check "infer refusing a bad shape with TL_ERROR_UNSUPPORTED (for dtypes only): named" \
+  'grep -q "^not ok [0-9]* - $bc.unsupported-rank: infer refuses bad inputs" "$tmp/out" &&
+   grep -q "f32.. instead of f32.3,4.: infer failed with TL_ERROR code 7, not TL_ERROR_SHAPE or TL_ERROR_INVALID_ARGUMENT: $bc: no scalars" "$tmp/out"'
+check "infer refusing another dtype with TL_ERROR_UNSUPPORTED, as the built-in ops do: every check passes" \
+  'grep -A1 "^ok [0-9]* - $bc.unsupported-dtype: infer refuses bad inputs with the documented error codes$" "$tmp/out" |
+   grep -q "^# [1-9][0-9]* of [0-9]* malformed input sets refused" &&
+   [ "$(grep -c "^ok [0-9]* - $bc.unsupported-dtype: " "$tmp/out")" -ge 8 ] &&
+   ! grep -q "^not ok [0-9]* - $bc.unsupported-dtype: " "$tmp/out"'
+check "broken contracts: exactly the ten checks of the broken contracts fail" \
   '[ "$(grep "^not ok" "$tmp/out" | sed "s/^not ok [0-9]* - //" | sort | tr "\n" "|")" = \
 "$bc.bad-range: parameter ranges enforced, declared values accepted|\
+$bc.exits: destroy(NULL) is a no-op|\
 $bc.grad-doubler: plan XML round trip|\
 $bc.grad-doubler: valid plan for an MLP on the local cluster|\
 $bc.graph-writer: plan() leaves its graph unchanged|\
 $bc.null-unsafe: destroy(NULL) is a no-op|\
 $bc.train-only: builds in train, eval and predict mode on one parameter store|\
 $bc.unseeded: initial parameters deterministic in the seed|\
-$bc.wrong-code: infer refuses bad inputs as TL_ERROR_SHAPE or INVALID_ARGUMENT|" ]'
+$bc.unsupported-rank: infer refuses bad inputs with the documented error codes|\
+$bc.wrong-code: infer refuses bad inputs with the documented error codes|" ]'
 
 # good.scale has no samples: its op checks skip with a warning
 "$tlhost" conformance good >"$tmp/out" 2>&1

@@ -8,17 +8,26 @@
  *   graph-writer  planner: plan() adds an output to the graph it was only
  *                 to inspect;
  *   null-unsafe   planner: destroy(NULL) dereferences NULL;
+ *   exits         planner: destroy(NULL) calls exit(0) (a check ended
+ *                 without a verdict: not a pass, whatever the status);
  *   bad-range     planner: its parameter "stages" declares min 10, max 1,
  *                 so neither declared bound can be set explicitly;
  *   train-only    model: builds the train graph only (eval, predict fail);
  *   unseeded      model: overwrites its weight with values that depend on
  *                 how many instances the process created, not on the seed;
  *   wrong-code    op: y = 2x (f32); infer refuses other dtypes with
- *                 TL_ERROR_UNSUPPORTED instead of TL_ERROR_SHAPE or
- *                 TL_ERROR_INVALID_ARGUMENT.
+ *                 TL_ERROR_IO instead of TL_ERROR_SHAPE,
+ *                 TL_ERROR_INVALID_ARGUMENT or TL_ERROR_UNSUPPORTED;
+ *   unsupported-rank  op: y = 2x; infer refuses a rank-0 input with
+ *                 TL_ERROR_UNSUPPORTED, which tl-op.h allows for a dtype
+ *                 only (a shape is TL_ERROR_SHAPE / INVALID_ARGUMENT);
+ *   unsupported-dtype op: y = 2x (f32); infer refuses other dtypes with
+ *                 TL_ERROR_UNSUPPORTED as the built-in ops do. It breaks
+ *                 nothing: the control, every check of it passes.
  *
  * Partly after the review mutant (planner doubling gradients, model
  * building the train graph only). */
+#include <stdlib.h>
 #include <tl/tl.h>
 
 /* --- planners --------------------------------------------------------------- */
@@ -46,6 +55,15 @@ static void
 pl_destroy_unsafe (TlPlanner *p)
 {
   p->magic = 0;
+  g_free (p);
+}
+
+/* The contract break of "exits": the process ends, with status 0. */
+static void
+pl_destroy_exiting (TlPlanner *p)
+{
+  if (!p)
+    exit (0);
   g_free (p);
 }
 
@@ -98,6 +116,11 @@ static const TlPlannerDef graph_writer = {
 
 static const TlPlannerDef null_unsafe = {
   TL_TABLE_INIT (TlPlannerDef), .create = pl_create, .destroy = pl_destroy_unsafe, .plan = pl_plan,
+  .apply = pl_apply,
+};
+
+static const TlPlannerDef exits = {
+  TL_TABLE_INIT (TlPlannerDef), .create = pl_create, .destroy = pl_destroy_exiting, .plan = pl_plan,
   .apply = pl_apply,
 };
 
@@ -191,23 +214,53 @@ static const TlModelDef unseeded = {
   .get_extension = m_extension,
 };
 
-/* --- op wrong-code: y = 2x ------------------------------------------------------ */
+/* --- ops wrong-code, unsupported-rank, unsupported-dtype: y = 2x ---------------- */
 
+/* y = 2x for f32 inputs of any shape; refuses another dtype with @dtype_code,
+ * and a rank-0 input with @rank0_code unless it is 0. */
 static gboolean
-twice_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out, GError **error)
+twice_infer_with (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out,
+                  TlErrorCode dtype_code, TlErrorCode rank0_code, GError **error)
 {
   if (call->n_inputs != 1 || max_out < 1) {
-    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "broken-contracts.wrong-code: expects one input");
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "broken-contracts: expects one input");
     return FALSE;
   }
   if (call->inputs[0].dtype != TL_DTYPE_F32) {
-    /* The contract break: bad inputs are TL_ERROR_SHAPE or TL_ERROR_INVALID_ARGUMENT. */
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "broken-contracts.wrong-code: f32 only");
+    g_set_error (error, TL_ERROR, dtype_code, "broken-contracts: f32 only");
+    return FALSE;
+  }
+  if (call->inputs[0].ndim == 0 && rank0_code != 0) {
+    g_set_error (error, TL_ERROR, rank0_code, "broken-contracts: no scalars");
     return FALSE;
   }
   out[0] = call->inputs[0];
   *n_out = 1;
   return TRUE;
+}
+
+/* The contract break of "wrong-code": another dtype is no I/O error. */
+static gboolean
+twice_infer (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out, GError **error)
+{
+  return twice_infer_with (call, out, max_out, n_out, TL_ERROR_IO, 0, error);
+}
+
+/* The contract break of "unsupported-rank": TL_ERROR_UNSUPPORTED is for a
+ * dtype the op has no kernel for, not for a shape. */
+static gboolean
+twice_infer_rank (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out,
+                  GError **error)
+{
+  return twice_infer_with (call, out, max_out, n_out, TL_ERROR_UNSUPPORTED, TL_ERROR_UNSUPPORTED, error);
+}
+
+/* "unsupported-dtype", sound: the built-in ops' pattern (core/ops/matmul.c). */
+static gboolean
+twice_infer_dtype (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out,
+                   GError **error)
+{
+  return twice_infer_with (call, out, max_out, n_out, TL_ERROR_UNSUPPORTED, 0, error);
 }
 
 static gboolean
@@ -264,14 +317,41 @@ static const TlOpDef wrong_code = {
   .get_extension = twice_extension,
 };
 
+static const TlOpDef unsupported_rank = {
+  TL_TABLE_INIT (TlOpDef),
+  .name = "broken-contracts.unsupported-rank",
+  .flags = TL_OP_ELEMENTWISE | TL_OP_MEMORY_BOUND,
+  .n_inputs = 1,
+  .n_outputs = 1,
+  .infer = twice_infer_rank,
+  .forward_cpu = twice_forward,
+  .backward = twice_backward,
+  .get_extension = twice_extension,
+};
+
+static const TlOpDef unsupported_dtype = {
+  TL_TABLE_INIT (TlOpDef),
+  .name = "broken-contracts.unsupported-dtype",
+  .flags = TL_OP_ELEMENTWISE | TL_OP_MEMORY_BOUND,
+  .n_inputs = 1,
+  .n_outputs = 1,
+  .infer = twice_infer_dtype,
+  .forward_cpu = twice_forward,
+  .backward = twice_backward,
+  .get_extension = twice_extension,
+};
+
 static const TlComponent components[] = {
   { TL_COMPONENT_PLANNER, 0, "grad-doubler", &grad_doubler },
   { TL_COMPONENT_PLANNER, 0, "graph-writer", &graph_writer },
   { TL_COMPONENT_PLANNER, 0, "null-unsafe", &null_unsafe },
+  { TL_COMPONENT_PLANNER, 0, "exits", &exits },
   { TL_COMPONENT_PLANNER, 0, "bad-range", &bad_range },
   { TL_COMPONENT_MODEL, 0, "train-only", &train_only },
   { TL_COMPONENT_MODEL, 0, "unseeded", &unseeded },
   { TL_COMPONENT_OP, 0, "wrong-code", &wrong_code },
+  { TL_COMPONENT_OP, 0, "unsupported-rank", &unsupported_rank },
+  { TL_COMPONENT_OP, 0, "unsupported-dtype", &unsupported_dtype },
   { 0, 0, NULL, NULL },
 };
 
