@@ -28,7 +28,7 @@ static const char prelude[] =
   "  float r = xc - n * 0.693359375f + n * 2.12194440e-4f, p = 1.9875691500e-4f;\n"
   "  p = p * r + 1.3981999507e-3f; p = p * r + 8.3334519073e-3f; p = p * r + 4.1665795894e-2f;\n"
   "  p = p * r + 1.6666665459e-1f; p = p * r + 5.0000001201e-1f; p = p * r * r + r + 1.0f;\n"
-  "  int ti, bits; float s; memcpy(&ti, &t, 4); bits = (ti - 0x4B400000 + 126) * (1 << 23);\n"
+  "  int ti, bits; float s; memcpy(&ti, &t, 4); bits = (int) ((unsigned) (ti - 0x4B400000 + 126) << 23);\n"
   "  memcpy(&s, &bits, 4); float y = p * s * 2.0f; y = x < -86.6f ? 0.0f : y;\n"
   "  return x > 88.72f ? (float) INFINITY : y; }\n"
   "static inline float tl_erff(float x) {\n"

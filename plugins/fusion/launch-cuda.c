@@ -167,9 +167,9 @@ gboolean
 fusion_cuda_run (const FusionProgram *p, TlTensor *const *in, TlTensor *const *out, void *stream,
                  GError **error)
 {
-#ifdef FUSION_CUDA
   if (!fusion_cuda_has_work (p))
     return TRUE; /* empty domain: nothing to launch (like the CPU paths) */
+#ifdef FUSION_CUDA
   if (!cu_load ()) {
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "fusion: the CUDA driver (libcuda.so.1) is not available");
     return FALSE;
@@ -191,7 +191,6 @@ fusion_cuda_run (const FusionProgram *p, TlTensor *const *in, TlTensor *const *o
   return cu_check (cu.launch_kernel (l->fn, grid, 1, 1, block, 1, 1, 0, stream, args, NULL), "cuLaunchKernel",
                    error);
 #else
-  (void) p;
   (void) in;
   (void) out;
   (void) stream;

@@ -40,7 +40,9 @@ tl_expf_approx (float x)
   int32_t ti, bits;
   float s;
   memcpy (&ti, &t, 4);
-  bits = (ti - 0x4B400000 + 126) * (1 << 23); /* 2^(n-1) */
+  /* 2^(n-1); unsigned: for a NaN x the exponent field is garbage (the
+   * result is NaN anyway) and a signed shift would overflow */
+  bits = (int32_t) ((uint32_t) (ti - 0x4B400000 + 126) << 23);
   memcpy (&s, &bits, 4);
   float y = p * s * 2.0f;
   y = x < -86.6f ? 0.0f : y;
