@@ -438,9 +438,37 @@ check_config (const TlTrainConfig *cfg, GError **error)
 
 /* A stop request: last.safetensors (rank 0, when `save`), then
  * TL_ERROR_CANCELLED. Data-parallel, every rank gets here at the same step. */
-static gboolean
-stop_here (Trainer *t, gboolean save, GError **error)
+/* Set once a data-parallel run stopped at a step every rank agreed on
+ * (read by tlhost through _tl_train_stop_agreed()). */
+static gint stop_agreed;
+
+TL_API gboolean _tl_train_stop_agreed (void);
+
+/**
+ * _tl_train_stop_agreed:
+ *
+ * Exported for tlhost alone (declared again in hosts/tlhost-util.h), like
+ * _tl_escape_short: not part of the SDK. Under mpirun, tlhost ends the job
+ * on a rank's own stop (its peers could wait for it in a collective) but
+ * not on a stop tl_train agreed with every rank (all of them return
+ * TL_ERROR_CANCELLED after the same step).
+ *
+ * Returns: whether a training run of this process stopped at a step every
+ * rank agreed on.
+ */
+gboolean
+_tl_train_stop_agreed (void)
 {
+  return g_atomic_int_get (&stop_agreed) != 0;
+}
+
+/* Ends the run with TL_ERROR_CANCELLED after writing last.safetensors
+ * (save); agreed: every rank stops here (data-parallel). */
+static gboolean
+stop_here (Trainer *t, gboolean save, gboolean agreed, GError **error)
+{
+  if (agreed)
+    g_atomic_int_set (&stop_agreed, 1);
   if (save && !save_last (t, error))
     return FALSE;
   g_set_error (error, TL_ERROR, TL_ERROR_CANCELLED, "training interrupted at step %" G_GINT64_FORMAT,
@@ -469,7 +497,7 @@ train_loop (Trainer *t, GError **error)
       /* data-parallel, a rank's stop request travels with the step's loss
        * (below): every rank stops after the same step */
       if (stop_requested && !dp)
-        return stop_here (t, TRUE, error);
+        return stop_here (t, TRUE, FALSE, error);
       gint64 k = t->opt_step * accum + a; /* micro-batch index */
       epoch_order (t, k / t->spe);
       gint64 j = k % t->spe;
@@ -519,7 +547,7 @@ train_loop (Trainer *t, GError **error)
       if (!_tl_priv_dp_reduce (&t->dp, t->n, grads, &step_loss, &halt, error))
         return FALSE;
       if (halt)
-        return stop_here (t, TRUE, error);
+        return stop_here (t, TRUE, TRUE, error);
       if (!isfinite (step_loss)) {
         g_set_error (error, TL_ERROR, TL_ERROR_NUMERIC,
                      "train: the loss is %g at step %" G_GINT64_FORMAT, step_loss, t->opt_step + 1);
@@ -574,7 +602,7 @@ train_loop (Trainer *t, GError **error)
     /* data-parallel, a stop asked by any rank: the evaluation of this step
      * is complete on every rank, so the last checkpoint is this step's */
     if (dp && halt)
-      return stop_here (t, TRUE, error);
+      return stop_here (t, TRUE, TRUE, error);
     gboolean at_ckpt =
         cfg->checkpoint_every > 0 ? t->opt_step - last_ckpt >= cfg->checkpoint_every : at_eval;
     if (at_ckpt || stop || t->opt_step == t->total) {

@@ -330,14 +330,13 @@ tlhost_cmd_run (int argc, char **argv)
       if (root)
         fprintf (stderr, "interrupted; outputs written so far are in %s\n", tl_job_output_dir (job));
       /* Under mpirun a stop inside training is agreed (tl_train carries it
-       * in its per-step allreduce): every rank returns "training
-       * interrupted at step N" after the same step, rank 0 once it has
-       * written last.safetensors, and exits normally; aborting would only
-       * risk killing rank 0 while it writes. A stop elsewhere (between
-       * tasks, in an evaluate task) is this rank's alone: its peers go on
-       * and could wait for it in a collective until TL_COMM_TIMEOUT, so it
-       * ends the job. */
-      if (tl_comm_size (comm) > 1 && !strstr (error->message, "training interrupted at step ")) {
+       * in its per-step allreduce): every rank returns TL_ERROR_CANCELLED
+       * after the same step, rank 0 once it has written last.safetensors,
+       * and exits normally; aborting would only risk killing rank 0 while
+       * it writes. A stop elsewhere (between tasks, in an evaluate task)
+       * is this rank's alone: its peers go on and could wait for it in a
+       * collective until TL_COMM_TIMEOUT, so it ends the job. */
+      if (tl_comm_size (comm) > 1 && !_tl_train_stop_agreed ()) {
         g_autofree char *msg = g_strdup_printf ("run: interrupted (%s); ending every rank",
                                                 error->message);
         tl_comm_abort (comm, status, msg);
