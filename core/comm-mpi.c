@@ -11,7 +11,8 @@
  * a watchdog thread: an operation that has not completed after
  * TL_COMM_TIMEOUT seconds (default 300, 0 disables) prints
  *   tl: rank R of N: mpi OP did not complete within S s (TL_COMM_TIMEOUT) ...
- * and calls MPI_Abort, which ends every rank.
+ * and calls MPI_Abort, which ends every rank (below MPI_THREAD_MULTIPLE
+ * it exits alone and mpirun ends the others).
  */
 #include "config.h"
 

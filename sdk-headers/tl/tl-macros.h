@@ -65,8 +65,10 @@ typedef struct {
 #define TL_MAX_DIMS 8
 
 /* Compile-time checks that keep released struct layouts (C11 and C++11).
- * The SDK headers and their macros (TL_TABLE_INIT, TL_TABLE_HAS,
- * TL_PLUGIN_DEFINE) compile as C11 and as C++11 or later, -pedantic: see
+ * The SDK headers compile alone as C11 and as C++11 or later, -pedantic;
+ * TL_TABLE_INIT and TL_PLUGIN_DEFINE need designated initialisers (C11,
+ * C++20, or a C++ compiler's extension), TL_TABLE_INIT_POSITIONAL and
+ * TL_PLUGIN_DEFINE_POSITIONAL work in strict C++11: see
  * tests/test-headers.sh. */
 #ifdef __cplusplus
 #define TL_STATIC_ASSERT(cond, msg) static_assert(cond, msg)

@@ -87,7 +87,10 @@ TL_API const TlComponentInfo *tl_registry_find_component(const TlRegistry *r, co
 TL_API const void *tl_registry_load_component(TlRegistry *r, const TlComponentInfo *ci,
                                               GError **error);
 /* Load a plugin from a path (manifest or .so) outside the search path, as
- * `tlhost conformance PATH` does. The plugin is added to the registry. */
+ * `tlhost conformance PATH` does. The plugin is added to the registry and
+ * shadows every other plugin with its id, whatever their versions (of
+ * several given by path, the latest wins). Returns (transfer none) its info,
+ * or NULL with the reason when it cannot be used. */
 TL_API const TlPluginInfo *tl_registry_add_path(TlRegistry *r, const char *path, GError **error);
 
 TL_API const char *tl_plugin_info_id(const TlPluginInfo *p);

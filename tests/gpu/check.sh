@@ -6,7 +6,8 @@
 #
 # It configures --with-cuda into a build directory, builds what the CUDA
 # tests and the GPU benchmarks need (make -j$(nproc)), runs the CUDA tests
-# (every TESTS entry of tests/cuda.mk and tests/gpu/local.mk: tests/test-cuda,
+# (every TESTS entry of tests/cuda.mk and tests/gpu/local.mk but
+# tests/gpu/test-gpu-check.sh, which runs this script: tests/test-cuda,
 # the CPU/CUDA parity test, the op tests' gradient checks on the device, the
 # NCCL communicator tests, plus tests/test-comm-mpi.sh and tests/test-dp.sh
 # with its real-GPU data-parallel case) and the GPU
@@ -31,7 +32,9 @@
 #   TL_GPU_BENCH_STEPS   timed steps of the training benchmarks (default 50)
 #   TL_GPU_SKIP_BENCH=1  tests only
 #   TL_GPU_TESTS         the tests to run (default: every TESTS entry of
-#                        tests/cuda.mk and tests/gpu/local.mk)
+#                        tests/cuda.mk and tests/gpu/local.mk but
+#                        test-gpu-check.sh, plus test-fusion,
+#                        test-comm-mpi.sh and test-dp.sh)
 #   TL_GPU_MAKE_ALL=1    build `all` too (every plugin), not only what the
 #                        CUDA tests and the GPU benchmarks need
 #   TL_GPU_FORCE_KIT=1   use .gpu-kit/ (tests/gpu/make-kit.sh) even where the
