@@ -438,26 +438,28 @@ check_config (const TlTrainConfig *cfg, GError **error)
 
 /* A stop request: last.safetensors (rank 0, when `save`), then
  * TL_ERROR_CANCELLED. Data-parallel, every rank gets here at the same step. */
-/* Set once a data-parallel run stopped at a step every rank agreed on
- * (read by tlhost through _tl_train_stop_agreed()). */
+/* Set once a data-parallel run stopped at a step every rank agreed on;
+ * cleared by each tl_train (read through tl_train_stop_was_agreed()). */
 static gint stop_agreed;
 
-TL_API gboolean _tl_train_stop_agreed (void);
-
 /**
- * _tl_train_stop_agreed:
+ * tl_train_stop_was_agreed:
  *
- * Exported for tlhost alone (declared again in hosts/tlhost-util.h), like
- * _tl_escape_short: not part of the SDK. Under mpirun, tlhost ends the job
- * on a rank's own stop (its peers could wait for it in a collective) but
- * not on a stop tl_train agreed with every rank (all of them return
- * TL_ERROR_CANCELLED after the same step).
+ * Tells, after tl_train() failed with TL_ERROR_CANCELLED, whether the stop
+ * was agreed by every rank: a data-parallel run carries a stop request in
+ * its per-step loss allreduce, so every rank returns the same error after
+ * the same step (rank 0 having written last.safetensors) and the job can
+ * end normally. FALSE means this process stopped alone (a stop outside the
+ * step loop, or a single-process run): under several ranks its peers go on
+ * and could wait for it in a collective, so it should end the job with
+ * tl_comm_abort(). Process-wide, like tl_trainer_request_stop(); each
+ * tl_train() call clears it when it starts.
  *
- * Returns: whether a training run of this process stopped at a step every
- * rank agreed on.
+ * Returns: whether the last tl_train() of this process stopped at a step
+ *   every rank agreed on
  */
 gboolean
-_tl_train_stop_agreed (void)
+tl_train_stop_was_agreed (void)
 {
   return g_atomic_int_get (&stop_agreed) != 0;
 }
@@ -644,6 +646,7 @@ tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
           const TlTrainConfig *cfg, const TlProgress *progress, TlMetrics *final, GError **error)
 {
   stop_requested = 0;
+  g_atomic_int_set (&stop_agreed, 0);
   if (!check_config (cfg, error))
     return FALSE;
   Trainer t = {0};

@@ -336,7 +336,7 @@ tlhost_cmd_run (int argc, char **argv)
        * it writes. A stop elsewhere (between tasks, in an evaluate task)
        * is this rank's alone: its peers go on and could wait for it in a
        * collective until TL_COMM_TIMEOUT, so it ends the job. */
-      if (tl_comm_size (comm) > 1 && !_tl_train_stop_agreed ()) {
+      if (tl_comm_size (comm) > 1 && !tl_train_stop_was_agreed ()) {
         g_autofree char *msg = g_strdup_printf ("run: interrupted (%s); ending every rank",
                                                 error->message);
         tl_comm_abort (comm, status, msg);

@@ -14,10 +14,6 @@ gboolean tlhost_parse_options (const char *cmd, const char *usage, const char *s
  * cut after 200 bytes. Exported by libtl-1 for tlhost only (core/xml.c).
  * (transfer full) */
 TL_API char *_tl_escape_short (const char *str);
-/* Whether a training run of this process stopped at a step every rank
- * agreed on (data-parallel). Exported by libtl-1 for tlhost only
- * (core/trainer.c). */
-TL_API gboolean _tl_train_stop_agreed (void);
 /* Print "tlhost: MSG" on stderr. */
 void tlhost_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 /* A registry over the default search path; prints its warnings to stderr

@@ -292,6 +292,8 @@ test_resume_bitwise (void)
   g_assert_false (tl_train (b, train, eval, &cfg, &p, NULL, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_CANCELLED);
   g_clear_error (&error);
+  /* one process: the stop is this process's alone */
+  g_assert_false (tl_train_stop_was_agreed ());
   g_assert_cmpint (c.steps, ==, 6);
   tl_model_instance_free (b);
 

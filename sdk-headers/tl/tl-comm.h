@@ -113,6 +113,17 @@ TL_API G_GNUC_NORETURN void tl_comm_abort(TlComm *comm, int code, const char *me
 TL_API void tl_train_config_set_comm(TlTrainConfig *cfg, TlComm *comm);
 TL_API TlComm *tl_train_config_get_comm(const TlTrainConfig *cfg); /* nullable, borrowed */
 
+/* After a tl_train, tl_evaluate or tl_predict failed with
+ * TL_ERROR_CANCELLED: TRUE when every rank stopped after the same training
+ * step (in a data-parallel tl_train a stop asked on any rank travels with
+ * the step's loss allreduce; rank 0 wrote last.safetensors), so each rank
+ * may return normally; FALSE when this process stopped alone (a
+ * single-process run, tl_evaluate, tl_predict): with several ranks, end the
+ * job with tl_comm_abort() so that no peer waits for it in a collective.
+ * Process-wide, like tl_trainer_request_stop(); cleared when tl_train
+ * starts. */
+TL_API gboolean tl_train_stop_was_agreed(void);
+
 TL_END_DECLS
 
 #endif /* TL_COMM_H */
