@@ -17,33 +17,25 @@
 #include "fusion-private.h"
 
 /* Bump when the generated C changes (the on-disk kernel cache is keyed on
- * it). 2: non-finite constants, order-independent domains (2026-11-27). */
-#define FUSION_C_CODEGEN_VERSION 2
+ * it). 2: non-finite constants, order-independent domains (2026-11-27).
+ * 3: the math is tl-math.h's own text (fusion-math-prelude.h) instead of a
+ * copy, and kernels are compiled with -ffp-contract=off. */
+#define FUSION_C_CODEGEN_VERSION 3
 
-static const char prelude[] =
-  "#include <math.h>\n#include <stdlib.h>\n#include <string.h>\n"
-  "static inline float tl_expf(float x) {\n"
-  "  float xc = x < -86.6f ? -86.6f : x; xc = xc > 88.72f ? 88.72f : xc;\n"
-  "  float t = xc * 1.44269504088896341f + 12582912.0f, n = t - 12582912.0f;\n"
-  "  float r = xc - n * 0.693359375f + n * 2.12194440e-4f, p = 1.9875691500e-4f;\n"
-  "  p = p * r + 1.3981999507e-3f; p = p * r + 8.3334519073e-3f; p = p * r + 4.1665795894e-2f;\n"
-  "  p = p * r + 1.6666665459e-1f; p = p * r + 5.0000001201e-1f; p = p * r * r + r + 1.0f;\n"
-  "  int ti, bits; float s; memcpy(&ti, &t, 4); bits = (int) ((unsigned) (ti - 0x4B400000 + 126) << 23);\n"
-  "  memcpy(&s, &bits, 4); float y = p * s * 2.0f; y = x < -86.6f ? 0.0f : y;\n"
-  "  return x > 88.72f ? (float) INFINITY : y; }\n"
-  "static inline float tl_erff(float x) {\n"
-  "  float c = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x), x2 = c * c;\n"
-  "  float p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;\n"
-  "  p = x2 * p + -2.10102402082508e-06f; p = x2 * p + -5.69250639462346e-05f;\n"
-  "  p = x2 * p + -7.34990630326855e-04f; p = x2 * p + -2.95459980854025e-03f;\n"
-  "  p = x2 * p + -1.60960333262415e-02f;\n"
-  "  float q = x2 * -1.45660718464996e-05f + -2.13374055278905e-04f;\n"
-  "  q = x2 * q + -1.68282697438203e-03f; q = x2 * q + -7.37332916720468e-03f;\n"
-  "  q = x2 * q + -1.42647390514189e-02f; return c * p / q; }\n"
-  "static inline float tl_tanhf(float x) {\n"
-  "  float a = x < 0.0f ? -x : x, big = 1.0f - 2.0f / (tl_expf(2.0f * a) + 1.0f);\n"
-  "  float r = a < 0.03f ? a * (1.0f - a * a * (1.0f / 3.0f)) : big; return x < 0.0f ? -r : r; }\n"
-  "#define expf(x) tl_expf(x)\n#define erff(x) tl_erff(x)\n#define tanhf(x) tl_tanhf(x)\n"
+/* The generated C needs no tl headers at run time: the prelude carries
+ * tl-math.h as text (fusion_math_prelude, generated at build time from the
+ * SDK header by gen-math-prelude.sh, without its tl-macros.h include; the
+ * TL_BEGIN_DECLS/TL_END_DECLS it uses are defined empty here), then maps the
+ * libm names of the expression templates onto it. The kernels thus compute
+ * exactly what the interpreter computes (interp.c includes tl-math.h). */
+#include "fusion-math-prelude.h"
+
+static const char prelude_head[] =
+  "#include <math.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n"
+  "#define TL_BEGIN_DECLS\n#define TL_END_DECLS\n";
+
+static const char prelude_tail[] =
+  "#define expf(x) tl_expf_approx(x)\n#define erff(x) tl_erff_approx(x)\n#define tanhf(x) tl_tanhf_approx(x)\n"
   "#define rsqrtf(x) (1.0f / sqrtf(x))\n#define TL_INF INFINITY\n#define TL_NAN NAN\n";
 
 static gboolean
@@ -106,7 +98,9 @@ fusion_codegen_c (const FusionProgram *p)
       }
     }
   gint64 cols = p->cols;
-  GString *s = g_string_new (prelude);
+  GString *s = g_string_new (prelude_head);
+  g_string_append (s, fusion_math_prelude);
+  g_string_append (s, prelude_tail);
   g_string_append_printf (s, "/* %u ops, domain %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT ", %u loops per row */\n",
                           n, p->rows, cols, max_level + 1);
   g_string_append (s, "void tl_fused(const float *const *in, float *const *out, long long r0, long long r1) {\n");
@@ -272,8 +266,10 @@ fusion_c_compile (const FusionProgram *p, GError **error)
       gint status = -1;
       g_autofree char *err = NULL;
       if (cc && src && g_mkdir_with_parents (dir, 0755) == 0 && g_file_set_contents (c_path, src, -1, NULL)) {
-        const char *argv[] = { cc, "-O2", "-march=native", "-fopenmp-simd", "-fno-trapping-math", "-shared",
-                               "-fPIC", "-o", tmp_so, c_path, "-lm", NULL };
+        /* -ffp-contract=off: as the interpreter (plugins/fusion/local.mk),
+         * so -march=native's FMA does not change the polynomials' bits */
+        const char *argv[] = { cc, "-O2", "-march=native", "-fopenmp-simd", "-fno-trapping-math", "-ffp-contract=off",
+                               "-shared", "-fPIC", "-o", tmp_so, c_path, "-lm", NULL };
         if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
                           &status, NULL) && status == 0)
           g_rename (tmp_so, so); /* atomic publish */

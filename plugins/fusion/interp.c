@@ -16,8 +16,11 @@
  * are as fast as the unfused kernels' own, so all of the gain comes from the
  * memory traffic the fusion removes (see README.md for the numbers).
  *
- * The math helpers are the ones of the built-in kernels (same polynomials)
- * so fused and unfused results agree to the last bits in most ops. */
+ * The math helpers are the ones of the built-in kernels (<tl/tl-math.h>,
+ * same polynomials) and the library is built with -ffp-contract=off (libtl's
+ * kernels are built for baseline x86-64, which has no FMA), so fused and
+ * unfused results agree to the last bits in most ops on every x86-64 CPU
+ * (an FMA in the AVX-512 clone changed them). */
 #pragma GCC optimize ("no-trapping-math")
 #include <math.h>
 #include <string.h>
@@ -30,8 +33,9 @@
 #define FSIMD
 #endif
 
-/* The loops are cloned for AVX2/FMA and AVX-512 where the compiler and
- * libc support ifuncs (picked at load time), plain SSE2 otherwise. */
+/* The loops are cloned for AVX2 and AVX-512 where the compiler and libc
+ * support ifuncs (picked at load time), plain SSE2 otherwise; no FMA
+ * contraction in any clone (local.mk). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 9
 #define FUSION_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
 #else

@@ -17,13 +17,31 @@ plugins_fusion_libfusion_core_la_SOURCES = \
 	plugins/fusion/launch-cuda.c \
 	plugins/fusion/codegen-c.c \
 	plugins/fusion/fusion.c
-plugins_fusion_libfusion_core_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS) $(OPENMP_CFLAGS)
+nodist_plugins_fusion_libfusion_core_la_SOURCES = plugins/fusion/fusion-math-prelude.h
+# -ffp-contract=off: no a * b + c fused into an FMA, here (the interpreter's
+# AVX-512 clone) nor in the compiled kernels (codegen-c.c passes it too), so
+# both paths compute tl-math.h's polynomials to the same bits on every CPU.
+plugins_fusion_libfusion_core_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS) $(OPENMP_CFLAGS) -ffp-contract=off
 # NVRTC is loaded with dlopen at run time: no CUDA headers or libraries here.
 FUSION_CUDA_DEFS =
 if HAVE_CUDA
 FUSION_CUDA_DEFS += -DFUSION_CUDA=1
 endif
-plugins_fusion_libfusion_core_la_CPPFLAGS = $(AM_CPPFLAGS) $(FUSION_CUDA_DEFS)
+plugins_fusion_libfusion_core_la_CPPFLAGS = $(AM_CPPFLAGS) $(FUSION_CUDA_DEFS) -I$(top_builddir)/plugins/fusion
+
+# The compiled CPU path's kernels get the SDK's tl-math.h as text (the run-time
+# compiler may have no SDK headers): generated into the build tree, never
+# distributed, so tl-math.h is the only source of the fast float math.
+BUILT_SOURCES += plugins/fusion/fusion-math-prelude.h
+CLEANFILES += plugins/fusion/fusion-math-prelude.h
+dist_noinst_SCRIPTS += plugins/fusion/gen-math-prelude.sh
+plugins/fusion/fusion-math-prelude.h: $(top_srcdir)/sdk-headers/tl/tl-math.h $(top_srcdir)/plugins/fusion/gen-math-prelude.sh
+	$(AM_V_GEN)$(MKDIR_P) plugins/fusion && \
+	$(SHELL) $(top_srcdir)/plugins/fusion/gen-math-prelude.sh $(top_srcdir)/sdk-headers/tl/tl-math.h $@
+# explicit, so that building only the library also generates it (through a
+# variable: automake would otherwise replace its compile rule)
+fusion_math_prelude_user = plugins/fusion/libfusion_core_la-codegen-c.lo
+$(fusion_math_prelude_user): plugins/fusion/fusion-math-prelude.h
 
 tlplugin_LTLIBRARIES += plugins/fusion/libtl-fusion.la
 tlplugin_DATA += plugins/fusion/fusion.tlplugin.xml

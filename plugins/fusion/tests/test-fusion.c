@@ -874,8 +874,11 @@ test_nonfinite_constants (void)
     const FusionProgram *p = progs->pdata[0];
     g_autofree char *csrc = fusion_codegen_c (p);
     g_autofree char *cu = fusion_codegen_cuda (p, "tl_fused");
-    g_assert_null (strstr (csrc, "inf"));
-    g_assert_null (strstr (csrc, "nan"));
+    /* the C kernel's own code: its prelude carries tl-math.h, comments too */
+    const char *kernel = strstr (csrc, "void tl_fused(");
+    g_assert_nonnull (kernel);
+    g_assert_null (strstr (kernel, "inf"));
+    g_assert_null (strstr (kernel, "nan"));
     g_assert_null (strstr (cu, "inf"));
     g_assert_null (strstr (cu, "nan"));
     g_autoptr (TlTensor) xt = rand_tensor (&rng, 2, shape, -2, 2);
@@ -912,6 +915,149 @@ test_nonfinite_constants (void)
   }
   if (!cc || !nvrtc)
     g_test_skip (!cc ? "no C compiler: compiled CPU kernel not checked" : "NVRTC not available: CUDA kernel not compiled");
+}
+
+/* The generated C compiles with -Wall -Wextra -Wshadow -Werror. */
+static void
+assert_compiles_strictly (const char *cc, const char *csrc)
+{
+  GError *error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("tl-fusion-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *c_path = g_build_filename (dir, "k.c", NULL);
+  g_autofree char *o_path = g_build_filename (dir, "k.o", NULL);
+  g_assert_true (g_file_set_contents (c_path, csrc, -1, &error));
+  g_assert_no_error (error);
+  const char *argv[] = { cc, "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wshadow", "-Werror", "-fopenmp-simd",
+                         "-fno-trapping-math", "-ffp-contract=off", "-c", "-o", o_path, c_path, NULL };
+  g_autofree char *err = NULL;
+  gint status = -1;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                               &status, &error));
+  g_assert_no_error (error);
+  if (status != 0)
+    g_test_message ("cc -Wall -Wextra -Werror: %s", err);
+  g_assert_cmpint (status, ==, 0);
+  g_unlink (o_path);
+  g_unlink (c_path);
+  g_rmdir (dir);
+}
+
+/* The compiled kernels' math is tl-math.h's own text (gen-math-prelude.sh),
+ * not a copy that could drift: the generated C contains the header verbatim
+ * (less its tl-macros.h include), compiles cleanly with -Wall -Wextra
+ * -Werror (tl-math.h's unused static inline functions included), and the
+ * compiled kernel of exp, tanh, sigmoid, gelu (erf), their gradients and
+ * rsqrt gives the interpreter's bits on edge inputs: NaN, +-inf, +-100,
+ * +-1e-8, the polynomials' clamp and switch points, denormals. */
+static void
+test_math_prelude (void)
+{
+  static const char *const unary[] = { "exp", "tanh", "sigmoid", "gelu", "rsqrt" };
+  static const char *const binary[] = { "gelu_grad", "sigmoid_grad", "tanh_grad" };
+  static const float edges[] = {
+    NAN, -NAN, INFINITY, -INFINITY, -100.0f, 100.0f, 1e-8f, -1e-8f, 0.0f, -0.0f, 88.72f, 88.73f, 88.7f,
+    -86.6f, -86.61f, -87.5f, 0.03f, -0.03f, 0.0299f, 4.0f, -4.0f, 4.01f, 1e30f, -1e30f, 1e-40f, -1e-40f,
+    1.0f, -1.0f, 0.5f, 44.0f, -44.0f, 9.0f, -9.0f,
+  };
+  const gint64 n = 67; /* a vector body and a scalar tail */
+  TlRng rng;
+  tl_rng_init (&rng, 11, 0);
+  TlGraph *g = tl_graph_new ();
+  gint64 shape[2] = { 1, n };
+  TlValue *x = tl_graph_input (g, "x", TL_DTYPE_F32, 2, shape);
+  guint n_ops = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (unary); i++) {
+    g_autofree char *name = g_strdup_printf ("y%u", n_ops++);
+    tl_graph_set_output (g, name, tl_graph_op (g, unary[i], 1, &x, NULL));
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (binary); i++) {
+    g_autofree char *name = g_strdup_printf ("y%u", n_ops++);
+    TlValue *xx[] = { x, x };
+    tl_graph_set_output (g, name, tl_graph_op (g, binary[i], 2, xx, NULL));
+  }
+  GError *error = NULL;
+  g_assert_true (tl_graph_take_error (g, &error));
+  g_assert_no_error (error);
+  TlGraph *f = fuse_copy (g, "stitch", NULL);
+  g_autoptr (GPtrArray) progs = g_ptr_array_new_with_free_func ((GDestroyNotify) fusion_program_free);
+  collect_programs (f, progs);
+  g_assert_cmpuint (progs->len, ==, 1);
+  const FusionProgram *p = progs->pdata[0];
+  g_assert_cmpuint (p->n_out, ==, n_ops);
+
+  /* the header's text, verbatim */
+  g_autofree char *csrc = fusion_codegen_c (p);
+  g_assert_nonnull (csrc);
+  g_autofree char *hpath = g_build_filename (TL_SRCDIR, "sdk-headers", "tl", "tl-math.h", NULL);
+  g_autofree char *header = NULL;
+  g_assert_true (g_file_get_contents (hpath, &header, NULL, &error));
+  g_assert_no_error (error);
+  const char *inc = "#include <tl/tl-macros.h>\n";
+  char *at = strstr (header, inc);
+  g_assert_nonnull (at);
+  memmove (at, at + strlen (inc), strlen (at + strlen (inc)) + 1);
+  g_assert_nonnull (strstr (csrc, header));
+  g_assert_null (strstr (csrc, "#include <tl/"));
+
+  g_autofree char *cc = g_find_program_in_path ("cc");
+  if (!cc) {
+    g_test_skip ("no C compiler: the compiled CPU path is not available");
+  } else {
+    /* warning-free, unused static inline functions and all; also with
+     * reductions and a row buffer */
+    assert_compiles_strictly (cc, csrc);
+    TlGraph *lg = build_pattern (PAT_GELU_LN, 4, 40, &rng);
+    TlGraph *lf = fuse_copy (lg, "stitch", NULL);
+    g_autoptr (GPtrArray) lprogs = g_ptr_array_new_with_free_func ((GDestroyNotify) fusion_program_free);
+    collect_programs (lf, lprogs);
+    g_assert_cmpuint (lprogs->len, >, 0);
+    for (guint i = 0; i < lprogs->len; i++) {
+      g_autofree char *lsrc = fusion_codegen_c (lprogs->pdata[i]);
+      g_assert_nonnull (lsrc);
+      assert_compiles_strictly (cc, lsrc);
+    }
+    tl_graph_unref (lf);
+    tl_graph_unref (lg);
+
+    /* the interpreter's bits */
+    g_autoptr (TlTensor) xt = rand_tensor (&rng, 2, shape, -10, 10);
+    float *xd = tl_tensor_data (xt);
+    memcpy (xd, edges, sizeof edges);
+    TlTensor *in[] = { xt };
+    TlTensor *ref[G_N_ELEMENTS (unary) + G_N_ELEMENTS (binary)], *got[G_N_ELEMENTS (ref)];
+    float *op[G_N_ELEMENTS (ref)];
+    for (guint o = 0; o < n_ops; o++) {
+      ref[o] = tl_tensor_new (TL_DTYPE_F32, 2, shape, NULL);
+      got[o] = tl_tensor_new (TL_DTYPE_F32, 2, shape, NULL);
+      op[o] = tl_tensor_data (got[o]);
+    }
+    g_assert_true (fusion_program_run (p, in, ref, &error));
+    g_assert_no_error (error);
+    FusionCFunc fn = fusion_c_compile (p, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (fn);
+    const float *ip[] = { xd };
+    fn (ip, op, 0, p->rows);
+    for (guint o = 0; o < n_ops; o++) {
+      const float *r = tl_tensor_const_data (ref[o]), *v = tl_tensor_const_data (got[o]);
+      for (gint64 i = 0; i < n; i++) {
+        guint32 rb, vb;
+        memcpy (&rb, &r[i], 4);
+        memcpy (&vb, &v[i], 4);
+        if (rb != vb && !(isnan (r[i]) && isnan (v[i])))
+          g_test_message ("output %u, x = %.9g: interpreter %.9g (0x%08x), compiled %.9g (0x%08x)", o,
+                          (double) xd[i], (double) r[i], rb, (double) v[i], vb);
+        g_assert_cmpint (isnan (r[i]), ==, isnan (v[i]));
+        if (!isnan (r[i]))
+          g_assert_cmphex (rb, ==, vb);
+      }
+      tl_tensor_unref (ref[o]);
+      tl_tensor_unref (got[o]);
+    }
+  }
+  tl_graph_unref (f);
+  tl_graph_unref (g);
 }
 
 /* Empty domains: the launch shape is never a 0-block grid, and the CUDA run
@@ -1033,6 +1179,7 @@ main (int argc, char **argv)
   g_test_add_func ("/fusion/cuda-codegen", test_cuda_codegen);
   g_test_add_func ("/fusion/cuda-long-rows", test_cuda_long_rows);
   g_test_add_func ("/fusion/nonfinite-constants", test_nonfinite_constants);
+  g_test_add_func ("/fusion/math-prelude", test_math_prelude);
   g_test_add_func ("/fusion/cuda-empty", test_cuda_empty);
   g_test_add_func ("/fusion/cuda-run", test_cuda_run);
   return g_test_run ();
