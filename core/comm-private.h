@@ -47,6 +47,11 @@ struct _TlComm {
   /* device_buffers backends: the CUDA device index of their buffers (-1:
    * any; route() checks tensors against it). */
   int device_index;
+  /* TL_COMM_CHECK (set by tl_comm_new*, the same on every rank): each
+   * public collective first compares a descriptor of itself across the
+   * ranks; check_seq counts the collectives checked so far. */
+  gboolean check;
+  gint64 check_seq;
 };
 
 /* comm.c: TL_COMM_TIMEOUT in seconds (default 300; 0: no limit). */

@@ -290,27 +290,38 @@ _tl_priv_comm_host_new (gboolean over_mpi, GError **error)
 #endif
 }
 
-/**
- * tl_comm_new:
- * @backend: (nullable): "single", "mpi" or "nccl"; NULL chooses like
- *   tl_comm_new_from_env()
- * @error: return location for a #GError
- *
- * Creates a communicator. "mpi" initialises MPI when the program has not
- * (and finalises it at exit); TL_ERROR_UNSUPPORTED when libtl was built
- * without that backend. "nccl" (CUDA tensors; CPU tensors go over mpi or
- * single) is set up over MPI when the process was launched by mpirun, else
- * as one rank; every rank fails with the same message when one cannot take
- * part (no CUDA device, NCCL not built, NCCL refused: TL_ERROR_DEVICE,
- * TL_ERROR_UNSUPPORTED, TL_ERROR_COMM).
- *
- * Returns: (transfer full): the communicator, or NULL on error
- */
-TlComm *
-tl_comm_new (const char *backend, GError **error)
+/* The communicator that carries the checks' descriptors: host memory. */
+static TlComm *
+check_host (TlComm *comm)
 {
-  if (!backend)
-    return tl_comm_new_from_env (error);
+  return comm->backend->device_buffers ? comm->host : comm;
+}
+
+/* Switches TL_COMM_CHECK on a new communicator c (NULL: passed on). With
+ * several ranks they agree (one small allreduce): on when any rank has it
+ * on, so a variable that reached some ranks only cannot make them disagree
+ * on which collectives run. Consumes c on error. */
+static TlComm *
+with_check (TlComm *c, GError **error)
+{
+  if (!c)
+    return NULL;
+  gint32 on = _tl_env_flag ("TL_COMM_CHECK");
+  TlComm *host = check_host (c);
+  if (c->size > 1 && host &&
+      !host->backend->allreduce (host, &on, 1, TL_DTYPE_I32, TL_COMM_MAX, error)) {
+    g_prefix_error (error, "comm %s: TL_COMM_CHECK: ", c->backend->name);
+    tl_comm_free (c);
+    return NULL;
+  }
+  c->check = on != 0;
+  return c;
+}
+
+/* tl_comm_new() for a named backend, without the check's set-up. */
+static TlComm *
+comm_new_named (const char *backend, GError **error)
+{
   if (g_str_equal (backend, "single") || g_str_equal (backend, "mpi"))
     return _tl_priv_comm_host_new (g_str_equal (backend, "mpi"), error);
   if (g_str_equal (backend, "nccl")) {
@@ -326,6 +337,49 @@ tl_comm_new (const char *backend, GError **error)
   g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                "comm: unknown backend \"%s\" (single, mpi, nccl)", backend);
   return NULL;
+}
+
+/* tl_comm_new_from_env() without the check's set-up. */
+static TlComm *
+comm_new_from_env (GError **error)
+{
+  const char *forced = g_getenv ("TL_COMM");
+  if (forced && *forced)
+    return comm_new_named (forced, error);
+  const char *world = mpirun_world_size ();
+  if (!world)
+    return single_new ();
+#ifdef TL_HAVE_MPI
+  return _tl_priv_comm_mpi_new (error);
+#else
+  if (!check_mpirun_without_mpi (world, error))
+    return NULL;
+  return single_new ();
+#endif
+}
+
+/**
+ * tl_comm_new:
+ * @backend: (nullable): "single", "mpi" or "nccl"; NULL chooses like
+ *   tl_comm_new_from_env()
+ * @error: return location for a #GError
+ *
+ * Creates a communicator. "mpi" initialises MPI when the program has not
+ * (and finalises it at exit); TL_ERROR_UNSUPPORTED when libtl was built
+ * without that backend. "nccl" (CUDA tensors; CPU tensors go over mpi or
+ * single) is set up over MPI when the process was launched by mpirun, else
+ * as one rank; every rank fails with the same message when one cannot take
+ * part (no CUDA device, NCCL not built, NCCL refused: TL_ERROR_DEVICE,
+ * TL_ERROR_UNSUPPORTED, TL_ERROR_COMM). TL_COMM_CHECK is read here (see
+ * tl_comm_allreduce()).
+ *
+ * Returns: (transfer full): the communicator, or NULL on error
+ */
+TlComm *
+tl_comm_new (const char *backend, GError **error)
+{
+  return with_check (backend ? comm_new_named (backend, error) : comm_new_from_env (error),
+                     error);
 }
 
 /**
@@ -344,19 +398,7 @@ tl_comm_new (const char *backend, GError **error)
 TlComm *
 tl_comm_new_from_env (GError **error)
 {
-  const char *forced = g_getenv ("TL_COMM");
-  if (forced && *forced)
-    return tl_comm_new (forced, error);
-  const char *world = mpirun_world_size ();
-  if (!world)
-    return single_new ();
-#ifdef TL_HAVE_MPI
-  return _tl_priv_comm_mpi_new (error);
-#else
-  if (!check_mpirun_without_mpi (world, error))
-    return NULL;
-  return single_new ();
-#endif
+  return with_check (comm_new_from_env (error), error);
 }
 
 /**
@@ -418,26 +460,36 @@ tl_comm_size (const TlComm *comm)
 
 /* --- argument checks ----------------------------------------------------------- */
 
+/* The checks of route() that need no device and no peer: t is on the CPU
+ * or a contiguous CUDA tensor. */
+static gboolean
+check_device (const TlComm *comm, const TlTensor *t, const char *what, GError **error)
+{
+  TlDeviceType dev = tl_tensor_device (t);
+  if (dev != TL_DEVICE_CPU && dev != TL_DEVICE_CUDA) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "comm %s: %s of a tensor on device %d",
+                 comm->backend->name, what, (int) dev);
+    return FALSE;
+  }
+  if (dev == TL_DEVICE_CUDA && !tl_tensor_is_contiguous (t)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "comm %s: %s of a non-contiguous CUDA tensor (make it contiguous first)",
+                 comm->backend->name, what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* The communicator that moves t: comm itself, its host communicator (CPU
  * tensors on nccl) or its device communicator (CUDA tensors on mpi and
  * single, made on first use). Borrowed; NULL on error. */
 static TlComm *
 route (TlComm *comm, const TlTensor *t, const char *what, GError **error)
 {
-  TlDeviceType dev = tl_tensor_device (t);
-  if (dev == TL_DEVICE_CPU)
+  if (!check_device (comm, t, what, error))
+    return NULL;
+  if (tl_tensor_device (t) == TL_DEVICE_CPU)
     return comm->backend->device_buffers ? comm->host : comm;
-  if (dev != TL_DEVICE_CUDA) {
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "comm %s: %s of a tensor on device %d",
-                 comm->backend->name, what, (int) dev);
-    return NULL;
-  }
-  if (!tl_tensor_is_contiguous (t)) {
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "comm %s: %s of a non-contiguous CUDA tensor (make it contiguous first)",
-                 comm->backend->name, what);
-    return NULL;
-  }
   TlDevice tdev; /* makes the tensor's GPU current on this thread */
   if (!_tl_priv_tensor_open_device (t, &tdev, error)) {
     g_prefix_error (error, "comm %s: %s: ", comm->backend->name, what);
@@ -538,7 +590,192 @@ divide (void *buf, gint64 n, TlDType dtype, int by)
   }
 }
 
+/* --- the consistency check (TL_COMM_CHECK) ------------------------------------------ */
+
+typedef enum {
+  CHECK_ALLREDUCE = 1,
+  CHECK_BROADCAST,
+  CHECK_ALLGATHER,
+  CHECK_BARRIER
+} CheckKind;
+
+/* The fields of a collective's descriptor; those that do not apply to its
+ * kind are 0. */
+enum {
+  F_MAGIC,   /* CHECK_MAGIC: this layout */
+  F_SEQ,     /* the collective's number on its communicator, from 1 */
+  F_KIND,    /* CheckKind */
+  F_DTYPE,   /* the tensor's TlDType (allgather: in's) */
+  F_COUNT,   /* its number of elements */
+  F_OP,      /* allreduce: the TlCommOp */
+  F_ROOT,    /* broadcast: the root */
+  F_DEVICE,  /* 1: a CUDA tensor */
+  F_REFUSED, /* 1: this rank refused its own arguments; why says why */
+  N_FIELDS
+};
+
+#define CHECK_MAGIC G_GINT64_CONSTANT (0x746c636b00000001) /* "tlck", layout 1 */
+
+typedef struct {
+  gint64 f[N_FIELDS];
+  char why[512 - N_FIELDS * sizeof (gint64)];
+} CheckDesc;
+
+G_STATIC_ASSERT (sizeof (CheckDesc) == 512);
+
+/* A descriptor in words, e.g. "allreduce(f32, 1024 elements, sum)". The
+ * fields come from any rank: every value is range-checked. */
+static char *
+check_describe (const gint64 *f)
+{
+  static const char *const ops[] = { "sum", "mean", "max", "min" };
+  gint64 dt = f[F_DTYPE], n = f[F_COUNT], op = f[F_OP];
+  g_autofree char *type =
+      dt > TL_DTYPE_INVALID && dt < TL_DTYPE_COUNT_
+          ? g_strdup_printf ("%s%s", tl_dtype_name ((TlDType) dt), f[F_DEVICE] ? " on CUDA" : "")
+          : g_strdup_printf ("dtype %" G_GINT64_FORMAT, dt);
+  g_autofree char *elems =
+      g_strdup_printf ("%" G_GINT64_FORMAT " element%s", n, n == 1 ? "" : "s");
+  switch (f[F_KIND]) {
+  case CHECK_ALLREDUCE:
+    if (op >= 0 && op < (gint64) G_N_ELEMENTS (ops))
+      return g_strdup_printf ("allreduce(%s, %s, %s)", type, elems, ops[op]);
+    return g_strdup_printf ("allreduce(%s, %s, op %" G_GINT64_FORMAT ")", type, elems, op);
+  case CHECK_BROADCAST:
+    return g_strdup_printf ("broadcast(%s, %s, root %" G_GINT64_FORMAT ")", type, elems,
+                            f[F_ROOT]);
+  case CHECK_ALLGATHER:
+    return g_strdup_printf ("allgather(%s, %s)", type, elems);
+  case CHECK_BARRIER:
+    return g_strdup ("barrier()");
+  default:
+    return g_strdup_printf ("collective kind %" G_GINT64_FORMAT, f[F_KIND]);
+  }
+}
+
+/* The verdict on the descriptors of every rank (all[size]), the same on
+ * every rank; local: this rank's own refusal (consumed). */
+static gboolean
+check_verdict (const TlComm *comm, CheckDesc *all, GError *local, GError **error)
+{
+  gint64 seq = all[0].f[F_SEQ];
+  if (local) {
+    g_propagate_error (error, local);
+    return FALSE;
+  }
+  for (int r = 0; r < comm->size; r++) {
+    if (all[r].f[F_MAGIC] != CHECK_MAGIC) {
+      g_set_error (error, TL_ERROR, TL_ERROR_COMM,
+                   "comm check: collective #%" G_GINT64_FORMAT ": rank %d sent no descriptor "
+                   "this libtl reads (another libtl version?)",
+                   seq, r);
+      return FALSE;
+    }
+    if (all[r].f[F_REFUSED]) {
+      all[r].why[sizeof all[r].why - 1] = '\0';
+      g_autofree char *why = g_utf8_make_valid (all[r].why, -1);
+      g_set_error (error, TL_ERROR, TL_ERROR_COMM,
+                   "comm check: collective #%" G_GINT64_FORMAT ": rank %d's arguments were "
+                   "refused: %s",
+                   seq, r, why);
+      return FALSE;
+    }
+  }
+  for (int r = 1; r < comm->size; r++) {
+    if (memcmp (&all[r].f[F_SEQ], &all[0].f[F_SEQ], (F_DEVICE - F_SEQ + 1) * sizeof (gint64)) == 0)
+      continue;
+    g_autofree char *d0 = check_describe (all[0].f);
+    g_autofree char *dr = check_describe (all[r].f);
+    if (all[r].f[F_SEQ] != seq)
+      g_set_error (error, TL_ERROR, TL_ERROR_COMM,
+                   "comm check: collective #%" G_GINT64_FORMAT " of rank 0 is collective #%"
+                   G_GINT64_FORMAT " of rank %d (the ranks made different numbers of "
+                   "collectives): rank 0 %s, rank %d %s",
+                   seq, all[r].f[F_SEQ], r, d0, r, dr);
+    else
+      g_set_error (error, TL_ERROR, TL_ERROR_COMM,
+                   "comm check: collective #%" G_GINT64_FORMAT " differs between ranks: rank 0 "
+                   "%s, rank %d %s",
+                   seq, d0, r, dr);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Before each collective (kind; t: its tensor, NULL for a barrier; op and
+ * root where they apply, else 0): with TL_COMM_CHECK on and several ranks,
+ * every rank's descriptor goes to every rank (an allgather over the host
+ * communicator) and all reach the same verdict, so no rank is left waiting
+ * in a collective the others do not make. local: this rank's own argument
+ * error (NULL: none; consumed); with the check on, every rank fails with it
+ * (this one with local itself, the others naming this rank). Without the
+ * check, only local counts. */
+static gboolean
+check_call (TlComm *comm, CheckKind kind, const TlTensor *t, gint64 op, gint64 root,
+            GError *local, GError **error)
+{
+  TlComm *host = check_host (comm);
+  if (!comm->check || comm->size < 2 || !host) {
+    if (!local)
+      return TRUE;
+    g_propagate_error (error, local);
+    return FALSE;
+  }
+  CheckDesc mine;
+  memset (&mine, 0, sizeof mine);
+  mine.f[F_MAGIC] = CHECK_MAGIC;
+  mine.f[F_SEQ] = ++comm->check_seq;
+  mine.f[F_KIND] = kind;
+  if (t) {
+    mine.f[F_DTYPE] = tl_tensor_dtype (t);
+    mine.f[F_COUNT] = tl_tensor_numel (t);
+    mine.f[F_DEVICE] = tl_tensor_device (t) != TL_DEVICE_CPU;
+  }
+  mine.f[F_OP] = op;
+  mine.f[F_ROOT] = root;
+  if (local) {
+    mine.f[F_REFUSED] = 1;
+    g_strlcpy (mine.why, local->message, sizeof mine.why);
+  }
+  g_autofree CheckDesc *all = g_new0 (CheckDesc, comm->size);
+  GError *e = NULL;
+  if (!host->backend->allgather (host, &mine, all, sizeof mine, &e)) {
+    if (local) { /* this rank's own error says more */
+      g_error_free (e);
+      g_propagate_error (error, local);
+    } else {
+      g_propagate_prefixed_error (error, e, "comm check: collective #%" G_GINT64_FORMAT ": ",
+                                  mine.f[F_SEQ]);
+    }
+    return FALSE;
+  }
+  return check_verdict (comm, all, local, error);
+}
+
 /* --- collectives ------------------------------------------------------------------ */
+
+/* tl_comm_allreduce's checks of its arguments on this rank. */
+static gboolean
+allreduce_args_ok (const TlComm *comm, const TlTensor *t, TlCommOp op, GError **error)
+{
+  if (!check_device (comm, t, "allreduce", error))
+    return FALSE;
+  TlDType dt = tl_tensor_dtype (t);
+  gboolean dev = tl_tensor_device (t) == TL_DEVICE_CUDA; /* moved by a device_buffers backend */
+  if (dt != TL_DTYPE_F32 && dt != TL_DTYPE_F64 && dt != TL_DTYPE_I32 && dt != TL_DTYPE_I64 &&
+      !(dev && (dt == TL_DTYPE_F16 || dt == TL_DTYPE_BF16))) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "comm %s: allreduce of %s tensors (f32, f64, i32, i64%s)", comm->backend->name,
+                 tl_dtype_name (dt), dev ? ", and f16, bf16 on CUDA" : "");
+    return FALSE;
+  }
+  if ((int) op < TL_COMM_SUM || (int) op > TL_COMM_MIN) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "comm %s: unknown reduction %d",
+                 comm->backend->name, (int) op);
+    return FALSE;
+  }
+  return TRUE;
+}
 
 /**
  * tl_comm_allreduce:
@@ -554,29 +791,29 @@ divide (void *buf, gint64 n, TlDType dtype, int by)
  * given to an "mpi" communicator makes an NCCL communicator over the same
  * ranks (every rank must then pass a CUDA tensor).
  *
+ * With TL_COMM_CHECK=1 (read when the communicator was made) and several
+ * ranks, this and the other collectives first compare a descriptor of the
+ * call (kind, dtype, element count, op, root, CPU or CUDA, its number)
+ * across the ranks, over the host communicator. When they differ, or one
+ * rank refused its own arguments, every rank fails the call without making
+ * it: TL_ERROR_COMM with the same one-line message on every rank (the rank
+ * that refused its arguments keeps its own error).
+ *
  * Returns: TRUE on success
  */
 gboolean
 tl_comm_allreduce (TlComm *comm, TlTensor *t, TlCommOp op, GError **error)
 {
   g_return_val_if_fail (comm != NULL && t != NULL, FALSE);
+  GError *local = NULL;
+  allreduce_args_ok (comm, t, op, &local);
+  if (!check_call (comm, CHECK_ALLREDUCE, t, op, 0, local, error))
+    return FALSE;
   TlComm *via = route (comm, t, "allreduce", error);
   if (!via)
     return FALSE;
   TlDType dt = tl_tensor_dtype (t);
   gboolean dev = via->backend->device_buffers;
-  if (dt != TL_DTYPE_F32 && dt != TL_DTYPE_F64 && dt != TL_DTYPE_I32 && dt != TL_DTYPE_I64 &&
-      !(dev && (dt == TL_DTYPE_F16 || dt == TL_DTYPE_BF16))) {
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "comm %s: allreduce of %s tensors (f32, f64, i32, i64%s)", via->backend->name,
-                 tl_dtype_name (dt), dev ? ", and f16, bf16 on CUDA" : "");
-    return FALSE;
-  }
-  if ((int) op < TL_COMM_SUM || (int) op > TL_COMM_MIN) {
-    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, "comm %s: unknown reduction %d",
-                 via->backend->name, (int) op);
-    return FALSE;
-  }
   g_autoptr (TlTensor) c = contiguous_of (t, error);
   if (!c)
     return FALSE;
@@ -603,7 +840,10 @@ gboolean
 tl_comm_broadcast (TlComm *comm, TlTensor *t, int root, GError **error)
 {
   g_return_val_if_fail (comm != NULL && t != NULL, FALSE);
-  if (!check_rank (comm, root, "broadcast", error))
+  GError *local = NULL;
+  if (check_rank (comm, root, "broadcast", &local))
+    check_device (comm, t, "broadcast", &local);
+  if (!check_call (comm, CHECK_BROADCAST, t, 0, root, local, error))
     return FALSE;
   TlComm *via = NULL;
   g_autoptr (TlTensor) c = routed_contiguous (comm, t, "broadcast", &via, error);
@@ -614,21 +854,10 @@ tl_comm_broadcast (TlComm *comm, TlTensor *t, int root, GError **error)
   return write_back (t, c, error);
 }
 
-/**
- * tl_comm_allgather:
- * @comm: communicator
- * @in: this rank's part
- * @out: (out caller-allocates): size x numel(in) elements of in's dtype
- *   (any shape) on the same device type as @in, receives the parts of
- *   ranks 0, 1, ... in order
- * @error: return location for a #GError
- *
- * Returns: TRUE on success
- */
-gboolean
-tl_comm_allgather (TlComm *comm, const TlTensor *in, TlTensor *out, GError **error)
+/* tl_comm_allgather's checks of its arguments on this rank. */
+static gboolean
+allgather_args_ok (const TlComm *comm, const TlTensor *in, const TlTensor *out, GError **error)
 {
-  g_return_val_if_fail (comm != NULL && in != NULL && out != NULL, FALSE);
   if (tl_tensor_device (in) != tl_tensor_device (out)) {
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
                  "comm %s: allgather from a %s tensor into a %s tensor (use the same device)",
@@ -650,6 +879,29 @@ tl_comm_allgather (TlComm *comm, const TlTensor *in, TlTensor *out, GError **err
                  comm->backend->name, a, comm->size, b);
     return FALSE;
   }
+  return check_device (comm, in, "allgather", error) &&
+         check_device (comm, out, "allgather", error);
+}
+
+/**
+ * tl_comm_allgather:
+ * @comm: communicator
+ * @in: this rank's part
+ * @out: (out caller-allocates): size x numel(in) elements of in's dtype
+ *   (any shape) on the same device type as @in, receives the parts of
+ *   ranks 0, 1, ... in order
+ * @error: return location for a #GError
+ *
+ * Returns: TRUE on success
+ */
+gboolean
+tl_comm_allgather (TlComm *comm, const TlTensor *in, TlTensor *out, GError **error)
+{
+  g_return_val_if_fail (comm != NULL && in != NULL && out != NULL, FALSE);
+  GError *local = NULL;
+  allgather_args_ok (comm, in, out, &local);
+  if (!check_call (comm, CHECK_ALLGATHER, in, 0, 0, local, error))
+    return FALSE;
   TlComm *via = route (comm, in, "allgather", error);
   if (!via || !route (comm, out, "allgather", error))
     return FALSE;
@@ -687,6 +939,8 @@ check_tag (const TlComm *comm, int tag, const char *what, GError **error)
  * Sends @t's values; may block until @dest receives them. Over NCCL (CUDA
  * tensors) sends and receives between two ranks match in order: the
  * receiver checks the tag and size, and both fail when they differ.
+ * TL_COMM_CHECK does not check sends and receives (over MPI a receive of
+ * another byte size than the send fails by itself).
  *
  * Returns: TRUE on success
  */
@@ -744,7 +998,8 @@ gboolean
 tl_comm_barrier (TlComm *comm, GError **error)
 {
   g_return_val_if_fail (comm != NULL, FALSE);
-  return comm->backend->barrier (comm, error);
+  return check_call (comm, CHECK_BARRIER, NULL, 0, 0, NULL, error) &&
+         comm->backend->barrier (comm, error);
 }
 
 /**

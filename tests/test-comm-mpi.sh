@@ -1,6 +1,8 @@
 #!/bin/sh
 # test-comm-mpi.sh — the "mpi" communicator under mpirun -np 2:
-# collectives' values, a peer that dies, a peer that hangs (TL_COMM_TIMEOUT).
+# collectives' values, a peer that dies, a peer that hangs (TL_COMM_TIMEOUT),
+# and TL_COMM_CHECK=1: the same values, and ranks whose collectives differ
+# all fail at once with the same message naming the difference.
 set -u
 . "${TL_SRCDIR:-$(dirname "$0")/..}/tests/comm-lib.sh"
 skip_without_mpi
@@ -8,7 +10,7 @@ prog="$builddir/tests/comm-mpi-check"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 MPI="$(mpirun_cmd) -np 2"
-echo "1..8"
+echo "1..18"
 
 # every collective on 2 ranks (and 3: uneven ring, rank 2 sends to rank 0)
 timeout 120 $MPI "$prog" collectives >"$tmp/out" 2>"$tmp/err"; rc=$?
@@ -43,5 +45,68 @@ TL_COMM_TIMEOUT=soon timeout 60 $MPI -x TL_COMM_TIMEOUT "$prog" collectives >"$t
 rc=$?
 check "bad TL_COMM_TIMEOUT: an error naming it" \
   '[ $rc != 0 ] && grep -q "TL_COMM_TIMEOUT=\"soon\" is not a number of seconds" "$tmp/err"' \
+  "$tmp/out" "$tmp/err"
+# TL_COMM_CHECK=1: the same collectives give the same values (and the MPI
+# error of a short receive: send/recv are not checked)
+TL_COMM_CHECK=1 timeout 120 $MPI -x TL_COMM_CHECK "$prog" collectives >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "TL_COMM_CHECK=1, collectives on 2 ranks: exit 0, the same values" \
+  '[ $rc = 0 ] && [ "$(grep -c "^rank [01] of 2: ok" "$tmp/out")" = 2 ] &&
+   grep -q "expected error: comm mpi: rank 1 of 2: MPI_Recv failed: " "$tmp/out"' "$tmp/out" "$tmp/err"
+
+# TL_COMM_CHECK=1 and the last rank's collective #2 differs (comm-mpi-check
+# mismatch CASE): every rank fails that call with the same message, the
+# ranks stay in step (collective #3 works), the job ends at once (exit 1 of
+# the program), not at TL_COMM_TIMEOUT.
+run_mismatch () {
+  np=$1; shift
+  TL_COMM_CHECK=1 TL_COMM_TIMEOUT=60 timeout 100 $(mpirun_cmd) -np "$np" -x TL_COMM_CHECK \
+    -x TL_COMM_TIMEOUT "$prog" mismatch "$@" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+}
+# rank_said RANK LINE: RANK printed LINE once and was in step afterwards
+rank_said () {
+  [ "$(grep -cxF "rank $1: $2" "$tmp/out")" = 1 ] &&
+    grep -qxF "rank $1: in step after the mismatch" "$tmp/out"
+}
+# mismatch_seen NP WANT: every rank of NP failed with "error COMM: WANT", fast
+mismatch_seen () {
+  [ $rc != 0 ] && [ $rc != 124 ] && ! grep -q "did not complete" "$tmp/err" || return 1
+  r=0
+  while [ $r -lt "$1" ]; do
+    rank_said $r "error COMM: $2" || return 1
+    r=$((r + 1))
+  done
+}
+ar="allreduce(f32, 16 elements, sum)"
+for run in "count|rank 0 allreduce(f32, 1024 elements, sum), rank 1 allreduce(f32, 512 elements, sum)" \
+           "op|rank 0 $ar, rank 1 allreduce(f32, 16 elements, max)" \
+           "dtype|rank 0 $ar, rank 1 allreduce(f64, 16 elements, sum)" \
+           "root|rank 0 broadcast(f64, 16 elements, root 0), rank 1 broadcast(f64, 16 elements, root 1)" \
+           "kind|rank 0 barrier(), rank 1 $ar" \
+           "allgather|rank 0 allgather(i64, 3 elements), rank 1 allgather(i64, 4 elements)"; do
+  case=${run%%|*}
+  want="comm check: collective #2 differs between ranks: ${run#*|}"
+  run_mismatch 2 "$case"
+  check "TL_COMM_CHECK=1, a different $case on rank 1: every rank fails at once with the same message" \
+    'mismatch_seen 2 "$want"' "$tmp/out" "$tmp/err"
+done
+# rank 1 refuses its own arguments: it keeps its error, rank 0 names it
+run_mismatch 2 refused
+check "TL_COMM_CHECK=1, rank 1 passes an unknown op: rank 1 refuses it, rank 0 names rank 1's refusal" \
+  '[ $rc != 0 ] && [ $rc != 124 ] &&
+   rank_said 1 "error INVALID_ARGUMENT: comm mpi: unknown reduction 42" &&
+   rank_said 0 "error COMM: comm check: collective #2: rank 1'"'"'s arguments were refused: comm mpi: unknown reduction 42"' \
+  "$tmp/out" "$tmp/err"
+# 3 ranks, rank 2 differs: every rank names rank 2
+run_mismatch 3 count
+check "TL_COMM_CHECK=1, 3 ranks, a different count on rank 2: all three name rank 2" \
+  'mismatch_seen 3 "comm check: collective #2 differs between ranks: rank 0 allreduce(f32, 1024 elements, sum), rank 2 allreduce(f32, 512 elements, sum)"' \
+  "$tmp/out" "$tmp/err"
+# TL_COMM_CHECK=1 on rank 1 only: the ranks agree (on when any rank has it)
+TL_COMM_CHECK=0 TL_COMM_TIMEOUT=60 timeout 100 $MPI -x TL_COMM_CHECK -x TL_COMM_TIMEOUT \
+  sh -c '[ "$OMPI_COMM_WORLD_RANK" = 1 ] && export TL_COMM_CHECK=1; exec "$0" mismatch count' \
+  "$prog" >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "TL_COMM_CHECK=1 on rank 1 only: both ranks check" \
+  'mismatch_seen 2 "comm check: collective #2 differs between ranks: rank 0 allreduce(f32, 1024 elements, sum), rank 1 allreduce(f32, 512 elements, sum)"' \
   "$tmp/out" "$tmp/err"
 exit $failed

@@ -1,5 +1,6 @@
 /* test-comm.c — the communicator interface on the "single" backend:
- * identity collectives, the self mailbox, argument checks, backend choice. */
+ * identity collectives, the self mailbox, argument checks, backend choice,
+ * TL_COMM_CHECK on one rank (nothing to compare: no exchange). */
 #include "config.h"
 
 #include <tl/tl.h>
@@ -240,6 +241,67 @@ test_train_config_and_default (void)
   g_assert_true (tl_comm_get_default (&error) == d);
 }
 
+/* TL_COMM_CHECK=1 on one rank: every collective behaves as without it (no
+ * peer, no exchange), argument errors keep their codes. */
+static void
+test_check_single (void)
+{
+  GError *error = NULL;
+  g_setenv ("TL_COMM_CHECK", "1", TRUE);
+  TlComm *c = single ();
+  TlTensor *t = ramp (TL_DTYPE_F64, 9);
+  g_assert_true (tl_comm_allreduce (c, t, TL_COMM_MEAN, &error));
+  g_assert_no_error (error);
+  g_assert_true (tl_comm_broadcast (c, t, 0, &error));
+  g_assert_no_error (error);
+  gint64 shape[2] = {1, 9};
+  TlTensor *out = tl_tensor_new (TL_DTYPE_F64, 2, shape, &error);
+  g_assert_no_error (error);
+  g_assert_true (tl_comm_allgather (c, t, out, &error));
+  g_assert_no_error (error);
+  g_assert_true (tl_comm_barrier (c, &error));
+  g_assert_no_error (error);
+  for (gint64 i = 0; i < 9; i++) {
+    g_assert_cmpfloat (tl_tensor_get_flat (t, i), ==, (double) (3 * i - 7));
+    g_assert_cmpfloat (tl_tensor_get_flat (out, i), ==, (double) (3 * i - 7));
+  }
+  g_assert_false (tl_comm_allreduce (c, t, (TlCommOp) 42, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (tl_comm_broadcast (c, t, 1, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  tl_tensor_unref (out);
+  out = ramp (TL_DTYPE_F64, 4);
+  g_assert_false (tl_comm_allgather (c, t, out, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_SHAPE);
+  g_clear_error (&error);
+  tl_tensor_unref (out);
+  tl_tensor_unref (t);
+  tl_comm_free (c);
+  g_unsetenv ("TL_COMM_CHECK");
+}
+
+/* A TL_COMM_CHECK that is neither on nor off is off, said once. */
+static void
+test_check_bad_value (void)
+{
+  GError *error = NULL;
+  g_setenv ("TL_COMM_CHECK", "sometimes", TRUE);
+  g_test_expect_message ("tl", G_LOG_LEVEL_WARNING,
+                         "TL_COMM_CHECK=\"sometimes\" is neither on*taken as off");
+  TlComm *c = tl_comm_new ("single", &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_nonnull (c);
+  tl_comm_free (c);
+  c = tl_comm_new_from_env (&error); /* said once: no second warning */
+  g_assert_no_error (error);
+  g_assert_nonnull (c);
+  tl_comm_free (c);
+  g_unsetenv ("TL_COMM_CHECK");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -252,5 +314,7 @@ main (int argc, char **argv)
   g_test_add_func ("/comm/single/send-recv", test_send_recv_self);
   g_test_add_func ("/comm/backend-choice", test_backend_choice);
   g_test_add_func ("/comm/train-config-and-default", test_train_config_and_default);
+  g_test_add_func ("/comm/check/single", test_check_single);
+  g_test_add_func ("/comm/check/bad-value", test_check_bad_value);
   return g_test_run ();
 }

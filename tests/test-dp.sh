@@ -64,10 +64,13 @@ echo "1..35"
 OMP_NUM_THREADS=1; export OMP_NUM_THREADS
 # optimizer:lr:ranks:accum — 3 ranks split the batch of 32 unevenly
 # (10/11/11 rows), which the share-weighted gradient sum must still get
-# right; accum 2 reduces after the accumulated micro-batches
+# right; accum 2 reduces after the accumulated micro-batches, with
+# TL_COMM_CHECK=1: every collective of the trainer is compared across the
+# ranks first (any difference would fail the run)
 for run in sgd:0.1:2:1 adam:0.01:2:1 adam:0.01:3:1 adam:0.01:2:2; do
   o=${run%%:*}; rest=${run#*:}; lr=${rest%%:*}; rest=${rest#*:}; np=${rest%%:*}; acc=${rest#*:}
   key=$o-$acc
+  check_env=TL_COMM_CHECK=0; [ "$acc" = 2 ] && check_env=TL_COMM_CHECK=1
   sed -e "s/OPT/$o/" -e "s/LR/$lr/" -e "s/ACC/$acc/" "$tmp/dp.xml" >"$tmp/$key.xml"
   if ! [ -f "$tmp/m1-$key.jsonl" ]; then
     "$tlhost" run -q -o "$tmp/out1-$key" --metrics "$tmp/m1-$key.jsonl" "$tmp/$key.xml" \
@@ -75,9 +78,9 @@ for run in sgd:0.1:2:1 adam:0.01:2:1 adam:0.01:3:1 adam:0.01:2:2; do
   fi
   rm -f "$tmp/m2.jsonl"
   timeout 300 $(mpirun_cmd) -np $np -x OMP_NUM_THREADS -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH \
-    -x XDG_CACHE_HOME "$tlhost" run -o "$tmp/out2-$key-$np" --metrics "$tmp/m2.jsonl" "$tmp/$key.xml" \
-    >"$tmp/out2" 2>"$tmp/err2"; rc2=$?
-  o="$o (accum $acc)"
+    -x XDG_CACHE_HOME -x $check_env "$tlhost" run -o "$tmp/out2-$key-$np" --metrics "$tmp/m2.jsonl" \
+    "$tmp/$key.xml" >"$tmp/out2" 2>"$tmp/err2"; rc2=$?
+  o="$o (accum $acc)"; [ "$acc" = 2 ] && o="$o, $check_env"
   check "$o, $np ranks: one process and mpirun -np $np both succeed" \
     '[ -s "$tmp/m1-$key.jsonl" ] && [ $rc2 = 0 ]' "$tmp/err1" "$tmp/out2" "$tmp/err2"
   check "$o, $np ranks: trained data-parallel, reported once" \

@@ -26,8 +26,11 @@
  * tl_comm_abort(): returning from main instead runs MPI_Finalize at exit,
  * which waits for the peers, so the job would end only at the timeout.
  * Every rank must make the same collectives in the same order, each with
- * the same dtype, element count, op and root; the collectives do not check
- * it (a mismatch gives wrong values, an MPI error or a timeout). Non-contiguous
+ * the same dtype, element count, op and root; this is not checked (a
+ * mismatch gives wrong values, an MPI error or a timeout) unless
+ * TL_COMM_CHECK=1, which compares each collective across the ranks first
+ * (one small allgather per call) and fails it on every rank with the same
+ * one-line TL_ERROR_COMM naming the difference. Non-contiguous
  * CPU tensors are handled through a contiguous copy; CUDA tensors must be
  * contiguous.
  *
