@@ -137,6 +137,18 @@ plugin_json (const TlPluginInfo *p, const TlComponentInfo *only)
   fputs (s->str, stdout);
 }
 
+/* NAME is neither a plugin id nor a component: a name without a '.' may
+ * have meant either ("unknown plugin or component 'x' (see ...)"). */
+static void
+report_unknown (const char *name, const GError *err)
+{
+  static const char prefix[] = "unknown component '";
+  if (!strchr (name, '.') && err->code == TL_ERROR_NOT_FOUND && g_str_has_prefix (err->message, prefix))
+    tlhost_error ("inspect: unknown plugin or component '%s", err->message + strlen (prefix));
+  else
+    tlhost_error ("inspect: %s", err->message);
+}
+
 int
 tlhost_cmd_inspect (int argc, char **argv)
 {
@@ -173,7 +185,7 @@ tlhost_cmd_inspect (int argc, char **argv)
           c = tl_plugin_info_component (q, i);
     }
     if (!c) {
-      tlhost_error ("inspect: %s", err->message);
+      report_unknown (name, err);
       status = 2;
     } else {
       p = tl_component_info_plugin (c);

@@ -1,6 +1,7 @@
 /* cmd-validate.c — `tlhost validate JOB.xml [--overlay F]... [--set P=V]...`:
  * check a job against the installed plugins without running anything.
- * Exit 0 and "JOB.xml: ok", or 2 and every problem, one per line. */
+ * Exit 0 and "JOB.xml: ok" ("JOB.xml (+ OVERLAY.xml, --set P=V): ok" with
+ * overlays and assignments), or 2 and every problem, one per line. */
 #include "config.h"
 
 #include <stdio.h>
@@ -30,6 +31,8 @@ tlhost_job_prepare (const char *path, char **overlays, char **sets, char **allow
     print_error (error);
     return error->code == TL_ERROR_IO ? 1 : 2;
   }
+  /* an overlay or --set that fails is reported and the job is still
+   * validated: every problem at once */
   int status = 0;
   for (guint i = 0; overlays && overlays[i]; i++) {
     g_autoptr (GError) e = NULL;
@@ -51,10 +54,6 @@ tlhost_job_prepare (const char *path, char **overlays, char **sets, char **allow
       if (*g_strstrip (ids[k]))
         tl_job_add_allow (job, ids[k]);
   }
-  if (status != 0) {
-    tl_job_free (job);
-    return status;
-  }
   TlRegistry *reg = tlhost_open_registry (quiet);
   if (!reg) {
     tl_job_free (job);
@@ -62,9 +61,12 @@ tlhost_job_prepare (const char *path, char **overlays, char **sets, char **allow
   }
   if (!tl_job_validate (job, reg, &error)) {
     print_error (error);
+    status = 2;
+  }
+  if (status != 0) {
     tl_job_free (job);
     tl_registry_free (reg);
-    return 2;
+    return status;
   }
   *job_out = job;
   *reg_out = reg;
@@ -98,8 +100,22 @@ tlhost_cmd_validate (int argc, char **argv)
   TlJob *job = NULL;
   TlRegistry *reg = NULL;
   int status = tlhost_job_prepare (argv[1], overlays, sets, allow, FALSE, &job, &reg);
-  if (status == 0)
-    printf ("%s: ok\n", argv[1]);
+  if (status == 0) {
+    /* name what was checked: the job and what was applied to it */
+    g_autoptr (GString) with = g_string_new (NULL);
+    for (guint i = 0; overlays && overlays[i]; i++) {
+      g_autofree char *shown = _tl_escape_short (overlays[i]);
+      g_string_append_printf (with, "%s%s", with->len ? ", " : "", shown);
+    }
+    for (guint i = 0; sets && sets[i]; i++) {
+      g_autofree char *shown = _tl_escape_short (sets[i]);
+      g_string_append_printf (with, "%s--set %s", with->len ? ", " : "", shown);
+    }
+    if (with->len)
+      printf ("%s (+ %s): ok\n", argv[1], with->str);
+    else
+      printf ("%s: ok\n", argv[1]);
+  }
   tl_job_free (job);
   tl_registry_free (reg);
   return status;

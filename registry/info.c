@@ -14,7 +14,8 @@ tl_plugin_info_id (const TlPluginInfo *p)
   return p->id;
 }
 
-/** tl_plugin_info_version: Returns: (transfer none): the semantic version. */
+/** tl_plugin_info_version: Returns: (transfer none): the semantic version; "?" for a
+ * manifest that could not be read (its skip reason says why). */
 const char *
 tl_plugin_info_version (const TlPluginInfo *p)
 {

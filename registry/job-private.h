@@ -20,6 +20,7 @@ typedef struct {
   char *value;    /* as written (before ${VAR} expansion) */
   char *loc;      /* "FILE:LINE" or "--set" */
   char *base_dir; /* relative paths resolve against this */
+  gboolean before_swap; /* components: set before the <use> of swap_loc */
 } JobSet;
 
 typedef struct {
@@ -28,6 +29,8 @@ typedef struct {
   char *component;  /* full name as written */
   char *loc;        /* where the component was named (job or overlay <use>) */
   GPtrArray *sets;  /* JobSet* */
+  char *swap_loc;   /* the overlay <use> that last swapped the component
+                       without reset="true" (NULL: none) */
   /* filled by validation */
   const TlComponentInfo *info;
   TlParams *params;

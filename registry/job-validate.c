@@ -299,6 +299,27 @@ allowed_plugin (TlJob *job, const char *plugin_id)
   return FALSE;
 }
 
+/* Non-NULL when `line` (from tl_component_info_make_params) says that a
+ * setting made before an overlay's <use> swapped the component (without
+ * reset="true") is not known to the new component. */
+static const char *
+swap_hint (const JobComponent *c, const TlComponentInfo *ci, const char *line)
+{
+  if (!c->swap_loc)
+    return NULL;
+  for (guint i = 0; i < c->sets->len; i++) {
+    const JobSet *s = c->sets->pdata[i];
+    if (!s->before_swap || tl_component_info_find_param (ci, s->name))
+      continue;
+    g_autofree char *ename = _tl_priv_escape_short (s->name);
+    g_autofree char *prefix = g_strdup_printf ("%s: parameter '%s' is not known to component", s->loc,
+                                               ename);
+    if (g_str_has_prefix (line, prefix))
+      return c->swap_loc;
+  }
+  return NULL;
+}
+
 static void
 validate_component (TlJob *job, TlRegistry *reg, JobComponent *c, GString *errs)
 {
@@ -368,11 +389,16 @@ validate_component (TlJob *job, TlRegistry *reg, JobComponent *c, GString *errs)
     for (guint i = 0; lines[i]; i++) {
       if (!*lines[i])
         continue;
+      const char *swap = swap_hint (c, ci, lines[i]);
       if (g_str_has_prefix (lines[i], job->path) || g_str_has_prefix (lines[i], "--set") ||
           strstr (lines[i], ".xml:"))
-        errs_printf (errs, "%s\n", lines[i]);
+        errs_printf (errs, "%s", lines[i]);
       else
-        errs_printf (errs, "%s: %s\n", c->loc, lines[i]);
+        errs_printf (errs, "%s: %s", c->loc, lines[i]);
+      if (swap)
+        errs_printf (errs, " (the overlay %s swapped '%s' to '%s'; add reset=\"true\" to its <use> to "
+                     "drop the job's settings)", c->swap_loc, c->id, c->component);
+      g_string_append_c (errs, '\n');
     }
     g_clear_error (&local);
     return;
@@ -460,7 +486,8 @@ tl_job_validate (TlJob *job, TlRegistry *reg, GError **error)
     JobSet *s = job->allow->pdata[i];
     if (!tl_registry_find_plugin (reg, s->name)) {
       g_autofree char *ename = _tl_priv_escape_short (s->name);
-      errs_printf (errs, "%s: <allow plugin=\"%s\">: no such plugin\n", s->loc, ename);
+      g_autofree char *why = _tl_priv_no_plugin_message (s->name);
+      errs_printf (errs, "%s: <allow plugin=\"%s\">: %s\n", s->loc, ename, why);
     }
   }
   if (job->cluster) {

@@ -43,6 +43,7 @@ job_component_free (gpointer p)
   g_free (c->id);
   g_free (c->component);
   g_free (c->loc);
+  g_free (c->swap_loc);
   g_ptr_array_unref (c->sets);
   tl_params_free (c->params);
   g_free (c);
@@ -87,6 +88,7 @@ job_set_put (GPtrArray *sets, const char *name, const char *value, const char *l
   s->value = g_strdup (value);
   s->loc = g_strdup (loc);
   s->base_dir = g_strdup (base_dir);
+  s->before_swap = FALSE;
 }
 
 JobComponent *
@@ -161,18 +163,11 @@ finish_errors (GString *errs, int code, GError **error)
   return FALSE;
 }
 
-/* Unknown attributes of an element. */
+/* Unknown attributes of an element: errors. */
 static void
 check_attrs (GString *errs, const char *file, xmlNode *node, const char *const *allowed)
 {
-  for (xmlAttr *a = node->properties; a; a = a->next) {
-    if (a->ns || g_strv_contains (allowed, (const char *) a->name))
-      continue;
-    const char *hint = _tl_priv_did_you_mean ((const char *) a->name, allowed, g_strv_length ((char **) allowed));
-    _tl_priv_xml_add_error (errs, file, node, "unknown attribute '%s' on <%s>%s%s%s", (const char *) a->name,
-                            (const char *) node->name, hint ? " (did you mean '" : "", hint ? hint : "",
-                            hint ? "'?)" : "");
-  }
+  _tl_priv_xml_unknown_attrs (errs, file, node, allowed, NULL);
 }
 
 /* --- parsing --------------------------------------------------------------- */
@@ -513,6 +508,8 @@ apply_overlay_doc (TlJob *job, xmlDoc *doc, const char *file, GError **error)
   g_autofree char *dir0 = g_path_get_dirname (file);
   g_autofree char *dir = g_path_is_absolute (dir0) ? g_strdup (dir0) : g_canonicalize_filename (dir0, NULL);
   g_autoptr (GString) errs = g_string_new (NULL);
+  /* ids of <use>s naming no component of the job (reported once) */
+  g_autoptr (GHashTable) missing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   check_attrs (errs, file, root, (const char *const[]){ NULL });
   for (xmlNode *n = root->children; n; n = n->next) {
     if (n->type != XML_ELEMENT_NODE)
@@ -534,14 +531,26 @@ apply_overlay_doc (TlJob *job, xmlDoc *doc, const char *file, GError **error)
         const char *hint = _tl_priv_did_you_mean (id, (const char *const *) ids, g_strv_length (ids));
         _tl_priv_xml_add_error (errs, file, n, "no component with id '%s' in %s%s%s%s", id, job->path,
                                 hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+        /* its <set>s below would only repeat this */
+        g_hash_table_add (missing, g_steal_pointer (&id));
         continue;
       }
+      gboolean swapped = !g_str_equal (c->component, component);
       g_free (c->component);
       g_free (c->loc);
       c->component = g_strdup (component);
       c->loc = g_strdup (loc);
-      if (reset && (g_str_equal (reset, "true") || g_str_equal (reset, "1") || g_str_equal (reset, "yes")))
+      if (reset && (g_str_equal (reset, "true") || g_str_equal (reset, "1") || g_str_equal (reset, "yes"))) {
         g_ptr_array_set_size (c->sets, 0);
+        g_clear_pointer (&c->swap_loc, g_free);
+      } else if (swapped) {
+        /* the settings kept were written for the old component: validation
+         * points here when the new one does not know one of them */
+        g_free (c->swap_loc);
+        c->swap_loc = g_strdup (loc);
+        for (guint i = 0; i < c->sets->len; i++)
+          ((JobSet *) c->sets->pdata[i])->before_swap = TRUE;
+      }
       job->validated = FALSE;
     } else if (_tl_priv_xml_is (n, TL_JOB_NS, "set")) {
       static const char *const allowed[] = { "path", NULL };
@@ -553,6 +562,10 @@ apply_overlay_doc (TlJob *job, xmlDoc *doc, const char *file, GError **error)
                                 "<set> in an overlay needs a 'path' attribute (ID.PARAM or taskN.ATTR)");
         continue;
       }
+      const char *dot = strchr (path, '.');
+      g_autofree char *pid = dot ? g_strndup (path, (gsize) (dot - path)) : NULL;
+      if (pid && g_hash_table_contains (missing, pid))
+        continue;
       GError *local = NULL;
       if (!apply_path (job, path, text, loc, dir, &local)) {
         g_string_append_printf (errs, "%s\n", local->message);
@@ -574,7 +587,11 @@ apply_overlay_doc (TlJob *job, xmlDoc *doc, const char *file, GError **error)
  *
  * Applies the overlay's <use id= component=/> (swap a component; reset="true"
  * also drops its parameter settings) and <set path="ID.PARAM">
- * (or "taskN.ATTR") elements in order. All errors are reported.
+ * (or "taskN.ATTR") elements in order. All errors are reported; a <use>
+ * naming no id of the job is reported once (its <set>s are skipped) and the
+ * rest still applies, so that the job can still be validated. A <use> that
+ * swaps the component without reset="true" is remembered: validation adds
+ * its location to a kept setting the new component does not know.
  *
  * Returns: TRUE on success.
  */

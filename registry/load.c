@@ -31,6 +31,24 @@ manifest_component_list (const TlPluginInfo *p)
   return g_string_free (s, FALSE);
 }
 
+/* The table type of a component kind, for messages. */
+static const char *
+table_type (TlComponentKind kind)
+{
+  switch (kind) {
+  case TL_COMPONENT_OP:
+    return "TlOpDef";
+  case TL_COMPONENT_MODEL:
+    return "TlModelDef";
+  case TL_COMPONENT_PLANNER:
+    return "TlPlannerDef";
+  case TL_COMPONENT_DATASET:
+    return "TlDatasetDef";
+  default:
+    return "its table type";
+  }
+}
+
 /* Check a descriptor against the host and the manifest. Reads nothing past
  * desc->struct_size. Publishes nothing: see publish_tables(). */
 static gboolean
@@ -89,19 +107,34 @@ check_descriptor (TlPluginInfo *p, const TlPluginDesc *d, GError **error)
     const TlTableHeader *t = c->table;
     if (!t || t->abi_major != TL_ABI_MAJOR || t->abi_minor > TL_ABI_MINOR
         || t->struct_size < sizeof (TlTableHeader)) {
+      /* an all-zero header: the table was written without TL_TABLE_INIT */
+      g_autofree char *hint =
+          !t ? g_strdup (" (the TlComponent entry gives no table)")
+          : t->abi_major == 0 && t->abi_minor == 0 && t->struct_size == 0
+              ? g_strdup_printf (" (start the table with TL_TABLE_INIT(%s))", table_type (c->kind))
+              : g_strdup ("");
       g_set_error (error, TL_ERROR, TL_ERROR_ABI,
-                   "%s: component '%s': table missing or built for an unsupported ABI (%u.%u)", what,
-                   c->name, t ? t->abi_major : 0, t ? t->abi_minor : 0);
+                   "%s: component '%s': table missing or built for an unsupported ABI (%u.%u)%s", what,
+                   c->name, t ? t->abi_major : 0, t ? t->abi_minor : 0, hint);
       return FALSE;
     }
     if (c->kind == TL_COMPONENT_OP) {
       const TlOpDef *op = c->table;
-      if (!TL_TABLE_HAS (op, TlOpDef, forward_cpu, 0) || !op->name
-          || (!p->builtin && strcmp (op->name, ci->full_name) != 0) || !op->infer || !op->forward_cpu) {
+      g_autofree char *why = NULL;
+      if (!TL_TABLE_HAS (op, TlOpDef, forward_cpu, 0))
+        why = g_strdup_printf ("its struct_size %u is too small", t->struct_size);
+      else if (!op->name)
+        why = g_strdup ("it has no name");
+      else if (!p->builtin && strcmp (op->name, ci->full_name) != 0) {
+        g_autofree char *shown = _tl_priv_escape_short (op->name);
+        why = g_strdup_printf ("it is named '%s'", shown);
+      } else if (!op->infer || !op->forward_cpu)
+        why = g_strdup_printf ("it has no %s", !op->infer ? "infer" : "forward_cpu");
+      if (why) {
         g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN,
                      "%s: op component '%s': table must be named '%s' and provide infer and forward_cpu "
-                     "(it does not match the manifest)",
-                     what, c->name, ci->full_name);
+                     "(%s)",
+                     what, c->name, ci->full_name, why);
         return FALSE;
       }
     }

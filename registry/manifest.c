@@ -72,6 +72,8 @@ _tl_priv_plugin_info_free (TlPluginInfo *p)
   if (p->components)
     g_ptr_array_unref (p->components);
   g_free (p->skip_reason);
+  if (p->warnings)
+    g_ptr_array_unref (p->warnings);
   /* modules stay resident: tables registered from them must outlive us */
   g_free (p);
 }
@@ -81,6 +83,7 @@ plugin_info_new (void)
 {
   TlPluginInfo *p = g_new0 (TlPluginInfo, 1);
   p->components = g_ptr_array_new_with_free_func (component_free);
+  p->warnings = g_ptr_array_new_with_free_func (g_free);
   p->allowed = TRUE;
   return p;
 }
@@ -99,7 +102,8 @@ _tl_priv_plugin_info_new_broken (const char *manifest_path, const char *reason)
   if (g_str_has_suffix (base, TL_MANIFEST_SUFFIX))
     base[strlen (base) - strlen (TL_MANIFEST_SUFFIX)] = '\0';
   p->id = g_strdup (base);
-  p->version = g_strdup ("0");
+  /* unknown: the manifest could not be read (listed as "?", the reason beside) */
+  p->version = g_strdup ("?");
   p->abi = g_strdup ("");
   p->manifest_path = g_strdup (manifest_path);
   p->requires = g_new0 (char *, 1);
@@ -127,6 +131,38 @@ has_control_chars (const char *s)
       return TRUE;
   return FALSE;
 }
+
+/**
+ * _tl_priv_xml_unknown_attrs:
+ * @problems: where to append, one line each
+ * @file: file name for the "FILE:LINE: " prefix
+ * @node: an element
+ * @allowed: NULL-terminated attribute names @node may carry
+ * @suffix: (nullable): appended to each line (e.g. "; ignored")
+ *
+ * Reports every attribute of @node without a namespace that is not in
+ * @allowed, with a did-you-mean when one allowed name is close.
+ */
+void
+_tl_priv_xml_unknown_attrs (GString *problems, const char *file, const struct _xmlNode *node,
+                            const char *const *allowed, const char *suffix)
+{
+  for (xmlAttr *a = node->properties; a; a = a->next) {
+    if (a->ns || g_strv_contains (allowed, (const char *) a->name))
+      continue;
+    const char *hint = _tl_priv_did_you_mean ((const char *) a->name, allowed,
+                                              g_strv_length ((char **) allowed));
+    _tl_priv_xml_add_error (problems, file, node, "unknown attribute '%s' on <%s>%s%s%s%s",
+                            (const char *) a->name, (const char *) node->name,
+                            hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "",
+                            suffix ? suffix : "");
+  }
+}
+
+/* Unknown attributes in a manifest are warned about, not refused: a
+ * manifest written for a newer 1.x host may carry attributes this one does
+ * not know (ABI.md: such plugins keep loading). */
+#define IGNORED "; ignored"
 
 /* "MAJOR.MINOR.PATCH" with an optional "-pre" or "+build" suffix. */
 static gboolean
@@ -181,8 +217,10 @@ parse_number (TlParamType t, const char *s)
 }
 
 static TlParamSpec *
-parse_param (const char *file, xmlNode *n, const char *owner, GError **error)
+parse_param (const char *file, xmlNode *n, const char *owner, GString *warnings, GError **error)
 {
+  static const char *const known[] = { "name", "type", "default", "min", "max", "choices", NULL };
+  _tl_priv_xml_unknown_attrs (warnings, file, n, known, IGNORED);
   g_autoptr (GString) problem = g_string_new (NULL);
   TlParamSpec *s = g_new0 (TlParamSpec, 1);
   s->line = _tl_priv_xml_line (n);
@@ -242,8 +280,11 @@ fail:
 }
 
 static TlComponentInfo *
-parse_component (const char *file, xmlNode *n, TlPluginInfo *p, GError **error)
+parse_component (const char *file, xmlNode *n, TlPluginInfo *p, GString *warnings, GError **error)
 {
+  static const char *const known[] = { "kind", "name", NULL };
+  static const char *const none[] = { NULL };
+  _tl_priv_xml_unknown_attrs (warnings, file, n, known, IGNORED);
   TlComponentInfo *c = g_new0 (TlComponentInfo, 1);
   c->params = g_ptr_array_new_with_free_func (param_spec_free);
   c->plugin = p;
@@ -268,9 +309,11 @@ parse_component (const char *file, xmlNode *n, TlPluginInfo *p, GError **error)
     if (k->type != XML_ELEMENT_NODE || !_tl_priv_xml_is (k, TL_PLUGIN_NS, NULL))
       continue;
     if (_tl_priv_xml_is (k, NULL, "description")) {
+      _tl_priv_xml_unknown_attrs (warnings, file, k, none, IGNORED);
       g_free (c->description);
       c->description = _tl_priv_xml_text (k);
     } else if (_tl_priv_xml_is (k, NULL, "device")) {
+      _tl_priv_xml_unknown_attrs (warnings, file, k, none, IGNORED);
       char *d = _tl_priv_xml_text (k);
       if (!*d) {
         g_free (d);
@@ -279,7 +322,7 @@ parse_component (const char *file, xmlNode *n, TlPluginInfo *p, GError **error)
       }
       g_ptr_array_add (devices, d);
     } else if (_tl_priv_xml_is (k, NULL, "param")) {
-      TlParamSpec *s = parse_param (file, k, c->full_name, error);
+      TlParamSpec *s = parse_param (file, k, c->full_name, warnings, error);
       if (!s)
         goto fail;
       for (guint i = 0; i < c->params->len; i++)
@@ -309,6 +352,16 @@ fail:
   return NULL;
 }
 
+/* Append the non-empty lines of `text` to `out` (char*). */
+static void
+take_lines (GPtrArray *out, const char *text)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    if (*lines[i])
+      g_ptr_array_add (out, g_strdup (lines[i]));
+}
+
 /**
  * _tl_priv_manifest_parse:
  * @name: manifest path (also used in messages)
@@ -316,6 +369,9 @@ fail:
  * @len: length of @data
  * @builtin: TRUE for the built-in plugin (no library attribute)
  * @error: return location for a #GError ("FILE:LINE: ...")
+ *
+ * Unknown attributes are not errors: each gives a line in the result's
+ * warnings ("FILE:LINE: unknown attribute ...; ignored").
  *
  * Returns: (transfer full) (nullable): the plugin description, status OK.
  */
@@ -331,6 +387,11 @@ _tl_priv_manifest_parse (const char *name, const char *data, gsize len, gboolean
   if (!_tl_priv_xml_is (root, TL_PLUGIN_NS, "plugin"))
     return _tl_priv_xml_fail (error, TL_ERROR_PARSE, name, root,
                               "the root element must be <plugin xmlns=\"%s\">", TL_PLUGIN_NS);
+  static const char *const known[] = { "id", "version", "abi", "library", "license", NULL };
+  static const char *const none[] = { NULL };
+  static const char *const requires_known[] = { "feature", NULL };
+  g_autoptr (GString) warnings = g_string_new (NULL);
+  _tl_priv_xml_unknown_attrs (warnings, name, root, known, IGNORED);
   TlPluginInfo *p = plugin_info_new ();
   p->builtin = builtin;
   p->manifest_path = g_strdup (name);
@@ -375,9 +436,11 @@ _tl_priv_manifest_parse (const char *name, const char *data, gsize len, gboolean
     if (k->type != XML_ELEMENT_NODE || !_tl_priv_xml_is (k, TL_PLUGIN_NS, NULL))
       continue;
     if (_tl_priv_xml_is (k, NULL, "description")) {
+      _tl_priv_xml_unknown_attrs (warnings, name, k, none, IGNORED);
       g_free (p->description);
       p->description = _tl_priv_xml_text (k);
     } else if (_tl_priv_xml_is (k, NULL, "requires")) {
+      _tl_priv_xml_unknown_attrs (warnings, name, k, requires_known, IGNORED);
       char *f = _tl_priv_xml_prop (k, "feature");
       if (!f || !*f) {
         g_free (f);
@@ -386,7 +449,7 @@ _tl_priv_manifest_parse (const char *name, const char *data, gsize len, gboolean
       }
       g_ptr_array_add (requires, f);
     } else if (_tl_priv_xml_is (k, NULL, "component")) {
-      TlComponentInfo *c = parse_component (name, k, p, error);
+      TlComponentInfo *c = parse_component (name, k, p, warnings, error);
       if (!c)
         goto fail;
       for (guint i = 0; i < p->components->len; i++)
@@ -412,6 +475,7 @@ _tl_priv_manifest_parse (const char *name, const char *data, gsize len, gboolean
     p->description = g_strdup ("");
   g_ptr_array_add (requires, NULL);
   p->requires = (char **) g_ptr_array_steal (requires, NULL);
+  take_lines (p->warnings, warnings->str);
   return p;
 fail:
   _tl_priv_plugin_info_free (p);

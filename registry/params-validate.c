@@ -37,8 +37,9 @@ edit_distance (const char *a, const char *b)
  * @n: number of @candidates
  *
  * Returns: (transfer none) (nullable): the closest candidate by Levenshtein
- * distance when it is close enough (at most a third of the length, or a
- * prefix/substring match), else NULL.
+ * distance when it is close enough (at most a third of the length), else
+ * one that contains @name, else one (of 3 characters or more) that @name
+ * starts with ("minimum" -> "min"), else NULL.
  */
 const char *
 _tl_priv_did_you_mean (const char *name, const char *const *candidates, guint n)
@@ -62,6 +63,10 @@ _tl_priv_did_you_mean (const char *name, const char *const *candidates, guint n)
   /* "embdim" vs "embed_dim" style abbreviations */
   for (guint i = 0; i < n; i++)
     if (candidates[i] && strlen (name) >= 3 && strstr (candidates[i], name))
+      return candidates[i];
+  /* a name spelt out: "minimum" for "min", "defaults" for "default" */
+  for (guint i = 0; i < n; i++)
+    if (candidates[i] && strlen (candidates[i]) >= 3 && g_str_has_prefix (name, candidates[i]))
       return candidates[i];
   return NULL;
 }

@@ -57,6 +57,9 @@ struct _TlPluginInfo {
   gboolean builtin;
   /* state */
   char *skip_reason;    /* non-NULL: SKIPPED */
+  GPtrArray *warnings;  /* char*: "FILE:LINE: ..." from reading the manifest
+                           (unknown attributes); the registry moves them to its
+                           own warnings */
   gboolean probed, loaded, shadowed, allowed;
   guint order;          /* discovery order: earlier in the search path wins ties */
   guint added;          /* 0: found on the search path; n: the n-th plugin given to
@@ -78,6 +81,14 @@ G_GNUC_INTERNAL void _tl_priv_plugin_info_free (TlPluginInfo *p);
 G_GNUC_INTERNAL TlPluginInfo *_tl_priv_plugin_info_new_broken (const char *manifest_path,
                                                                const char *reason);
 G_GNUC_INTERNAL const char *_tl_priv_param_type_name (TlParamType t);
+struct _xmlNode;
+/* Append "FILE:LINE: unknown attribute 'A' on <E> (did you mean 'B'?)SUFFIX\n"
+ * to `problems` for each attribute of `node` not in `allowed`
+ * (NULL-terminated); namespaced attributes are left alone. Used by the job
+ * reader (errors) and the manifest reader (warnings). */
+G_GNUC_INTERNAL void _tl_priv_xml_unknown_attrs (GString *problems, const char *file,
+                                                 const struct _xmlNode *node,
+                                                 const char *const *allowed, const char *suffix);
 /* Compare "1.2.10" and "1.10.0" numerically (pre-release suffix sorts first). */
 G_GNUC_INTERNAL int _tl_priv_semver_compare (const char *a, const char *b);
 
@@ -91,6 +102,10 @@ G_GNUC_INTERNAL gboolean _tl_priv_param_check (const TlParamSpec *s, const char 
 /* Closest candidate by edit distance, or NULL when nothing is close. */
 G_GNUC_INTERNAL const char *_tl_priv_did_you_mean (const char *name,
                                                    const char *const *candidates, guint n);
+
+/* registry.c: "no plugin 'ID' on the search path (...); set TL_PLUGIN_PATH
+ * to the directory holding ID.tlplugin.xml" (transfer full). */
+G_GNUC_INTERNAL char *_tl_priv_no_plugin_message (const char *id);
 
 /* probe.c */
 typedef enum {

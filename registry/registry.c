@@ -23,6 +23,30 @@ add_warning (TlRegistry *r, char *msg)
   g_ptr_array_insert (r->warnings, (gint) r->warnings->len - 1, msg);
 }
 
+/* The warnings met reading a plugin's manifest become the registry's. */
+static void
+take_manifest_warnings (TlRegistry *r, TlPluginInfo *p)
+{
+  for (guint i = 0; p->warnings && i < p->warnings->len; i++)
+    add_warning (r, g_strdup (g_ptr_array_index (p->warnings, i)));
+}
+
+/* A $TL_PLUGIN_PATH entry that exists but is not a directory (a manifest or
+ * a library given by mistake) is ignored by the scan: say so, once each. */
+static void
+warn_plugin_path_files (TlRegistry *r)
+{
+  g_auto (GStrv) parts = g_strsplit (g_getenv ("TL_PLUGIN_PATH") ? g_getenv ("TL_PLUGIN_PATH") : "",
+                                     G_SEARCHPATH_SEPARATOR_S, -1);
+  for (char **e = parts; *e; e++) {
+    if (!**e || !g_file_test (*e, G_FILE_TEST_EXISTS) || g_file_test (*e, G_FILE_TEST_IS_DIR))
+      continue;
+    g_autofree char *shown = _tl_priv_escape_short (*e);
+    add_warning (r, g_strdup_printf ("TL_PLUGIN_PATH entry '%s' is not a directory (ignored): give the "
+                                     "directory that holds the *" TL_MANIFEST_SUFFIX, shown));
+  }
+}
+
 static void
 add_dir (GPtrArray *dirs, const char *d)
 {
@@ -326,6 +350,7 @@ add_manifest (TlRegistry *r, const char *path)
       return q;
     }
   }
+  take_manifest_warnings (r, p);
   p->order = r->plugins->len;
   g_ptr_array_add (r->plugins, p);
   return p;
@@ -413,7 +438,9 @@ tl_registry_new (const TlRegistryOptions *opts, GError **error)
     b = _tl_priv_plugin_info_new_broken ("built-in/tl" TL_MANIFEST_SUFFIX, berr->message);
   b->builtin = TRUE;
   b->order = 0;
+  take_manifest_warnings (r, b);
   g_ptr_array_add (r->plugins, b);
+  warn_plugin_path_files (r);
   if (!r->opts.no_scan)
     scan (r);
   resolve (r);
@@ -559,6 +586,26 @@ plugin_component (const TlPluginInfo *p, const char *name)
   return NULL;
 }
 
+/**
+ * _tl_priv_no_plugin_message:
+ * @id: a plugin id that no manifest on the search path declares
+ *
+ * Returns: (transfer full): "no plugin 'ID' on the search path
+ * (TL_PLUGIN_PATH=... or the system directories); set TL_PLUGIN_PATH to the
+ * directory holding ID.tlplugin.xml", for the component and <allow> errors.
+ */
+char *
+_tl_priv_no_plugin_message (const char *id)
+{
+  const char *pp = g_getenv ("TL_PLUGIN_PATH");
+  g_autofree char *eid = _tl_priv_escape_short (id);
+  g_autofree char *epp = pp && *pp ? _tl_priv_escape_short (pp) : NULL;
+  g_autofree char *where = epp ? g_strdup_printf ("TL_PLUGIN_PATH=%s or the system directories", epp)
+                               : g_strdup ("TL_PLUGIN_PATH is not set: the system directories only");
+  return g_strdup_printf ("no plugin '%s' on the search path (%s); set TL_PLUGIN_PATH to the "
+                          "directory holding %s" TL_MANIFEST_SUFFIX, eid, where, eid);
+}
+
 static void
 not_found (const TlRegistry *r, const char *name, GError **error)
 {
@@ -586,6 +633,24 @@ not_found (const TlRegistry *r, const char *name, GError **error)
     }
   }
   g_autofree char *ename = _tl_priv_escape_short (name);
+  const char *dot = strchr (name, '.');
+  g_autofree char *pid = dot ? g_strndup (name, (gsize) (dot - name)) : NULL;
+  if (pid && !tl_registry_find_plugin (r, pid)) {
+    /* no such plugin: a component of the same name in another plugin
+     * ('hello.synthetic' -> 'tl.synthetic') is no answer; a plugin id
+     * close to the one written ('helo.synthetic') is */
+    if (dym) {
+      g_autofree char *dym_pid = g_strndup (dym, (gsize) (strchr (dym, '.') - dym));
+      const char *cand[] = { dym_pid };
+      if (!_tl_priv_did_you_mean (pid, cand, 1))
+        dym = NULL;
+    }
+    if (!dym) {
+      g_autofree char *why = _tl_priv_no_plugin_message (pid);
+      g_set_error (error, TL_ERROR, TL_ERROR_NOT_FOUND, "component '%s': %s", ename, why);
+      return;
+    }
+  }
   if (dym)
     g_set_error (error, TL_ERROR, TL_ERROR_NOT_FOUND, "unknown component '%s'; did you mean '%s'?",
                  ename, dym);

@@ -32,6 +32,10 @@ static const Broken broken[] = {
   { "undefined-sym", "dlopen failed: undefined symbol: tl_test_undefined_function" },
   { "init-fails", "init failed: no licence server reachable" },
   { "future-host", "needs a host with ABI 1.7" },
+  { "no-table-init", "component 'scale': table missing or built for an unsupported ABI (0.0) "
+                     "(start the table with TL_TABLE_INIT(TlModelDef))" },
+  { "op-misnamed", "op component 'scale': table must be named 'op-misnamed.scale' and provide infer "
+                   "and forward_cpu (it is named 'scale')" },
 };
 
 static void

@@ -158,6 +158,96 @@ test_overlay_swap (void)
   tl_job_free (job);
 }
 
+/* Swapping a component without reset="true" keeps the job's settings:
+ * one the new component does not know points at the overlay's <use>. */
+static void
+test_overlay_swap_hint (void)
+{
+  g_autofree char *path = fixture ("good.xml");
+  g_autoptr (GError) error = NULL;
+  TlRegistry *reg = registry ();
+  TlJob *job = tl_job_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (tl_job_apply_overlay_data (job,
+                                            "<overlay xmlns='urn:tl:job:1'>\n"
+                                            "  <use id='m' component='tl.logreg'/>\n"
+                                            "  <set path='m.nclasses'>3</set>\n"
+                                            "</overlay>\n",
+                                            -1, "swap.xml", &error));
+  g_assert_no_error (error);
+  g_assert_false (tl_job_validate (job, reg, &error));
+  g_auto (GStrv) lines = g_strsplit (error->message, "\n", -1);
+  g_autofree char *hidden = g_strdup_printf (
+      "%s:15: parameter 'hidden' is not known to component 'tl.logreg' (the overlay swap.xml:2 swapped 'm' "
+      "to 'tl.logreg'; add reset=\"true\" to its <use> to drop the job's settings)", path);
+  g_assert_true (g_strv_contains ((const char *const *) lines, hidden));
+  g_assert_cmpuint (g_strv_length (lines), ==, 3); /* input, hidden, nclasses */
+  /* a setting the overlay made after the swap: its own mistake, no hint */
+  g_assert_true (g_strv_contains ((const char *const *) lines,
+                                  "swap.xml:3: parameter 'nclasses' is not known to component 'tl.logreg'; "
+                                  "did you mean 'n_classes'?"));
+  g_clear_error (&error);
+  /* a job setting overwritten after the swap is no longer the job's */
+  g_assert_true (tl_job_apply_set (job, "m.input=x", &error));
+  g_assert_false (tl_job_validate (job, reg, &error));
+  g_assert_nonnull (strstr (error->message, "--set m.input: parameter 'input' is not known to component 'tl.logreg'"));
+  g_assert_null (strstr (error->message, "--set m.input: parameter 'input' is not known to component 'tl.logreg' (the overlay"));
+  g_clear_error (&error);
+  tl_job_free (job);
+
+  /* swapping to the same component, or with reset="true": no hint */
+  job = tl_job_load (path, &error);
+  g_assert_true (tl_job_apply_overlay_data (job,
+                                            "<overlay xmlns='urn:tl:job:1'><use id='m' component='tl.mlp'/>"
+                                            "<set path='m.hiddn'>3</set></overlay>",
+                                            -1, "same.xml", &error));
+  g_assert_false (tl_job_validate (job, reg, &error));
+  g_assert_null (strstr (error->message, "swapped"));
+  g_clear_error (&error);
+  g_assert_true (tl_job_apply_overlay_data (job,
+                                            "<overlay xmlns='urn:tl:job:1'><use id='m' component='tl.logreg' reset='true'/>"
+                                            "<set path='m.hidden'>3</set></overlay>",
+                                            -1, "reset.xml", &error));
+  g_assert_false (tl_job_validate (job, reg, &error));
+  g_assert_cmpstr (error->message, ==, "reset.xml:1: parameter 'hidden' is not known to component 'tl.logreg'");
+  g_clear_error (&error);
+  tl_job_free (job);
+  tl_registry_free (reg);
+}
+
+/* A <use> naming no id of the job is reported once (its <set>s do not
+ * repeat it), and the rest of the overlay still applies. */
+static void
+test_overlay_unknown_use (void)
+{
+  g_autofree char *path = fixture ("good.xml");
+  g_autoptr (GError) error = NULL;
+  TlJob *job = tl_job_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_false (tl_job_apply_overlay_data (job,
+                                             "<overlay xmlns='urn:tl:job:1'>\n"
+                                             "  <use id='model' component='tl.logreg'/>\n"
+                                             "  <set path='model.fields'>features</set>\n"
+                                             "  <set path='m.hidden'>8</set>\n"
+                                             "  <set path='nope.x'>1</set>\n"
+                                             "</overlay>\n",
+                                             -1, "use.xml", &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
+  g_auto (GStrv) lines = g_strsplit (error->message, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 2);
+  g_assert_true (g_str_has_prefix (lines[0], "use.xml:2: no component with id 'model' in "));
+  g_assert_true (g_str_has_prefix (lines[1], "use.xml:5: no component with id 'nope' in "));
+  g_clear_error (&error);
+  /* the job is left as it was for the unknown id, and still validates */
+  g_assert_cmpstr (tl_job_component_ref (job, "m"), ==, "tl.mlp");
+  g_assert_cmpstr (tl_job_get_param (job, "m", "hidden"), ==, "8");
+  TlRegistry *reg = registry ();
+  g_assert_true (tl_job_validate (job, reg, &error));
+  g_assert_no_error (error);
+  tl_registry_free (reg);
+  tl_job_free (job);
+}
+
 static void
 test_set (void)
 {
@@ -253,7 +343,10 @@ test_validate_misc (void)
   g_assert_nonnull (strstr (error->message, "misc.xml:5: task predict (task1) needs attribute 'data'"));
   g_assert_nonnull (strstr (error->message, "model=\"d\" is a dataset, not a model"));
   g_assert_nonnull (strstr (error->message, "seed=-3 is out of range"));
-  g_assert_nonnull (strstr (error->message, "misc.xml:2: <allow plugin=\"no-such-plugin\">"));
+  g_assert_nonnull (strstr (error->message, "misc.xml:2: <allow plugin=\"no-such-plugin\">: no plugin "
+                                            "'no-such-plugin' on the search path (TL_PLUGIN_PATH"));
+  g_assert_nonnull (strstr (error->message, "; set TL_PLUGIN_PATH to the directory holding "
+                                            "no-such-plugin.tlplugin.xml\n"));
   g_clear_error (&error);
   tl_job_free (job);
 
@@ -439,6 +532,8 @@ main (int argc, char **argv)
   g_test_add_func ("/job/structure-errors", test_structure_errors);
   g_test_add_func ("/job/hostile", test_hostile);
   g_test_add_func ("/job/overlay", test_overlay_swap);
+  g_test_add_func ("/job/overlay-swap-hint", test_overlay_swap_hint);
+  g_test_add_func ("/job/overlay-unknown-use", test_overlay_unknown_use);
   g_test_add_func ("/job/set", test_set);
   g_test_add_func ("/job/validate-all-errors", test_validate_all_errors);
   g_test_add_func ("/job/validate-misc", test_validate_misc);

@@ -207,6 +207,81 @@ test_did_you_mean (void)
   g_clear_error (&error);
   g_assert_null (tl_registry_find_component (r, "zzzzzzzz.qqqq", &error));
   g_assert_null (strstr (error->message, "did you mean"));
+  g_clear_error (&error);
+  /* a plugin id that names no plugin: say where plugins are looked for,
+   * never a component of the same name in another plugin */
+  g_setenv ("TL_PLUGIN_PATH", "/nowhere/a:/nowhere/b", TRUE);
+  g_assert_null (tl_registry_find_component (r, "hello.scale", &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_NOT_FOUND);
+  g_assert_cmpstr (error->message, ==,
+                   "component 'hello.scale': no plugin 'hello' on the search path (TL_PLUGIN_PATH=/nowhere/a:/nowhere/b "
+                   "or the system directories); set TL_PLUGIN_PATH to the directory holding hello.tlplugin.xml");
+  g_clear_error (&error);
+  g_setenv ("TL_PLUGIN_PATH", "", TRUE);
+  g_assert_null (tl_registry_find_component (r, "hello.scale", &error));
+  g_assert_nonnull (strstr (error->message, "(TL_PLUGIN_PATH is not set: the system directories only)"));
+  g_clear_error (&error);
+  /* ... but a plugin id close to an installed one is a typo */
+  g_assert_null (tl_registry_find_component (r, "alpah.scale", &error));
+  g_assert_cmpstr (error->message, ==, "unknown component 'alpah.scale'; did you mean 'alpha.scale'?");
+  tl_registry_free (r);
+}
+
+/* Unknown attributes in a manifest: warned about (FILE:LINE, element,
+ * attribute, did-you-mean), never a reason to skip the plugin. */
+static void
+test_unknown_attributes (void)
+{
+  write_plugin ("attrs", "attrs", "1.0.0",
+                "  <requires feature=\"openmp\" optional=\"yes\"/>\n"
+                "  <component kind=\"model\" name=\"clf\" nmae=\"x\">\n"
+                "    <param name=\"hidden\" type=\"int\" default=\"16\" minimum=\"1\" max=\"64\"/>\n"
+                "    <param name=\"act\" type=\"choice\" choices=\"a,b\" default=\"a\" colour=\"red\"/>\n"
+                "  </component>\n");
+  TlRegistry *r = open_dirs ("attrs", NULL, FALSE);
+  const TlPluginInfo *p = tl_registry_find_plugin (r, "attrs");
+  g_assert_cmpint (tl_plugin_info_status (p), ==, TL_PLUGIN_STATUS_OK);
+  const TlComponentInfo *c = tl_registry_find_component (r, "attrs.clf", NULL);
+  g_assert_nonnull (c);
+  g_assert_null (tl_param_spec_min (tl_component_info_find_param (c, "hidden")));
+  g_autofree char *m = path_in ("attrs", "attrs.tlplugin.xml");
+  g_autofree char *w_req = g_strdup_printf ("%s:4: unknown attribute 'optional' on <requires>; ignored", m);
+  g_autofree char *w_comp = g_strdup_printf ("%s:5: unknown attribute 'nmae' on <component> (did you mean 'name'?); ignored", m);
+  g_autofree char *w_min = g_strdup_printf ("%s:6: unknown attribute 'minimum' on <param> (did you mean 'min'?); ignored", m);
+  g_autofree char *w_col = g_strdup_printf ("%s:7: unknown attribute 'colour' on <param>; ignored", m);
+  const char *want[] = { w_req, w_comp, w_min, w_col };
+  const char *const *w = tl_registry_warnings (r);
+  for (guint i = 0; i < G_N_ELEMENTS (want); i++)
+    if (!g_strv_contains (w, want[i])) {
+      g_autofree char *all = g_strjoinv ("\n", (char **) w);
+      g_error ("no warning '%s' in:\n%s", want[i], all);
+    }
+  g_assert_cmpuint (g_strv_length ((char **) w), ==, G_N_ELEMENTS (want));
+  tl_registry_free (r);
+}
+
+/* A TL_PLUGIN_PATH entry that is a file (a manifest given by mistake) is
+ * ignored with one warning per entry; missing entries stay silent. */
+static void
+test_plugin_path_file (void)
+{
+  write_plugin ("pathfile", "pf", "1.0.0", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "pathfile", NULL);
+  g_autofree char *m = path_in ("pathfile", "pf.tlplugin.xml");
+  g_autofree char *lib = path_in ("pathfile", "libtl-pf.so");
+  g_autofree char *env = g_strdup_printf ("%s:%s:/nowhere/at/all:%s:%s", m, lib, dir, m);
+  g_setenv ("TL_PLUGIN_PATH", env, TRUE);
+  TlRegistryOptions opts = { 0 };
+  opts.no_probe = opts.no_cache = 1;
+  TlRegistry *r = tl_registry_new (&opts, NULL);
+  g_setenv ("TL_PLUGIN_PATH", "", TRUE);
+  g_assert_nonnull (tl_registry_find_plugin (r, "pf"));
+  const char *const *w = tl_registry_warnings (r);
+  g_autofree char *w_m = g_strdup_printf ("TL_PLUGIN_PATH entry '%s' is not a directory (ignored): give the "
+                                          "directory that holds the *.tlplugin.xml", m);
+  g_assert_cmpuint (g_strv_length ((char **) w), ==, 2);
+  g_assert_cmpstr (w[0], ==, w_m);
+  g_assert_nonnull (strstr (w[1], lib));
   tl_registry_free (r);
 }
 
@@ -230,6 +305,8 @@ test_broken_manifest (void)
   g_autofree char *prefix = g_strdup_printf ("%s:3: ", m);
   g_assert_true (g_str_has_prefix (tl_plugin_info_skip_reason (p), prefix));
   g_assert_nonnull (strstr (tl_plugin_info_skip_reason (p), "expects an int, got 'zero'"));
+  /* its version is unknown, not "0" */
+  g_assert_cmpstr (tl_plugin_info_version (p), ==, "?");
   p = tl_registry_find_plugin (r, "nolib");
   g_assert_cmpint (tl_plugin_info_status (p), ==, TL_PLUGIN_STATUS_SKIPPED);
   g_assert_nonnull (strstr (tl_plugin_info_skip_reason (p), "library 'libtl-nolib.so' not found"));
@@ -521,6 +598,8 @@ main (int argc, char **argv)
   g_test_add_func ("/registry/allow-list", test_allow_list);
   g_test_add_func ("/registry/did-you-mean", test_did_you_mean);
   g_test_add_func ("/registry/broken-manifest", test_broken_manifest);
+  g_test_add_func ("/registry/unknown-attributes", test_unknown_attributes);
+  g_test_add_func ("/registry/plugin-path-file", test_plugin_path_file);
   g_test_add_func ("/registry/cache", test_cache);
   g_test_add_func ("/registry/add-path", test_add_path);
   g_test_add_func ("/registry/cache-transient", test_cache_transient);

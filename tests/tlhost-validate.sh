@@ -3,7 +3,7 @@
 # 0 and "FILE: ok" for a valid job, 2 and every problem (FILE:LINE) for bad ones.
 set -u
 . "${TL_SRCDIR:-$(dirname "$0")/..}/tests/tlhost-lib.sh"
-echo "1..12"
+echo "1..21"
 
 run validate "$jobs/good.xml"
 check "good job: exit 0" '[ "$(cat $tmp/rc)" = 0 ]'
@@ -23,6 +23,61 @@ check "bad overlay and --set: exit 2 with each error" \
 
 run validate
 check "no argument: usage, exit 2" '[ "$(cat $tmp/rc)" = 2 ]'
+
+# "ok" names the overlays and assignments checked with the job
+run validate --overlay "$jobs/overlay-swap.xml" --set m.n_classes=3 "$jobs/good.xml"
+check "overlay and --set: ok names them" \
+  'grep -qxF "$jobs/good.xml (+ $jobs/overlay-swap.xml, --set m.n_classes=3): ok" "$tmp/out"'
+
+# an overlay <use> naming no id of the job: reported once, and the job is
+# still validated (every problem at once)
+cat >"$tmp/use.xml" <<'EOF'
+<overlay xmlns="urn:tl:job:1">
+  <use id="model" component="tl.logreg"/>
+  <set path="model.fields">features</set>
+</overlay>
+EOF
+run validate --overlay "$tmp/use.xml" --set m.hiddn=8 "$jobs/good.xml"
+check "unknown <use id>: exit 2, reported once" \
+  '[ "$(cat $tmp/rc)" = 2 ] && [ "$(grep -c "use.xml:" "$tmp/err")" = 1 ] && grep -q "use.xml:2: no component with id .model." "$tmp/err"'
+check "unknown <use id>: the job is validated too" \
+  'grep -q "^--set m.hiddn: parameter .hiddn. is not known to component .tl.mlp.; did you mean .hidden.?" "$tmp/err"'
+
+# a component of a plugin that is not on the search path
+cat >"$tmp/hello.xml" <<'EOF'
+<job xmlns="urn:tl:job:1" name="hello">
+  <dataset id="train" component="hello.synthetic"/>
+  <model id="m" component="tl.mlp"/>
+  <task kind="train" model="m" data="train"/>
+</job>
+EOF
+run validate "$tmp/hello.xml"
+check "plugin not on the search path: says so, no did-you-mean" \
+  'grep -q "hello.xml:2: dataset .train.: component .hello.synthetic.: no plugin .hello. on the search path (TL_PLUGIN_PATH=.* or the system directories); set TL_PLUGIN_PATH to the directory holding hello.tlplugin.xml\$" "$tmp/err" && ! grep -q "did you mean" "$tmp/err"'
+
+# unknown attributes in a plugin manifest: a warning naming FILE:LINE, the
+# element, the attribute and the likely one, in list and inspect; the plugin
+# still loads. A TL_PLUGIN_PATH entry that is a file: a warning.
+mkdir -p "$tmp/p"
+sed 's/<param name="factor" type="float" default="2.0"/& minimum="0"/' \
+  "$srcdir/tests/plugins/good/good.tlplugin.xml" >"$tmp/p/good.tlplugin.xml"
+goodlib="$builddir/tests/plugins/good/.libs/libtl-test-good.so"
+[ -f "$goodlib" ] && ln -s "$goodlib" "$tmp/p/libtl-test-good.so"
+want="tlhost: warning: $tmp/p/good.tlplugin.xml:6: unknown attribute 'minimum' on <param> (did you mean 'min'?); ignored"
+(TL_PLUGIN_PATH="$tmp/p:$tmp/p/good.tlplugin.xml" XDG_CACHE_HOME="$tmp/cache" run list)
+check "manifest: unknown attribute warned about by list" 'grep -qxF "$want" "$tmp/err"'
+check "TL_PLUGIN_PATH entry that is a file: warned about" \
+  'grep -qxF "tlhost: warning: TL_PLUGIN_PATH entry '"'$tmp/p/good.tlplugin.xml'"' is not a directory (ignored): give the directory that holds the *.tlplugin.xml" "$tmp/err"'
+check "manifest: unknown attribute does not skip the plugin" \
+  '[ ! -f "$goodlib" ] || grep -q "^good  *1.0.0  *ok" "$tmp/out"'
+(TL_PLUGIN_PATH="$tmp/p" XDG_CACHE_HOME="$tmp/cache" run inspect good.scale)
+check "manifest: unknown attribute warned about by inspect" \
+  '[ "$(cat $tmp/rc)" = 0 ] && grep -qxF "$want" "$tmp/err"'
+
+# inspect: a name that is neither a plugin nor a component
+run inspect nosuchthing
+check "inspect: unknown plugin or component" \
+  '[ "$(cat $tmp/rc)" = 2 ] && grep -q "^tlhost: inspect: unknown plugin or component .nosuchthing." "$tmp/err"'
 
 # What validate cannot see (it reads manifests, not data): a misspelt label
 # field or a binary task on a 4-class label fail `tlhost run` before any

@@ -20,7 +20,9 @@ check_LTLIBRARIES += \
 	tests/plugins/missing-dep/libtl-test-missing-dep.la \
 	tests/plugins/undefined-sym/libtl-test-undefined-sym.la \
 	tests/plugins/broken-same-bytes/libtl-test-broken-same-bytes.la \
-	tests/plugins/broken-contracts/libtl-test-broken-contracts.la
+	tests/plugins/broken-contracts/libtl-test-broken-contracts.la \
+	tests/plugins/no-table-init/libtl-test-no-table-init.la \
+	tests/plugins/op-misnamed/libtl-test-op-misnamed.la
 
 tests_plugins_good_libtl_test_good_la_SOURCES = tests/plugins/good/good.c
 tests_plugins_good_libtl_test_good_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
@@ -62,6 +64,18 @@ tests_plugins_future_host_libtl_test_future_host_la_SOURCES = tests/plugins/futu
 tests_plugins_future_host_libtl_test_future_host_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
 tests_plugins_future_host_libtl_test_future_host_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
 tests_plugins_future_host_libtl_test_future_host_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
+# no-table-init and op-misnamed are refused at load with a hint each
+# (registry/load.c): "start the table with TL_TABLE_INIT(...)", "it is named '...'".
+tests_plugins_no_table_init_libtl_test_no_table_init_la_SOURCES = tests/plugins/no-table-init/no-table-init.c
+tests_plugins_no_table_init_libtl_test_no_table_init_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_no_table_init_libtl_test_no_table_init_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
+tests_plugins_no_table_init_libtl_test_no_table_init_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
+
+tests_plugins_op_misnamed_libtl_test_op_misnamed_la_SOURCES = tests/plugins/op-misnamed/op-misnamed.c
+tests_plugins_op_misnamed_libtl_test_op_misnamed_la_CFLAGS = $(AM_CFLAGS) $(TL_PLUGIN_C_FLAGS)
+tests_plugins_op_misnamed_libtl_test_op_misnamed_la_LDFLAGS = $(TL_TEST_PLUGIN_LD_FLAGS)
+tests_plugins_op_misnamed_libtl_test_op_misnamed_la_LIBADD = $(TL_TEST_PLUGIN_LIBADD)
 
 # broken-same-bytes loads, but its op's TL_OP_SAME_BYTES claim is false:
 # tests/conformance/expect-failures.sh checks that the conformance suite says so.
@@ -118,4 +132,6 @@ EXTRA_DIST += \
 	tests/plugins/init-fails/init-fails.tlplugin.xml \
 	tests/plugins/future-host/future-host.tlplugin.xml \
 	tests/plugins/broken-same-bytes/broken-same-bytes.tlplugin.xml \
-	tests/plugins/broken-contracts/broken-contracts.tlplugin.xml
+	tests/plugins/broken-contracts/broken-contracts.tlplugin.xml \
+	tests/plugins/no-table-init/no-table-init.tlplugin.xml \
+	tests/plugins/op-misnamed/op-misnamed.tlplugin.xml
