@@ -601,7 +601,7 @@ run_once (TlExec *ex, guint64 step, double *secs, GError **error)
       kok = ex->dev.be->synchronize (&e);
     if (!kok) {
       if (!e)
-        e = g_error_new (TL_ERROR, TL_ERROR_FAILED, "kernel failed");
+        e = g_error_new (TL_ERROR, TL_ERROR_FAILED, "kernel failed (returned no error)");
       g_prefix_error (&e, "op '%s' (node %u): ", st->def->name, st->node->id);
       g_propagate_error (error, e);
       ok = FALSE;

@@ -68,7 +68,7 @@ tl_model_instance_new (const TlModelDef *def, const char *name, const TlParams *
   GError *err = NULL;
   TlModel *model = def->create (params ? params : empty_params (), &err);
   if (!model) {
-    ensure_error (error, err, "model %s: create failed", name);
+    ensure_error (error, err, "model %s: create failed (returned no error)", name);
     return NULL;
   }
   g_clear_error (&err);
@@ -225,7 +225,7 @@ tl_model_instance_step_end (TlModelInstance *m, guint64 step, GError **error)
   GError *err = NULL;
   if (m->def->step_end (m->model, m->store, step, &err))
     return TRUE;
-  ensure_error (error, err, "model %s: step_end failed", m->name);
+  ensure_error (error, err, "model %s: step_end failed (returned no error)", m->name);
   return FALSE;
 }
 
@@ -257,7 +257,7 @@ tl_dataset_instance_new (const TlDatasetDef *def, const char *name, const TlPara
   GError *err = NULL;
   TlDataset *ds = def->open (params ? params : empty_params (), &err);
   if (!ds) {
-    ensure_error (error, err, "dataset %s: open failed", name);
+    ensure_error (error, err, "dataset %s: open failed (returned no error)", name);
     return NULL;
   }
   g_clear_error (&err);
@@ -435,7 +435,7 @@ tl_dataset_instance_read (TlDatasetInstance *d, gint64 n_rows, const gint64 *row
   }
   GError *err = NULL;
   if (!d->def->read (d->ds, n_rows, rows, out, &err)) {
-    ensure_error (error, err, "dataset %s: read failed", d->name);
+    ensure_error (error, err, "dataset %s: read failed (returned no error)", d->name);
     goto fail;
   }
   g_clear_error (&err);
@@ -510,7 +510,7 @@ tl_planner_instance_new (const TlPlannerDef *def, const char *name, const TlPara
   GError *err = NULL;
   TlPlanner *pl = def->create (params ? params : empty_params (), &err);
   if (!pl) {
-    ensure_error (error, err, "planner %s: create failed", name);
+    ensure_error (error, err, "planner %s: create failed (returned no error)", name);
     return NULL;
   }
   g_clear_error (&err);
@@ -552,7 +552,7 @@ tl_planner_instance_plan (TlPlannerInstance *p, const TlGraph *g, const TlCluste
   GError *err = NULL;
   TlPlan *plan = p->def->plan (p->planner, g, cluster, seed, &err);
   if (!plan) {
-    ensure_error (error, err, "planner %s: plan failed", p->name);
+    ensure_error (error, err, "planner %s: plan failed (returned no error)", p->name);
     return NULL;
   }
   g_clear_error (&err);
@@ -574,6 +574,6 @@ tl_planner_instance_apply (TlPlannerInstance *p, const TlPlan *plan, TlGraph *g,
   GError *err = NULL;
   if (p->def->apply (p->planner, plan, g, &err))
     return TRUE;
-  ensure_error (error, err, "planner %s: apply failed", p->name);
+  ensure_error (error, err, "planner %s: apply failed (returned no error)", p->name);
   return FALSE;
 }

@@ -38,6 +38,25 @@ _tl_priv_uninstalled (void)
   return result;
 }
 
+/* Exported for tlhost's conformance suite alone (declared again in
+ * tests/conformance/conformance.h), like _tl_registry_probe_manifest for the
+ * scanner: not part of the SDK. */
+TL_API gboolean _tl_registry_uninstalled (void);
+
+/**
+ * _tl_registry_uninstalled:
+ *
+ * _tl_priv_uninstalled() for `tlhost conformance`, which takes the source
+ * tree's plugin schema only when running uninstalled.
+ *
+ * Returns: TRUE when this libtl-1 runs from its build tree.
+ */
+gboolean
+_tl_registry_uninstalled (void)
+{
+  return _tl_priv_uninstalled ();
+}
+
 /**
  * _tl_priv_scanner_path:
  *

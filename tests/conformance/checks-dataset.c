@@ -195,6 +195,7 @@ check_malformed (TlcSuite *s, const TlComponentInfo *ci, GError **error)
   g_auto (GStrv) params = NULL;
   g_autofree char *file = NULL;
   if (!ms->make (dir, &params, &file, error)) {
+    tlc_failed_silently (error, "make");
     g_prefix_error (error, "the malformed-sample extension failed: ");
     return FALSE;
   }

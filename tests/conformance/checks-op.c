@@ -3,7 +3,8 @@
  * TL_OP_OVERWRITES and TL_OP_SAME_BYTES hold, gradients agree with
  * central finite differences, and infer refuses malformed inputs with
  * TL_ERROR_SHAPE or TL_ERROR_INVALID_ARGUMENT (another dtype also with
- * TL_ERROR_UNSUPPORTED). Needs sample inputs from the op's
+ * TL_ERROR_UNSUPPORTED), never returning FALSE without setting its error
+ * (nor does forward_cpu). Needs sample inputs from the op's
  * TL_OP_EXT_SAMPLES extension; without it the checks warn "no samples". */
 #include "config.h"
 
@@ -54,6 +55,51 @@ op_open (TlcSuite *s, const TlComponentInfo *ci, OpSample *o, GError **error)
   return TRUE;
 }
 
+/* --- infer, through tl_op_infer --------------------------------------------- */
+
+/* tl_op_infer() checks the arity and the descs an op infers, and fills in a
+ * generic TL_ERROR_SHAPE when the op's infer returns FALSE without setting
+ * its error, which would pass for a refusal. So the suite calls it on a
+ * copy of the op's table whose infer notes that (a check runs in a child
+ * of its own, on one thread). */
+static const TlOpDef *shim_op;
+static gboolean shim_silent;
+
+static gboolean
+infer_shim (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out, GError **error)
+{
+  gboolean ok = shim_op->infer (call, out, max_out, n_out, error);
+  shim_silent = !ok && error && !*error;
+  return ok;
+}
+
+/* tl_op_infer() on the op. An infer that fails without setting its error
+ * fails with "infer returned FALSE without setting error" and *silent
+ * TRUE; any other failure keeps its error, *silent FALSE. */
+static gboolean
+op_infer (const OpSample *o, guint n_in, const TlTensorDesc *in, TlTensorDesc *out, guint *n_out,
+          gboolean *silent, GError **error)
+{
+  TlOpDef shim;
+  gsize size = MIN ((gsize) o->def->struct_size, sizeof shim);
+  memset (&shim, 0, sizeof shim);
+  memcpy (&shim, o->def, size); /* the registry checked that it reaches forward_cpu */
+  shim.struct_size = (uint32_t) size;
+  shim.infer = infer_shim;
+  shim_op = o->def;
+  shim_silent = FALSE;
+  GError *e = NULL;
+  gboolean ok = tl_op_infer (&shim, n_in, in, o->attrs, MAX_IO, out, n_out, &e);
+  *silent = !ok && shim_silent;
+  if (*silent) {
+    g_clear_error (&e);
+    tlc_failed_silently (&e, "infer");
+  }
+  if (!ok)
+    g_propagate_error (error, e);
+  return ok;
+}
+
 /* Describe sample i, infer outputs and make seeded random inputs. */
 static gboolean
 op_prepare (OpSample *o, guint i, GError **error)
@@ -68,8 +114,9 @@ op_prepare (OpSample *o, guint i, GError **error)
   }
   o->n_in = n_in;
   guint n_out = 0;
-  if (!tl_op_infer (o->def, o->n_in, o->in, o->attrs, MAX_IO, o->out, &n_out, error)) {
-    g_prefix_error (error, "sample %u: infer: ", i);
+  gboolean silent = FALSE;
+  if (!op_infer (o, o->n_in, o->in, o->out, &n_out, &silent, error)) {
+    g_prefix_error (error, silent ? "sample %u: " : "sample %u: infer: ", i);
     return FALSE;
   }
   o->n_out = n_out;
@@ -105,7 +152,10 @@ op_forward_filled (OpSample *o, guint n_threads, guint8 fill, TlTensor **outs, G
   ctx.seed = 1;
   ctx.n_threads = n_threads;
   ctx.deterministic = 1;
-  return o->def->forward_cpu (&ctx, o->inputs, outs, error);
+  if (o->def->forward_cpu (&ctx, o->inputs, outs, error))
+    return TRUE;
+  tlc_failed_silently (error, "forward_cpu");
+  return FALSE;
 }
 
 static gboolean
@@ -454,17 +504,26 @@ check_gradients (TlcSuite *s, const TlComponentInfo *ci, GError **error)
  * fine (tl-op.h: "report bad ones as TL_ERROR_SHAPE /
  * TL_ERROR_INVALID_ARGUMENT (an input dtype the op has no kernel for may be
  * reported as TL_ERROR_UNSUPPORTED instead)", as the built-in ops do), any
- * other error is not; accepting it is fine too when the outputs are valid
- * (tl_op_infer checks them). @other_dtype: the variant changed a dtype only. */
+ * other error is not, nor a FALSE without an error; accepting it is fine
+ * too when the outputs are valid (tl_op_infer checks them). @other_dtype:
+ * the variant changed a dtype only. */
 static gboolean
 infer_variant (OpSample *o, guint i, guint n_in, const TlTensorDesc *in, const char *what, gboolean other_dtype,
                guint *n_refused, GError **error)
 {
   TlTensorDesc out[MAX_IO];
   guint n_out = 0;
+  gboolean silent = FALSE;
   g_autoptr (GError) e = NULL;
-  if (tl_op_infer (o->def, n_in, in, o->attrs, MAX_IO, out, &n_out, &e))
+  if (op_infer (o, n_in, in, out, &n_out, &silent, &e))
     return TRUE;
+  if (silent) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN,
+                 "sample %u with %s: %s (tl-op.h: infer reports bad inputs in its error, as %s)", i, what,
+                 e->message, other_dtype ? "TL_ERROR_SHAPE, TL_ERROR_INVALID_ARGUMENT or TL_ERROR_UNSUPPORTED"
+                                         : "TL_ERROR_SHAPE or TL_ERROR_INVALID_ARGUMENT");
+    return FALSE;
+  }
   if (e->domain == TL_ERROR && (e->code == TL_ERROR_SHAPE || e->code == TL_ERROR_INVALID_ARGUMENT ||
                                 (other_dtype && e->code == TL_ERROR_UNSUPPORTED))) {
     (*n_refused)++;

@@ -39,10 +39,12 @@ report_errs (GString *errs, gint code, GError **error)
 static char *
 find_schema (const char *name)
 {
-  /* $TL_SCHEMA_DIR, the source tree (uninstalled runs), the installed copy */
+  /* $TL_SCHEMA_DIR, the source tree's when libtl-1 runs from its build tree
+   * (the registry's rule for tl-plugin-scanner), the installed copy: an
+   * installed tlhost never reads the source tree's */
   const char *dirs[] = { g_getenv ("TL_SCHEMA_DIR"),
 #ifdef TL_SRCDIR
-                         TL_SRCDIR "/sdk-headers/schema",
+                         _tl_registry_uninstalled () ? TL_SRCDIR "/sdk-headers/schema" : NULL,
 #endif
                          TL_SCHEMADIR, NULL };
   for (guint i = 0; i < G_N_ELEMENTS (dirs); i++) {
@@ -93,7 +95,8 @@ check_manifest (TlcSuite *s, const TlComponentInfo *ci, GError **error)
 
   g_autofree char *schema_path = find_schema ("tl-plugin.rng");
   if (!schema_path) {
-    tlc_warn ("schema tl-plugin.rng not found: checked the manifest with the registry's parser only");
+    tlc_warn ("schema tl-plugin.rng not found (installed in %s; $TL_SCHEMA_DIR overrides): checked the "
+              "manifest with the registry's parser only", *TL_SCHEMADIR ? TL_SCHEMADIR : "no directory");
     return TRUE;
   }
   g_autoptr (GString) errs = g_string_new (NULL);
@@ -117,7 +120,9 @@ check_manifest (TlcSuite *s, const TlComponentInfo *ci, GError **error)
     ok = xmlRelaxNGValidateDoc (vctx, doc) == 0;
     xmlRelaxNGFreeValidCtxt (vctx);
     xmlFreeDoc (doc);
-    if (!ok)
+    if (ok)
+      tlc_note ("valid against %s", schema_path);
+    else
       g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: not valid against %s: %s", path, schema_path,
                    g_strstrip (errs->str));
   }

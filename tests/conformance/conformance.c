@@ -250,14 +250,67 @@ tlc_run (TlcSuite *s, const char *name, TlcCheckFunc fn, const TlComponentInfo *
   fflush (stdout);
 }
 
+#define MANIFEST_SUFFIX ".tlplugin.xml" /* as the registry scans for */
+
+/* "DIR is a directory: ..." naming up to three manifests it holds. */
+static void
+set_directory_error (const char *dir, GError **error)
+{
+  g_autoptr (GString) held = g_string_new (NULL);
+  guint n = 0;
+  GDir *d = g_dir_open (dir, 0, NULL);
+  for (const char *name; d && (name = g_dir_read_name (d));) {
+    if (!g_str_has_suffix (name, MANIFEST_SUFFIX))
+      continue;
+    if (n++ < 3)
+      g_string_append_printf (held, "%s%s", n > 1 ? ", " : "", name);
+  }
+  if (d)
+    g_dir_close (d);
+  if (n > 3)
+    g_string_append (held, ", ...");
+  g_autofree char *base = g_strdup (dir);
+  gsize len = strlen (base);
+  while (len > 1 && base[len - 1] == '/')
+    base[--len] = '\0';
+  g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+               "%s is a directory: give %s/NAME" MANIFEST_SUFFIX ", the plugin's library or its id%s%s%s", base,
+               base, n ? " (it holds " : "", held->str, n ? ")" : "");
+}
+
+/* A PATH argument: a manifest (*.tlplugin.xml) or a plugin's library. The
+ * registry would read anything else as a library and look for a manifest
+ * naming it: say what is wrong instead. */
+static const TlPluginInfo *
+resolve_path (TlcSuite *s, const char *arg, GError **error)
+{
+  if (g_file_test (arg, G_FILE_TEST_IS_DIR)) {
+    set_directory_error (arg, error);
+    return NULL;
+  }
+  if (!g_file_test (arg, G_FILE_TEST_EXISTS)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_NOT_FOUND, "%s: no such file", arg);
+    return NULL;
+  }
+  if (g_str_has_suffix (arg, ".xml") && !g_str_has_suffix (arg, MANIFEST_SUFFIX)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "%s: manifests must be named *" MANIFEST_SUFFIX " (ID" MANIFEST_SUFFIX ", ID the plugin's id)",
+                 arg);
+    return NULL;
+  }
+  return tl_registry_add_path (s->reg, arg, error);
+}
+
 static const TlPluginInfo *
 resolve_plugin (TlcSuite *s, const char *arg, GError **error)
 {
   gboolean is_path = strchr (arg, '/') || g_str_has_suffix (arg, ".xml") || g_str_has_suffix (arg, ".so");
   if (is_path)
-    return tl_registry_add_path (s->reg, arg, error);
+    return resolve_path (s, arg, error);
   const TlPluginInfo *p = tl_registry_find_plugin (s->reg, arg);
-  if (!p) {
+  if (!p && g_file_test (arg, G_FILE_TEST_IS_DIR)) {
+    set_directory_error (arg, error);
+  } else if (!p) {
     g_autoptr (GPtrArray) ids = g_ptr_array_new ();
     for (guint i = 0; i < tl_registry_n_plugins (s->reg); i++)
       g_ptr_array_add (ids, (gpointer) tl_plugin_info_id (tl_registry_plugin (s->reg, i)));

@@ -68,6 +68,15 @@ gpointer tlc_create (TlcSuite *s, const TlComponentInfo *ci, const TlParams *par
 void tlc_destroy (const TlComponentInfo *ci, gpointer instance);
 /* The table's get_extension (any kind), or NULL. */
 const void *tlc_extension (const TlComponentInfo *ci, const void *table, const char *id);
+/* After the plugin's callback `what` failed: a failing call of the plugin
+ * ABI sets its GError; when it did not, set `*error` to say so ("WHAT
+ * returned FALSE without setting error"). */
+void tlc_failed_silently (GError **error, const char *what);
+
+/* Exported by libtl-1 for tlhost's conformance suite alone
+ * (registry/probe.c): TRUE when that libtl-1 runs from its build tree. Not
+ * part of the SDK. */
+TL_API gboolean _tl_registry_uninstalled (void);
 
 G_END_DECLS
 

@@ -6,16 +6,20 @@
 # declares TL_OP_SAME_BYTES but changes the bytes (only that check fails),
 # the components of broken-contracts, each breaking one documented contract
 # (only the check of that contract fails for each; a check that ends with
-# exit(0) is not a pass; an op refusing another dtype with
-# TL_ERROR_UNSUPPORTED, as the built-in ops do, passes), and a check that skips
-# with a warning: "ok ... # SKIP", or "not ok" under --fatal-warnings.
+# exit(0) is not a pass; an infer returning FALSE without setting its error
+# is no refusal; an op refusing another dtype with TL_ERROR_UNSUPPORTED, as
+# the built-in ops do, passes), a check that skips with a warning: "ok ...
+# # SKIP", or "not ok" under --fatal-warnings, a directory or a manifest not
+# named *.tlplugin.xml given as the plugin (exit 2, saying so), and the
+# schema the manifest check reads: the source tree's when libtl-1 runs from
+# the build tree, never when it runs from elsewhere (installed).
 # TAP output.
 set -u
 builddir=${TL_BUILDDIR:-$(pwd)}
 tlhost="$builddir/hosts/tlhost"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..25"
+echo "1..31"
 n=0
 check () { # description, condition
   n=$((n + 1))
@@ -92,7 +96,12 @@ check "infer refusing another dtype with TL_ERROR_UNSUPPORTED, as the built-in o
    grep -q "^# [1-9][0-9]* of [0-9]* malformed input sets refused" &&
    [ "$(grep -c "^ok [0-9]* - $bc.unsupported-dtype: " "$tmp/out")" -ge 8 ] &&
    ! grep -q "^not ok [0-9]* - $bc.unsupported-dtype: " "$tmp/out"'
-check "broken contracts: exactly the ten checks of the broken contracts fail" \
+check "infer returning FALSE without setting its error: no refusal, named" \
+  'grep -q "^not ok [0-9]* - $bc.silent-refusal: infer refuses bad inputs" "$tmp/out" &&
+   grep -q "^# sample 0 with input 0 i64.3,4. instead of f32.3,4.: infer returned FALSE without setting error" "$tmp/out" &&
+   grep -q "^ok [0-9]* - $bc.silent-refusal: infer consistent with kernel outputs" "$tmp/out" &&
+   grep -q "^ok [0-9]* - $bc.silent-refusal: gradients match finite differences" "$tmp/out"'
+check "broken contracts: exactly the eleven checks of the broken contracts fail" \
   '[ "$(grep "^not ok" "$tmp/out" | sed "s/^not ok [0-9]* - //" | sort | tr "\n" "|")" = \
 "$bc.bad-range: parameter ranges enforced, declared values accepted|\
 $bc.exits: destroy(NULL) is a no-op|\
@@ -100,6 +109,7 @@ $bc.grad-doubler: plan XML round trip|\
 $bc.grad-doubler: valid plan for an MLP on the local cluster|\
 $bc.graph-writer: plan() leaves its graph unchanged|\
 $bc.null-unsafe: destroy(NULL) is a no-op|\
+$bc.silent-refusal: infer refuses bad inputs with the documented error codes|\
 $bc.train-only: builds in train, eval and predict mode on one parameter store|\
 $bc.unseeded: initial parameters deterministic in the seed|\
 $bc.unsupported-rank: infer refuses bad inputs with the documented error codes|\
@@ -115,3 +125,41 @@ check "skipped with a warning: ok with a SKIP directive, then the warning" \
 rc=$?
 check "skipped with a warning under --fatal-warnings: not ok, the skip reason kept" \
   '[ $rc = 1 ] && grep -A1 "^not ok [0-9]* - $sk$" "$tmp/out" | grep -q "^# skipped: no samples"'
+
+# a directory, or a manifest not named *.tlplugin.xml, given as the plugin
+srcdir=${TL_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+good_dir="$srcdir/tests/plugins/good"
+"$tlhost" conformance "$good_dir/" >"$tmp/out" 2>&1
+rc=$?
+check "a directory: exit 2, naming the manifest to give" \
+  '[ $rc = 2 ] && grep -q "^# $good_dir is a directory: give $good_dir/NAME.tlplugin.xml, the plugin.s library or its id (it holds good.tlplugin.xml)$" "$tmp/out"'
+mkdir "$tmp/no-plugin"
+(cd "$tmp" && "$tlhost" conformance no-plugin) >"$tmp/out" 2>&1
+rc=$?
+check "a directory named without a slash: exit 2, a directory all the same" \
+  '[ $rc = 2 ] && grep -q "^# no-plugin is a directory: give no-plugin/NAME.tlplugin.xml, the plugin.s library or its id$" "$tmp/out"'
+cp "$good_dir/good.tlplugin.xml" "$tmp/good.xml"
+"$tlhost" conformance "$tmp/good.xml" >"$tmp/out" 2>&1
+rc=$?
+check "a manifest not named *.tlplugin.xml: exit 2, saying so" \
+  '[ $rc = 2 ] && grep -q "^# $tmp/good.xml: manifests must be named \*\.tlplugin\.xml" "$tmp/out"'
+
+# the schema: the source tree's uninstalled; with libtl-1 from elsewhere
+# (as installed), never the source tree's
+env -u TL_SCHEMA_DIR "$tlhost" conformance good >"$tmp/out" 2>&1
+check "uninstalled: the manifest checked against the source tree's schema" \
+  'grep -A1 "^ok [0-9]* - manifest: valid$" "$tmp/out" | grep -q "^# valid against $srcdir/sdk-headers/schema/tl-plugin.rng$"'
+bin="$builddir/hosts/.libs/tlhost"
+[ -x "$builddir/hosts/.libs/lt-tlhost" ] && bin="$builddir/hosts/.libs/lt-tlhost"
+mkdir "$tmp/lib"
+cp -P "$builddir"/core/.libs/libtl-1.so* "$tmp/lib/" 2>/dev/null
+if [ -x "$bin" ] && ls "$tmp/lib/" | grep -q .; then
+  env -u TL_SCHEMA_DIR LD_LIBRARY_PATH="$tmp/lib" TL_PLUGIN_SCANNER="$builddir/hosts/tl-plugin-scanner" \
+    "$bin" conformance good >"$tmp/out" 2>&1
+  check "installed: the manifest never checked against the source tree's schema" \
+    'grep -q "^ok [0-9]* - manifest: valid$" "$tmp/out" && ! grep -q "sdk-headers/schema" "$tmp/out" &&
+     grep -A1 "^ok [0-9]* - manifest: valid$" "$tmp/out" | grep -q "^# \(WARN schema tl-plugin.rng not found (installed in /\|valid against /\)"'
+else
+  n=$((n + 1))
+  echo "ok $n - installed: the manifest never checked against the source tree's schema # SKIP no libtool .libs/ layout"
+fi

@@ -144,6 +144,13 @@ tlc_extension (const TlComponentInfo *ci, const void *table, const char *id)
   }
 }
 
+void
+tlc_failed_silently (GError **error, const char *what)
+{
+  if (error && !*error)
+    g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN, "%s returned FALSE without setting error", what);
+}
+
 TlDatasetInstance *
 tlc_open_dataset (TlcSuite *s, const char *name, const char *const *assignments, GError **error)
 {

@@ -21,6 +21,9 @@
  *   unsupported-rank  op: y = 2x; infer refuses a rank-0 input with
  *                 TL_ERROR_UNSUPPORTED, which tl-op.h allows for a dtype
  *                 only (a shape is TL_ERROR_SHAPE / INVALID_ARGUMENT);
+ *   silent-refusal  op: y = 2x (f32); infer returns FALSE for other
+ *                 dtypes without setting its error (tl_op_infer() would
+ *                 fill in a generic TL_ERROR_SHAPE for it);
  *   unsupported-dtype op: y = 2x (f32); infer refuses other dtypes with
  *                 TL_ERROR_UNSUPPORTED as the built-in ops do. It breaks
  *                 nothing: the control, every check of it passes.
@@ -255,6 +258,16 @@ twice_infer_rank (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uin
   return twice_infer_with (call, out, max_out, n_out, TL_ERROR_UNSUPPORTED, TL_ERROR_UNSUPPORTED, error);
 }
 
+/* The contract break of "silent-refusal": a refusal without an error. */
+static gboolean
+twice_infer_silent (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out,
+                    GError **error)
+{
+  if (call->n_inputs == 1 && call->inputs[0].dtype != TL_DTYPE_F32)
+    return FALSE;
+  return twice_infer_with (call, out, max_out, n_out, TL_ERROR_UNSUPPORTED, 0, error);
+}
+
 /* "unsupported-dtype", sound: the built-in ops' pattern (core/ops/matmul.c). */
 static gboolean
 twice_infer_dtype (const TlOpCall *call, TlTensorDesc *out, uint32_t max_out, uint32_t *n_out,
@@ -329,6 +342,18 @@ static const TlOpDef unsupported_rank = {
   .get_extension = twice_extension,
 };
 
+static const TlOpDef silent_refusal = {
+  TL_TABLE_INIT (TlOpDef),
+  .name = "broken-contracts.silent-refusal",
+  .flags = TL_OP_ELEMENTWISE | TL_OP_MEMORY_BOUND,
+  .n_inputs = 1,
+  .n_outputs = 1,
+  .infer = twice_infer_silent,
+  .forward_cpu = twice_forward,
+  .backward = twice_backward,
+  .get_extension = twice_extension,
+};
+
 static const TlOpDef unsupported_dtype = {
   TL_TABLE_INIT (TlOpDef),
   .name = "broken-contracts.unsupported-dtype",
@@ -351,6 +376,7 @@ static const TlComponent components[] = {
   { TL_COMPONENT_MODEL, 0, "unseeded", &unseeded },
   { TL_COMPONENT_OP, 0, "wrong-code", &wrong_code },
   { TL_COMPONENT_OP, 0, "unsupported-rank", &unsupported_rank },
+  { TL_COMPONENT_OP, 0, "silent-refusal", &silent_refusal },
   { TL_COMPONENT_OP, 0, "unsupported-dtype", &unsupported_dtype },
   { 0, 0, NULL, NULL },
 };
