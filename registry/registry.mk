@@ -13,8 +13,6 @@ TL_REGISTRY_SOURCES += \
 	registry/params-validate.c \
 	registry/builtin.c
 
-EXTRA_DIST += docs/manifest-plugin.md
-
 # The built-in plugin's manifest, embedded as a C byte array. Regenerated
 # every build but only replaced when it changes; a minimal manifest stands in
 # while core/builtin/tl.tlplugin.xml does not exist yet.

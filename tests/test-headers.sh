@@ -4,7 +4,24 @@
 # uses the macros third-party plugins use (TL_PLUGIN_DEFINE, TL_TABLE_INIT,
 # TL_TABLE_HAS) compiles as C11, strict C++11 (the positional macros), C++17
 # with the designated macros (a g++/clang++ extension before C++20) and C++20,
-# and exports tl_plugin_query with C linkage. TAP output.
+# and exports tl_plugin_query with C linkage. Last, every code example of
+# the header comments that is marked as below compiles (C, gnu11, -Wall
+# -Wextra -Werror -Wincompatible-pointer-types) against these headers, so that
+# the examples cannot go stale. TAP output.
+#
+# Marking an example in a header comment: put it between a line
+# ` * @example-begin NAME` and a line ` * @example-end` (exactly so, at the
+# start of the line); the lines between lose their leading ` *`. NAME
+# (letters, digits, '-') is unique over the SDK.
+# - `@example-begin NAME`: file-scope code (tables, static functions); it is
+#   compiled after `#include <tl/tl.h>`.
+# - `@example-begin NAME (PARAMS)`: statements, compiled as the body of
+#   `int f (PARAMS)` that also declares `GError *error = NULL;` and returns
+#   0 after them (so an example may `return FALSE;` or `return 2;`). PARAMS
+#   names what the example takes as given; it may continue on the next lines
+#   up to its closing parenthesis; `(void)` for nothing.
+# Mark only examples that are complete (no `...` standing for code; write
+# `// ...` instead). Unused variables, parameters and functions are fine.
 srcdir=${TL_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 CC=${CC:-cc}
 CXX=${CXX:-c++}
@@ -13,7 +30,56 @@ flags=$(pkg-config --cflags glib-2.0 gmodule-2.0)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 headers=$(cd "$srcdir/sdk-headers" && ls tl/*.h)
-n=4
+# Extract the marked examples into $tmp/examples/NAME.c (wrapped) and list
+# "NAME HEADER" in $tmp/examples/list; malformed markers go to .../errors.
+mkdir "$tmp/examples"
+for h in $headers; do
+  awk -v hdr="$h" -v dir="$tmp/examples" '
+    function fail(msg) { print hdr ":" FNR ": " msg >> (dir "/errors") }
+    function strip(line) { sub(/^ \*/, "", line); return line }
+    function start() {
+      if (params == "") {
+        print "#include <tl/tl.h>" > out
+      } else {
+        print "#include <tl/tl.h>\nint tl_example_" fn " " params ";\nint\ntl_example_" fn " " params "\n{\n  GError *error = NULL;" > out
+      }
+      print "#line " FNR + 1 " \"sdk-headers/" hdr "\"" > out
+    }
+    /^ \* @example-begin/ {
+      if (name != "") fail("@example-begin inside example " name)
+      line = $0; sub(/^ \* @example-begin[ \t]*/, "", line)
+      name = line; sub(/[ \t(].*/, "", name)
+      if (name !~ /^[A-Za-z0-9-]+$/) { fail("bad example name \"" name "\""); name = "" ; next }
+      if (seen[name]++) fail("example " name " defined twice")
+      fn = name; gsub(/-/, "_", fn)
+      params = line; sub(/^[A-Za-z0-9-]+[ \t]*/, "", params)
+      out = dir "/" name ".c"
+      print name " " hdr >> (dir "/list")
+      open_params = (params != "" && gsub(/\(/, "(", params) > gsub(/\)/, ")", params))
+      if (!open_params) start()
+      next
+    }
+    name != "" && open_params {
+      cont = strip($0); sub(/^[ \t]+/, " ", cont); params = params cont
+      open_params = gsub(/\(/, "(", params) > gsub(/\)/, ")", params)
+      if (!open_params) start()
+      next
+    }
+    /^ \* @example-end[ \t]*$/ {
+      if (name == "") { fail("@example-end without @example-begin"); next }
+      if (params != "") print "  g_clear_error (&error);\n  return 0;\n}" > out
+      close(out); name = ""; next
+    }
+    name != "" { print strip($0) > out }
+    END { if (name != "") fail("example " name ": no @example-end") }
+  ' "$srcdir/sdk-headers/$h"
+done
+touch "$tmp/examples/list"
+awk '{ print $1 }' "$tmp/examples/list" | sort | uniq -d |
+  sed 's/^/example name used twice: /' >>"$tmp/examples/errors"
+n_examples=$(wc -l < "$tmp/examples/list")
+
+n=$((5 + n_examples))
 for h in $headers; do n=$((n + 2)); done
 if ! command -v "$CXX" >/dev/null 2>&1; then cxx_ok=no; else cxx_ok=yes; fi
 cflags="-std=c11 -Wall -Wextra -Werror -pedantic-errors -I$srcdir/sdk-headers $flags"
@@ -165,3 +231,24 @@ else
     echo "ok $((i + 4)) - $what (C++20) # SKIP $CXX has no -std=c++20"
   fi
 fi
+
+# The examples of the header comments (see the top of this file).
+i=$((i + 5))
+if [ -s "$tmp/examples/errors" ] || [ "$n_examples" -eq 0 ]; then
+  echo "not ok $i - header comment examples are well marked (found $n_examples)"
+  sed 's/^/# /' "$tmp/examples/errors" 2>/dev/null
+else
+  echo "ok $i - header comment examples are well marked (found $n_examples)"
+fi
+exflags="-std=gnu11 -Wall -Wextra -Werror -Wincompatible-pointer-types -Wno-unused-parameter"
+exflags="$exflags -Wno-unused-variable -Wno-unused-but-set-variable -Wno-unused-function"
+exflags="$exflags -Wno-unused-const-variable -I$srcdir/sdk-headers $flags"
+while read -r name h; do
+  i=$((i + 1))
+  if $CC $exflags -c "$tmp/examples/$name.c" -o "$tmp/ex.o" 2>"$tmp/err"; then
+    echo "ok $i - example $name of $h compiles"
+  else
+    echo "not ok $i - example $name of $h compiles"
+    sed 's/^/# /' "$tmp/err" | head -30
+  fi
+done < "$tmp/examples/list"

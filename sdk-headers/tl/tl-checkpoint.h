@@ -12,8 +12,10 @@
  * TlParamStore under its name, optionally the optimizer state as
  * "optim/<param>/<slot>" tensors, and metadata (strings) such as "step".
  *
+ * @example-begin checkpoint (TlParamStore *store, TlOptimizer *opt, GHashTable *meta)
  *   tl_checkpoint_save(store, opt, meta, "out/last.safetensors", &error);
  *   tl_checkpoint_load(store, opt, "out/last.safetensors", &error);
+ * @example-end
  *
  * Pretrained weights: tl_checkpoint_load_mapped(store, path, "bert", &error)
  * renames Hugging Face BERT-family names to tl's names (prefix "bert." is

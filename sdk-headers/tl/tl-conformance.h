@@ -5,13 +5,19 @@
  * the corresponding checks are skipped with a "# WARN" line (fatal with
  * --fatal-warnings). The op extension TL_OP_EXT_SAMPLES lives in tl-op.h.
  *
- *   static const char *const sample_params[] = { "n=64", NULL };
+ * For example, the model hello.linreg (examples/hello-plugin) trains on 64
+ * rows of its plugin's dataset hello.synthetic (parameter n_rows), through
+ * the get_extension slot of its TlModelDef (.get_extension = linreg_ext):
+ *
+ * @example-begin model-sample-data
+ *   static const char *const sample_params[] = { "n_rows=64", NULL };
  *   static const TlModelSampleData sample = {
  *     TL_TABLE_INIT(TlModelSampleData), .dataset = "hello.synthetic",
  *     .params = sample_params };
  *   static const void *linreg_ext(const char *id) {
  *     return g_strcmp0(id, TL_MODEL_EXT_SAMPLE_DATA) == 0 ? &sample : NULL;
  *   }
+ * @example-end
  */
 #ifndef TL_CONFORMANCE_H
 #define TL_CONFORMANCE_H

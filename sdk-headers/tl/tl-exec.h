@@ -1,12 +1,15 @@
 /* tl-exec.h — autodiff and the executor.
  *
+ * @example-begin exec (TlGraph *g, TlValue *loss, TlValue *w, TlValue *b,
+ *                      TlTensor *batch_x, guint64 step)
  *   TlValue *grads[2];
  *   tl_autodiff(g, loss, 2, (TlValue *[]){w, b}, grads, &error);
  *   TlExecOptions opts; tl_exec_options_init(&opts);
  *   TlExec *ex = tl_exec_new(g, 3, (TlValue *[]){loss, grads[0], grads[1]}, &opts, &error);
  *   tl_exec_set_input(ex, "x", batch_x, &error);
- *   tl_exec_run(ex, &error);
+ *   tl_exec_run(ex, step, &error);             // step: seeds random ops
  *   TlTensor *l = tl_exec_get_output(ex, 0);   // borrowed until next run
+ * @example-end
  */
 #ifndef TL_EXEC_H
 #define TL_EXEC_H

@@ -11,11 +11,14 @@
  * recorded on the graph, the failing call returns NULL, and every later call
  * given a NULL input also returns NULL. Check once with tl_graph_take_error().
  *
+ * @example-begin graph (TlTensor *weight_tensor)
  *   TlGraph *g = tl_graph_new();
  *   TlValue *x = tl_graph_input(g, "x", TL_DTYPE_F32, 2, (gint64[]){128, 784});
  *   TlValue *w = tl_graph_param(g, "fc.weight", weight_tensor);
  *   TlValue *y = tl_relu(g, tl_matmul(g, x, w, FALSE, TRUE));
- *   if (!tl_graph_take_error(g, &error)) ...
+ *   if (!tl_graph_take_error(g, &error))
+ *     return FALSE;                 // error: the first failure, e.g. a shape mismatch
+ * @example-end
  *
  * Ownership: the graph owns nodes, values and attrs; node and value pointers are
  * borrowed and valid while the graph lives (until a rewrite removes them).

@@ -5,14 +5,18 @@
  * parameters, and lists tasks (train, evaluate, predict, export, plan,
  * simulate, bench) run in order. Hosts use it like this:
  *
+ * @example-begin job (TlRegistry *reg, const TlProgress *progress)
  *   TlJob *job = tl_job_load("job.xml", &error);              // structure only
  *   tl_job_apply_overlay(job, "deploy.xml", &error);          // optional
  *   tl_job_apply_set(job, "m.hidden=256", &error);            // optional
- *   if (!tl_job_validate(job, reg, &error))                   // ALL errors, one per line
- *     ... print error->message, exit 2 ...
+ *   if (!tl_job_validate(job, reg, &error)) {                 // ALL errors, one per line
+ *     g_printerr("%s\n", error->message);
+ *     return 2;
+ *   }
  *   TlJobRunOptions opts; tl_job_run_options_init(&opts);
- *   tl_job_run(job, reg, &opts, &progress, &error);
+ *   tl_job_run(job, reg, &opts, progress, &error);            // progress: nullable
  *   tl_job_free(job);
+ * @example-end
  *
  * Validation reads plugin manifests only (no plugin code is loaded);
  * tl_job_run() loads the plugins it needs. Every message about the job

@@ -4,16 +4,21 @@
  * with validated parameters, then asks it to build its graph once per mode
  * (train, eval, predict) through a host-provided TlBuild context:
  *
+ * @example-begin model-build
  *   static gboolean mlp_build(TlModel *m, TlBuild *b, GError **error) {
  *     TlGraph *g = tl_build_graph(b);
  *     TlValue *x = tl_build_input(b, "image");            // [batch, 784] f32
- *     TlValue *w = tl_build_param(b, "fc1.weight", TL_DTYPE_F32, 2,
- *                                 (gint64[]){512, 784}, TL_INIT_KAIMING_UNIFORM, 0, TRUE);
- *     ...
+ *     TlValue *w1 = tl_build_param(b, "fc1.weight", TL_DTYPE_F32, 2,
+ *                                  (gint64[]){512, 784}, TL_INIT_KAIMING_UNIFORM, 0, TRUE);
+ *     TlValue *w2 = tl_build_param(b, "fc2.weight", TL_DTYPE_F32, 2,
+ *                                  (gint64[]){10, 512}, TL_INIT_KAIMING_UNIFORM, 0, TRUE);
+ *     TlValue *h = tl_relu(g, tl_matmul(g, x, w1, FALSE, TRUE));   // [batch, 512]
+ *     TlValue *logits = tl_matmul(g, h, w2, FALSE, TRUE);         // [batch, 10]
  *     tl_build_set_prediction(b, logits, TL_TASK_MULTICLASS, "label");
  *     tl_build_set_loss(b, tl_cross_entropy(g, logits, tl_build_input(b, "label")));
  *     return tl_graph_take_error(g, error);
  *   }
+ * @example-end
  *
  * Parameters live in a host-owned TlParamStore shared by all builds of one
  * instance, so train and eval graphs see the same tensors, and checkpoints

@@ -1,15 +1,57 @@
 /* tl-op.h — the op table: one path for every op, built-in or plugin.
  *
  * An op component (kind TL_COMPONENT_OP) provides a const TlOpDef. The host
- * registers built-in ops (core/ops/) through exactly this table.
+ * registers built-in ops (core/ops/) through exactly this table, and a
+ * plugin's ops when it loads the plugin. A complete op, y = factor * x on f32
+ * tensors (attribute "factor", default 1), that leaves the optional slots
+ * cost and get_extension NULL:
  *
- *   static gboolean my_infer(const TlOpCall *call, TlTensorDesc *out, GError **error);
- *   static gboolean my_cpu(const TlKernelCtx *ctx, TlTensor *const *in,
- *                          TlTensor *const *out, GError **error);
- *   const TlOpDef my_op = {
- *     TL_TABLE_INIT(TlOpDef), .name = "myplugin.scale", .flags = TL_OP_ELEMENTWISE,
- *     .n_inputs = 1, .n_outputs = 1, .infer = my_infer, .forward_cpu = my_cpu,
- *     .backward = my_backward, .cost = my_cost };
+ * @example-begin op-scale
+ *   static gboolean
+ *   scale_infer(const TlOpCall *call, TlTensorDesc *out, uint32_t max_out,
+ *               uint32_t *n_out, GError **error)
+ *   {
+ *     (void) max_out; (void) n_out;    // for n_outputs == -1 ops only
+ *     if (call->inputs[0].dtype != TL_DTYPE_F32) {
+ *       g_set_error(error, TL_ERROR, TL_ERROR_UNSUPPORTED, "myplugin.scale: f32 only");
+ *       return FALSE;
+ *     }
+ *     out[0] = call->inputs[0];        // same dtype and shape
+ *     return TRUE;
+ *   }
+ *
+ *   static gboolean
+ *   scale_cpu(const TlKernelCtx *ctx, TlTensor *const *in, TlTensor *const *out,
+ *             GError **error)
+ *   {
+ *     float factor = (float) tl_attrs_get_float(ctx->attrs, "factor", 1.0);
+ *     const float *x = tl_tensor_data(in[0]);
+ *     float *y = tl_tensor_data(out[0]);
+ *     (void) error;
+ *     for (gint64 i = 0; i < tl_tensor_numel(in[0]); i++)
+ *       y[i] = factor * x[i];
+ *     return TRUE;
+ *   }
+ *
+ *   static gboolean
+ *   scale_backward(TlGraph *g, const TlNode *node, TlValue *const *grad_out,
+ *                  TlValue **grad_in, GError **error)
+ *   {
+ *     double factor = tl_attrs_get_float(tl_node_attrs(node), "factor", 1.0);
+ *     (void) error;
+ *     grad_in[0] = tl_scale(g, grad_out[0], factor, 0.0);
+ *     return TRUE;
+ *   }
+ *
+ *   static const TlOpDef scale_op = {
+ *     TL_TABLE_INIT(TlOpDef), .name = "myplugin.scale",
+ *     .flags = TL_OP_ELEMENTWISE | TL_OP_OVERWRITES, .n_inputs = 1, .n_outputs = 1,
+ *     .infer = scale_infer, .forward_cpu = scale_cpu, .backward = scale_backward };
+ * @example-end
+ *
+ * The plugin lists it as { TL_COMPONENT_OP, 0, "scale", &scale_op } (see
+ * tl-plugin.h). The examples marked with @example-begin in the SDK headers
+ * are compiled by tests/test-headers.sh.
  */
 #ifndef TL_OP_H
 #define TL_OP_H

@@ -7,16 +7,19 @@
  * tl_optimizer_set_param_names() so checkpoints can store the state as
  * "optim/<param>/<slot>" (see tl-checkpoint.h).
  *
+ * @example-begin optim (guint n, TlTensor *const *params, TlTensor *const *grads,
+ *                       gint64 warmup, gint64 total)
  *   TlOptimConfig oc; tl_optim_config_init(&oc);
  *   oc.weight_decay = 0.01;
  *   TlOptimizer *opt = tl_optimizer_new("adamw", &oc, &error);
- *   for (step = 0; step < total; step++) {
- *     ... compute grads ...
+ *   for (gint64 step = 0; step < total; step++) {
+ *     // ... compute grads ...
  *     double norm = tl_clip_grad_norm(n, grads, 1.0);
  *     double lr = tl_schedule_lr("cosine", 1e-3, step, warmup, total);
  *     tl_optimizer_step(opt, n, params, grads, lr, &error);
  *   }
  *   tl_optimizer_free(opt);
+ * @example-end
  *
  * Semantics follow PyTorch (torch.optim.SGD/Adam/AdamW, 1.13) and, for LAMB,
  * the paper / NVIDIA apex FusedLAMB (bias-corrected Adam direction plus

@@ -5,13 +5,16 @@
  * from the file name). The plugin's XML manifest beside the .so must agree
  * with the descriptor: the host checks this after dlopen.
  *
+ * @example-begin plugin
+ *   extern const TlModelDef fives_model_def;   // the model's table (model.c)
  *   static const TlComponent components[] = {
- *     { TL_COMPONENT_MODEL, "fives", &fives_model_def },
- *     { 0 }
+ *     { TL_COMPONENT_MODEL, 0, "fives", &fives_model_def },   // kind, reserved, name, table
+ *     { TL_COMPONENT_NONE, 0, NULL, NULL }
  *   };
  *   TL_PLUGIN_DEFINE(.id = "fives", .version = "1.0.0", .license = "Apache-2.0",
  *                    .description = "Feature Interaction Via Edge Search",
  *                    .components = components)
+ * @example-end
  *
  * Rules (see ABI.md): the host accepts abi_major == TL_ABI_MAJOR and
  * abi_minor <= its own; it refuses a plugin whose min_host_minor is above its

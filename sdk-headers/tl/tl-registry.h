@@ -14,10 +14,13 @@
  * Allow-list: $TL_PLUGIN_ALLOW (',' or ':'-separated plugin ids) and
  * tl_registry_set_allow_list(); the built-in plugin "tl" is always allowed.
  *
+ * @example-begin registry (guint n, const char *const *names, const char *const *values,
+ *                          const char *const *locations)
  *   TlRegistry *reg = tl_registry_new(NULL, &error);
  *   const TlComponentInfo *ci = tl_registry_find_component(reg, "fives.fives", &error);
  *   TlParams *p = tl_component_info_make_params(ci, n, names, values, locations, &error);
  *   const TlModelDef *def = tl_registry_load_component(reg, ci, &error);
+ * @example-end
  */
 #ifndef TL_REGISTRY_H
 #define TL_REGISTRY_H

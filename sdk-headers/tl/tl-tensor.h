@@ -16,11 +16,13 @@
  * ("transfer full") that the caller releases with tl_tensor_unref();
  * tl_tensor_unref(NULL) is a no-op. Arguments are borrowed ("transfer none").
  *
+ * @example-begin tensor (void)
  *   gint64 shape[2] = {2, 3};
  *   TlTensor *t = tl_tensor_new(TL_DTYPE_F32, 2, shape, &error);
  *   float *p = tl_tensor_data(t);   // 6 zeros
  *   TlTensor *tt = tl_tensor_transpose(t, 0, 1, &error);  // view, 3x2
  *   tl_tensor_unref(tt); tl_tensor_unref(t);
+ * @example-end
  */
 #ifndef TL_TENSOR_H
 #define TL_TENSOR_H

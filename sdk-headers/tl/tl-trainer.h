@@ -3,11 +3,16 @@
  * Host-side wrappers bind a component table to an instance: the generic code
  * (trainer, conformance suite, job runner) uses these, never the raw tables.
  *
- *   TlModelInstance *m = tl_model_instance_new(&mlp_def, "tl.mlp", params, 42, &error);
- *   TlDatasetInstance *d = tl_dataset_instance_new(&idx_def, "tl.idx", dparams, &error);
+ * @example-begin trainer (const TlModelDef *mlp_def, const TlDatasetDef *idx_def,
+ *                         const TlParams *params, const TlParams *dparams,
+ *                         const TlProgress *progress)
+ *   TlModelInstance *m = tl_model_instance_new(mlp_def, "tl.mlp", params, 42, &error);
+ *   TlDatasetInstance *d = tl_dataset_instance_new(idx_def, "tl.idx", dparams, &error);
  *   TlTrainConfig cfg; tl_train_config_init(&cfg);
  *   cfg.epochs = 3; cfg.batch_size = 128; cfg.lr = 1e-3;
- *   tl_train(m, d, NULL, &cfg, progress, &error);
+ *   TlMetrics final; tl_metrics_init(&final);
+ *   tl_train(m, d, NULL, &cfg, progress, &final, &error);   // eval set, progress, final: nullable
+ * @example-end
  */
 #ifndef TL_TRAINER_H
 #define TL_TRAINER_H
