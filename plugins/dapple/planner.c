@@ -291,9 +291,10 @@ simulate_task (const TlTaskContext *ctx, GError **error)
       g_autofree char *name = g_strdup_printf ("speedup_vs_%s", pl[i]->method);
       if (fits)
         tl_metrics_set (ctx->metrics, g_intern_string (name), r[i]->step_time / r[0]->step_time);
-      g_print ("%-9s: %u stages, M=%u, simulated %.4f s%s, speedup of %s %.2fx\n", pl[i]->method,
-               pl[i]->n_stages, pl[i]->micro_batches, r[i]->step_time, fits ? "" : " (DOES NOT FIT memory)",
-               pl[0]->method, r[i]->step_time / r[0]->step_time);
+      g_print ("%-9s: %u stage%s, M=%u, simulated %.4f s%s; %s is %.2fx as fast as %s\n", pl[i]->method,
+               pl[i]->n_stages, pl[i]->n_stages == 1 ? "" : "s", pl[i]->micro_batches, r[i]->step_time,
+               fits ? "" : " (DOES NOT FIT memory)", pl[0]->method, r[i]->step_time / r[0]->step_time,
+               pl[i]->method);
     }
     TlPlan *plan = dapple_pipeline_to_plan (&c.model, pl[0], r[0]);
     tl_attrs_set_string (tl_plan_attrs (plan), "profile", c.profile->source);

@@ -69,9 +69,10 @@ dapple_pipeline_table (const DappleModel *m, const DapplePipeline *p, const Dapp
     g_string_append_printf (s, "%-5u %-28s %8u %-12s %11.3f %11.3f %12.3f\n", k, layers, st->n_devices, devs,
                             (c.fwd + c.bwd) * 1e3, c.allreduce * 1e3, mem / 1073741824.0);
   }
-  g_string_append_printf (s, "plan %s%s%s: %u stages, %u micro-batches of %g samples, schedule %s, estimated step %.4f s",
+  g_string_append_printf (s, "plan %s%s%s: %u stage%s, %u micro-batch%s of %g samples, schedule %s, estimated step %.4f s",
                           p->method ? p->method : "?", p->policy ? "/" : "", p->policy ? p->policy : "",
-                          p->n_stages, p->micro_batches, mb, schedule_name (p->schedule), dapple_estimate (m, p));
+                          p->n_stages, p->n_stages == 1 ? "" : "s", p->micro_batches,
+                          p->micro_batches == 1 ? "" : "es", mb, schedule_name (p->schedule), dapple_estimate (m, p));
   if (r)
     g_string_append_printf (s, ", simulated %.4f s, bubble %.1f%%", r->step_time, 100.0 * r->bubble);
   if (!dapple_fits (m, p))
