@@ -1,5 +1,5 @@
 /* cmd-run.c — `tlhost run [--set P=V]... [--overlay F]... [--output-dir D]
- * [--quiet] [--metrics FILE] [--allow ID,...] JOB.xml`.
+ * [--overwrite] [--quiet] [--metrics FILE] [--allow ID,...] JOB.xml`.
  *
  * Validates first (exit 2 with every problem), then runs the job. Progress:
  * on a terminal one line redrawn in place (phase, bar, step/total, steps/s,
@@ -227,12 +227,15 @@ tlhost_cmd_run (int argc, char **argv)
   g_autofree char *output_dir = NULL;
   g_autofree char *metrics_path = NULL;
   gboolean quiet = FALSE;
+  gboolean overwrite = FALSE;
   GOptionEntry entries[] = {
     { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "Set ID.PARAM=VALUE or taskN.ATTR=VALUE (repeatable)",
       "P=V" },
     { "overlay", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &overlays, "Apply an overlay (repeatable)", "FILE" },
     { "output-dir", 'o', 0, G_OPTION_ARG_FILENAME, &output_dir, "Output directory (default ./out/<job name>)",
       "DIR" },
+    { "overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite,
+      "Replace the checkpoints an earlier run left in the output directory", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only errors and the final metrics", NULL },
     { "metrics", 0, 0, G_OPTION_ARG_FILENAME, &metrics_path, "Write JSON lines of metrics per step", "FILE" },
     { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allow, "Allow only these plugins (comma-separated)", "IDS" },
@@ -241,13 +244,15 @@ tlhost_cmd_run (int argc, char **argv)
   setlocale (LC_ALL, "");
   if (!tlhost_parse_options ("run", "JOB.xml",
                              "Validate a job, then run its tasks. Outputs go to ./out/<job name> "
-                             "(--output-dir). Ctrl-C stops after the current step.",
+                             "(--output-dir); checkpoints of an earlier run there are kept unless "
+                             "--overwrite. Ctrl-C stops after the current step.",
                              entries, &argc, &argv))
     return 2;
   g_autoptr (GError) error = NULL;
   if (argc != 2) {
     tlhost_error ("run: expected one JOB.xml, got %d arguments (usage: tlhost run [--set P=V]... "
-                  "[--overlay F]... [--output-dir D] [--quiet] [--metrics FILE] [--allow ID,...] JOB.xml)",
+                  "[--overlay F]... [--output-dir D] [--overwrite] [--quiet] [--metrics FILE] [--allow ID,...] "
+                  "JOB.xml)",
                   argc - 1);
     return 2;
   }
@@ -302,6 +307,7 @@ tlhost_cmd_run (int argc, char **argv)
   tl_job_run_options_init (&opts);
   opts.output_dir = output_dir;
   opts.quiet = quiet;
+  opts.overwrite = overwrite;
 
   running_job = job;
   struct sigaction sa = { 0 }, old_sa;
@@ -319,16 +325,18 @@ tlhost_cmd_run (int argc, char **argv)
     ok = FALSE;
   }
 
+  /* the final metrics of a job that failed would read as its result */
   const TlMetrics *final = tl_job_final_metrics (job);
-  if (root && final && final->n > 0) {
+  if (ok && root && final && final->n > 0) {
     g_autofree char *s = tl_metrics_to_string (final);
     printf ("final: %s\n", s);
   }
   if (!ok) {
     if (g_error_matches (error, TL_ERROR, TL_ERROR_CANCELLED)) {
       status = 130;
+      /* how far it got and how to go on (tl_job_run) */
       if (root)
-        fprintf (stderr, "interrupted; outputs written so far are in %s\n", tl_job_output_dir (job));
+        fprintf (stderr, "%s\n", error->message);
       /* Under mpirun a stop inside training is agreed (tl_train carries it
        * in its per-step allreduce): every rank returns TL_ERROR_CANCELLED
        * after the same step, rank 0 once it has written last.safetensors,

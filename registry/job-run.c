@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "tl-private.h"
@@ -30,6 +32,8 @@ typedef struct {
   gpointer *instances;
   const void **tables;
   GString *metrics_log; /* JSON lines of every task's metrics */
+  gboolean wrote;       /* this run wrote an output */
+  GPtrArray *made_dirs; /* checkpoint directories made by this run */
 } RunCtx;
 
 static void
@@ -324,6 +328,44 @@ run_plan (RunCtx *rc, guint index, JobTask *t, GError **error)
   return TRUE;
 }
 
+/* weights="PATH": the parameters of a checkpoint (best.safetensors,
+ * last.safetensors or an export) replace the model's before the task. The
+ * model's parameters exist once it has been built, so a model no task has
+ * built yet is built once here (the graph is dropped). */
+static gboolean
+load_weights (RunCtx *rc, guint index, JobTask *t, GError **error)
+{
+  const char *path = task_value (t, "weights");
+  if (!path)
+    return TRUE;
+  TlModelInstance *m = instance_of (rc, t, "model");
+  TlParamStore *store = tl_model_instance_params (m);
+  if (tl_param_store_size (store) == 0) {
+    TlDatasetInstance *d = instance_of (rc, t, "data");
+    if (!d) {
+      g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                   "%s: task %s: weights= needs data= to build model '%s' before loading %s", t->loc,
+                   t->kind, task_value (t, "model"), path);
+      return FALSE;
+    }
+    TlMode mode = g_str_equal (t->kind, "train")     ? TL_MODE_TRAIN
+                  : g_str_equal (t->kind, "predict") ? TL_MODE_PREDICT
+                                                     : TL_MODE_EVAL;
+    const char *b = task_value (t, "batch");
+    g_autoptr (TlGraph) g = tl_model_instance_build (m, d, mode, b ? g_ascii_strtoll (b, NULL, 10) : 32, NULL,
+                                                     NULL, error);
+    if (!g)
+      return FALSE;
+  }
+  /* the checks of resume=: every parameter present with its dtype and
+   * shape, no other; optimizer state in the file is ignored */
+  if (!tl_checkpoint_load (store, NULL, path, error))
+    return FALSE;
+  say (rc, "task%u %s: model %s: parameters loaded from %s", index + 1, t->kind, task_value (t, "model"),
+       path);
+  return TRUE;
+}
+
 static gboolean
 run_export (RunCtx *rc, guint index, JobTask *t, GError **error)
 {
@@ -343,6 +385,8 @@ run_export (RunCtx *rc, guint index, JobTask *t, GError **error)
     if (!g)
       return FALSE;
   }
+  if (!load_weights (rc, index, t, error))
+    return FALSE;
   if (!writes_outputs ())
     return TRUE;
   const char *out = task_value (t, "out");
@@ -471,17 +515,30 @@ run_task (RunCtx *rc, guint index, JobTask *t, GError **error)
   TlModelInstance *m = instance_of (rc, t, "model");
   TlDatasetInstance *d = instance_of (rc, t, "data");
 
+  if (!g_str_equal (t->kind, "export") && !load_weights (rc, index, t, error))
+    return FALSE;
   if (g_str_equal (t->kind, "train")) {
     g_autofree char *ckpt = g_build_filename (rc->out_dir, task_value (t, "model"), NULL);
     if (g_mkdir_with_parents (ckpt, 0755) != 0) {
       int e = errno;
-      g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: %s", ckpt, g_strerror (e));
+      g_set_error (error, TL_ERROR, TL_ERROR_IO, "cannot create the checkpoint directory %s: %s", ckpt,
+                   g_strerror (e));
       return FALSE;
     }
     cfg.out_dir = ckpt;
     say (rc, "task%u train: model %s on %s", index + 1, task_value (t, "model"), task_value (t, "data"));
-    if (!tl_train (m, d, instance_of (rc, t, "eval"), &cfg, rc->progress, &metrics, error))
+    if (!tl_train (m, d, instance_of (rc, t, "eval"), &cfg, rc->progress, &metrics, error)) {
+      /* best.safetensors and exports hold parameters only */
+      if (cfg.resume_from && error && g_error_matches (*error, TL_ERROR, TL_ERROR_NOT_FOUND) &&
+          g_str_has_suffix ((*error)->message, "has no optimizer state")) {
+        char *msg = g_strdup_printf ("%s (resume= continues a run from its last.safetensors; to start "
+                                     "from this checkpoint's parameters with a new optimizer, use "
+                                     "weights= instead)", (*error)->message);
+        g_free ((*error)->message);
+        (*error)->message = msg;
+      }
       return FALSE;
+    }
     record_metrics (rc, index, t->kind, &metrics);
     return TRUE;
   }
@@ -515,11 +572,203 @@ run_task (RunCtx *rc, guint index, JobTask *t, GError **error)
   return run_task_ext (rc, index, t, error);
 }
 
+/* --- before the first task -------------------------------------------------- */
+
+static gboolean
+same_dir (const char *a, const char *b)
+{
+  struct stat sa, sb;
+  return g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0 && S_ISDIR (sa.st_mode) && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+/* A train task whose resume= is (a file in) its checkpoint directory
+ * continues the run that left the checkpoints there. */
+static gboolean
+resumes_in (JobTask *t, const char *ckpt)
+{
+  const char *resume = task_value (t, "resume");
+  if (!resume)
+    return FALSE;
+  if (g_file_test (resume, G_FILE_TEST_IS_DIR))
+    return same_dir (resume, ckpt);
+  g_autofree char *dir = g_path_get_dirname (resume);
+  return same_dir (dir, ckpt);
+}
+
+/* Problems found without running anything and without touching the file
+ * system, one line each: a device a task names that is not available, and
+ * (unless opts->overwrite) the checkpoints of an earlier run that a train
+ * task would replace. */
+static gboolean
+check_before_run (RunCtx *rc, GError **error)
+{
+  g_autoptr (GString) errs = g_string_new (NULL);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  gboolean overwrite = rc->opts && rc->opts->overwrite;
+  for (guint i = 0; i < rc->job->tasks->len; i++) {
+    JobTask *t = rc->job->tasks->pdata[i];
+    const char *device = task_value (t, "device");
+    GError *local = NULL;
+    if (device && !g_str_equal (device, "cpu") && !tl_device_available (device, &local)) {
+      g_string_append_printf (errs, "%s: task %s (task%u): %s\n", t->loc, t->kind, i + 1, local->message);
+      g_clear_error (&local);
+    }
+    const char *model = task_value (t, "model");
+    if (!g_str_equal (t->kind, "train") || overwrite || !writes_outputs () ||
+        g_hash_table_contains (seen, model))
+      continue;
+    g_hash_table_add (seen, (gpointer) model);
+    g_autofree char *ckpt = g_build_filename (rc->out_dir, model, NULL);
+    if (resumes_in (t, ckpt))
+      continue;
+    g_autofree char *best = g_build_filename (ckpt, "best.safetensors", NULL);
+    g_autofree char *last = g_build_filename (ckpt, "last.safetensors", NULL);
+    gboolean has_best = g_file_test (best, G_FILE_TEST_EXISTS);
+    gboolean has_last = g_file_test (last, G_FILE_TEST_EXISTS);
+    if (!has_best && !has_last)
+      continue;
+    g_string_append_printf (errs, "%s already holds the checkpoints of an earlier run (%s%s%s): ", ckpt,
+                            has_best ? "best.safetensors" : "", has_best && has_last ? ", " : "",
+                            has_last ? "last.safetensors" : "");
+    if (has_last)
+      g_string_append_printf (errs, "continue it with --set task%u.resume=%s, ", i + 1, last);
+    g_string_append (errs, "write elsewhere with -o NEWDIR, or replace them with --overwrite\n");
+  }
+  if (errs->len == 0)
+    return TRUE;
+  g_string_truncate (errs, errs->len - 1);
+  g_set_error_literal (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT, errs->str);
+  return FALSE;
+}
+
+/* Writes (and removes) the temporary file an atomic write of DIR/NAME
+ * starts with, so that a directory the run cannot write to fails before
+ * the first task, not after an epoch. */
+static gboolean
+probe_writable (const char *dir, const char *name, const char *what, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  GError *local = NULL;
+  TlAtomicFile *f = _tl_priv_atomic_open (path, &local);
+  if (f) {
+    _tl_priv_atomic_abort (f);
+    return TRUE;
+  }
+  /* "PATH: cannot create a temporary file: REASON" -> REASON */
+  g_autofree char *head = g_strdup_printf ("%s: cannot create a temporary file: ", path);
+  const char *why = g_str_has_prefix (local->message, head) ? local->message + strlen (head) : local->message;
+  g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: cannot write %s here: %s", dir, what, why);
+  g_error_free (local);
+  return FALSE;
+}
+
+/* The output directory exists: probe it and make and probe the checkpoint
+ * directory of every train task (rank 0 alone writes). */
+static gboolean
+prepare_outputs (RunCtx *rc, GError **error)
+{
+  if (!writes_outputs ())
+    return TRUE;
+  if (!probe_writable (rc->out_dir, "metrics.jsonl", "outputs", error))
+    return FALSE;
+  for (guint i = 0; i < rc->job->tasks->len; i++) {
+    JobTask *t = rc->job->tasks->pdata[i];
+    if (!g_str_equal (t->kind, "train"))
+      continue;
+    g_autofree char *ckpt = g_build_filename (rc->out_dir, task_value (t, "model"), NULL);
+    if (!g_file_test (ckpt, G_FILE_TEST_IS_DIR)) {
+      if (g_mkdir_with_parents (ckpt, 0755) != 0) {
+        int e = errno;
+        g_set_error (error, TL_ERROR, TL_ERROR_IO, "cannot create the checkpoint directory %s: %s", ckpt,
+                     g_strerror (e));
+        return FALSE;
+      }
+      g_ptr_array_add (rc->made_dirs, g_strdup (ckpt));
+    }
+    if (!probe_writable (ckpt, "last.safetensors", "checkpoints", error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* --- interruption ----------------------------------------------------------- */
+
+typedef struct {
+  gboolean exists;
+  struct stat st;
+} FileStamp;
+
+static void
+file_stamp (const char *path, FileStamp *s)
+{
+  memset (s, 0, sizeof *s);
+  s->exists = g_stat (path, &s->st) == 0;
+}
+
+/* An atomic write replaces the file: another inode or modification time. */
+static gboolean
+file_changed (const char *path, const FileStamp *before)
+{
+  FileStamp now;
+  file_stamp (path, &now);
+  if (!now.exists)
+    return FALSE;
+  return !before->exists || now.st.st_ino != before->st.st_ino || now.st.st_dev != before->st.st_dev ||
+         now.st.st_mtim.tv_sec != before->st.st_mtim.tv_sec ||
+         now.st.st_mtim.tv_nsec != before->st.st_mtim.tv_nsec;
+}
+
+/* Replace the message of a TL_ERROR_CANCELLED by one that says how far the
+ * run got and how to go on: task `index` (0-based; the task about to start
+ * when it stopped between tasks) wrote `last` (nullable) at this stop. */
+static void
+interrupted_message (RunCtx *rc, guint index, gboolean started, const char *last, GError **error)
+{
+  char *msg = NULL;
+  if (last) {
+    g_autoptr (GHashTable) meta = NULL;
+    g_autoptr (GHashTable) tensors = tl_safetensors_read (last, &meta, NULL);
+    const char *step = tensors && meta ? g_hash_table_lookup (meta, "step") : NULL;
+    if (step)
+      msg = g_strdup_printf ("interrupted after step %s; continue with --set task%u.resume=%s", step, index + 1,
+                             last);
+    else
+      msg = g_strdup_printf ("interrupted; continue with --set task%u.resume=%s", index + 1, last);
+  } else if (!rc->wrote) {
+    msg = g_strdup ("interrupted before anything was written");
+  } else {
+    JobTask *t = rc->job->tasks->pdata[index];
+    msg = g_strdup_printf ("interrupted %s task%u (%s); the outputs of the tasks before it are in %s",
+                           started ? "in" : "before", index + 1, t->kind, rc->out_dir);
+  }
+  g_free ((*error)->message);
+  (*error)->message = msg;
+}
+
+/* The runner prefixes a task's error with "FILE:LINE: task KIND: "; the
+ * trainer's own "train: " (or "evaluate: ", "predict: ") would repeat it. */
+static void
+prefix_task_error (JobTask *t, GError **error)
+{
+  if (!error || !*error)
+    return;
+  const char *msg = (*error)->message;
+  gsize n = strlen (t->kind);
+  if (strncmp (msg, t->kind, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ') {
+    char *rest = g_strdup (msg + n + 2);
+    g_free ((*error)->message);
+    (*error)->message = rest;
+  }
+  g_prefix_error (error, "%s: task %s: ", t->loc, t->kind);
+}
+
 /**
  * tl_job_run_options_init:
  * @opts: options to initialise
  *
- * Zeroes @opts (defaults: output directory ./out/<job name>, not quiet).
+ * Zeroes @opts (defaults: output directory ./out/<job name>, not quiet,
+ * checkpoints of an earlier run not replaced).
  */
 void
 tl_job_run_options_init (TlJobRunOptions *opts)
@@ -541,7 +790,18 @@ tl_job_run_options_init (TlJobRunOptions *opts)
  * the output directory: <model>/ checkpoints of train tasks, predictions,
  * plan-<planner>.xml and graph-<model>.dot of plan tasks, <model>.safetensors
  * of export tasks, and metrics.jsonl (one JSON line per task with metrics).
- * A tl_job_cancel() stops after the current step (TL_ERROR_CANCELLED).
+ *
+ * Before the first task it fails (nothing run, nothing written) when a task
+ * names a device that is not available, or, unless @opts->overwrite, when
+ * a train task would replace the best.safetensors / last.safetensors an
+ * earlier run left in its checkpoint directory (a train task whose resume=
+ * lies in that directory continues that run and may). It then makes the
+ * output and checkpoint directories and probes that it can write there.
+ * Other outputs (metrics.jsonl, predictions, exports, plans) are replaced.
+ *
+ * A tl_job_cancel() stops after the current step (TL_ERROR_CANCELLED); the
+ * error says how far the run got, e.g. "interrupted after step 40;
+ * continue with --set task1.resume=out/j/m/last.safetensors".
  *
  * Returns: TRUE when every task succeeded.
  */
@@ -558,6 +818,8 @@ tl_job_run (TlJob *job, TlRegistry *reg, const TlJobRunOptions *opts, const TlPr
   job->output_dir = opts && opts->output_dir ? g_strdup (opts->output_dir)
                                              : g_build_filename ("out", job->name, NULL);
   rc.out_dir = job->output_dir;
+  if (!check_before_run (&rc, error))
+    return FALSE;
   /* made now, so that an unwritable place fails before any training; a run
    * that fails before writing anything does not leave it (or the parents
    * made for it) behind */
@@ -578,6 +840,8 @@ tl_job_run (TlJob *job, TlRegistry *reg, const TlJobRunOptions *opts, const TlPr
   }
   tl_metrics_init (&job->final);
   job->cancelled = 0;
+  rc.made_dirs = g_ptr_array_new_with_free_func (g_free);
+  gboolean ok = prepare_outputs (&rc, error);
 
   if (job->allow->len > 0) {
     g_autoptr (GPtrArray) ids = g_ptr_array_new ();
@@ -597,30 +861,44 @@ tl_job_run (TlJob *job, TlRegistry *reg, const TlJobRunOptions *opts, const TlPr
     }
   }
 
-  gboolean ok = TRUE;
   guint n = job->components->len;
   rc.instances = g_new0 (gpointer, n + 1);
   rc.tables = g_new0 (const void *, n + 1);
   rc.metrics_log = g_string_new (NULL);
-  if (job->cluster_resolved)
-    rc.cluster = tl_cluster_load (job->cluster_resolved, error);
-  else
-    rc.cluster = tl_cluster_new_local ();
-  ok = rc.cluster != NULL;
+  if (ok) {
+    if (job->cluster_resolved)
+      rc.cluster = tl_cluster_load (job->cluster_resolved, error);
+    else
+      rc.cluster = tl_cluster_new_local ();
+    ok = rc.cluster != NULL;
+  }
 
   for (guint i = 0; ok && i < n; i++)
     ok = instantiate (&rc, i, error);
 
   for (guint i = 0; ok && i < job->tasks->len; i++) {
     if (job->cancelled) {
-      g_set_error (error, TL_ERROR, TL_ERROR_CANCELLED, "interrupted before task%u", i + 1);
+      g_set_error_literal (error, TL_ERROR, TL_ERROR_CANCELLED, "interrupted");
+      interrupted_message (&rc, i, FALSE, NULL, error);
       ok = FALSE;
       break;
     }
     JobTask *t = job->tasks->pdata[i];
+    g_autofree char *last = NULL;
+    FileStamp before;
+    if (g_str_equal (t->kind, "train")) {
+      last = g_build_filename (rc.out_dir, task_value (t, "model"), "last.safetensors", NULL);
+      file_stamp (last, &before);
+    }
     ok = run_task (&rc, i, t, error);
-    if (!ok && error && *error && !g_str_has_prefix ((*error)->message, job->path))
-      g_prefix_error (error, "%s: task %s: ", t->loc, t->kind);
+    if (ok) {
+      rc.wrote = TRUE;
+    } else if (error && *error && g_error_matches (*error, TL_ERROR, TL_ERROR_CANCELLED)) {
+      gboolean written = last && writes_outputs () && file_changed (last, &before);
+      interrupted_message (&rc, i, TRUE, written ? last : NULL, error);
+    } else if (error && *error && !g_str_has_prefix ((*error)->message, job->path)) {
+      prefix_task_error (t, error);
+    }
     if (rc.metrics_log->len > 0) {
       GError *werr = NULL;
       if (!write_text (rc.out_dir, "metrics.jsonl", rc.metrics_log->str, &werr)) {
@@ -638,7 +916,11 @@ tl_job_run (TlJob *job, TlRegistry *reg, const TlJobRunOptions *opts, const TlPr
   g_free (rc.instances);
   g_free (rc.tables);
   g_string_free (rc.metrics_log, TRUE);
-  /* only directories still empty go, from the leaf up to the first made */
+  /* only directories still empty go: the checkpoint directories made here,
+   * then the output directory from the leaf up to the first made */
+  for (guint i = rc.made_dirs->len; !ok && i > 0; i--)
+    (void) g_rmdir (rc.made_dirs->pdata[i - 1]);
+  g_ptr_array_unref (rc.made_dirs);
   for (g_autofree char *d = made_top && !ok ? g_strdup (rc.out_dir) : NULL; d && g_rmdir (d) == 0;) {
     if (g_str_equal (d, made_top))
       break;

@@ -109,6 +109,7 @@ static const TaskAttr task_schema[] = {
   { "device", A_DEVICE, K_ALL, 0, 0, 0, NULL },
   { "checkpoint_every", A_INT, TRAINISH, 0, 0, BIG, NULL },
   { "resume", A_PATH, TRAINISH, 0, 0, 0, NULL },
+  { "weights", A_PATH, K_TRAIN | K_EVALUATE | K_PREDICT | K_EXPORT, 0, 0, 0, NULL },
   { "repeats", A_INT, K_BENCH, 0, 1, 1e6, NULL },
 };
 
@@ -280,6 +281,11 @@ validate_task (TlJob *job, guint index, JobTask *t, GString *errs)
       errs_printf (errs, "%s: task %s (task%u) needs attribute '%s'\n", t->loc, t->kind,
                    index + 1, a->name);
   }
+  const JobSet *weights = _tl_priv_job_set_find (t->attrs, "weights");
+  if (weights && (bit & K_TRAIN) && _tl_priv_job_set_find (t->attrs, "resume"))
+    errs_printf (errs, "%s: task train (task%u): weights= and resume= together: resume= continues an "
+                 "earlier run (parameters, optimizer and step), weights= starts a new one from a "
+                 "checkpoint's parameters; give one\n", weights->loc, index + 1);
   if ((bit & (K_SIMULATE | K_BENCH)) && !_tl_priv_job_set_find (t->attrs, "model") &&
       !_tl_priv_job_set_find (t->attrs, "planner"))
     errs_printf (errs, "%s: task %s (task%u) needs a 'planner' or a 'model' attribute\n",

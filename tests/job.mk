@@ -14,8 +14,8 @@ tests_test_cluster_CPPFLAGS = $(TL_TEST_CPP_FLAGS)
 tests_test_cluster_CFLAGS = $(TL_TEST_C_FLAGS)
 tests_test_cluster_LDADD = $(TL_TEST_LIBS)
 
-TESTS += tests/tlhost-validate.sh
-dist_noinst_SCRIPTS += tests/tlhost-validate.sh tests/tlhost-lib.sh
+TESTS += tests/tlhost-validate.sh tests/test-job-outputs.sh
+dist_noinst_SCRIPTS += tests/tlhost-validate.sh tests/tlhost-lib.sh tests/test-job-outputs.sh
 EXTRA_DIST += \
 	tests/data/jobs/good.xml \
 	tests/data/jobs/bad.xml \

@@ -98,7 +98,7 @@ TL_NUM_THREADS=-1 run run -q -o "$tmp/out-t" --set task1.epochs=1 "$jobs/good.xm
 check "TL_NUM_THREADS=-1: warning, the job still runs" \
   'rc 0 && grep -q "warning: TL_NUM_THREADS=\"-1\" is not a number of threads" "$tmp/err"'
 
-TL_NUM_THREADS=4 run run -q -o "$tmp/out-t" --set task1.epochs=1 "$jobs/good.xml"
+TL_NUM_THREADS=4 run run -q -o "$tmp/out-t4" --set task1.epochs=1 "$jobs/good.xml"
 check "TL_NUM_THREADS=4: no warning" 'rc 0 && ! grep -q "TL_NUM_THREADS" "$tmp/err"'
 
 run conformance --timeout -5 good

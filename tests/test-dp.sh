@@ -107,7 +107,7 @@ EOF
   rm -f "$tmp/m2.jsonl"
   timeout 300 $(mpirun_cmd) -np 2 -x OMP_NUM_THREADS -x TL_PLUGIN_PATH -x TL_PLUGIN_SYSTEM_PATH \
     -x XDG_CACHE_HOME -x TL_BACKEND_PATH="$mock" -x "$env" \
-    "$tlhost" run -o "$tmp/out-gpu" --metrics "$tmp/m2.jsonl" "$tmp/gpu.xml" \
+    "$tlhost" run -o "$tmp/out-gpu" --overwrite --metrics "$tmp/m2.jsonl" "$tmp/gpu.xml" \
     >"$tmp/out2" 2>"$tmp/err2"; rc2=$?
   check "GPU (mock), 2 ranks, $case: mpirun -np 2 succeeds" '[ $rc2 = 0 ]' "$tmp/out2" "$tmp/err2"
   check "GPU (mock), 2 ranks, $case: gradients allreduced $path, reported once" \
@@ -209,7 +209,7 @@ done
 
 # A SIGINT to rank 1 only: the stop travels with the step's loss, so both
 # ranks stop after the same step and exit normally (130); rank 0 writes
-# last.safetensors and says where the outputs are, once. Without that, rank
+# last.safetensors and says, once, after which step and how to continue. Without that, rank
 # 0 would wait for rank 1 in the next allreduce until TL_COMM_TIMEOUT (60 s
 # here) and the job would end with "did not complete".
 rm -f "$tmp/pid-0" "$tmp/pid-1"
@@ -230,8 +230,8 @@ echo "# SIGINT to rank 1 after $((i / 10)) s; the job ended $(($(date +%s) - t0)
 check "SIGINT to rank 1 only: every rank stops after the same step, exit 130, no abort, no timeout" \
   '[ $rc = 130 ] && ! grep -q "did not complete" "$tmp/stop.err" && ! grep -q "^tl: rank" "$tmp/stop.err"' \
   "$tmp/stop.out" "$tmp/stop.err"
-check "SIGINT to rank 1 only: rank 0 wrote last.safetensors and reports the outputs once" \
+check "SIGINT to rank 1 only: rank 0 wrote last.safetensors and says how to continue, once" \
   '[ -s "$tmp/out-stop/m/last.safetensors" ] &&
-   [ "$(grep -c "^interrupted; outputs written so far are in $tmp/out-stop" "$tmp/stop.err")" = 1 ]' \
+   [ "$(grep -c "^interrupted after step [0-9]*; continue with --set task1.resume=$tmp/out-stop/m/last.safetensors\$" "$tmp/stop.err")" = 1 ]' \
   "$tmp/stop.err"
 exit $failed

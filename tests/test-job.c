@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 #include <libxml/relaxng.h>
 #include <tl/tl.h>
 
@@ -455,17 +457,23 @@ test_run (void)
   g_assert_true (g_file_get_contents (metrics_path, &metrics, NULL, NULL));
   g_assert_nonnull (strstr (metrics, "\"phase\":\"evaluate\""));
 
-  /* Ctrl-C: cancelled after the first step, checkpoints written so far stay */
+  /* Ctrl-C: cancelled after the first step, last.safetensors written; the
+   * message says how to continue (into the same directory: overwrite) */
   tl_job_free (job);
   job = tl_job_load (path, &error);
   g_assert_true (tl_job_apply_set (job, "task1.epochs=50", &error));
   memset (&counts, 0, sizeof counts);
   counts.cancel_job = job;
+  opts.overwrite = 1;
   g_assert_false (tl_job_run (job, reg, &opts, &progress, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_CANCELLED);
   g_assert_cmpuint (counts.steps, <, 50 * 8);
+  g_autofree char *want = g_strdup_printf ("interrupted after step 1; continue with --set task1.resume=%s/m/last.safetensors",
+                                           out);
+  g_assert_cmpstr (error->message, ==, want);
   g_clear_error (&error);
   tl_job_free (job);
+  opts.overwrite = 0;
 
   /* a task the component does not support */
   job = tl_job_parse ("<job xmlns='urn:tl:job:1' name='sim'>\n"
@@ -484,6 +492,284 @@ test_run (void)
   /* clean up the temporary output directory */
   g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", out);
   g_assert_cmpint (system (cmd), ==, 0);
+}
+
+/* The file's bytes, or NULL. */
+static GBytes *
+file_bytes (const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  char *data = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents (path, &data, &len, NULL))
+    return NULL;
+  return g_bytes_new_take (data, len);
+}
+
+static void
+rm_rf (const char *dir)
+{
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
+static gboolean
+run_job (const char *path, const char *const *sets, const char *out, gboolean overwrite, TlProgress *progress,
+         const TlMetrics **final, GError **error)
+{
+  TlJob *job = tl_job_load (path, error);
+  g_assert_nonnull (job);
+  for (guint i = 0; sets && sets[i]; i++)
+    g_assert_true (tl_job_apply_set (job, sets[i], NULL));
+  TlRegistry *reg = registry ();
+  TlJobRunOptions opts;
+  tl_job_run_options_init (&opts);
+  opts.output_dir = out;
+  opts.quiet = 1;
+  opts.overwrite = overwrite;
+  static TlMetrics last;
+  gboolean ok = tl_job_run (job, reg, &opts, progress, error);
+  last = *tl_job_final_metrics (job);
+  if (final)
+    *final = &last;
+  tl_job_free (job);
+  tl_registry_free (reg);
+  return ok;
+}
+
+/* A second run into the same directory keeps the first run's checkpoints
+ * (before any task) unless it resumes from them or overwrites. */
+static void
+test_run_keeps_checkpoints (void)
+{
+  g_autofree char *path = fixture ("good.xml");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = g_dir_make_tmp ("tl-test-job-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *ckpt = g_build_filename (out, "m", NULL);
+  const char *const one_epoch[] = { "task1.epochs=1", NULL };
+  g_assert_true (run_job (path, one_epoch, out, FALSE, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (GBytes) best = file_bytes (ckpt, "best.safetensors");
+  g_autoptr (GBytes) last = file_bytes (ckpt, "last.safetensors");
+  g_assert_nonnull (best);
+  g_assert_nonnull (last);
+
+  /* refused before the first task: no step taken, nothing replaced */
+  Counts counts = { 0 };
+  TlProgress progress = { .begin = on_begin, .step = on_step, .message = on_message, .user_data = &counts };
+  g_assert_false (run_job (path, NULL, out, FALSE, &progress, NULL, &error));
+  g_autofree char *want = g_strdup_printf (
+      "%s already holds the checkpoints of an earlier run (best.safetensors, last.safetensors): continue it "
+      "with --set task1.resume=%s/last.safetensors, write elsewhere with -o NEWDIR, or replace them with "
+      "--overwrite", ckpt, ckpt);
+  g_assert_cmpstr (error->message, ==, want);
+  g_clear_error (&error);
+  g_assert_cmpuint (counts.begins + counts.steps, ==, 0);
+  g_autoptr (GBytes) best2 = file_bytes (ckpt, "best.safetensors");
+  g_autoptr (GBytes) last2 = file_bytes (ckpt, "last.safetensors");
+  g_assert_true (g_bytes_equal (best, best2));
+  g_assert_true (g_bytes_equal (last, last2));
+
+  /* only best.safetensors: nothing to continue */
+  g_autofree char *only = g_build_filename (out, "only", NULL);
+  g_autofree char *only_m = g_build_filename (only, "m", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (only_m, 0755), ==, 0);
+  g_autofree char *only_best = g_build_filename (only_m, "best.safetensors", NULL);
+  g_assert_true (g_file_set_contents (only_best, "x", 1, NULL));
+  g_assert_false (run_job (path, NULL, only, FALSE, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "an earlier run (best.safetensors): write elsewhere with -o NEWDIR"));
+  g_clear_error (&error);
+
+  /* resume= in the checkpoint directory continues the run there */
+  g_autofree char *resume = g_strdup_printf ("task1.resume=%s/last.safetensors", ckpt);
+  const char *const resume_sets[] = { resume, "task1.epochs=2", NULL };
+  g_assert_true (run_job (path, resume_sets, out, FALSE, NULL, NULL, &error));
+  g_assert_no_error (error);
+  /* resume= from elsewhere does not make this directory's checkpoints free */
+  g_autofree char *other = g_build_filename (out, "other", NULL);
+  g_autofree char *other_m = g_build_filename (other, "m", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (other_m, 0755), ==, 0);
+  g_autofree char *other_last = g_build_filename (other_m, "last.safetensors", NULL);
+  g_assert_true (g_file_set_contents (other_last, "x", 1, NULL));
+  g_assert_false (run_job (path, resume_sets, other, FALSE, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "already holds the checkpoints of an earlier run (last.safetensors)"));
+  g_clear_error (&error);
+
+  /* overwrite replaces them */
+  g_autoptr (GBytes) last3 = file_bytes (ckpt, "last.safetensors");
+  g_assert_true (run_job (path, one_epoch, out, TRUE, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (GBytes) last4 = file_bytes (ckpt, "last.safetensors");
+  g_assert_false (g_bytes_equal (last3, last4));
+  rm_rf (out);
+}
+
+/* A checkpoint directory the run cannot write to, or cannot make, and a
+ * device that is not there fail before the first task. */
+static void
+test_run_early_checks (void)
+{
+  g_autofree char *path = fixture ("good.xml");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = g_dir_make_tmp ("tl-test-job-XXXXXX", &error);
+  g_assert_no_error (error);
+  Counts counts = { 0 };
+  TlProgress progress = { .begin = on_begin, .step = on_step, .message = on_message, .user_data = &counts };
+
+  /* a directory no one can create files in, not even root */
+  g_autofree char *ckpt = g_build_filename (out, "m", NULL);
+  g_assert_cmpint (symlink ("/proc/self/fd", ckpt), ==, 0);
+  g_assert_false (run_job (path, NULL, out, FALSE, &progress, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_IO);
+  g_autofree char *want = g_strdup_printf ("%s: cannot write checkpoints here: ", ckpt);
+  g_assert_true (g_str_has_prefix (error->message, want));
+  g_clear_error (&error);
+  g_assert_cmpuint (counts.begins + counts.steps, ==, 0);
+
+  /* a file where the directory should be */
+  g_assert_cmpint (g_unlink (ckpt), ==, 0);
+  g_assert_true (g_file_set_contents (ckpt, "", 0, NULL));
+  g_assert_false (run_job (path, NULL, out, FALSE, &progress, NULL, &error));
+  g_autofree char *want2 = g_strdup_printf ("cannot create the checkpoint directory %s: ", ckpt);
+  g_assert_true (g_str_has_prefix (error->message, want2));
+  g_clear_error (&error);
+  g_assert_cmpuint (counts.begins + counts.steps, ==, 0);
+  g_assert_cmpint (g_unlink (ckpt), ==, 0);
+
+  /* a GPU that is not there (no machine has 100): found before task 1 trains */
+  const char *const cuda[] = { "task2.device=cuda:100", NULL };
+  g_autofree char *fresh = g_build_filename (out, "fresh", NULL);
+  g_assert_false (run_job (path, cuda, fresh, FALSE, &progress, NULL, &error));
+  g_autofree char *want3 = g_strdup_printf ("%s:18: task evaluate (task2): device \"cuda:100\": ", path);
+  g_assert_true (g_str_has_prefix (error->message, want3));
+  g_assert_null (strchr (error->message, '\n'));
+  g_clear_error (&error);
+  g_assert_cmpuint (counts.begins + counts.steps, ==, 0);
+  g_assert_false (g_file_test (fresh, G_FILE_TEST_EXISTS));
+
+  /* the trainer's own "train: " is not repeated after "task train: " */
+  const char *const big[] = { "task1.batch=1000", NULL };
+  g_assert_false (run_job (path, big, fresh, FALSE, NULL, NULL, &error));
+  g_autofree char *want4 = g_strdup_printf ("%s:17: task train: dataset ", path);
+  g_assert_true (g_str_has_prefix (error->message, want4));
+  g_clear_error (&error);
+  /* it failed before writing: the checkpoint directory it made is gone */
+  g_assert_false (g_file_test (fresh, G_FILE_TEST_EXISTS));
+  rm_rf (out);
+}
+
+/* weights="PATH" loads a checkpoint's parameters before evaluate, predict,
+ * export and train. */
+static void
+test_run_weights (void)
+{
+  g_autofree char *path = fixture ("good.xml");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = g_dir_make_tmp ("tl-test-job-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *trained = g_build_filename (out, "trained", NULL);
+  const TlMetrics *final = NULL;
+  const char *const one_epoch[] = { "task1.epochs=1", "task1.deterministic=true", NULL };
+  g_assert_true (run_job (path, one_epoch, trained, FALSE, NULL, &final, &error));
+  g_assert_no_error (error);
+  /* the evaluate task after train sees the final weights: last.safetensors */
+  double trained_loss = tl_metrics_get (final, "loss");
+
+  static const char eval_job[] =
+      "<job xmlns='urn:tl:job:1' name='ev'>\n"
+      "<dataset id='test' component='tl.synthetic'><set name='n_rows'>64</set><set name='n_features'>4</set>"
+      "<set name='split'>1</set></dataset>\n"
+      "<model id='m' component='tl.mlp'><set name='input'>features</set><set name='hidden'>16</set></model>\n"
+      "<task kind='evaluate' model='m' data='test'/>\n"
+      "<task kind='predict' model='m' data='test' out='p.tsv'/>\n"
+      "<task kind='export' model='m'/>\n"
+      "</job>\n";
+  g_autofree char *eval_path = g_build_filename (out, "ev.xml", NULL);
+  g_assert_true (g_file_set_contents (eval_path, eval_job, -1, NULL));
+
+  g_autofree char *w_last = g_strdup_printf ("task1.weights=%s/m/last.safetensors", trained);
+  const char *const sets[] = { w_last, "task1.deterministic=true", NULL };
+  g_autofree char *ev1 = g_build_filename (out, "ev1", NULL);
+  g_assert_true (run_job (eval_path, sets, ev1, FALSE, NULL, &final, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (tl_metrics_get (final, "loss"), ==, trained_loss);
+  /* the export holds the loaded parameters: it loads as weights= too */
+  g_autofree char *w_export = g_strdup_printf ("task1.weights=%s/m.safetensors", ev1);
+  const char *const sets2[] = { w_export, "task1.deterministic=true", NULL };
+  g_autofree char *ev2 = g_build_filename (out, "ev2", NULL);
+  g_assert_true (run_job (eval_path, sets2, ev2, FALSE, NULL, &final, &error));
+  g_assert_cmpfloat (tl_metrics_get (final, "loss"), ==, trained_loss);
+  g_autoptr (GBytes) p1 = file_bytes (ev1, "p.tsv");
+  g_autoptr (GBytes) p2 = file_bytes (ev2, "p.tsv");
+  g_assert_true (p1 && p2 && g_bytes_equal (p1, p2));
+  /* without weights: the untrained model */
+  const char *const sets3[] = { "task1.deterministic=true", NULL };
+  g_autofree char *ev3 = g_build_filename (out, "ev3", NULL);
+  g_assert_true (run_job (eval_path, sets3, ev3, FALSE, NULL, &final, &error));
+  g_assert_cmpfloat (tl_metrics_get (final, "loss"), !=, trained_loss);
+
+  /* a model of another shape: the checkpoint's file and the parameter */
+  const char *const sets4[] = { w_last, "m.hidden=8", NULL };
+  g_autofree char *ev4 = g_build_filename (out, "ev4", NULL);
+  g_assert_false (run_job (eval_path, sets4, ev4, FALSE, NULL, NULL, &error));
+  g_autofree char *want = g_strdup_printf ("%s:4: task evaluate: %s/m/last.safetensors: parameter 'fc1.weight' has shape",
+                                           eval_path, trained);
+  g_assert_true (g_str_has_prefix (error->message, want));
+  g_clear_error (&error);
+
+  /* train: a new run from best.safetensors (resume= of it has no optimizer
+   * state and says to use weights=) */
+  g_autofree char *w_best = g_strdup_printf ("task1.weights=%s/m/best.safetensors", trained);
+  const char *const sets5[] = { w_best, "task1.epochs=1", NULL };
+  g_autofree char *tuned = g_build_filename (out, "tuned", NULL);
+  g_assert_true (run_job (path, sets5, tuned, FALSE, NULL, &final, &error));
+  g_assert_no_error (error);
+  g_autofree char *r_best = g_strdup_printf ("task1.resume=%s/m/best.safetensors", trained);
+  const char *const sets6[] = { r_best, NULL };
+  g_autofree char *resumed = g_build_filename (out, "resumed", NULL);
+  g_assert_false (run_job (path, sets6, resumed, FALSE, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "the checkpoint has no optimizer state (resume= continues a run"));
+  g_assert_nonnull (strstr (error->message, "use weights= instead)"));
+  g_clear_error (&error);
+  /* both together: a validation error */
+  TlJob *job = tl_job_load (path, &error);
+  g_assert_true (tl_job_apply_set (job, w_best, &error));
+  g_assert_true (tl_job_apply_set (job, r_best, &error));
+  TlRegistry *reg = registry ();
+  g_assert_false (tl_job_validate (job, reg, &error));
+  g_assert_nonnull (strstr (error->message, "task train (task1): weights= and resume= together"));
+  g_clear_error (&error);
+  tl_job_free (job);
+  tl_registry_free (reg);
+  rm_rf (out);
+}
+
+/* Interrupted before any output was written. */
+static void
+test_run_interrupted_early (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = g_dir_make_tmp ("tl-test-job-XXXXXX", &error);
+  g_assert_no_error (error);
+  TlJob *job = tl_job_parse ("<job xmlns='urn:tl:job:1' name='ev'>\n"
+                             "<dataset id='d' component='tl.synthetic'><set name='n_rows'>256</set></dataset>\n"
+                             "<model id='m' component='tl.mlp'><set name='input'>features</set></model>\n"
+                             "<task kind='evaluate' model='m' data='d' batch='8'/>\n</job>",
+                             -1, "ev.xml", &error);
+  g_assert_no_error (error);
+  TlRegistry *reg = registry ();
+  Counts counts = { .cancel_job = job };
+  TlProgress progress = { .begin = on_begin, .step = on_step, .user_data = &counts };
+  TlJobRunOptions opts;
+  tl_job_run_options_init (&opts);
+  opts.output_dir = out;
+  g_assert_false (tl_job_run (job, reg, &opts, &progress, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_CANCELLED);
+  g_assert_cmpstr (error->message, ==, "interrupted before anything was written");
+  tl_job_free (job);
+  tl_registry_free (reg);
+  rm_rf (out);
 }
 
 static void
@@ -539,6 +825,10 @@ main (int argc, char **argv)
   g_test_add_func ("/job/validate-misc", test_validate_misc);
   g_test_add_func ("/job/cluster", test_cluster_reference);
   g_test_add_func ("/job/run", test_run);
+  g_test_add_func ("/job/run-keeps-checkpoints", test_run_keeps_checkpoints);
+  g_test_add_func ("/job/run-early-checks", test_run_early_checks);
+  g_test_add_func ("/job/run-weights", test_run_weights);
+  g_test_add_func ("/job/run-interrupted-early", test_run_interrupted_early);
   g_test_add_func ("/job/schema", test_schema);
   return g_test_run ();
 }

@@ -194,7 +194,7 @@ old=$(($(date +%s) - 120))
 for f in $(temps "$dir"); do touch -d "@$old" "$dir/$f"; done
 touch -d "@$old" "$dir/.last.safetensors.backup"
 : >"$dir/.last.safetensors.tl-tmp.Fresh1"
-if "$tlhost" run -q -o "$tmp/killed" --set task1.steps=20 "$tmp/job.xml" >"$tmp/again.log" 2>&1 &&
+if "$tlhost" run -q -o "$tmp/killed" --overwrite --set task1.steps=20 "$tmp/job.xml" >"$tmp/again.log" 2>&1 &&
    left=$(temps "$dir") && [ "$left" = ".last.safetensors.tl-tmp.Fresh1" ] &&
    [ -f "$dir/.last.safetensors.backup" ]; then
   echo "ok 7 - the next checkpoint write removes stale temporary files"
@@ -205,10 +205,11 @@ fi
 
 # 8: Ctrl-C (SIGINT) to a one-process job: the current step finishes, the
 # job writes last.safetensors (no newer than the checkpoint seen before the
-# signal), leaves no temporary file and exits 130 naming its output
-# directory. The job runs through `sh -c exec` so that its pid is known and
-# its exit status lands in a file: the wait for it is bounded (a job that
-# ignored SIGINT would run on) without polling a zombie with kill -0.
+# signal), leaves no temporary file and exits 130 saying after which step
+# and how to continue (resume= of that checkpoint). The job runs through
+# `sh -c exec` so that its pid is known and its exit status lands in a
+# file: the wait for it is bounded (a job that ignored SIGINT would run on)
+# without polling a zombie with kill -0.
 dir="$tmp/int/m"
 ck="$dir/last.safetensors"
 (sh -c 'echo $$ >"$0"; exec "$@"' "$tmp/int.pid" \
@@ -243,10 +244,10 @@ case "$s0.$step" in
   *) if [ "$s0" -gt 0 ] && [ "$step" -ge "$s0" ]; then steps_ok=yes; else steps_ok=no; fi ;;
 esac
 if [ -z "$why" ] && [ "$rc" = 130 ] && [ $steps_ok = yes ] && [ -z "$left" ] &&
-   grep -qxF "interrupted; outputs written so far are in $tmp/int" "$tmp/int.log"; then
-  echo "ok 8 - SIGINT: exit 130, last.safetensors loads (step $step, seen $s0 before), no temporary file, output dir named"
+   grep -qxF "interrupted after step $step; continue with --set task1.resume=$ck" "$tmp/int.log"; then
+  echo "ok 8 - SIGINT: exit 130, last.safetensors loads (step $step, seen $s0 before), no temporary file, how to continue said"
 else
-  echo "not ok 8 - SIGINT: exit 130, last.safetensors loads, no temporary file, output dir named" \
+  echo "not ok 8 - SIGINT: exit 130, last.safetensors loads, no temporary file, how to continue said" \
        "(${why:-signalled}; status '$rc', step '$step' after '$s0', temporary files: '$left')"
   fail_log "$tmp/int.log"
   [ -f "$tmp/int-check.log" ] && fail_log "$tmp/int-check.log"

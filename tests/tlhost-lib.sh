@@ -1,6 +1,6 @@
 # tlhost-lib.sh — sourced by the shell tests of tlhost (tlhost-validate.sh,
-# test-cli-robust.sh): where tlhost and the test jobs are, a scratch
-# directory removed at exit, and the TAP helpers.
+# test-cli-robust.sh, test-job-outputs.sh): where tlhost and the test jobs
+# are, a scratch directory removed at exit, and the TAP helpers.
 builddir=${TL_BUILDDIR:-$(pwd)}
 srcdir=${TL_SRCDIR:-$(dirname "$0")/..}
 tlhost="$builddir/hosts/tlhost"
