@@ -231,8 +231,8 @@ _tl_priv_device_open (const char *name, TlDevice *dev, GError **error)
  * the device must exist.
  *
  * Returns: TRUE when usable; else FALSE and a one-line reason, e.g.
- * `device "cuda": no CUDA device: CUDA driver version is insufficient for
- * CUDA runtime version`.
+ * `device "cuda": no CUDA device: no NVIDIA GPU found (CUDA: no
+ * CUDA-capable device is detected)`.
  */
 gboolean
 tl_device_available (const char *device, GError **error)

@@ -294,7 +294,7 @@ bind_device_kernels (TlExec *ex, GError **error)
   for (guint i = 0; i < missing->len; i++)
     g_string_append_printf (names, "%s%s", i ? ", " : "", (const char *) missing->pdata[i]);
   g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-               "tl_exec_new: device \"%s\": %u op%s without a CUDA kernel: %s", ex->opts.device,
+               "device \"%s\": %u op%s without a CUDA kernel: %s", ex->opts.device,
                missing->len, missing->len == 1 ? "" : "s", names->str);
   return FALSE;
 }
@@ -313,8 +313,9 @@ leaves_to_device (TlExec *ex, GError **error)
         continue;
       ex->owned[vid] = tl_tensor_to_device (t, ex->opts.device, error);
       if (!ex->owned[vid]) {
-        g_prefix_error (error, "tl_exec_new: copying '%s' to the device: ",
-                        st->node->inputs[j]->name ? st->node->inputs[j]->name : "a constant");
+        g_prefix_error (error, "copying '%s' to device \"%s\": ",
+                        st->node->inputs[j]->name ? st->node->inputs[j]->name : "a constant",
+                        ex->opts.device);
         return FALSE;
       }
       ex->slots[vid] = ex->owned[vid];
@@ -365,8 +366,9 @@ tl_exec_new (TlGraph *g, guint n_outputs, TlValue *const *outputs, const TlExecO
     ex->opts = *opts;
   else
     tl_exec_options_init (&ex->opts);
+  /* the device's own message ("device \"cuda\": ..."), as users see it
+   * through tlhost: no function name in front */
   if (!_tl_priv_device_open (ex->opts.device, &ex->dev, error)) {
-    g_prefix_error (error, "tl_exec_new: ");
     tl_exec_free (ex);
     return NULL;
   }

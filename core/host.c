@@ -75,34 +75,63 @@ tl_abi_version (guint *major, guint *minor)
     *minor = TL_ABI_MINOR;
 }
 
+/* Where tl_data_dir() looks when TL_DATA_DIR is not set, in order. */
+static const char *const data_dir_rel[] = { "../shared/data", "../../shared/data" };
+
+static char *
+existing_dir (char *p)
+{
+  if (g_file_test (p, G_FILE_TEST_IS_DIR)) {
+    char *canon = g_canonicalize_filename (p, NULL);
+    g_free (p);
+    return canon;
+  }
+  g_free (p);
+  return NULL;
+}
+
+/* The current directory tl_data_dir() looked from (NULL: not yet). */
+static char *data_dir_cwd;
+
 static char *
 find_data_dir (void)
 {
   const char *env = g_getenv ("TL_DATA_DIR");
   if (env && *env)
     return g_strdup (env);
-  g_autofree char *cwd = g_get_current_dir ();
-  const char *rel[] = { "../shared/data", "../../shared/data" };
-  for (guint i = 0; i < G_N_ELEMENTS (rel); i++) {
-    char *p = g_build_filename (cwd, rel[i], NULL);
-    if (g_file_test (p, G_FILE_TEST_IS_DIR)) {
-      char *canon = g_canonicalize_filename (p, NULL);
-      g_free (p);
-      return canon;
-    }
-    g_free (p);
+  const char *cwd = data_dir_cwd = g_get_current_dir ();
+  for (guint i = 0; i < G_N_ELEMENTS (data_dir_rel); i++) {
+    char *found = existing_dir (g_build_filename (cwd, data_dir_rel[i], NULL));
+    if (found)
+      return found;
   }
   const char *srcdir = g_getenv ("TL_SRCDIR");
-  if (srcdir && *srcdir) {
-    char *p = g_build_filename (srcdir, "..", "shared", "data", NULL);
-    if (g_file_test (p, G_FILE_TEST_IS_DIR)) {
-      char *canon = g_canonicalize_filename (p, NULL);
-      g_free (p);
-      return canon;
-    }
-    g_free (p);
-  }
+  if (srcdir && *srcdir)
+    return existing_dir (g_build_filename (srcdir, "..", "shared", "data", NULL));
   return NULL;
+}
+
+/* Why ${TL_DATA_DIR} has no value: the places find_data_dir() tried.
+ * (transfer full) */
+static char *
+data_dir_missing_message (void)
+{
+  g_autoptr (GString) tried = g_string_new (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (data_dir_rel); i++)
+    g_string_append_printf (tried, "%s%s", i == 0 ? "" : " and ", data_dir_rel[i]);
+  g_autofree char *cwd = data_dir_cwd ? NULL : g_get_current_dir ();
+  g_autofree char *ecwd = _tl_priv_escape_short (data_dir_cwd ? data_dir_cwd : cwd);
+  g_string_append_printf (tried, " from the current directory (%s)", ecwd);
+  const char *srcdir = g_getenv ("TL_SRCDIR");
+  if (srcdir && *srcdir) {
+    g_autofree char *p = g_build_filename (srcdir, "..", "shared", "data", NULL);
+    g_autofree char *ep = _tl_priv_escape_short (p);
+    g_string_append_printf (tried, " and $TL_SRCDIR/../shared/data (%s)", ep);
+  }
+  const char *env = g_getenv ("TL_DATA_DIR");
+  return g_strdup_printf ("${TL_DATA_DIR}: the data directory is not set (%s TL_DATA_DIR to the "
+                          "shared datasets folder; %s were not found)",
+                          env ? "TL_DATA_DIR is empty: set" : "set", tried->str);
 }
 
 /**
@@ -157,6 +186,12 @@ tl_expand_vars (const char *s, GError **error)
       }
       g_autofree char *name = g_strndup (p + 2, (gsize) (end - p - 2));
       const char *val = strcmp (name, "TL_DATA_DIR") == 0 ? tl_data_dir () : g_getenv (name);
+      if (!val && strcmp (name, "TL_DATA_DIR") == 0) {
+        g_autofree char *msg = data_dir_missing_message ();
+        g_set_error_literal (error, TL_ERROR, TL_ERROR_NOT_FOUND, msg);
+        g_string_free (out, TRUE);
+        return NULL;
+      }
       if (!val) {
         g_autofree char *ename = _tl_priv_escape_short (name);
         g_autofree char *es = _tl_priv_escape_short (s);

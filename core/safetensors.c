@@ -214,16 +214,27 @@ tl_safetensors_read (const char *path, GHashTable **metadata, GError **error)
   guint64 hlen = 0;
   for (int i = 7; i >= 0; i--)
     hlen = (hlen << 8) | lenbuf[i];
-  if (hlen > ST_MAX_HEADER) {
-    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
-                 "%s: header length %" G_GUINT64_FORMAT " is too large", path, hlen);
+  if (hlen > file_size - 8) {
+    /* A header that does not fit: a truncated safetensors file when what
+     * follows the length starts its JSON, else some other file whose first
+     * 8 bytes read as an implausible length. */
+    int first = file_size > 8 ? fgetc (fp) : EOF;
+    if (first == '{' && hlen <= ST_MAX_HEADER)
+      g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                   "%s: truncated safetensors file (header of %" G_GUINT64_FORMAT
+                   " bytes, file has %" G_GUINT64_FORMAT ")",
+                   path, hlen, file_size);
+    else
+      g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                   "%s: not a safetensors file (header length %" G_GUINT64_FORMAT
+                   " in its first 8 bytes, but the file has %" G_GUINT64_FORMAT " bytes)",
+                   path, hlen, file_size);
     goto out;
   }
-  if (hlen > file_size - 8) {
+  if (hlen > ST_MAX_HEADER) {
     g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
-                 "%s: truncated safetensors file (header of %" G_GUINT64_FORMAT
-                 " bytes, file has %" G_GUINT64_FORMAT ")",
-                 path, hlen, file_size);
+                 "%s: header length %" G_GUINT64_FORMAT " is too large (the limit is %u bytes)",
+                 path, hlen, (unsigned) ST_MAX_HEADER);
     goto out;
   }
   header = g_try_malloc (hlen + 1);
@@ -239,7 +250,13 @@ tl_safetensors_read (const char *path, GHashTable **metadata, GError **error)
   GError *jerr = NULL;
   root = _tl_priv_json_parse (header, hlen, &jerr);
   if (!root) {
-    g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: bad JSON header: %s", path, jerr->message);
+    /* a header that does not even start a JSON object: some other file */
+    const char *h = header;
+    while (*h == ' ' || *h == '\t' || *h == '\n' || *h == '\r')
+      h++;
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: %sbad JSON header: %s%s", path,
+                 *h && *h != '{' ? "not a safetensors file (" : "", jerr->message,
+                 *h && *h != '{' ? ")" : "");
     g_error_free (jerr);
     goto out;
   }

@@ -491,6 +491,17 @@ train_loop (Trainer *t, GError **error)
   }
   gint64 last_ckpt = t->opt_step;
   const gboolean dp = _tl_priv_dp_active (&t->dp);
+  if (t->opt_step >= t->total) {
+    /* a resumed run that had already finished: not an error (the job's
+     * later tasks still run on the trained model), but no "done (0 steps)"
+     * either. Every rank resumed from the same step (dp keys), so every
+     * rank returns here. */
+    _tl_priv_progress_message (t->progress,
+                               "train: nothing to do: the checkpoint is at step %" G_GINT64_FORMAT
+                               " of %" G_GINT64_FORMAT " (raise epochs or steps)",
+                               t->opt_step, t->total);
+    return TRUE;
+  }
   if (t->progress && t->progress->begin)
     t->progress->begin (t->progress->user_data, "train", t->total);
   while (t->opt_step < t->total) {
@@ -676,7 +687,7 @@ tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
     g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
                  "train: dataset %s has %" G_GINT64_FORMAT
                  " rows, fewer than one batch of %" G_GINT64_FORMAT
-                 " (set drop_last = 0 or a smaller batch)",
+                 " (set drop_last=\"false\" on the task, or a smaller batch)",
                  tl_dataset_instance_name (train), t.n_rows, bs);
     return FALSE;
   }

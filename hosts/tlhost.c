@@ -6,6 +6,7 @@
  * 2 invalid input or usage. */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <glib.h>
@@ -71,6 +72,12 @@ main (int argc, char **argv)
 {
   g_log_set_writer_func (log_writer, NULL, NULL);
   g_set_prgname ("tlhost");
+  /* Past a file-size limit (ulimit -f) a write fails with EFBIG, which the
+   * atomic writes report with the file's name (keeping the old file),
+   * instead of SIGXFSZ killing tlhost without a word. */
+#ifdef SIGXFSZ
+  signal (SIGXFSZ, SIG_IGN);
+#endif
   if (argc < 2) {
     usage (stderr);
     return 2;

@@ -20,3 +20,9 @@ include tests/resume.mk
 include tests/cuda.mk
 include tests/fuzz.mk
 include tests/cli.mk
+
+# tlhost's run-time messages as a first-time user meets them (version's CUDA
+# availability, ${TL_DATA_DIR}, drop_last, a finished resume, a file that is
+# not a checkpoint, ulimit -f).
+TESTS += tests/test-host-messages.sh
+dist_noinst_SCRIPTS += tests/test-host-messages.sh

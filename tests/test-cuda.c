@@ -134,7 +134,7 @@ check_cuda_unavailable (const char *expect)
   TlValue *y;
   TlExecOptions o;
   TlGraph *g = tiny_graph_cuda_refused (&y, &o, &error);
-  g_assert_true (g_str_has_prefix (error->message, "tl_exec_new: device \"cuda\": "));
+  g_assert_true (g_str_has_prefix (error->message, "device \"cuda\": "));
   g_clear_error (&error);
 
   /* the same graph on the CPU */
@@ -179,6 +179,18 @@ test_no_gpu_error (void)
   if (tl_device_available ("cuda", &error)) {
     g_test_skip ("a CUDA device is present: the no-GPU path is covered by test_no_backend");
     return;
+  }
+  /* the runtime's reason in words a user can act on, its own string kept
+   * in parentheses */
+  const char *msg = error->message;
+  if (strstr (msg, "CUDA driver version is insufficient for CUDA runtime version")) {
+    g_assert_nonnull (strstr (msg, "no CUDA device: the NVIDIA driver is missing or older than "
+                                   "this build's CUDA runtime "));
+    g_assert_nonnull (strstr (msg, " (CUDA: CUDA driver version is insufficient for CUDA runtime "
+                                   "version)"));
+  } else if (strstr (msg, "no CUDA-capable device is detected")) {
+    g_assert_nonnull (strstr (msg, "no CUDA device: no NVIDIA GPU found (CUDA: no CUDA-capable "
+                                   "device is detected)"));
   }
   check_cuda_unavailable (NULL);
 }

@@ -179,10 +179,14 @@ typedef struct {
 static const Hostile hostile[] = {
   { "", 0, -1, TL_ERROR_PARSE, "bad JSON" },
   { "{", 0, -1, TL_ERROR_PARSE, "bad JSON" },
+  { "hello", 0, -1, TL_ERROR_PARSE, "not a safetensors file (bad JSON header: " },
   { "[1,2]", 0, -1, TL_ERROR_PARSE, "not an object" },
   { "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4, -1, TL_ERROR_PARSE, "out of range" },
   { "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 1000, TL_ERROR_PARSE, "truncated" },
-  { "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 0x7fffffffffffffffLL, TL_ERROR_PARSE, "too large" },
+  { "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 0x7fffffffffffffffLL, TL_ERROR_PARSE,
+    "not a safetensors file (header length 9223372036854775807 in its first 8 bytes, but the file has 62 bytes)" },
+  /* some other file: its first 8 bytes read as a length, what follows is not JSON */
+  { "PK\003\004 not JSON at all", 0, 1000, TL_ERROR_PARSE, "not a safetensors file (header length 1000 " },
   { "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, -1, TL_ERROR_PARSE, "byte count" },
   { "{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, -1, TL_ERROR_PARSE, "shape" },
   { "{\"a\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}}", 8, -1, TL_ERROR_PARSE, "shape" },
@@ -243,6 +247,14 @@ test_hostile (void)
   g_assert_cmpint (tl_tensor_numel (ea), ==, 0);
   g_assert_cmpint (tl_tensor_shape (ea)[1], ==, 2305843009213693951);
   g_hash_table_destroy (et);
+  /* A header over the limit in a file that is long enough (sparse) */
+  g_autofree char *huge = write_raw ("huge-header.safetensors", "{}", 0, 200 * 1024 * 1024);
+  g_assert_cmpint (truncate (huge, 300 * 1024 * 1024), ==, 0);
+  g_assert_null (tl_safetensors_read (huge, NULL, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_PARSE);
+  g_assert_nonnull (strstr (error->message, "header length 209715200 is too large (the limit is "));
+  g_clear_error (&error);
+  g_unlink (huge);
   /* Files shorter than 8 bytes, missing file */
   g_autofree char *tiny = tmp_path ("tiny.safetensors");
   g_assert_true (g_file_set_contents (tiny, "abc", 3, NULL));

@@ -10,6 +10,7 @@ typedef struct {
   gint64 steps, evals, begins, ends, messages;
   gint64 stop_at;
   TlMetrics first_eval;
+  char last_message[512];
 } Counter;
 
 static void
@@ -50,7 +51,9 @@ on_end (gpointer ud, const char *phase)
 static void
 on_message (gpointer ud, const char *text)
 {
-  ((Counter *) ud)->messages++;
+  Counter *c = ud;
+  c->messages++;
+  g_strlcpy (c->last_message, text, sizeof c->last_message);
   g_test_message ("%s", text);
 }
 
@@ -305,6 +308,18 @@ test_resume_bitwise (void)
   g_assert_true (tl_train (r, train, eval, &cfg, &p2, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (c2.steps, ==, 14 - 6);
+  /* resuming the finished run: nothing to train, said so, not an error */
+  TlModelInstance *again = fixture_model (8, FALSE, 0.25, 21);
+  Counter c3 = { 0 };
+  TlProgress p3 = progress_for (&c3);
+  g_assert_true (tl_train (again, train, eval, &cfg, &p3, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (c3.steps, ==, 0);
+  g_assert_cmpint (c3.begins, ==, 0);
+  g_assert_cmpint (c3.ends, ==, 0);
+  g_assert_cmpstr (c3.last_message, ==,
+                   "train: nothing to do: the checkpoint is at step 14 of 14 (raise epochs or steps)");
+  tl_model_instance_free (again);
   TlParamStore *sa = tl_model_instance_params (a), *sr = tl_model_instance_params (r);
   g_assert_cmpuint (tl_param_store_size (sa), ==, tl_param_store_size (sr));
   for (guint i = 0; i < tl_param_store_size (sa); i++) {
@@ -538,6 +553,7 @@ test_errors (void)
   g_assert_false (tl_train (s.m, s.data, NULL, &s.cfg, NULL, NULL, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "fewer than one batch"));
+  g_assert_nonnull (strstr (error->message, "(set drop_last=\"false\" on the task, or a smaller batch)"));
   g_clear_error (&error);
   s.cfg.batch_size = 4;
   s.cfg.optimizer = "rmsprop";

@@ -117,6 +117,36 @@ _tl_cuda_set_error (GError **error, int cuda_status, const char *fmt, ...)
                cudaGetErrorName (st));
 }
 
+/* The reason for a failed cudaGetDeviceCount() in words a user can act
+ * on, with the runtime's own string in parentheses (tests/gpu/check.sh and
+ * users grep for it). */
+static void
+set_no_device_error (GError **error, cudaError_t st)
+{
+  const char *cuda_says = cudaGetErrorString (st);
+  int rt = 0;
+  switch (st) {
+  case cudaErrorInsufficientDriver:
+    if (cudaRuntimeGetVersion (&rt) == cudaSuccess && rt > 0)
+      g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                   "no CUDA device: the NVIDIA driver is missing or older than this build's "
+                   "CUDA runtime %d.%d (CUDA: %s)", rt / 1000, rt % 1000 / 10, cuda_says);
+    else
+      g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                   "no CUDA device: the NVIDIA driver is missing or older than this build's "
+                   "CUDA runtime (CUDA: %s)", cuda_says);
+    break;
+  case cudaErrorNoDevice:
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "no CUDA device: no NVIDIA GPU found (CUDA: %s)", cuda_says);
+    break;
+  default:
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "no CUDA device: %s (%s)", cuda_says,
+                 cudaGetErrorName (st));
+    break;
+  }
+}
+
 /* Says why there is no usable device, or returns the count. */
 int
 _tl_cuda_device_count (GError **error)
@@ -125,13 +155,12 @@ _tl_cuda_device_count (GError **error)
   cudaError_t st = cudaGetDeviceCount (&n);
   if (st != cudaSuccess) {
     cudaGetLastError (); /* clear the sticky status of a failed init */
-    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED, "no CUDA device: %s",
-                 cudaGetErrorString (st));
+    set_no_device_error (error, st);
     return 0;
   }
   if (n <= 0) {
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
-                 "no CUDA device: the driver reports 0 devices");
+                 "no CUDA device: no NVIDIA GPU found (the driver reports 0 devices)");
     return 0;
   }
   return n;
