@@ -499,6 +499,7 @@ typedef struct {
 
 static const PoolCase pool_cases[] = {
   { 2, 2, 2, 4, 4, 2, 2, 0 },
+  { 2, 1, 2, 5, 7, 2, 2, 0 }, /* 2x2 path, odd H and W: uncovered row and column */
   { 2, 1, 3, 5, 6, 3, 2, 1 },
   { 2, 1, 1, 5, 5, 3, 1, 1 },
   { 1, 2, 3, 1, 7, 3, 2, 1 },
@@ -607,6 +608,53 @@ test_pool_nan (void)
     tl_attrs_free (attrs);
     tl_tensor_unref (x);
   }
+}
+
+/* The 2x2 stride-2 fast path against a row-major scan that keeps the first
+ * maximum (and the first NaN), on every window of values from
+ * {-1, -0, +0, 1, NaN} (625 windows: ties, signed zeros, NaNs anywhere):
+ * the output's bits and the position its gradient goes to. */
+static void
+test_pool_2x2_ties (void)
+{
+  static const float vals[5] = { -1.0f, -0.0f, 0.0f, 1.0f, NAN };
+  const gint64 nw = 625;
+  TlTensor *x = tl_tensor_new (TL_DTYPE_F32, 4, (gint64[]) { 1, 1, 2, 2 * nw }, NULL);
+  float *px = tl_tensor_data (x);
+  for (gint64 w = 0; w < nw; w++)
+    for (gint64 e = 0, code = w; e < 4; e++, code /= 5)
+      px[(e / 2) * 2 * nw + 2 * w + e % 2] = vals[code % 5];
+  TlAttrs *attrs = attrs_ints ("kernel", (gint64) 2, "stride", (gint64) 2, NULL);
+  guint n_out = 0;
+  TlTensor **outs = NULL, **gout = NULL, **gin = NULL;
+  g_autoptr (GError) error = NULL;
+  TL_TEST_ASSERT_OK (tl_test_run_op ("max_pool2d", 1, &x, attrs, TRUE, 9, &n_out, &outs, &gout, &gin, &error),
+                     error);
+  const float *y = tl_tensor_const_data (outs[0]), *dy = tl_tensor_const_data (gout[0]);
+  const float *dx = tl_tensor_const_data (gin[0]);
+  for (gint64 w = 0; w < nw; w++) {
+    gint64 pos[4] = { 2 * w, 2 * w + 1, 2 * nw + 2 * w, 2 * nw + 2 * w + 1 }, best = pos[0];
+    for (guint e = 1; e < 4; e++) {
+      float v = px[pos[e]], m = px[best];
+      if (m == m && (v != v || v > m))
+        best = pos[e];
+    }
+    guint32 got_bits, want_bits;
+    memcpy (&got_bits, &y[w], 4);
+    memcpy (&want_bits, &px[best], 4);
+    if (got_bits != want_bits)
+      g_error ("window %" G_GINT64_FORMAT ": max_pool2d gives %08x, want %08x", w, got_bits, want_bits);
+    for (guint e = 0; e < 4; e++) {
+      float want = pos[e] == best ? 0.0f + dy[w] : 0.0f;
+      if (memcmp (&dx[pos[e]], &want, 4) != 0)
+        g_error ("window %" G_GINT64_FORMAT " element %u: gradient %g, want %g", w, e, dx[pos[e]], want);
+    }
+  }
+  tl_test_tensors_free (outs, n_out);
+  tl_test_tensors_free (gout, n_out);
+  tl_test_tensors_free (gin, 1);
+  tl_attrs_free (attrs);
+  tl_tensor_unref (x);
 }
 
 /* --- gather / embedding / scatter_add ----------------------------------- */
@@ -1049,6 +1097,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/pool", test_pool);
   g_test_add_func ("/ops-nn/pool/errors", test_pool_errors);
   g_test_add_func ("/ops-nn/pool/nan", test_pool_nan);
+  g_test_add_func ("/ops-nn/pool/2x2-ties", test_pool_2x2_ties);
   g_test_add_func ("/ops-nn/embedding", test_embedding);
   g_test_add_func ("/ops-nn/gather", test_gather);
   g_test_add_func ("/ops-nn/scatter-add", test_scatter_add);
