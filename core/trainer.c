@@ -37,6 +37,11 @@
 #include "backend-private.h"
 
 static volatile sig_atomic_t stop_requested;
+/* Set once a data-parallel run stopped at a step every rank agreed on;
+ * cleared by each tl_train and by a stop of this process alone (an
+ * evaluation or prediction cancelled); read through
+ * tl_train_stop_was_agreed(). */
+static gint stop_agreed;
 
 /**
  * tl_trainer_request_stop:
@@ -91,6 +96,7 @@ _tl_priv_train_cancelled (GError **error, const char *what, gint64 step)
 {
   if (!stop_requested)
     return FALSE;
+  g_atomic_int_set (&stop_agreed, 0); /* this process's stop alone */
   g_set_error (error, TL_ERROR, TL_ERROR_CANCELLED, "%s interrupted at step %" G_GINT64_FORMAT,
                what, step);
   return TRUE;
@@ -436,12 +442,6 @@ check_config (const TlTrainConfig *cfg, GError **error)
   return TRUE;
 }
 
-/* A stop request: last.safetensors (rank 0, when `save`), then
- * TL_ERROR_CANCELLED. Data-parallel, every rank gets here at the same step. */
-/* Set once a data-parallel run stopped at a step every rank agreed on;
- * cleared by each tl_train (read through tl_train_stop_was_agreed()). */
-static gint stop_agreed;
-
 /**
  * tl_train_stop_was_agreed:
  *
@@ -453,10 +453,11 @@ static gint stop_agreed;
  * step loop, or a single-process run): under several ranks its peers go on
  * and could wait for it in a collective, so it should end the job with
  * tl_comm_abort(). Process-wide, like tl_trainer_request_stop(); each
- * tl_train() call clears it when it starts.
+ * tl_train() call clears it when it starts, and a tl_evaluate() or
+ * tl_predict() that is cancelled clears it too.
  *
- * Returns: whether the last tl_train() of this process stopped at a step
- *   every rank agreed on
+ * Returns: whether the last cancelled tl_train(), tl_evaluate() or
+ *   tl_predict() of this process stopped at a step every rank agreed on
  */
 gboolean
 tl_train_stop_was_agreed (void)

@@ -886,6 +886,7 @@ test_cancel_evaluate (void)
   g_assert_false (tl_evaluate (s.m, s.data, NULL, NULL, &out, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_CANCELLED);
   g_clear_error (&error);
+  g_assert_false (tl_train_stop_was_agreed ());
   setup_clear (&s);
 }
 

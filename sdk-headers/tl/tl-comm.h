@@ -124,7 +124,7 @@ TL_API TlComm *tl_train_config_get_comm(const TlTrainConfig *cfg); /* nullable, 
  * single-process run, tl_evaluate, tl_predict): with several ranks, end the
  * job with tl_comm_abort() so that no peer waits for it in a collective.
  * Process-wide, like tl_trainer_request_stop(); cleared when tl_train
- * starts. */
+ * starts and when a tl_evaluate or tl_predict is cancelled. */
 TL_API gboolean tl_train_stop_was_agreed(void);
 
 TL_END_DECLS
