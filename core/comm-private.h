@@ -42,10 +42,11 @@ struct _TlComm {
    * CPU tensors, bootstrap and the checks. NULL otherwise. */
   TlComm *host;
   /* host backends: the nccl communicator made over this one for the first
-   * CUDA tensor (owned; mpi only). NULL otherwise. */
+   * CUDA tensor (owned; mpi, and single for the CUDA backend's copies).
+   * NULL otherwise. */
   TlComm *device;
   /* device_buffers backends: the CUDA device index of their buffers (-1:
-   * any; route() checks tensors against it). */
+   * any; route_local() in comm.c checks tensors against it). */
   int device_index;
   /* TL_COMM_CHECK (set by tl_comm_new*, the same on every rank): each
    * public collective first compares a descriptor of itself across the

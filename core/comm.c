@@ -310,7 +310,8 @@ with_check (TlComm *c, GError **error)
   TlComm *host = check_host (c);
   if (c->size > 1 && host &&
       !host->backend->allreduce (host, &on, 1, TL_DTYPE_I32, TL_COMM_MAX, error)) {
-    g_prefix_error (error, "comm %s: TL_COMM_CHECK: ", c->backend->name);
+    g_prefix_error (error, "comm %s: agreeing on settings when the communicator is made: ",
+                    c->backend->name);
     tl_comm_free (c);
     return NULL;
   }
@@ -460,8 +461,8 @@ tl_comm_size (const TlComm *comm)
 
 /* --- argument checks ----------------------------------------------------------- */
 
-/* The checks of route() that need no device and no peer: t is on the CPU
- * or a contiguous CUDA tensor. */
+/* The checks of route_local() that need no device: t is on the CPU or a
+ * contiguous CUDA tensor. */
 static gboolean
 check_device (const TlComm *comm, const TlTensor *t, const char *what, GError **error)
 {
@@ -480,44 +481,66 @@ check_device (const TlComm *comm, const TlTensor *t, const char *what, GError **
   return TRUE;
 }
 
-/* The communicator that moves t: comm itself, its host communicator (CPU
- * tensors on nccl) or its device communicator (CUDA tensors on mpi and
- * single, made on first use). Borrowed; NULL on error. */
-static TlComm *
-route (TlComm *comm, const TlTensor *t, const char *what, GError **error)
+/* The refusals of routing t that need no peer, so that the collectives make
+ * them before TL_COMM_CHECK's exchange (a refusal after it would leave the
+ * peers waiting in the collective): check_device(), the tensor's GPU made
+ * current on this thread, and its index against the device of the
+ * communicator that moves CUDA tensors (comm itself on nccl; on mpi its
+ * device communicator once the first CUDA tensor made it, on that
+ * tensor's device, so nothing can differ before). */
+static gboolean
+route_local (const TlComm *comm, const TlTensor *t, const char *what, GError **error)
 {
   if (!check_device (comm, t, what, error))
-    return NULL;
+    return FALSE;
   if (tl_tensor_device (t) == TL_DEVICE_CPU)
-    return comm->backend->device_buffers ? comm->host : comm;
-  TlDevice tdev; /* makes the tensor's GPU current on this thread */
+    return TRUE;
+  TlDevice tdev;
   if (!_tl_priv_tensor_open_device (t, &tdev, error)) {
     g_prefix_error (error, "comm %s: %s: ", comm->backend->name, what);
-    return NULL;
+    return FALSE;
   }
-  TlComm *via = comm;
-  if (!comm->backend->device_buffers) {
-    if (!comm->device) {
-      GError *e = NULL;
-      if (comm->size == 1 && g_str_equal (comm->backend->name, "single"))
-        comm->device = single_dev_new (&e);
-      else
-        comm->device = _tl_priv_comm_nccl_new (TRUE, tl_tensor_device_index (t), &e);
-      if (!comm->device) {
-        g_propagate_prefixed_error (error, e, "comm %s: %s of a CUDA tensor: ",
-                                    comm->backend->name, what);
-        return NULL;
-      }
-    }
-    via = comm->device;
-  }
-  if (via->device_index >= 0 && tl_tensor_device_index (t) != via->device_index) {
+  int index = tl_tensor_device_index (t);
+  if (comm->backend->device_buffers && comm->device_index >= 0 && index != comm->device_index) {
     g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
                  "comm %s: %s of a tensor on cuda:%d, but the communicator runs on cuda:%d",
-                 via->backend->name, what, tl_tensor_device_index (t), via->device_index);
-    return NULL;
+                 comm->backend->name, what, index, comm->device_index);
+    return FALSE;
   }
-  return via;
+  if (comm->device && comm->device->device_index >= 0 && index != comm->device->device_index) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "comm %s: %s of a tensor on cuda:%d, but the communicator's CUDA tensors go "
+                 "over NCCL on cuda:%d (the device of its first CUDA tensor)",
+                 comm->backend->name, what, index, comm->device->device_index);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The communicator that moves t, once route_local() accepted it: comm
+ * itself, its host communicator (CPU tensors on nccl) or its device
+ * communicator (CUDA tensors on mpi and single, made on first use:
+ * collectively on mpi). Borrowed; NULL on error. */
+static TlComm *
+route_via (TlComm *comm, const TlTensor *t, const char *what, GError **error)
+{
+  if (tl_tensor_device (t) == TL_DEVICE_CPU)
+    return check_host (comm);
+  if (comm->backend->device_buffers)
+    return comm;
+  if (!comm->device) {
+    GError *e = NULL;
+    if (comm->size == 1 && g_str_equal (comm->backend->name, "single"))
+      comm->device = single_dev_new (&e);
+    else
+      comm->device = _tl_priv_comm_nccl_new (TRUE, tl_tensor_device_index (t), &e);
+    if (!comm->device) {
+      g_propagate_prefixed_error (error, e, "comm %s: %s of a CUDA tensor: ",
+                                  comm->backend->name, what);
+      return NULL;
+    }
+  }
+  return comm->device;
 }
 
 static gboolean
@@ -533,20 +556,21 @@ check_rank (const TlComm *comm, int r, const char *what, GError **error)
 }
 
 /* A contiguous tensor with t's values: t itself (new ref) when contiguous
- * (CUDA tensors always are: route() checked). */
+ * (CUDA tensors always are: route_local() checked). */
 static TlTensor *
 contiguous_of (TlTensor *t, GError **error)
 {
   return tl_tensor_is_contiguous (t) ? tl_tensor_ref (t) : tl_tensor_contiguous (t, error);
 }
 
-/* route() for t, then its contiguous working copy (new ref; NULL on error)
- * with *via the communicator that moves it. */
+/* route_via() for t (accepted by route_local()), then its contiguous
+ * working copy (new ref; NULL on error) with *via the communicator that
+ * moves it. */
 static TlTensor *
 routed_contiguous (TlComm *comm, const TlTensor *t, const char *what, TlComm **via,
                    GError **error)
 {
-  *via = route (comm, t, what, error);
+  *via = route_via (comm, t, what, error);
   return *via ? contiguous_of ((TlTensor *) t, error) : NULL;
 }
 
@@ -686,11 +710,16 @@ check_verdict (const TlComm *comm, CheckDesc *all, GError *local, GError **error
       continue;
     g_autofree char *d0 = check_describe (all[0].f);
     g_autofree char *dr = check_describe (all[r].f);
+    /* A guard only: the checks are allgathers paired in call order, so
+     * the numbers agree unless an earlier check's exchange failed on some
+     * ranks and not on the others. A rank that skips a collective shows up
+     * as its next call's descriptor against the skipped one (below), and
+     * not at all when the two are alike. */
     if (all[r].f[F_SEQ] != seq)
       g_set_error (error, TL_ERROR, TL_ERROR_COMM,
                    "comm check: collective #%" G_GINT64_FORMAT " of rank 0 is collective #%"
-                   G_GINT64_FORMAT " of rank %d (the ranks made different numbers of "
-                   "collectives): rank 0 %s, rank %d %s",
+                   G_GINT64_FORMAT " of rank %d (an earlier check failed on some ranks only): "
+                   "rank 0 %s, rank %d %s",
                    seq, all[r].f[F_SEQ], r, d0, r, dr);
     else
       g_set_error (error, TL_ERROR, TL_ERROR_COMM,
@@ -707,9 +736,13 @@ check_verdict (const TlComm *comm, CheckDesc *all, GError *local, GError **error
  * every rank's descriptor goes to every rank (an allgather over the host
  * communicator) and all reach the same verdict, so no rank is left waiting
  * in a collective the others do not make. local: this rank's own argument
- * error (NULL: none; consumed); with the check on, every rank fails with it
- * (this one with local itself, the others naming this rank). Without the
- * check, only local counts. */
+ * error (NULL: none; consumed): every refusal that needs no peer
+ * (route_local() included) must be made before this call, as nothing after
+ * it may fail on one rank alone; with the check on, every rank fails with
+ * it (this one with local itself, the others naming this rank). Without the
+ * check, only local counts. The descriptors pair in call order, so a rank
+ * that skips a collective is seen only when its next call differs from the
+ * one it skipped. */
 static gboolean
 check_call (TlComm *comm, CheckKind kind, const TlTensor *t, gint64 op, gint64 root,
             GError *local, GError **error)
@@ -758,7 +791,7 @@ check_call (TlComm *comm, CheckKind kind, const TlTensor *t, gint64 op, gint64 r
 static gboolean
 allreduce_args_ok (const TlComm *comm, const TlTensor *t, TlCommOp op, GError **error)
 {
-  if (!check_device (comm, t, "allreduce", error))
+  if (!route_local (comm, t, "allreduce", error))
     return FALSE;
   TlDType dt = tl_tensor_dtype (t);
   gboolean dev = tl_tensor_device (t) == TL_DEVICE_CUDA; /* moved by a device_buffers backend */
@@ -797,7 +830,9 @@ allreduce_args_ok (const TlComm *comm, const TlTensor *t, TlCommOp op, GError **
  * across the ranks, over the host communicator. When they differ, or one
  * rank refused its own arguments, every rank fails the call without making
  * it: TL_ERROR_COMM with the same one-line message on every rank (the rank
- * that refused its arguments keeps its own error).
+ * that refused its arguments keeps its own error). The descriptors pair
+ * the calls in order: a rank that skipped a collective is caught only when
+ * its next call differs from the one it skipped.
  *
  * Returns: TRUE on success
  */
@@ -809,7 +844,7 @@ tl_comm_allreduce (TlComm *comm, TlTensor *t, TlCommOp op, GError **error)
   allreduce_args_ok (comm, t, op, &local);
   if (!check_call (comm, CHECK_ALLREDUCE, t, op, 0, local, error))
     return FALSE;
-  TlComm *via = route (comm, t, "allreduce", error);
+  TlComm *via = route_via (comm, t, "allreduce", error);
   if (!via)
     return FALSE;
   TlDType dt = tl_tensor_dtype (t);
@@ -842,7 +877,7 @@ tl_comm_broadcast (TlComm *comm, TlTensor *t, int root, GError **error)
   g_return_val_if_fail (comm != NULL && t != NULL, FALSE);
   GError *local = NULL;
   if (check_rank (comm, root, "broadcast", &local))
-    check_device (comm, t, "broadcast", &local);
+    route_local (comm, t, "broadcast", &local);
   if (!check_call (comm, CHECK_BROADCAST, t, 0, root, local, error))
     return FALSE;
   TlComm *via = NULL;
@@ -865,6 +900,15 @@ allgather_args_ok (const TlComm *comm, const TlTensor *in, const TlTensor *out, 
                  tl_tensor_device (out) == TL_DEVICE_CPU ? "CPU" : "CUDA");
     return FALSE;
   }
+  if (tl_tensor_device (in) == TL_DEVICE_CUDA &&
+      tl_tensor_device_index (in) != tl_tensor_device_index (out)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_UNSUPPORTED,
+                 "comm %s: allgather from a tensor on cuda:%d into a tensor on cuda:%d (use the "
+                 "same device)",
+                 comm->backend->name, tl_tensor_device_index (in),
+                 tl_tensor_device_index (out));
+    return FALSE;
+  }
   if (tl_tensor_dtype (in) != tl_tensor_dtype (out) ||
       tl_tensor_numel (out) != tl_tensor_numel (in) * comm->size) {
     g_autofree char *a = NULL, *b = NULL;
@@ -879,8 +923,8 @@ allgather_args_ok (const TlComm *comm, const TlTensor *in, const TlTensor *out, 
                  comm->backend->name, a, comm->size, b);
     return FALSE;
   }
-  return check_device (comm, in, "allgather", error) &&
-         check_device (comm, out, "allgather", error);
+  return route_local (comm, in, "allgather", error) &&
+         route_local (comm, out, "allgather", error);
 }
 
 /**
@@ -902,8 +946,8 @@ tl_comm_allgather (TlComm *comm, const TlTensor *in, TlTensor *out, GError **err
   allgather_args_ok (comm, in, out, &local);
   if (!check_call (comm, CHECK_ALLGATHER, in, 0, 0, local, error))
     return FALSE;
-  TlComm *via = route (comm, in, "allgather", error);
-  if (!via || !route (comm, out, "allgather", error))
+  TlComm *via = route_via (comm, in, "allgather", error); /* out's too: the same device */
+  if (!via)
     return FALSE;
   g_autoptr (TlTensor) ci = contiguous_of ((TlTensor *) in, error);
   if (!ci)
@@ -948,7 +992,8 @@ gboolean
 tl_comm_send (TlComm *comm, const TlTensor *t, int dest, int tag, GError **error)
 {
   g_return_val_if_fail (comm != NULL && t != NULL, FALSE);
-  if (!check_rank (comm, dest, "send", error) || !check_tag (comm, tag, "send", error))
+  if (!check_rank (comm, dest, "send", error) || !check_tag (comm, tag, "send", error) ||
+      !route_local (comm, t, "send", error))
     return FALSE;
   TlComm *via = NULL;
   g_autoptr (TlTensor) c = routed_contiguous (comm, t, "send", &via, error);
@@ -973,7 +1018,8 @@ gboolean
 tl_comm_recv (TlComm *comm, TlTensor *t, int src, int tag, GError **error)
 {
   g_return_val_if_fail (comm != NULL && t != NULL, FALSE);
-  if (!check_rank (comm, src, "recv", error) || !check_tag (comm, tag, "recv", error))
+  if (!check_rank (comm, src, "recv", error) || !check_tag (comm, tag, "recv", error) ||
+      !route_local (comm, t, "recv", error))
     return FALSE;
   TlComm *via = NULL;
   g_autoptr (TlTensor) c = routed_contiguous (comm, t, "recv", &via, error);

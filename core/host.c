@@ -90,6 +90,15 @@ existing_dir (char *p)
   return NULL;
 }
 
+/* $TL_SRCDIR/../shared/data, the last place tl_data_dir() looks (NULL
+ * when TL_SRCDIR is unset or empty). (transfer full) */
+static char *
+srcdir_data_dir (void)
+{
+  const char *srcdir = g_getenv ("TL_SRCDIR");
+  return srcdir && *srcdir ? g_build_filename (srcdir, "..", "shared", "data", NULL) : NULL;
+}
+
 /* The current directory tl_data_dir() looked from (NULL: not yet). */
 static char *data_dir_cwd;
 
@@ -105,10 +114,8 @@ find_data_dir (void)
     if (found)
       return found;
   }
-  const char *srcdir = g_getenv ("TL_SRCDIR");
-  if (srcdir && *srcdir)
-    return existing_dir (g_build_filename (srcdir, "..", "shared", "data", NULL));
-  return NULL;
+  char *from_src = srcdir_data_dir ();
+  return from_src ? existing_dir (from_src) : NULL;
 }
 
 /* Why ${TL_DATA_DIR} has no value: the places find_data_dir() tried.
@@ -122,9 +129,8 @@ data_dir_missing_message (void)
   g_autofree char *cwd = data_dir_cwd ? NULL : g_get_current_dir ();
   g_autofree char *ecwd = _tl_priv_escape_short (data_dir_cwd ? data_dir_cwd : cwd);
   g_string_append_printf (tried, " from the current directory (%s)", ecwd);
-  const char *srcdir = g_getenv ("TL_SRCDIR");
-  if (srcdir && *srcdir) {
-    g_autofree char *p = g_build_filename (srcdir, "..", "shared", "data", NULL);
+  g_autofree char *p = srcdir_data_dir ();
+  if (p) {
     g_autofree char *ep = _tl_priv_escape_short (p);
     g_string_append_printf (tried, " and $TL_SRCDIR/../shared/data (%s)", ep);
   }

@@ -11,7 +11,16 @@
  *                                (CASE: count, op, dtype, root, kind,
  *                                allgather, refused) between two matching
  *                                ones; prints each rank's error, then "in
- *                                step" when the next collective works; exit 1
+ *                                step" when the next collective works; exit 1.
+ *                                CUDA cases, on the mock backend with
+ *                                TL_MOCK_CUDA_DEVICES=2 (rank R's tensors on
+ *                                cuda:R%2, the last rank refuses its own):
+ *                                cuda-device (TL_COMM=nccl: a tensor on the
+ *                                other device than its communicator's),
+ *                                mpi-cuda-device (mpi: the same after a CUDA
+ *                                allreduce made the NCCL communicator),
+ *                                cuda-allgather (mpi: in and out on two
+ *                                devices)
  */
 #include "config.h"
 
@@ -153,6 +162,47 @@ collectives (TlComm *c)
   }
 }
 
+/* t moved to the mock device cuda:(index % 2) (consumes t); NULL on error. */
+static TlTensor *
+on_cuda (TlTensor *t, int index, GError **error)
+{
+  g_autofree char *dev = g_strdup_printf ("cuda:%d", index % 2);
+  TlTensor *d = tl_tensor_to_device (t, dev, error);
+  tl_tensor_unref (t);
+  return d;
+}
+
+/* The CUDA cases of mismatched_call (see the top of this file). */
+static int
+mismatched_cuda_call (TlComm *c, const char *what, gboolean other, GError **error)
+{
+  int ok = -1;
+  TlTensor *t = NULL;
+  if (strcmp (what, "cuda-device") == 0) {
+    t = on_cuda (vec (TL_DTYPE_F32, 16, 0), other ? rank + 1 : rank, error);
+    ok = t && tl_comm_allreduce (c, t, TL_COMM_SUM, error);
+  } else if (strcmp (what, "mpi-cuda-device") == 0) {
+    t = on_cuda (vec (TL_DTYPE_F32, 16, 0), rank, error);
+    ok = t && tl_comm_allreduce (c, t, TL_COMM_SUM, error); /* makes the NCCL communicator */
+    if (t)
+      tl_tensor_unref (t);
+    t = ok ? on_cuda (vec (TL_DTYPE_F32, 16, 0), other ? rank + 1 : rank, error) : NULL;
+    ok = t && tl_comm_allreduce (c, t, TL_COMM_SUM, error);
+  } else if (strcmp (what, "cuda-allgather") == 0) {
+    gint64 oshape[1] = {size * 3};
+    t = on_cuda (vec (TL_DTYPE_I64, 3, 0), rank, error);
+    TlTensor *out = t ? on_cuda (tl_tensor_new (TL_DTYPE_I64, 1, oshape, NULL),
+                                 other ? rank + 1 : rank, error)
+                      : NULL;
+    ok = out && tl_comm_allgather (c, t, out, error);
+    if (out)
+      tl_tensor_unref (out);
+  }
+  if (t)
+    tl_tensor_unref (t);
+  return ok;
+}
+
 /* The differing call of `mismatch` (other: this rank is the one that
  * differs); FALSE with error when it failed, -1 for an unknown case. */
 static int
@@ -187,7 +237,7 @@ mismatched_call (TlComm *c, const char *what, gboolean other, GError **error)
   }
   if (t)
     tl_tensor_unref (t);
-  return ok;
+  return ok >= 0 ? ok : mismatched_cuda_call (c, what, other, error);
 }
 
 static int
@@ -208,6 +258,8 @@ mismatch (TlComm *c, const char *what)
     printf ("rank %d: error COMM: %s\n", rank, error->message);
   } else if (error->domain == TL_ERROR && error->code == TL_ERROR_INVALID_ARGUMENT) {
     printf ("rank %d: error INVALID_ARGUMENT: %s\n", rank, error->message);
+  } else if (error->domain == TL_ERROR && error->code == TL_ERROR_UNSUPPORTED) {
+    printf ("rank %d: error UNSUPPORTED: %s\n", rank, error->message);
   } else {
     printf ("rank %d: error %d: %s\n", rank, error->code, error->message);
   }

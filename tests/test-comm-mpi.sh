@@ -2,7 +2,9 @@
 # test-comm-mpi.sh — the "mpi" communicator under mpirun -np 2:
 # collectives' values, a peer that dies, a peer that hangs (TL_COMM_TIMEOUT),
 # and TL_COMM_CHECK=1: the same values, and ranks whose collectives differ
-# all fail at once with the same message naming the difference.
+# (or one of which refuses its own arguments, CUDA tensors on the mock
+# backend included) all fail at once with the same message naming the
+# difference.
 set -u
 . "${TL_SRCDIR:-$(dirname "$0")/..}/tests/comm-lib.sh"
 skip_without_mpi
@@ -10,7 +12,7 @@ prog="$builddir/tests/comm-mpi-check"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 MPI="$(mpirun_cmd) -np 2"
-echo "1..18"
+echo "1..21"
 
 # every collective on 2 ranks (and 3: uneven ring, rank 2 sends to rank 0)
 timeout 120 $MPI "$prog" collectives >"$tmp/out" 2>"$tmp/err"; rc=$?
@@ -109,4 +111,36 @@ TL_COMM_CHECK=0 TL_COMM_TIMEOUT=60 timeout 100 $MPI -x TL_COMM_CHECK -x TL_COMM_
 check "TL_COMM_CHECK=1 on rank 1 only: both ranks check" \
   'mismatch_seen 2 "comm check: collective #2 differs between ranks: rank 0 allreduce(f32, 1024 elements, sum), rank 1 allreduce(f32, 512 elements, sum)"' \
   "$tmp/out" "$tmp/err"
+# TL_COMM_CHECK=1, CUDA tensors on the mock backend with 2 devices (rank R
+# on cuda:R): the last rank refuses a tensor on the other device. The refusal
+# rides in the check's descriptor, so every rank fails the call at once
+# (rank 0 used to make the collective alone and wait in it).
+mock="$builddir/tests/mock-cuda/.libs"
+run_mock () {
+  TL_COMM_CHECK=1 TL_COMM_TIMEOUT=20 TL_COMM=$1 timeout 100 $MPI -x TL_COMM_CHECK \
+    -x TL_COMM_TIMEOUT -x TL_COMM -x TL_BACKEND_PATH="$mock" -x TL_MOCK_CUDA_DEVICES=2 \
+    "$prog" mismatch "$2" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+}
+# refused_seen N ERROR: rank 1 failed with ERROR (UNSUPPORTED), rank 0 named
+# it in collective #N, both at once and in step afterwards
+refused_seen () {
+  [ $rc != 0 ] && [ $rc != 124 ] && ! grep -q "did not complete" "$tmp/err" &&
+    rank_said 1 "error UNSUPPORTED: $2" &&
+    rank_said 0 "error COMM: comm check: collective #$1: rank 1's arguments were refused: $2"
+}
+for run in "cuda-device|nccl|2|comm nccl: allreduce of a tensor on cuda:0, but the communicator runs on cuda:1" \
+           "mpi-cuda-device|mpi|3|comm mpi: allreduce of a tensor on cuda:0, but the communicator's CUDA tensors go over NCCL on cuda:1 (the device of its first CUDA tensor)" \
+           "cuda-allgather|mpi|2|comm mpi: allgather from a tensor on cuda:1 into a tensor on cuda:0 (use the same device)"; do
+  IFS='|' read -r case comm seq want <<EOF
+$run
+EOF
+  if [ -d "$mock" ]; then
+    run_mock "$comm" "$case"
+    check "TL_COMM_CHECK=1, $comm, mock CUDA: rank 1 refuses its tensor's device ($case), rank 0 names it at once" \
+      'refused_seen "$seq" "$want"' "$tmp/out" "$tmp/err"
+  else
+    echo "ok $((n = n + 1)) # SKIP $case: the mock CUDA backend is not built ($mock)"
+  fi
+done
 exit $failed

@@ -30,7 +30,10 @@
  * mismatch gives wrong values, an MPI error or a timeout) unless
  * TL_COMM_CHECK=1, which compares each collective across the ranks first
  * (one small allgather per call) and fails it on every rank with the same
- * one-line TL_ERROR_COMM naming the difference. Non-contiguous
+ * one-line TL_ERROR_COMM naming the difference, or the rank that refused
+ * its own arguments. The comparisons pair the calls in order, so a rank
+ * that skips a collective is caught only when its next call differs from
+ * the skipped one (two alike calls are combined). Non-contiguous
  * CPU tensors are handled through a contiguous copy; CUDA tensors must be
  * contiguous.
  *
