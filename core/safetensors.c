@@ -171,6 +171,144 @@ read_exact (FILE *fp, void *buf, gsize n)
   return n == 0 || fread (buf, 1, n, fp) == n;
 }
 
+/* An open safetensors file with its header read and checked as far as the
+ * JSON (an object) and "__metadata__" (an object of strings). */
+typedef struct {
+  FILE *fp;
+  guint64 file_size, hlen;
+  char *header;
+  TlJson *root;
+  GHashTable *meta; /* "__metadata__": char* -> char* */
+} StHeader;
+
+static void
+st_header_clear (StHeader *h)
+{
+  g_clear_pointer (&h->meta, g_hash_table_destroy);
+  g_clear_pointer (&h->root, _tl_priv_json_free);
+  g_clear_pointer (&h->header, g_free);
+  if (h->fp)
+    fclose (h->fp);
+  h->fp = NULL;
+}
+
+/* Reads the 8-byte length, the JSON header and its "__metadata__"; leaves
+ * the tensor data unread. On failure *h is cleared. */
+static gboolean
+st_header_read (const char *path, StHeader *h, GError **error)
+{
+  memset (h, 0, sizeof *h);
+  h->fp = fopen (path, "rb");
+  if (!h->fp) {
+    int e = errno;
+    g_set_error (error, TL_ERROR, e == ENOENT ? TL_ERROR_NOT_FOUND : TL_ERROR_IO, "%s: %s", path,
+                 g_strerror (e));
+    return FALSE;
+  }
+  FILE *fp = h->fp;
+  struct stat st;
+  if (fstat (fileno (fp), &st) != 0 || !S_ISREG (st.st_mode)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: not a regular file", path);
+    goto fail;
+  }
+  guint64 file_size = (guint64) st.st_size;
+  h->file_size = file_size;
+  guint8 lenbuf[8];
+  if (file_size < 8 || !read_exact (fp, lenbuf, 8)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                 "%s: truncated safetensors file (no 8-byte header length)", path);
+    goto fail;
+  }
+  guint64 hlen = 0;
+  for (int i = 7; i >= 0; i--)
+    hlen = (hlen << 8) | lenbuf[i];
+  h->hlen = hlen;
+  if (hlen > file_size - 8) {
+    /* A header that does not fit: a truncated safetensors file when what
+     * follows the length starts its JSON, else some other file whose first
+     * 8 bytes read as an implausible length. */
+    int first = file_size > 8 ? fgetc (fp) : EOF;
+    if (first == '{' && hlen <= ST_MAX_HEADER)
+      g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                   "%s: truncated safetensors file (header of %" G_GUINT64_FORMAT
+                   " bytes, file has %" G_GUINT64_FORMAT ")",
+                   path, hlen, file_size);
+    else
+      g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                   "%s: not a safetensors file (header length %" G_GUINT64_FORMAT
+                   " in its first 8 bytes, but the file has %" G_GUINT64_FORMAT " bytes)",
+                   path, hlen, file_size);
+    goto fail;
+  }
+  if (hlen > ST_MAX_HEADER) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
+                 "%s: header length %" G_GUINT64_FORMAT " is too large (the limit is %u bytes)",
+                 path, hlen, (unsigned) ST_MAX_HEADER);
+    goto fail;
+  }
+  h->header = g_try_malloc (hlen + 1);
+  if (!h->header) {
+    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY, "%s: out of memory for the header", path);
+    goto fail;
+  }
+  char *header = h->header;
+  if (!read_exact (fp, header, hlen)) {
+    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: read error", path);
+    goto fail;
+  }
+  header[hlen] = '\0';
+  GError *jerr = NULL;
+  h->root = _tl_priv_json_parse (header, hlen, &jerr);
+  if (!h->root) {
+    /* a header that does not even start a JSON object: some other file */
+    const char *c = header;
+    while (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r')
+      c++;
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: %sbad JSON header: %s%s", path,
+                 *c && *c != '{' ? "not a safetensors file (" : "", jerr->message,
+                 *c && *c != '{' ? ")" : "");
+    g_error_free (jerr);
+    goto fail;
+  }
+  const TlJson *root = h->root;
+  if (root->type != TL_JSON_OBJECT) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: the JSON header is not an object", path);
+    goto fail;
+  }
+  h->meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  const TlJson *v = _tl_priv_json_member (root, "__metadata__");
+  if (v && v->type != TL_JSON_OBJECT) {
+    g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: __metadata__ is not an object", path);
+    goto fail;
+  }
+  for (guint k = 0; v && k < v->n; k++) {
+    if (v->items[k]->type != TL_JSON_STRING) {
+      g_autofree char *ekey = _tl_priv_escape_short (v->keys[k]);
+      g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: __metadata__ value of \"%s\" is not a string",
+                   path, ekey);
+      goto fail;
+    }
+    g_hash_table_replace (h->meta, g_strdup (v->keys[k]), g_strdup (v->items[k]->str));
+  }
+  return TRUE;
+fail:
+  st_header_clear (h);
+  return FALSE;
+}
+
+/* The "__metadata__" strings of a safetensors file (char* -> char*, or
+ * NULL with error), from its header alone: the tensor data is not read. */
+GHashTable *
+_tl_priv_safetensors_read_metadata (const char *path, GError **error)
+{
+  StHeader h;
+  if (!st_header_read (path, &h, error))
+    return NULL;
+  GHashTable *meta = g_steal_pointer (&h.meta);
+  st_header_clear (&h);
+  return meta;
+}
+
 /**
  * tl_safetensors_read:
  * @path: file to read
@@ -188,106 +326,21 @@ GHashTable *
 tl_safetensors_read (const char *path, GHashTable **metadata, GError **error)
 {
   GHashTable *result = NULL;
-  GHashTable *meta = NULL;
-  TlJson *root = NULL;
-  char *header = NULL;
   StEntry *entries = NULL;
-  FILE *fp = fopen (path, "rb");
-  if (!fp) {
-    int e = errno;
-    g_set_error (error, TL_ERROR, e == ENOENT ? TL_ERROR_NOT_FOUND : TL_ERROR_IO, "%s: %s", path,
-                 g_strerror (e));
+  StHeader h;
+  if (!st_header_read (path, &h, error))
     return NULL;
-  }
-  struct stat st;
-  if (fstat (fileno (fp), &st) != 0 || !S_ISREG (st.st_mode)) {
-    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: not a regular file", path);
-    goto out;
-  }
-  guint64 file_size = (guint64) st.st_size;
-  guint8 lenbuf[8];
-  if (file_size < 8 || !read_exact (fp, lenbuf, 8)) {
-    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
-                 "%s: truncated safetensors file (no 8-byte header length)", path);
-    goto out;
-  }
-  guint64 hlen = 0;
-  for (int i = 7; i >= 0; i--)
-    hlen = (hlen << 8) | lenbuf[i];
-  if (hlen > file_size - 8) {
-    /* A header that does not fit: a truncated safetensors file when what
-     * follows the length starts its JSON, else some other file whose first
-     * 8 bytes read as an implausible length. */
-    int first = file_size > 8 ? fgetc (fp) : EOF;
-    if (first == '{' && hlen <= ST_MAX_HEADER)
-      g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
-                   "%s: truncated safetensors file (header of %" G_GUINT64_FORMAT
-                   " bytes, file has %" G_GUINT64_FORMAT ")",
-                   path, hlen, file_size);
-    else
-      g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
-                   "%s: not a safetensors file (header length %" G_GUINT64_FORMAT
-                   " in its first 8 bytes, but the file has %" G_GUINT64_FORMAT " bytes)",
-                   path, hlen, file_size);
-    goto out;
-  }
-  if (hlen > ST_MAX_HEADER) {
-    g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
-                 "%s: header length %" G_GUINT64_FORMAT " is too large (the limit is %u bytes)",
-                 path, hlen, (unsigned) ST_MAX_HEADER);
-    goto out;
-  }
-  header = g_try_malloc (hlen + 1);
-  if (!header) {
-    g_set_error (error, TL_ERROR, TL_ERROR_NO_MEMORY, "%s: out of memory for the header", path);
-    goto out;
-  }
-  if (!read_exact (fp, header, hlen)) {
-    g_set_error (error, TL_ERROR, TL_ERROR_IO, "%s: read error", path);
-    goto out;
-  }
-  header[hlen] = '\0';
-  GError *jerr = NULL;
-  root = _tl_priv_json_parse (header, hlen, &jerr);
-  if (!root) {
-    /* a header that does not even start a JSON object: some other file */
-    const char *h = header;
-    while (*h == ' ' || *h == '\t' || *h == '\n' || *h == '\r')
-      h++;
-    g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: %sbad JSON header: %s%s", path,
-                 *h && *h != '{' ? "not a safetensors file (" : "", jerr->message,
-                 *h && *h != '{' ? ")" : "");
-    g_error_free (jerr);
-    goto out;
-  }
-  if (root->type != TL_JSON_OBJECT) {
-    g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: the JSON header is not an object", path);
-    goto out;
-  }
-  guint64 data_size = file_size - 8 - hlen;
-  meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  FILE *fp = h.fp;
+  const TlJson *root = h.root;
+  guint64 hlen = h.hlen;
+  guint64 data_size = h.file_size - 8 - hlen;
   entries = g_new0 (StEntry, root->n ? root->n : 1);
   guint n_entries = 0;
   for (guint i = 0; i < root->n; i++) {
     const char *key = root->keys[i];
-    const TlJson *v = root->items[i];
-    if (strcmp (key, "__metadata__") == 0) {
-      if (v->type != TL_JSON_OBJECT) {
-        g_set_error (error, TL_ERROR, TL_ERROR_PARSE, "%s: __metadata__ is not an object", path);
-        goto out;
-      }
-      for (guint k = 0; k < v->n; k++) {
-        if (v->items[k]->type != TL_JSON_STRING) {
-          g_autofree char *ekey = _tl_priv_escape_short (v->keys[k]);
-          g_set_error (error, TL_ERROR, TL_ERROR_PARSE,
-                       "%s: __metadata__ value of \"%s\" is not a string", path, ekey);
-          goto out;
-        }
-        g_hash_table_replace (meta, g_strdup (v->keys[k]), g_strdup (v->items[k]->str));
-      }
+    if (strcmp (key, "__metadata__") == 0)
       continue;
-    }
-    if (!parse_entry (path, key, v, data_size, &entries[n_entries], error))
+    if (!parse_entry (path, key, root->items[i], data_size, &entries[n_entries], error))
       goto out;
     n_entries++;
   }
@@ -331,17 +384,11 @@ tl_safetensors_read (const char *path, GHashTable **metadata, GError **error)
     }
     g_hash_table_replace (result, g_strdup (e->name), t);
   }
-  if (metadata) {
-    *metadata = meta;
-    meta = NULL;
-  }
+  if (metadata)
+    *metadata = g_steal_pointer (&h.meta);
 out:
-  if (meta)
-    g_hash_table_destroy (meta);
   g_free (entries);
-  _tl_priv_json_free (root);
-  g_free (header);
-  fclose (fp);
+  st_header_clear (&h);
   return result;
 }
 

@@ -53,6 +53,12 @@ G_GNUC_INTERNAL void _tl_priv_atomic_abort(TlAtomicFile *f);
 G_GNUC_INTERNAL void *_tl_priv_aligned_alloc(gsize size);
 G_GNUC_INTERNAL void _tl_priv_aligned_free(void *p);
 
+/* --- safetensors (core/safetensors.c) ------------------------------------ */
+/* The "__metadata__" strings of a safetensors file (char* -> char*; NULL
+ * and error on a bad file) from the 8-byte length and the JSON header
+ * alone: the tensor data is not read. (transfer full) */
+G_GNUC_INTERNAL GHashTable *_tl_priv_safetensors_read_metadata (const char *path, GError **error);
+
 /* --- devices (backend.c, tensor.c; cuda-core) ----------------------------- */
 struct _TlBackend;
 /* A parsed and opened device: the backend is NULL for the CPU. */

@@ -329,7 +329,8 @@ run_plan (RunCtx *rc, guint index, JobTask *t, GError **error)
 }
 
 /* weights="PATH": the parameters of a checkpoint (best.safetensors,
- * last.safetensors or an export) replace the model's before the task. The
+ * last.safetensors or an export) replace the model's before the task;
+ * ignored on a train task with resume= (the checkpoint's parameters). The
  * model's parameters exist once it has been built, so a model no task has
  * built yet is built once here (the graph is dropped). */
 static gboolean
@@ -338,6 +339,11 @@ load_weights (RunCtx *rc, guint index, JobTask *t, GError **error)
   const char *path = task_value (t, "weights");
   if (!path)
     return TRUE;
+  if (g_str_equal (t->kind, "train") && task_value (t, "resume")) {
+    /* the run continues with the parameters of its checkpoint */
+    say (rc, "task%u train: weights= ignored: resuming from %s", index + 1, task_value (t, "resume"));
+    return TRUE;
+  }
   TlModelInstance *m = instance_of (rc, t, "model");
   TlParamStore *store = tl_model_instance_params (m);
   if (tl_param_store_size (store) == 0) {
@@ -719,31 +725,73 @@ file_changed (const char *path, const FileStamp *before)
          now.st.st_mtim.tv_nsec != before->st.st_mtim.tv_nsec;
 }
 
-/* Replace the message of a TL_ERROR_CANCELLED by one that says how far the
- * run got and how to go on: task `index` (0-based; the task about to start
- * when it stopped between tasks) wrote `last` (nullable) at this stop. */
+/* Appends to `out`, in task order, " --set taskK.resume=DIR/last.safetensors"
+ * for each checkpoint directory DIR that holds that file, K being the last
+ * train task on DIR among tasks 0..upto (0-based). The interrupted task
+ * `stopped` (-1: none) counts only when it wrote the file at this stop
+ * (`written`) or continues a run there (resume=); else the file is an
+ * earlier task's. A rerun with these passes check_before_run and goes on
+ * where this run stopped (a finished training has nothing to do). */
 static void
-interrupted_message (RunCtx *rc, guint index, gboolean started, const char *last, GError **error)
+append_resume_advice (RunCtx *rc, gint upto, gint stopped, gboolean written, GString *out)
 {
-  char *msg = NULL;
-  if (last) {
-    g_autoptr (GHashTable) meta = NULL;
-    g_autoptr (GHashTable) tensors = tl_safetensors_read (last, &meta, NULL);
-    const char *step = tensors && meta ? g_hash_table_lookup (meta, "step") : NULL;
-    if (step)
-      msg = g_strdup_printf ("interrupted after step %s; continue with --set task%u.resume=%s", step, index + 1,
-                             last);
-    else
-      msg = g_strdup_printf ("interrupted; continue with --set task%u.resume=%s", index + 1, last);
-  } else if (!rc->wrote) {
-    msg = g_strdup ("interrupted before anything was written");
-  } else {
-    JobTask *t = rc->job->tasks->pdata[index];
-    msg = g_strdup_printf ("interrupted %s task%u (%s); the outputs of the tasks before it are in %s",
-                           started ? "in" : "before", index + 1, t->kind, rc->out_dir);
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  for (gint i = upto; i >= 0; i--) {
+    JobTask *t = rc->job->tasks->pdata[i];
+    if (!g_str_equal (t->kind, "train"))
+      continue;
+    g_autofree char *ckpt = g_build_filename (rc->out_dir, task_value (t, "model"), NULL);
+    if (g_hash_table_contains (seen, ckpt) || (i == stopped && !written && !resumes_in (t, ckpt)))
+      continue;
+    g_autofree char *last = g_build_filename (ckpt, "last.safetensors", NULL);
+    if (g_file_test (last, G_FILE_TEST_IS_REGULAR))
+      g_ptr_array_add (found, g_strdup_printf (" --set task%d.resume=%s", i + 1, last));
+    g_hash_table_add (seen, g_steal_pointer (&ckpt));
   }
-  g_free ((*error)->message);
-  (*error)->message = msg;
+  for (guint k = found->len; k > 0; k--)
+    g_string_append (out, found->pdata[k - 1]);
+}
+
+/* The message of a TL_ERROR_CANCELLED: how far the run got and how to go
+ * on. Task `index` (0-based) was running (`started`) or about to start;
+ * `last` (nullable): the last.safetensors it wrote at this stop. Its step
+ * comes from the file's header (the tensors are not read). */
+static char *
+interrupted_message (RunCtx *rc, guint index, gboolean started, const char *last)
+{
+  g_autoptr (GString) advice = g_string_new (NULL);
+  append_resume_advice (rc, started ? (gint) index : (gint) index - 1, started ? (gint) index : -1,
+                        last != NULL, advice);
+  if (last) {
+    g_autoptr (GHashTable) meta = _tl_priv_safetensors_read_metadata (last, NULL);
+    const char *step = meta ? g_hash_table_lookup (meta, "step") : NULL;
+    g_autofree char *where = index > 0 ? g_strdup_printf (" in task%u", index + 1) : g_strdup ("");
+    g_autofree char *after = step ? g_strdup_printf (" after step %s", step) : g_strdup ("");
+    /* advice holds at least `last` */
+    return g_strdup_printf ("interrupted%s%s; continue with%s", where, after, advice->str);
+  }
+  if (!rc->wrote && advice->len == 0)
+    return g_strdup ("interrupted before anything was written");
+  JobTask *t = rc->job->tasks->pdata[index];
+  GString *msg = g_string_new (NULL);
+  g_string_printf (msg, "interrupted %s task%u (%s)", started ? "in" : "before", index + 1, t->kind);
+  if (rc->wrote)
+    g_string_append_printf (msg, "; the outputs of the tasks before it are in %s", rc->out_dir);
+  g_string_append_printf (msg, "; to go on, run the job again%s%s", advice->len ? " with" : "", advice->str);
+  return g_string_free (msg, FALSE);
+}
+
+/* Sets *error (replacing the task's own TL_ERROR_CANCELLED, if any) to
+ * the interrupted_message(); nothing when error is NULL. */
+static void
+set_interrupted (RunCtx *rc, guint index, gboolean started, const char *last, GError **error)
+{
+  if (!error)
+    return;
+  g_autofree char *msg = interrupted_message (rc, index, started, last);
+  g_clear_error (error);
+  g_set_error_literal (error, TL_ERROR, TL_ERROR_CANCELLED, msg);
 }
 
 /* The runner prefixes a task's error with "FILE:LINE: task KIND: "; the
@@ -800,8 +848,12 @@ tl_job_run_options_init (TlJobRunOptions *opts)
  * Other outputs (metrics.jsonl, predictions, exports, plans) are replaced.
  *
  * A tl_job_cancel() stops after the current step (TL_ERROR_CANCELLED); the
- * error says how far the run got, e.g. "interrupted after step 40;
- * continue with --set task1.resume=out/j/m/last.safetensors".
+ * error says how far the run got and how to go on, e.g. "interrupted after
+ * step 40; continue with --set task1.resume=out/j/m/last.safetensors": a
+ * --set taskK.resume= for every train task up to the stop whose checkpoint
+ * directory holds last.safetensors.
+ *
+ * A train task with both weights= and resume= resumes (weights= ignored).
  *
  * Returns: TRUE when every task succeeded.
  */
@@ -878,8 +930,7 @@ tl_job_run (TlJob *job, TlRegistry *reg, const TlJobRunOptions *opts, const TlPr
 
   for (guint i = 0; ok && i < job->tasks->len; i++) {
     if (job->cancelled) {
-      g_set_error_literal (error, TL_ERROR, TL_ERROR_CANCELLED, "interrupted");
-      interrupted_message (&rc, i, FALSE, NULL, error);
+      set_interrupted (&rc, i, FALSE, NULL, error);
       ok = FALSE;
       break;
     }
@@ -895,7 +946,7 @@ tl_job_run (TlJob *job, TlRegistry *reg, const TlJobRunOptions *opts, const TlPr
       rc.wrote = TRUE;
     } else if (error && *error && g_error_matches (*error, TL_ERROR, TL_ERROR_CANCELLED)) {
       gboolean written = last && writes_outputs () && file_changed (last, &before);
-      interrupted_message (&rc, i, TRUE, written ? last : NULL, error);
+      set_interrupted (&rc, i, TRUE, written ? last : NULL, error);
     } else if (error && *error && !g_str_has_prefix ((*error)->message, job->path)) {
       prefix_task_error (t, error);
     }

@@ -281,11 +281,9 @@ validate_task (TlJob *job, guint index, JobTask *t, GString *errs)
       errs_printf (errs, "%s: task %s (task%u) needs attribute '%s'\n", t->loc, t->kind,
                    index + 1, a->name);
   }
-  const JobSet *weights = _tl_priv_job_set_find (t->attrs, "weights");
-  if (weights && (bit & K_TRAIN) && _tl_priv_job_set_find (t->attrs, "resume"))
-    errs_printf (errs, "%s: task train (task%u): weights= and resume= together: resume= continues an "
-                 "earlier run (parameters, optimizer and step), weights= starts a new one from a "
-                 "checkpoint's parameters; give one\n", weights->loc, index + 1);
+  /* train with weights= and resume=: resume= wins (job-run.c load_weights),
+   * so that the "--set taskN.resume=" an interrupted run advises works on
+   * a task that starts from weights= (--set cannot remove an attribute) */
   if ((bit & (K_SIMULATE | K_BENCH)) && !_tl_priv_job_set_find (t->attrs, "model") &&
       !_tl_priv_job_set_find (t->attrs, "planner"))
     errs_printf (errs, "%s: task %s (task%u) needs a 'planner' or a 'model' attribute\n",

@@ -440,9 +440,11 @@ tl_registry_new (const TlRegistryOptions *opts, GError **error)
   b->order = 0;
   take_manifest_warnings (r, b);
   g_ptr_array_add (r->plugins, b);
-  warn_plugin_path_files (r);
-  if (!r->opts.no_scan)
+  if (!r->opts.no_scan) {
+    /* without a scan TL_PLUGIN_PATH is not read: nothing to warn about */
+    warn_plugin_path_files (r);
     scan (r);
+  }
   resolve (r);
   (void) error;
   return r;

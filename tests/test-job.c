@@ -1,7 +1,9 @@
 /* test-job.c — job manifests: parsing, overlays, --set, hostile XML,
  * validation reporting every error with FILE:LINE and did-you-mean. */
+#define _GNU_SOURCE /* RTLD_NEXT */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +28,22 @@ registry (void)
   g_assert_no_error (error);
   g_assert_nonnull (reg);
   return reg;
+}
+
+/* Calls of tl_safetensors_read() from libtl (this definition interposes
+ * the library's, which it calls): an interrupted run reads only the header
+ * of its last.safetensors for the step, not every tensor again. */
+static guint safetensors_reads;
+
+GHashTable *
+tl_safetensors_read (const char *path, GHashTable **metadata, GError **error)
+{
+  static GHashTable *(*real) (const char *, GHashTable **, GError **);
+  if (!real)
+    real = (GHashTable * (*) (const char *, GHashTable **, GError **)) dlsym (RTLD_NEXT, "tl_safetensors_read");
+  g_assert_nonnull (real);
+  safetensors_reads++;
+  return real (path, metadata, error);
 }
 
 /* Every line of msg starts with "<path>:<digits>: " (or "--set"). */
@@ -659,6 +677,12 @@ test_run_early_checks (void)
   rm_rf (out);
 }
 
+static void
+keep_message (gpointer data, const char *text)
+{
+  g_ptr_array_add (data, g_strdup (text));
+}
+
 /* weights="PATH" loads a checkpoint's parameters before evaluate, predict,
  * export and train. */
 static void
@@ -732,14 +756,35 @@ test_run_weights (void)
   g_assert_nonnull (strstr (error->message, "the checkpoint has no optimizer state (resume= continues a run"));
   g_assert_nonnull (strstr (error->message, "use weights= instead)"));
   g_clear_error (&error);
-  /* both together: a validation error */
+  /* both together: resume= wins (so that the --set task1.resume= an
+   * interrupted run advises works on a task with weights=), said once */
+  g_autofree char *r_last = g_strdup_printf ("task1.resume=%s/m/last.safetensors", trained);
   TlJob *job = tl_job_load (path, &error);
   g_assert_true (tl_job_apply_set (job, w_best, &error));
-  g_assert_true (tl_job_apply_set (job, r_best, &error));
+  g_assert_true (tl_job_apply_set (job, r_last, &error));
+  g_assert_true (tl_job_apply_set (job, "task1.epochs=1", &error));
   TlRegistry *reg = registry ();
-  g_assert_false (tl_job_validate (job, reg, &error));
-  g_assert_nonnull (strstr (error->message, "task train (task1): weights= and resume= together"));
-  g_clear_error (&error);
+  g_autoptr (GPtrArray) said = g_ptr_array_new_with_free_func (g_free);
+  TlProgress keep = { .message = keep_message, .user_data = said };
+  TlJobRunOptions opts;
+  tl_job_run_options_init (&opts);
+  g_autofree char *both = g_build_filename (out, "both", NULL);
+  opts.output_dir = both;
+  g_assert_true (tl_job_run (job, reg, &opts, &keep, &error));
+  g_assert_no_error (error);
+  g_autofree char *ignored = g_strdup_printf ("task1 train: weights= ignored: resuming from %s/m/last.safetensors",
+                                              trained);
+  g_autofree char *resumed_at = g_strdup_printf ("resumed from %s/m/last.safetensors at step ", trained);
+  guint n_ignored = 0, n_resumed = 0, n_loaded = 0;
+  for (guint i = 0; i < said->len; i++) {
+    const char *m = said->pdata[i];
+    n_ignored += g_str_equal (m, ignored);
+    n_resumed += g_str_has_prefix (m, resumed_at);
+    n_loaded += strstr (m, "parameters loaded from") != NULL;
+  }
+  g_assert_cmpuint (n_ignored, ==, 1);
+  g_assert_cmpuint (n_resumed, ==, 1);
+  g_assert_cmpuint (n_loaded, ==, 0);
   tl_job_free (job);
   tl_registry_free (reg);
   rm_rf (out);
@@ -770,6 +815,189 @@ test_run_interrupted_early (void)
   tl_job_free (job);
   tl_registry_free (reg);
   rm_rf (out);
+}
+
+/* Cancels the job at the first step of the nth begin of `phase`, or at
+ * its end (at_end: between this task and the next). */
+typedef struct {
+  TlJob *job;
+  const char *phase;
+  guint nth, seen;
+  gboolean at_end;
+} Stopper;
+
+static void
+stopper_begin (gpointer data, const char *phase, gint64 total)
+{
+  Stopper *s = data;
+  s->seen += g_str_equal (phase, s->phase);
+}
+
+static void
+stopper_step (gpointer data, gint64 step, const TlMetrics *m)
+{
+  Stopper *s = data;
+  if (!s->at_end && s->seen == s->nth)
+    tl_job_cancel (s->job);
+}
+
+static void
+stopper_end (gpointer data, const char *phase)
+{
+  Stopper *s = data;
+  if (s->at_end && s->seen == s->nth && g_str_equal (phase, s->phase))
+    tl_job_cancel (s->job);
+}
+
+/* Runs the job at path into out (quiet), cancelled by s; error may be NULL. */
+static gboolean
+run_stopped (const char *path, const char *out, Stopper *s, GError **error)
+{
+  TlJob *job = tl_job_load (path, NULL);
+  g_assert_nonnull (job);
+  TlRegistry *reg = registry ();
+  TlJobRunOptions opts;
+  tl_job_run_options_init (&opts);
+  opts.output_dir = out;
+  opts.quiet = 1;
+  s->job = job;
+  s->seen = 0;
+  TlProgress progress = { .begin = stopper_begin, .step = stopper_step, .end = stopper_end, .user_data = s };
+  gboolean ok = tl_job_run (job, reg, &opts, &progress, error);
+  tl_job_free (job);
+  tl_registry_free (reg);
+  return ok;
+}
+
+/* The "taskK.resume=FILE" of each " --set " in an interrupted message. */
+static char **
+advised_sets (const char *msg)
+{
+  const char *p = strstr (msg, " --set ");
+  g_assert_nonnull (p);
+  return g_strsplit (p + strlen (" --set "), " --set ", -1);
+}
+
+static const char two_trains_job[] =
+    "<job xmlns='urn:tl:job:1' name='two'>\n"
+    "<dataset id='d' component='tl.synthetic'><set name='n_rows'>256</set><set name='n_features'>4</set></dataset>\n"
+    "<model id='m' component='tl.mlp'><set name='input'>features</set><set name='hidden'>8</set></model>\n"
+    "<model id='m2' component='tl.mlp'><set name='input'>features</set><set name='hidden'>8</set></model>\n"
+    "<task kind='train' model='m' data='d' epochs='1' batch='32'/>\n"
+    "<task kind='evaluate' model='m' data='d'/>\n"
+    "<task kind='train' model='m2' data='d' epochs='2' batch='32'/>\n"
+    "</job>\n";
+
+/* A temporary directory holding two.xml (two_trains_job); *path: the job. */
+static char *
+two_trains_dir (char **path)
+{
+  g_autoptr (GError) error = NULL;
+  char *out = g_dir_make_tmp ("tl-test-job-XXXXXX", &error);
+  g_assert_no_error (error);
+  *path = g_build_filename (out, "two.xml", NULL);
+  g_assert_true (g_file_set_contents (*path, two_trains_job, -1, NULL));
+  return out;
+}
+
+/* tl_job_run with error == NULL, cancelled between tasks: FALSE, no crash. */
+static void
+test_run_cancelled_null_error (void)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *out = two_trains_dir (&path);
+  g_autofree char *o = g_build_filename (out, "o", NULL);
+  Stopper after_task1 = { .phase = "train", .nth = 1, .at_end = TRUE };
+  g_assert_false (run_stopped (path, o, &after_task1, NULL));
+  g_autofree char *m_last = g_build_filename (o, "m", "last.safetensors", NULL);
+  g_assert_true (g_file_test (m_last, G_FILE_TEST_IS_REGULAR));
+  g_autofree char *m2_last = g_build_filename (o, "m2", "last.safetensors", NULL);
+  g_assert_false (g_file_test (m2_last, G_FILE_TEST_EXISTS));
+  rm_rf (out);
+}
+
+/* Interrupted in a later task: the advice resumes every train task whose
+ * checkpoint directory holds last.safetensors (the rerun passes the check
+ * of earlier checkpoints and goes on); the step comes from the header
+ * alone. */
+static void
+test_run_interrupted_later (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *out = two_trains_dir (&path);
+
+  /* in task3 (train m2), after its first step */
+  g_autofree char *o1 = g_build_filename (out, "o1", NULL);
+  Stopper in_task3 = { .phase = "train", .nth = 2 };
+  safetensors_reads = 0;
+  g_assert_false (run_stopped (path, o1, &in_task3, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_CANCELLED);
+  g_assert_cmpuint (safetensors_reads, ==, 0);
+  g_autofree char *want = g_strdup_printf ("interrupted in task3 after step 1; continue with --set "
+                                           "task1.resume=%s/m/last.safetensors --set task3.resume=%s/m2/last.safetensors",
+                                           o1, o1);
+  g_assert_cmpstr (error->message, ==, want);
+  g_auto (GStrv) sets = advised_sets (error->message);
+  g_clear_error (&error);
+  const TlMetrics *final = NULL;
+  g_assert_true (run_job (path, (const char *const *) sets, o1, FALSE, NULL, &final, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (final->n, >, 0);
+
+  /* between task1 and task2: how to go on, and going on works */
+  g_autofree char *o3 = g_build_filename (out, "o3", NULL);
+  Stopper after_task1 = { .phase = "train", .nth = 1, .at_end = TRUE };
+  g_assert_false (run_stopped (path, o3, &after_task1, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_CANCELLED);
+  g_autofree char *want3 = g_strdup_printf ("interrupted before task2 (evaluate); the outputs of the tasks before "
+                                            "it are in %s; to go on, run the job again with --set "
+                                            "task1.resume=%s/m/last.safetensors", o3, o3);
+  g_assert_cmpstr (error->message, ==, want3);
+  g_auto (GStrv) sets3 = advised_sets (error->message);
+  g_clear_error (&error);
+  g_assert_true (run_job (path, (const char *const *) sets3, o3, FALSE, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  /* in task2 (evaluate): task1's checkpoint is advised too */
+  g_autofree char *o4 = g_build_filename (out, "o4", NULL);
+  Stopper in_task2 = { .phase = "evaluate", .nth = 1 };
+  g_assert_false (run_stopped (path, o4, &in_task2, &error));
+  g_autofree char *want4 = g_strdup_printf ("interrupted in task2 (evaluate); the outputs of the tasks before "
+                                            "it are in %s; to go on, run the job again with --set "
+                                            "task1.resume=%s/m/last.safetensors", o4, o4);
+  g_assert_cmpstr (error->message, ==, want4);
+  g_clear_error (&error);
+  rm_rf (out);
+}
+
+/* A registry that does not scan does not read TL_PLUGIN_PATH, so it has
+ * nothing to say about a file there. */
+static void
+test_registry_no_scan_path_file (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("tl-test-job-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *file = g_build_filename (dir, "x.tlplugin.xml", NULL);
+  g_assert_true (g_file_set_contents (file, "", 0, NULL));
+  g_autofree char *saved = g_strdup (g_getenv ("TL_PLUGIN_PATH"));
+  g_setenv ("TL_PLUGIN_PATH", file, TRUE);
+  for (guint scan = 0; scan < 2; scan++) {
+    TlRegistryOptions opts = { .no_probe = 1, .no_cache = 1, .no_scan = !scan };
+    TlRegistry *reg = tl_registry_new (&opts, &error);
+    g_assert_no_error (error);
+    guint n = 0;
+    for (const char *const *w = tl_registry_warnings (reg); w && *w; w++)
+      n += strstr (*w, "TL_PLUGIN_PATH entry") != NULL;
+    g_assert_cmpuint (n, ==, scan);
+    tl_registry_free (reg);
+  }
+  if (saved)
+    g_setenv ("TL_PLUGIN_PATH", saved, TRUE);
+  else
+    g_unsetenv ("TL_PLUGIN_PATH");
+  rm_rf (dir);
 }
 
 static void
@@ -829,6 +1057,9 @@ main (int argc, char **argv)
   g_test_add_func ("/job/run-early-checks", test_run_early_checks);
   g_test_add_func ("/job/run-weights", test_run_weights);
   g_test_add_func ("/job/run-interrupted-early", test_run_interrupted_early);
+  g_test_add_func ("/job/run-cancelled-null-error", test_run_cancelled_null_error);
+  g_test_add_func ("/job/run-interrupted-later", test_run_interrupted_later);
+  g_test_add_func ("/job/registry-no-scan-path-file", test_registry_no_scan_path_file);
   g_test_add_func ("/job/schema", test_schema);
   return g_test_run ();
 }
