@@ -253,14 +253,16 @@ fusion_c_compile (const FusionProgram *p, GError **error)
   FusionCFunc fn = NULL;
   if (!known) {
     g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "tl-1", "fusion", NULL);
-    /* the generator's version is part of the name: a kernel compiled by an
-     * older generator is never reused */
-    g_autofree char *base = g_strdup_printf ("%016" G_GINT64_MODIFIER "x-%08x-c%d", h, cpu_tag (),
-                                             FUSION_C_CODEGEN_VERSION);
+    g_autofree char *src = fusion_codegen_c (p);
+    /* the name carries the generator's version and a digest of the
+     * generated source: a kernel compiled from other source (an older
+     * generator, another tl-math.h) is never reused */
+    g_autofree char *digest = src ? g_compute_checksum_for_string (G_CHECKSUM_SHA256, src, -1) : NULL;
+    g_autofree char *base = g_strdup_printf ("%016" G_GINT64_MODIFIER "x-%08x-c%d-%.16s", h, cpu_tag (),
+                                             FUSION_C_CODEGEN_VERSION, digest ? digest : "none");
     g_autofree char *so = g_strdup_printf ("%s/%s.so", dir, base);
-    if (!g_file_test (so, G_FILE_TEST_EXISTS)) {
+    if (src && !g_file_test (so, G_FILE_TEST_EXISTS)) {
       g_autofree char *cc = find_compiler ();
-      g_autofree char *src = fusion_codegen_c (p);
       g_autofree char *c_path = g_strdup_printf ("%s/%s.%d.c", dir, base, (int) getpid ());
       g_autofree char *tmp_so = g_strdup_printf ("%s/%s.%d.so", dir, base, (int) getpid ());
       gint status = -1;
@@ -279,7 +281,7 @@ fusion_c_compile (const FusionProgram *p, GError **error)
         g_unlink (tmp_so);
       }
     }
-    void *handle = g_file_test (so, G_FILE_TEST_EXISTS) ? dlopen (so, RTLD_NOW | RTLD_LOCAL) : NULL;
+    void *handle = src && g_file_test (so, G_FILE_TEST_EXISTS) ? dlopen (so, RTLD_NOW | RTLD_LOCAL) : NULL;
     fn = handle ? (FusionCFunc) dlsym (handle, "tl_fused") : NULL;
     guint64 *k = g_new (guint64, 1);
     *k = h;

@@ -52,13 +52,16 @@ EOF
       /^plan / {
         done = 1
         for (i = 1; i <= NF; i++) {
-          if ($i == "micro-batches") M = $(i-1)
+          if ($i == "micro-batches" || $i == "micro-batch") M = $(i-1)
           if ($i == "simulated") step = $(i+1)
         }
       }
       /^(gpipe|pipedream|dp) *:/ {
         name = $1; sub(/ *:$/, "", name)
-        v = $NF; sub(/x$/, "", v)
+        # "...; dapple is 1.78x as fast as gpipe": the factor before "as fast"
+        v = ""
+        for (i = 1; i < NF; i++) if ($(i+1) == "as" && $i ~ /^[0-9.]+x$/) v = $i
+        sub(/x$/, "", v)
         if ($0 ~ /DOES NOT FIT/) v = "OOM(" v ")"
         sp[name] = v
       }

@@ -1037,6 +1037,20 @@ test_math_prelude (void)
     FusionCFunc fn = fusion_c_compile (p, &error);
     g_assert_no_error (error);
     g_assert_nonnull (fn);
+    {
+      /* the cached kernel is named after a digest of its source: another
+       * tl-math.h (or generator) never reuses it */
+      g_autofree char *src = fusion_codegen_c (p);
+      g_autofree char *digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, src, -1);
+      g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "tl-1", "fusion", NULL);
+      g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+      g_assert_nonnull (d);
+      g_autofree char *suffix = g_strdup_printf ("-%.16s.so", digest);
+      gboolean named = FALSE;
+      for (const char *name; (name = g_dir_read_name (d));)
+        named |= g_str_has_suffix (name, suffix);
+      g_assert_true (named);
+    }
     const float *ip[] = { xd };
     fn (ip, op, 0, p->rows);
     for (guint o = 0; o < n_ops; o++) {
