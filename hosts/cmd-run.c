@@ -307,7 +307,7 @@ tlhost_cmd_run (int argc, char **argv)
   tl_job_run_options_init (&opts);
   opts.output_dir = output_dir;
   opts.quiet = quiet;
-  opts.overwrite = overwrite;
+  opts.keep_checkpoints = !overwrite;
 
   running_job = job;
   struct sigaction sa = { 0 }, old_sa;

@@ -604,14 +604,14 @@ resumes_in (JobTask *t, const char *ckpt)
 
 /* Problems found without running anything and without touching the file
  * system, one line each: a device a task names that is not available, and
- * (unless opts->overwrite) the checkpoints of an earlier run that a train
+ * (with opts->keep_checkpoints) the checkpoints of an earlier run that a train
  * task would replace. */
 static gboolean
 check_before_run (RunCtx *rc, GError **error)
 {
   g_autoptr (GString) errs = g_string_new (NULL);
   g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  gboolean overwrite = rc->opts && rc->opts->overwrite;
+  gboolean overwrite = !(rc->opts && rc->opts->keep_checkpoints);
   for (guint i = 0; i < rc->job->tasks->len; i++) {
     JobTask *t = rc->job->tasks->pdata[i];
     const char *device = task_value (t, "device");
@@ -816,7 +816,8 @@ prefix_task_error (JobTask *t, GError **error)
  * @opts: options to initialise
  *
  * Zeroes @opts (defaults: output directory ./out/<job name>, not quiet,
- * checkpoints of an earlier run not replaced).
+ * checkpoints of an earlier run replaced as in ABI 1.0; tlhost sets
+ * keep_checkpoints).
  */
 void
 tl_job_run_options_init (TlJobRunOptions *opts)
@@ -840,7 +841,7 @@ tl_job_run_options_init (TlJobRunOptions *opts)
  * of export tasks, and metrics.jsonl (one JSON line per task with metrics).
  *
  * Before the first task it fails (nothing run, nothing written) when a task
- * names a device that is not available, or, unless @opts->overwrite, when
+ * names a device that is not available, or, with @opts->keep_checkpoints, when
  * a train task would replace the best.safetensors / last.safetensors an
  * earlier run left in its checkpoint directory (a train task whose resume=
  * lies in that directory continues that run and may). It then makes the

@@ -482,7 +482,7 @@ test_run (void)
   g_assert_true (tl_job_apply_set (job, "task1.epochs=50", &error));
   memset (&counts, 0, sizeof counts);
   counts.cancel_job = job;
-  opts.overwrite = 1;
+  /* keep_checkpoints 0 (the default): replaced, as in ABI 1.0 */
   g_assert_false (tl_job_run (job, reg, &opts, &progress, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_CANCELLED);
   g_assert_cmpuint (counts.steps, <, 50 * 8);
@@ -491,7 +491,6 @@ test_run (void)
   g_assert_cmpstr (error->message, ==, want);
   g_clear_error (&error);
   tl_job_free (job);
-  opts.overwrite = 0;
 
   /* a task the component does not support */
   job = tl_job_parse ("<job xmlns='urn:tl:job:1' name='sim'>\n"
@@ -544,7 +543,7 @@ run_job (const char *path, const char *const *sets, const char *out, gboolean ov
   tl_job_run_options_init (&opts);
   opts.output_dir = out;
   opts.quiet = 1;
-  opts.overwrite = overwrite;
+  opts.keep_checkpoints = !overwrite;
   static TlMetrics last;
   gboolean ok = tl_job_run (job, reg, &opts, progress, error);
   last = *tl_job_final_metrics (job);
@@ -555,8 +554,10 @@ run_job (const char *path, const char *const *sets, const char *out, gboolean ov
   return ok;
 }
 
-/* A second run into the same directory keeps the first run's checkpoints
- * (before any task) unless it resumes from them or overwrites. */
+/* With keep_checkpoints (tlhost run without --overwrite), a second run into
+ * the same directory keeps the first run's checkpoints (before any task)
+ * unless it resumes from them; without it they are replaced, as in ABI
+ * 1.0. */
 static void
 test_run_keeps_checkpoints (void)
 {

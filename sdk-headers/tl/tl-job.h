@@ -92,14 +92,16 @@ TL_API gboolean tl_job_validate(TlJob *job, TlRegistry *reg, GError **error);
 typedef struct {
   const char *output_dir;  /* NULL: ./out/<job name> */
   uint32_t quiet;          /* 1: no progress messages from the runner itself */
-  uint32_t overwrite;      /* 1: train tasks may replace the checkpoints an
-                            * earlier run left in <out>/<model>/ (0: the run
-                            * fails before its first task; see tl_job_run) */
+  uint32_t keep_checkpoints; /* 1: the run fails before its first task when a
+                              * train task would replace the checkpoints an
+                              * earlier run left in <out>/<model>/ (tlhost run
+                              * sets it unless --overwrite); 0: they are
+                              * replaced, as in ABI 1.0 (see tl_job_run) */
   void *reserved[8];
 } TlJobRunOptions;
 
 TL_STATIC_ASSERT(offsetof(TlJobRunOptions, quiet) == sizeof(void *), "TlJobRunOptions ABI 1.0");
-TL_STATIC_ASSERT(offsetof(TlJobRunOptions, overwrite) == sizeof(void *) + 4, "TlJobRunOptions ABI 1.0");
+TL_STATIC_ASSERT(offsetof(TlJobRunOptions, keep_checkpoints) == sizeof(void *) + 4, "TlJobRunOptions ABI 1.0");
 TL_STATIC_ASSERT(offsetof(TlJobRunOptions, reserved) == sizeof(void *) + 8, "TlJobRunOptions ABI 1.0");
 
 TL_API void tl_job_run_options_init(TlJobRunOptions *opts);
