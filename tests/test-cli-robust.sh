@@ -11,7 +11,6 @@ XDG_CACHE_HOME="$tmp/cache"
 export XDG_CACHE_HOME
 unset TL_NUM_THREADS TL_PROBE_TIMEOUT
 echo "1..25"
-rc () { [ "$(cat "$tmp/rc")" = "$1" ] && [ ! -s "$tmp/bad" ]; }
 # stderr is one line of at most $1 bytes
 short () { [ "$(wc -l <"$tmp/err")" -le 1 ] && [ "$(wc -c <"$tmp/err")" -le "$1" ]; }
 esc=$(printf '\033')

@@ -12,7 +12,6 @@ XDG_CACHE_HOME="$tmp/cache"
 export XDG_CACHE_HOME
 unset TL_DATA_DIR TL_NUM_THREADS
 echo "1..9"
-rc () { [ "$(cat "$tmp/rc")" = "$1" ] && [ ! -s "$tmp/bad" ]; }
 # one line on stderr
 one () { [ "$(wc -l <"$tmp/err")" -le 1 ]; }
 skip () { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }

@@ -8,7 +8,6 @@
 set -u
 . "${TL_SRCDIR:-$(dirname "$0")/..}/tests/tlhost-lib.sh"
 echo "1..9"
-rc () { [ "$(cat "$tmp/rc")" = "$1" ] && [ ! -s "$tmp/bad" ]; }
 job="$jobs/good.xml"
 o="$tmp/o"
 

@@ -31,3 +31,5 @@ run () {
     echo bad >"$tmp/bad"
   fi
 }
+# rc N: the last run exited N, without a crash, critical or sanitizer report
+rc () { [ "$(cat "$tmp/rc")" = "$1" ] && [ ! -s "$tmp/bad" ]; }
