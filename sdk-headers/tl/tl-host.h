@@ -23,9 +23,10 @@ TL_API void tl_abi_version(guint *major, guint *minor);
 #define tl_message(...) g_log("tl", G_LOG_LEVEL_MESSAGE, __VA_ARGS__)
 #define tl_warning(...) g_log("tl", G_LOG_LEVEL_WARNING, __VA_ARGS__)
 
-/* The data directory: $TL_DATA_DIR if set, else ../shared/data or
- * ../../shared/data relative to the current directory when present, else
- * NULL. Static string (computed once). */
+/* The data directory: $TL_DATA_DIR if set and not empty, else
+ * ../shared/data or ../../shared/data relative to the current directory,
+ * else $TL_SRCDIR/../shared/data, the first present, else NULL. Static
+ * string (computed once). */
 TL_API const char *tl_data_dir(void);
 /* "${TL_DATA_DIR}/x" style expansion of ${VAR} from the environment
  * (TL_DATA_DIR from tl_data_dir()); unknown variables are an error.
