@@ -32,6 +32,51 @@ exec_options (const TlTrainConfig *cfg, gboolean training, TlExecOptions *o)
     o->device = cfg->device;
 }
 
+/* The output a graph hook must keep: NULL with an error when it is gone. */
+static TlValue *
+kept_output (TlGraph *g, const char *name, GError **error)
+{
+  TlValue *v = tl_graph_get_output (g, name);
+  if (!v)
+    g_set_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT,
+                 "the graph hook removed the graph output '%s'", name);
+  return v;
+}
+
+/* With a graph hook (tl_train_config_set_graph_hook): name the gradients
+ * "grad/<param>", call the hook, then read loss, prediction and gradients
+ * back by name (a rewrite may have replaced their values). Without one,
+ * nothing changes. */
+static gboolean
+run_graph_hook (Pass *p, TlMode mode, const TlTrainConfig *cfg, GPtrArray *train_names, TlValue **loss,
+                TlValue **pred, GPtrArray *grad_vals, GError **error)
+{
+  TlTrainGraphHook hook = (TlTrainGraphHook) cfg->reserved[1];
+  if (!hook)
+    return TRUE;
+  g_autoptr (GPtrArray) grad_names = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < grad_vals->len; i++) {
+    char *name = g_strdup_printf ("grad/%s", (const char *) train_names->pdata[p->grad_param[i]]);
+    g_ptr_array_add (grad_names, name);
+    tl_graph_set_output (p->g, name, grad_vals->pdata[i]);
+  }
+  GError *local = NULL;
+  if (!hook (p->g, mode, cfg->reserved[2], &local)) {
+    if (!local)
+      g_set_error_literal (&local, TL_ERROR, TL_ERROR_FAILED, "the graph hook failed");
+    g_propagate_error (error, local);
+    return FALSE;
+  }
+  if (*loss && !(*loss = kept_output (p->g, "loss", error)))
+    return FALSE;
+  if (*pred && !(*pred = kept_output (p->g, "prediction", error)))
+    return FALSE;
+  for (guint i = 0; i < grad_vals->len; i++)
+    if (!(grad_vals->pdata[i] = kept_output (p->g, grad_names->pdata[i], error)))
+      return FALSE;
+  return TRUE;
+}
+
 /* Build a graph for `mode`; for training also its gradients w.r.t. the
  * trainable parameters listed in `train_names` (filled by this call). */
 gboolean
@@ -49,15 +94,7 @@ _tl_priv_pass_init (Pass *p, TlModelInstance *m, TlDatasetInstance *d, TlMode mo
     p->label_idx = tl_dataset_instance_field_index (d, label_field);
   TlValue *loss = tl_graph_get_output (p->g, "loss");
   TlValue *pred = tl_graph_get_output (p->g, "prediction");
-  g_autoptr (GPtrArray) outs = g_ptr_array_new ();
-  if (loss) {
-    p->loss_out = (gint) outs->len;
-    g_ptr_array_add (outs, loss);
-  }
-  if (pred) {
-    p->pred_out = (gint) outs->len;
-    g_ptr_array_add (outs, pred);
-  }
+  g_autoptr (GPtrArray) grad_vals = g_ptr_array_new ();
   if (mode == TL_MODE_TRAIN) {
     TlParamStore *s = tl_model_instance_params (m);
     g_autoptr (GPtrArray) wrt = g_ptr_array_new ();
@@ -79,15 +116,28 @@ _tl_priv_pass_init (Pass *p, TlModelInstance *m, TlDatasetInstance *d, TlMode mo
       return FALSE;
     }
     p->grad_param = g_new0 (gint, wrt->len + 1);
-    p->grad_out0 = outs->len;
     for (guint i = 0; i < wrt->len; i++) {
       if (!grads[i])
         continue;
       p->grad_param[p->n_grads++] = g_array_index (wrt_idx, gint, i);
-      g_ptr_array_add (outs, grads[i]);
+      g_ptr_array_add (grad_vals, grads[i]);
     }
     g_free (grads);
   }
+  if (!run_graph_hook (p, mode, cfg, train_names, &loss, &pred, grad_vals, error))
+    return FALSE;
+  g_autoptr (GPtrArray) outs = g_ptr_array_new ();
+  if (loss) {
+    p->loss_out = (gint) outs->len;
+    g_ptr_array_add (outs, loss);
+  }
+  if (pred) {
+    p->pred_out = (gint) outs->len;
+    g_ptr_array_add (outs, pred);
+  }
+  p->grad_out0 = outs->len;
+  for (guint i = 0; i < grad_vals->len; i++)
+    g_ptr_array_add (outs, grad_vals->pdata[i]);
   /* on a GPU run the graph reads the run's device parameters */
   if (!_tl_priv_devparams_bind_graph (tl_model_instance_params (m), p->g, error))
     return FALSE;

@@ -79,6 +79,25 @@ tl_train_config_init (TlTrainConfig *cfg)
   cfg->device = "cpu";
 }
 
+/**
+ * tl_train_config_set_graph_hook:
+ * @cfg: a train config
+ * @hook: (nullable): called on every graph tl_train, tl_evaluate and
+ *   tl_predict build, after autodiff and before the executor is made; NULL
+ *   (the default) calls nothing
+ * @user_data: (transfer none): passed to @hook; must outlive the call that
+ *   uses @cfg
+ *
+ * Stores @hook and @user_data in cfg->reserved[1] and cfg->reserved[2].
+ */
+void
+tl_train_config_set_graph_hook (TlTrainConfig *cfg, TlTrainGraphHook hook, gpointer user_data)
+{
+  g_return_if_fail (cfg != NULL);
+  cfg->reserved[1] = (void *) hook;
+  cfg->reserved[2] = hook ? user_data : NULL;
+}
+
 void
 _tl_priv_progress_message (const TlProgress *p, const char *fmt, ...)
 {

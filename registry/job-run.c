@@ -288,6 +288,26 @@ color_key (const TlGraph *g)
   return stage ? TL_ANNOT_STAGE : NULL;
 }
 
+/* Plan g with planner component i and apply the plan to g; with
+ * `plan_name`, also write the plan as XML to that file of the output dir.
+ * Errors start with "LOC: planner 'ID': ". */
+static gboolean
+apply_planner (RunCtx *rc, JobTask *t, guint i, TlGraph *g, const char *plan_name, GError **error)
+{
+  JobComponent *c = component_at (rc, i);
+  TlPlan *plan = tl_planner_instance_plan (rc->instances[i], g, rc->cluster, rc->seed, error);
+  gboolean ok = plan != NULL;
+  if (ok && plan_name) {
+    g_autofree char *xml = tl_plan_to_xml (plan);
+    ok = xml && write_text (rc->out_dir, plan_name, xml, error);
+  }
+  ok = ok && tl_planner_instance_apply (rc->instances[i], plan, g, error);
+  tl_plan_free (plan);
+  if (!ok)
+    g_prefix_error (error, "%s: planner '%s': ", t->loc, c->id);
+  return ok;
+}
+
 static gboolean
 run_plan (RunCtx *rc, guint index, JobTask *t, GError **error)
 {
@@ -301,20 +321,9 @@ run_plan (RunCtx *rc, guint index, JobTask *t, GError **error)
     if (c->kind != TL_COMPONENT_PLANNER || (only >= 0 && (gint) i != only))
       continue;
     say (rc, "task%u plan: planner %s (%s)", index + 1, c->id, c->component);
-    TlPlan *plan = tl_planner_instance_plan (rc->instances[i], g, rc->cluster, rc->seed, error);
-    if (!plan) {
-      g_prefix_error (error, "%s: planner '%s': ", t->loc, c->id);
-      return FALSE;
-    }
-    g_autofree char *xml = tl_plan_to_xml (plan);
     g_autofree char *name = g_strdup_printf ("plan-%s.xml", c->id);
-    gboolean ok = xml && write_text (rc->out_dir, name, xml, error);
-    ok = ok && tl_planner_instance_apply (rc->instances[i], plan, g, error);
-    tl_plan_free (plan);
-    if (!ok) {
-      g_prefix_error (error, "%s: planner '%s': ", t->loc, c->id);
+    if (!apply_planner (rc, t, i, g, name, error))
       return FALSE;
-    }
     n_run++;
   }
   if (n_run == 0)
@@ -326,6 +335,56 @@ run_plan (RunCtx *rc, guint index, JobTask *t, GError **error)
     return FALSE;
   say (rc, "task%u plan: wrote %s/%s", index + 1, rc->out_dir, dot_name);
   return TRUE;
+}
+
+/* --- planners= of train / evaluate / predict tasks ---------------------------- */
+
+typedef struct {
+  RunCtx *rc;
+  JobTask *t;
+  GArray *planners; /* guint component indices, in the order planners= names them */
+} PlannersHook;
+
+/* The TlTrainGraphHook of a task with planners=: every graph the trainer
+ * builds goes through the named planners in order. */
+static gboolean
+planners_hook (TlGraph *g, TlMode mode, gpointer user_data, GError **error)
+{
+  PlannersHook *h = user_data;
+  (void) mode;
+  for (guint k = 0; k < h->planners->len; k++)
+    if (!apply_planner (h->rc, h->t, g_array_index (h->planners, guint, k), g, NULL, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* planners="p,q" (validated: ids of planner components): fill h and set
+ * the hook on cfg; says once which planners the task applies. */
+static void
+set_planners_hook (RunCtx *rc, guint index, JobTask *t, TlTrainConfig *cfg, PlannersHook *h)
+{
+  const char *v = task_value (t, "planners");
+  h->rc = rc;
+  h->t = t;
+  h->planners = g_array_new (FALSE, FALSE, sizeof (guint));
+  if (!v)
+    return;
+  g_auto (GStrv) ids = g_strsplit (v, ",", -1);
+  g_autoptr (GString) names = g_string_new (NULL);
+  g_autoptr (GString) comps = g_string_new (NULL);
+  for (guint k = 0; ids[k]; k++) {
+    gint i = component_index (rc, g_strstrip (ids[k]));
+    if (i < 0)
+      continue;
+    guint ui = (guint) i;
+    g_array_append_val (h->planners, ui);
+    g_string_append_printf (names, "%s%s", k ? "," : "", ids[k]);
+    g_string_append_printf (comps, "%s%s", k ? ", " : "", component_at (rc, ui)->component);
+  }
+  if (h->planners->len == 0)
+    return;
+  tl_train_config_set_graph_hook (cfg, planners_hook, h);
+  say (rc, "task%u %s: planners %s applied (%s)", index + 1, t->kind, names->str, comps->str);
 }
 
 /* weights="PATH": the parameters of a checkpoint (best.safetensors,
@@ -516,6 +575,9 @@ run_task (RunCtx *rc, guint index, JobTask *t, GError **error)
 {
   TlTrainConfig cfg;
   task_config (t, &cfg);
+  PlannersHook hook;
+  set_planners_hook (rc, index, t, &cfg, &hook);
+  g_autoptr (GArray) hook_planners = hook.planners;
   TlMetrics metrics;
   tl_metrics_init (&metrics);
   TlModelInstance *m = instance_of (rc, t, "model");

@@ -59,6 +59,7 @@ typedef enum {
   A_MODEL,   /* id of a <model> */
   A_DATA,    /* id of a <dataset> */
   A_PLANNER, /* id of a <planner> */
+  A_PLANNERS, /* comma-separated ids of <planner>s */
   A_PATH,    /* file (relative to the job file) */
   A_OUTPUT,  /* file name inside the output directory */
   A_DEVICE
@@ -82,6 +83,7 @@ static const TaskAttr task_schema[] = {
   { "data", A_DATA, WITH_DATA, K_TRAIN | K_EVALUATE | K_PREDICT | K_PLAN, 0, 0, NULL },
   { "eval", A_DATA, K_TRAIN, 0, 0, 0, NULL },
   { "planner", A_PLANNER, K_PLAN | K_SIMULATE | K_BENCH, 0, 0, 0, NULL },
+  { "planners", A_PLANNERS, K_TRAIN | K_EVALUATE | K_PREDICT, 0, 0, 0, NULL },
   { "out", A_OUTPUT, K_PREDICT | K_EXPORT | K_PLAN | K_SIMULATE | K_BENCH, 0, 0, 0, NULL },
   { "epochs", A_INT, TRAINISH, 0, 1, 1e9, NULL },
   { "steps", A_INT, TRAINISH | K_SIMULATE | K_BENCH, 0, 0, BIG, NULL },
@@ -146,6 +148,30 @@ parse_bool (const char *v)
   return g_strv_contains (ok, v);
 }
 
+/* `id`, the value of attribute `a` (shown escaped as `ev`) or one item of
+ * that list, must name a component of kind `want`. */
+static void
+check_component_ref (TlJob *job, const char *loc, const char *kind, const TaskAttr *a, const char *ev,
+                     const char *id, TlComponentKind want, GString *errs)
+{
+  const char *what = want == TL_COMPONENT_MODEL ? "model" : want == TL_COMPONENT_DATASET ? "dataset" : "planner";
+  g_autofree char *eid = _tl_priv_escape_short (id);
+  JobComponent *c = _tl_priv_job_find_component (job, id);
+  if (!c) {
+    g_auto (GStrv) ids = _tl_priv_job_ids (job, want);
+    errs_printf (errs, "%s: task %s: %s=\"%s\": no %s with id '%s'", loc, kind, a->name, ev, what, eid);
+    append_hint (errs, id, (const char *const *) ids, g_strv_length (ids));
+    g_string_append_c (errs, '\n');
+  } else if (c->kind != want) {
+    if (g_str_equal (eid, ev))
+      errs_printf (errs, "%s: task %s: %s=\"%s\" is a %s, not a %s\n", loc, kind, a->name, ev,
+                   tl_component_kind_name (c->kind), what);
+    else
+      errs_printf (errs, "%s: task %s: %s=\"%s\": '%s' is a %s, not a %s\n", loc, kind, a->name, ev, eid,
+                   tl_component_kind_name (c->kind), what);
+  }
+}
+
 /* Check one expanded value of a task attribute; append problems. */
 static void
 check_task_value (TlJob *job, const char *loc, const char *kind, const TaskAttr *a, const char *v,
@@ -198,17 +224,20 @@ check_task_value (TlJob *job, const char *loc, const char *kind, const TaskAttr 
     TlComponentKind want = a->type == A_MODEL ? TL_COMPONENT_MODEL
                            : a->type == A_DATA ? TL_COMPONENT_DATASET
                                                : TL_COMPONENT_PLANNER;
-    const char *what = a->type == A_MODEL ? "model" : a->type == A_DATA ? "dataset" : "planner";
-    JobComponent *c = _tl_priv_job_find_component (job, v);
-    if (!c) {
-      g_auto (GStrv) ids = _tl_priv_job_ids (job, want);
-      errs_printf (errs, "%s: task %s: %s=\"%s\": no %s with id '%s'", loc, kind, a->name, ev,
-                   what, ev);
-      append_hint (errs, v, (const char *const *) ids, g_strv_length (ids));
-      g_string_append_c (errs, '\n');
-    } else if (c->kind != want) {
-      errs_printf (errs, "%s: task %s: %s=\"%s\" is a %s, not a %s\n", loc, kind, a->name, ev,
-                   tl_component_kind_name (c->kind), what);
+    check_component_ref (job, loc, kind, a, ev, v, want, errs);
+    break;
+  }
+  case A_PLANNERS: {
+    /* "p" or "p,q": applied in that order (job-run.c planners_hook); ""
+     * names none (an overlay or --set cannot remove the attribute) */
+    g_auto (GStrv) ids = g_strsplit (v, ",", -1);
+    for (guint i = 0; ids[i]; i++) {
+      g_strstrip (ids[i]);
+      if (!*ids[i])
+        errs_printf (errs, "%s: task %s: %s=\"%s\": empty planner id (write ids separated by commas)\n", loc,
+                     kind, a->name, ev);
+      else
+        check_component_ref (job, loc, kind, a, ev, ids[i], TL_COMPONENT_PLANNER, errs);
     }
     break;
   }

@@ -958,6 +958,103 @@ test_missing_label_field (void)
   tl_dataset_instance_free (d);
 }
 
+/* --- the graph hook (tl_train_config_set_graph_hook) ---------------------- */
+
+typedef struct {
+  guint calls[3];     /* per TlMode */
+  guint grads;        /* "grad/<param>" outputs seen in train mode */
+  double loss_scale;  /* != 0: re-point the output "loss" at loss * loss_scale */
+  gboolean fail, silent;
+} HookData;
+
+static gboolean
+graph_hook (TlGraph *g, TlMode mode, gpointer user_data, GError **error)
+{
+  HookData *h = user_data;
+  g_assert_true (mode <= TL_MODE_PREDICT);
+  h->calls[mode]++;
+  for (guint i = 0; i < tl_graph_n_outputs (g); i++)
+    if (g_str_has_prefix (tl_graph_output_name (g, i), "grad/")) {
+      g_assert_cmpint (mode, ==, TL_MODE_TRAIN);
+      h->grads++;
+    }
+  if (h->fail) {
+    if (!h->silent)
+      g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "hook says no");
+    return FALSE;
+  }
+  TlValue *loss = tl_graph_get_output (g, "loss");
+  if (h->loss_scale != 0 && loss)
+    tl_graph_set_output (g, "loss", tl_scale (g, loss, h->loss_scale, 0));
+  return TRUE;
+}
+
+/* The trainer calls the hook on each graph it builds and reads "loss" back
+ * by name: a hook re-pointing it at 2 * loss doubles every reported loss
+ * (the gradients, computed before, are the same: the same parameters). */
+static void
+test_graph_hook (void)
+{
+  GError *error = NULL;
+  TlMetrics plain, hooked;
+  HookData h = { { 0 }, 0, 2.0, FALSE, FALSE };
+  g_autofree char *dir = fixture_tmpdir ();
+  g_autofree char *pa = g_build_filename (dir, "a.tsv", NULL);
+  g_autofree char *pb = g_build_filename (dir, "b.tsv", NULL);
+  for (int run = 0; run < 2; run++) {
+    Setup s;
+    setup_init (&s, fixture_dataset (128, 4, 3, 1, FALSE), fixture_dataset (50, 4, 3, 2, FALSE),
+                fixture_model (8, FALSE, 0, 7));
+    s.cfg.epochs = 2;
+    s.cfg.batch_size = 16;
+    s.cfg.lr = 0.02;
+    if (run == 1)
+      tl_train_config_set_graph_hook (&s.cfg, graph_hook, &h);
+    g_assert_true (tl_train (s.m, s.data, s.eval, &s.cfg, NULL, run ? &hooked : &plain, &error));
+    g_assert_no_error (error);
+    g_assert_true (tl_predict (s.m, s.eval, &s.cfg, run ? pb : pa, &error));
+    g_assert_no_error (error);
+    if (run == 1) {
+      g_assert_cmpuint (h.grads, >, 0);
+      g_assert_cmpuint (h.grads, <=, tl_param_store_size (tl_model_instance_params (s.m)));
+    }
+    setup_clear (&s);
+  }
+  g_assert_cmpuint (h.calls[TL_MODE_TRAIN], ==, 1);
+  g_assert_cmpuint (h.calls[TL_MODE_EVAL], ==, 2);    /* 50 = 3 x 16 + 2: full and remainder */
+  g_assert_cmpuint (h.calls[TL_MODE_PREDICT], ==, 2);
+  g_assert_cmpfloat (tl_metrics_get (&hooked, "loss"), ==, 2 * tl_metrics_get (&plain, "loss"));
+  g_assert_cmpfloat (tl_metrics_get (&hooked, "accuracy"), ==, tl_metrics_get (&plain, "accuracy"));
+  g_autofree char *ta = NULL, *tb = NULL;
+  g_assert_true (g_file_get_contents (pa, &ta, NULL, NULL));
+  g_assert_true (g_file_get_contents (pb, &tb, NULL, NULL));
+  g_assert_cmpstr (ta, ==, tb);
+  bt_rm_rf (dir);
+
+  /* a hook that fails fails the call, with its error or a generic one */
+  Setup s;
+  setup_init (&s, fixture_dataset (32, 4, 3, 1, FALSE), NULL, fixture_model (8, FALSE, 0, 7));
+  TlMetrics m;
+  h.fail = TRUE;
+  tl_train_config_set_graph_hook (&s.cfg, graph_hook, &h);
+  g_assert_false (tl_evaluate (s.m, s.data, &s.cfg, NULL, &m, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "hook says no");
+  g_clear_error (&error);
+  h.silent = TRUE;
+  g_assert_false (tl_train (s.m, s.data, NULL, &s.cfg, NULL, &m, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "the graph hook failed");
+  g_clear_error (&error);
+  /* NULL: no hook */
+  tl_train_config_set_graph_hook (&s.cfg, NULL, &h);
+  g_assert_null (s.cfg.reserved[1]);
+  g_assert_null (s.cfg.reserved[2]);
+  g_assert_true (tl_evaluate (s.m, s.data, &s.cfg, NULL, &m, &error));
+  g_assert_no_error (error);
+  setup_clear (&s);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -975,6 +1072,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/instances", test_instances);
   g_test_add_func ("/trainer/field-ndim", test_field_ndim);
   g_test_add_func ("/trainer/missing-label-field", test_missing_label_field);
+  g_test_add_func ("/trainer/graph-hook", test_graph_hook);
   g_test_add_func ("/trainer/zz-cancel-evaluate", test_cancel_evaluate);
   return g_test_run ();
 }

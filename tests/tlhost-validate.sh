@@ -3,7 +3,7 @@
 # 0 and "FILE: ok" for a valid job, 2 and every problem (FILE:LINE) for bad ones.
 set -u
 . "${TL_SRCDIR:-$(dirname "$0")/..}/tests/tlhost-lib.sh"
-echo "1..21"
+echo "1..25"
 
 run validate "$jobs/good.xml"
 check "good job: exit 0" '[ "$(cat $tmp/rc)" = 0 ]'
@@ -90,3 +90,27 @@ run run -q -o "$tmp/o2" --set m.task=binary --set train.n_classes=4 --set test.n
 check "run: binary task on 4 classes: exit 1" '[ "$(cat $tmp/rc)" = 1 ] && [ ! -s "$tmp/bad" ]'
 check "run: binary task on 4 classes: message" \
   'grep -q "task binary needs 0/1 labels; field .label. has 4 categories" "$tmp/err"'
+
+# planners= of train/evaluate/predict tasks names planner components
+cat >"$tmp/planners.xml" <<'EOF'
+<job xmlns="urn:tl:job:1" name="planners">
+  <dataset id="train" component="tl.synthetic"/>
+  <model id="m" component="tl.mlp"/>
+  <task kind="train" model="m" data="train" planners="p"/>
+  <task kind="evaluate" model="m" data="train" planners="m"/>
+  <task kind="predict" model="m" data="train" planners="m,,x"/>
+  <task kind="export" model="m" planners="p"/>
+</job>
+EOF
+run validate "$tmp/planners.xml"
+check "planners=: exit 2, six errors with FILE:LINE" \
+  'rc 2 && [ "$(grep -c "planners.xml:[4-7]: " "$tmp/err")" = 6 ]'
+check "planners=: unknown id" \
+  'grep -q "planners.xml:4: task train: planners=.p.: no planner with id .p.\$" "$tmp/err" &&
+   grep -q "planners.xml:6: task predict: planners=.m,,x.: no planner with id .x.\$" "$tmp/err"'
+check "planners=: an id that is not a planner" \
+  'grep -q "planners.xml:5: task evaluate: planners=.m. is a model, not a planner\$" "$tmp/err" &&
+   grep -q "planners.xml:6: task predict: planners=.m,,x.: .m. is a model, not a planner\$" "$tmp/err"'
+check "planners=: empty id; not an attribute of export" \
+  'grep -q "planners.xml:6: task predict: planners=.m,,x.: empty planner id" "$tmp/err" &&
+   grep -q "planners.xml:7: task export (task4) does not use attribute .planners." "$tmp/err"'

@@ -124,10 +124,31 @@ typedef struct {
   const char *resume_from;   /* NULL or a checkpoint written by a previous run */
   int64_t checkpoint_every;  /* 0: at each evaluation */
   void *reserved[8];         /* [0]: the TlComm for data-parallel training, set with
-                              * tl_train_config_set_comm() (tl-comm.h); others zero */
+                              * tl_train_config_set_comm() (tl-comm.h); [1], [2]: the
+                              * graph hook and its data, set with
+                              * tl_train_config_set_graph_hook(); others zero */
 } TlTrainConfig;
 
 TL_API void tl_train_config_init(TlTrainConfig *cfg);
+
+/* Called by tl_train, tl_evaluate and tl_predict on every graph they build
+ * (the training graph, and the evaluation/prediction graphs for full batches
+ * and for the remainder), after the model's build() and, in train mode, after
+ * autodiff, before the executor is made: a planner may transform or annotate
+ * the graph here (tl_planner_instance_plan + tl_planner_instance_apply). The
+ * graph's named outputs "loss", "prediction" and, in train mode, one
+ * "grad/<parameter name>" per trainable parameter the loss depends on must
+ * stay (a rewrite through tl-graph.h re-points them); the trainer reads them
+ * back by name after the hook, and fails when one went missing. Parameters
+ * must not be removed. The hook must be deterministic: in data-parallel
+ * training every rank calls it on its own graph. Return FALSE with `error`
+ * set to fail the run. */
+typedef gboolean (*TlTrainGraphHook)(TlGraph *g, TlMode mode, gpointer user_data, GError **error);
+/* Store hook (NULL: none, the default) and user_data (borrowed; must outlive
+ * the tl_train/tl_evaluate/tl_predict call) in cfg->reserved[1] and [2]
+ * (ABI 1.0 layout unchanged). */
+TL_API void tl_train_config_set_graph_hook(TlTrainConfig *cfg, TlTrainGraphHook hook,
+                                           gpointer user_data);
 
 /* Train m on `train`, evaluating on `eval` (nullable) as configured. On
  * success `final` (nullable, caller-initialised with tl_metrics_init) gets

@@ -1,16 +1,19 @@
 #!/bin/sh
 # test-example.sh — the example job trains fusion.transformer with fusion on
 # and, through its overlay, off; both finish, the plan task writes the plan
-# XML and a DOT graph, and the final losses agree. TAP output.
+# XML and a DOT graph, and the final losses agree. A third run builds the
+# unfused model (m.fusion=none) and has the train and evaluate tasks run the
+# planner p on their graphs (planners="p"): it fuses the training graph
+# (forward and backward) and reaches the same loss. TAP output.
 set -u
 builddir=${TL_BUILDDIR:-.}
 srcdir=${TL_SRCDIR:-$(dirname "$0")/../../..}
 tlhost=$builddir/hosts/tlhost
 job=$srcdir/plugins/fusion/examples/train-transformer.xml
 overlay=$srcdir/plugins/fusion/examples/no-fusion.xml
-echo "1..4"
+echo "1..8"
 if [ ! -x "$tlhost" ]; then
-  for i in 1 2 3 4; do echo "ok $i # SKIP tlhost not built"; done
+  for i in 1 2 3 4 5 6 7 8; do echo "ok $i # SKIP tlhost not built"; done
   exit 0
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tl-fusion-example.XXXXXX")
@@ -30,3 +33,35 @@ l_off=$(printf '%s\n' "$off" | sed -n 's/^final: loss=\([^ ]*\).*/\1/p')
 if [ -n "$l_on" ] && awk -v a="$l_on" -v b="$l_off" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-4 * (b < 0 ? -b : b) + 1e-6) }'; then
   echo "ok 4 - same final loss with and without fusion ($l_on, $l_off)"; else
   echo "not ok 4 - same final loss with and without fusion ($l_on, $l_off)"; fi
+
+# planners="p" on the train and evaluate tasks of the unfused model
+pl=$("$tlhost" run -o "$tmp/pl" --set task2.epochs=1 --set m.fusion=none --set task2.planners=p \
+       --set task3.planners=p "$job" 2>&1)
+rc_pl=$?
+if [ $rc_pl = 0 ] && printf '%s\n' "$pl" | grep -q '^task2 train: planners p applied (fusion.stitch)$' &&
+   printf '%s\n' "$pl" | grep -q '^task3 evaluate: planners p applied (fusion.stitch)$'; then
+  echo "ok 5 - train and evaluate run with planners=\"p\""; else
+  echo "not ok 5 - train and evaluate run with planners=\"p\" (rc $rc_pl)"; printf '%s\n' "$pl" | sed 's/^/# /'; fi
+# the planner's report during task2 (after the plan task's): fewer kernels
+fused=$(printf '%s\n' "$pl" | awk '/^task2 train: model/ { t = 1 }
+  t && match($0, /groups fused; kernels [0-9]+ -> [0-9]+/) {
+    split(substr($0, RSTART, RLENGTH), w, " "); if (w[6] + 0 < w[4] + 0) n++ }
+  END { print n + 0 }')
+if [ "$fused" -ge 2 ]; then
+  echo "ok 6 - the training and evaluation graphs were fused ($fused reports)"; else
+  echo "not ok 6 - the training and evaluation graphs were fused ($fused reports)"; fi
+# the train task's loss (metrics.jsonl, full precision) of the three runs:
+# fusion changes the order of summation only
+train_loss() { sed -n 's/^{"step":2,"phase":"train","loss":\([^,]*\),.*/\1/p' "$1/metrics.jsonl" 2>/dev/null; }
+j_pl=$(train_loss "$tmp/pl"); j_on=$(train_loss "$tmp/on"); j_off=$(train_loss "$tmp/off")
+if [ -n "$j_pl" ] && [ -n "$j_on" ] && [ -n "$j_off" ] &&
+   awk -v a="$j_pl" -v b="$j_on" -v c="$j_off" 'function near(x, y) { d = x - y; if (d < 0) d = -d;
+       return d <= 1e-5 * (y < 0 ? -y : y) + 1e-7 } BEGIN { exit !(near(a, b) && near(a, c)) }'; then
+  echo "ok 7 - planners=\"p\" reaches the loss of in-model fusion and of no fusion ($j_pl, $j_on, $j_off)"; else
+  echo "not ok 7 - planners=\"p\" reaches the loss of in-model fusion and of no fusion ($j_pl, $j_on, $j_off)"; fi
+# a misspelt planner id: exit 2 and the id it likely means
+val=$("$tlhost" validate --set task2.planners=pp "$job" 2>&1)
+rc_val=$?
+if [ $rc_val = 2 ] && printf '%s\n' "$val" | grep -q "planners=\"pp\": no planner with id 'pp' (did you mean 'p'?)"; then
+  echo "ok 8 - planners= naming no planner: did-you-mean, exit 2"; else
+  echo "not ok 8 - planners= naming no planner: did-you-mean, exit 2 (rc $rc_val)"; printf '%s\n' "$val" | sed 's/^/# /'; fi
