@@ -162,6 +162,26 @@ record_metrics (RunCtx *rc, guint index, const char *kind, const TlMetrics *m)
 
 /* --- instances --------------------------------------------------------------- */
 
+/* The setting a component's creation error is about: the last <set> (or
+ * --set) of a parameter the message starts with ("hidden: ...") or quotes
+ * ("... 'hidden' ..."); NULL when none. Its location is more precise than
+ * the component's, and names a --set or an overlay line the job file does
+ * not show. */
+static const JobSet *
+blamed_set (const JobComponent *c, const char *message)
+{
+  const JobSet *found = NULL;
+  for (guint k = 0; message && k < c->sets->len; k++) {
+    const JobSet *s = c->sets->pdata[k];
+    gsize n = strlen (s->name);
+    g_autofree char *quoted = g_strdup_printf ("'%s'", s->name);
+    if ((strncmp (message, s->name, n) == 0 && (message[n] == ':' || message[n] == ' ')) ||
+        strstr (message, quoted))
+      found = s;
+  }
+  return found;
+}
+
 static gboolean
 instantiate (RunCtx *rc, guint i, GError **error)
 {
@@ -190,8 +210,10 @@ instantiate (RunCtx *rc, guint i, GError **error)
     break;
   }
   if (!rc->instances[i]) {
-    g_set_error (error, TL_ERROR, local ? local->code : TL_ERROR_FAILED, "%s: %s '%s' (%s): %s", c->loc,
-                 tl_component_kind_name (c->kind), c->id, name, local ? local->message : "creation failed");
+    const JobSet *blamed = blamed_set (c, local ? local->message : NULL);
+    g_set_error (error, TL_ERROR, local ? local->code : TL_ERROR_FAILED, "%s: %s '%s' (%s): %s",
+                 blamed ? blamed->loc : c->loc, tl_component_kind_name (c->kind), c->id, name,
+                 local ? local->message : "creation failed");
     g_clear_error (&local);
     return FALSE;
   }

@@ -4,10 +4,11 @@
 # one line saying how to continue, write elsewhere or --overwrite);
 # weights= uses trained parameters; a checkpoint directory it cannot write
 # and a device that is not there fail before the first task; "final:" only
-# on success; no doubled prefix in run-time errors. TAP output.
+# on success; no doubled prefix in run-time errors; a parameter a component
+# refuses at run time is named where it was set. TAP output.
 set -u
 . "${TL_SRCDIR:-$(dirname "$0")/..}/tests/tlhost-lib.sh"
-echo "1..9"
+echo "1..11"
 job="$jobs/good.xml"
 o="$tmp/o"
 
@@ -56,3 +57,13 @@ check "a device that is not there fails before task 1 trains, naming the task" \
 run run -q -o "$tmp/o7" --set task1.batch=1000 "$job"
 check "a trainer error is prefixed once" \
   'rc 1 && grep -q "good.xml:17: task train: dataset " "$tmp/err" && ! grep -q "train: train:" "$tmp/err"'
+
+# a component that refuses a parameter at run time: the error names where
+# the value was set (the <set> line, or the --set), not the component's line
+run run -q -o "$tmp/o8" --set m.hidden=abc "$job"
+check "a parameter refused at run time names its --set" \
+  'rc 1 && grep -q "^--set m.hidden: model .m. (tl.mlp): hidden: " "$tmp/err"'
+sed 's#<set name="hidden">16</set>#<set name="hidden">1x6</set>#' "$job" >"$tmp/bad-hidden.xml"
+run run -q -o "$tmp/o9" "$tmp/bad-hidden.xml"
+check "a parameter refused at run time names its <set> line" \
+  'rc 1 && grep -q "bad-hidden.xml:15: model .m. (tl.mlp): hidden: " "$tmp/err"'
