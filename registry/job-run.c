@@ -374,9 +374,24 @@ planners_hook (TlGraph *g, TlMode mode, gpointer user_data, GError **error)
 {
   PlannersHook *h = user_data;
   (void) mode;
-  for (guint k = 0; k < h->planners->len; k++)
-    if (!apply_planner (h->rc, h->t, g_array_index (h->planners, guint, k), g, NULL, error))
+  for (guint k = 0; k < h->planners->len; k++) {
+    guint i = g_array_index (h->planners, guint, k);
+    /* the trainer reads the named outputs back: a planner that loses one
+     * is named here, with the task's line */
+    g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+    for (guint o = 0; o < tl_graph_n_outputs (g); o++)
+      g_ptr_array_add (names, g_strdup (tl_graph_output_name (g, o)));
+    if (!apply_planner (h->rc, h->t, i, g, NULL, error))
       return FALSE;
+    for (guint o = 0; o < names->len; o++)
+      if (!tl_graph_get_output (g, names->pdata[o])) {
+        g_set_error (error, TL_ERROR, TL_ERROR_PLUGIN,
+                     "%s: planner '%s': its apply removed the graph output '%s' (a rewrite must re-point "
+                     "named outputs)",
+                     h->t->loc, component_at (h->rc, i)->id, (const char *) names->pdata[o]);
+        return FALSE;
+      }
+  }
   return TRUE;
 }
 
