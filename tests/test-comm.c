@@ -58,6 +58,19 @@ test_allreduce_identity (void)
   tl_comm_free (c);
 }
 
+/* An unknown reduction and a root outside the ranks are refused. */
+static void
+assert_bad_op_and_root (TlComm *c, TlTensor *t)
+{
+  GError *error = NULL;
+  g_assert_false (tl_comm_allreduce (c, t, (TlCommOp) 42, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (tl_comm_broadcast (c, t, 1, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+}
+
 static void
 test_allreduce_errors (void)
 {
@@ -69,12 +82,7 @@ test_allreduce_errors (void)
   g_clear_error (&error);
   tl_tensor_unref (t);
   t = ramp (TL_DTYPE_F32, 4);
-  g_assert_false (tl_comm_allreduce (c, t, (TlCommOp) 42, &error));
-  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
-  g_clear_error (&error);
-  g_assert_false (tl_comm_broadcast (c, t, 1, &error));
-  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
-  g_clear_error (&error);
+  assert_bad_op_and_root (c, t);
   g_assert_false (tl_comm_send (c, t, 0, -1, &error));
   g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
@@ -265,12 +273,7 @@ test_check_single (void)
     g_assert_cmpfloat (tl_tensor_get_flat (t, i), ==, (double) (3 * i - 7));
     g_assert_cmpfloat (tl_tensor_get_flat (out, i), ==, (double) (3 * i - 7));
   }
-  g_assert_false (tl_comm_allreduce (c, t, (TlCommOp) 42, &error));
-  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
-  g_clear_error (&error);
-  g_assert_false (tl_comm_broadcast (c, t, 1, &error));
-  g_assert_error (error, TL_ERROR, TL_ERROR_INVALID_ARGUMENT);
-  g_clear_error (&error);
+  assert_bad_op_and_root (c, t);
   tl_tensor_unref (out);
   out = ramp (TL_DTYPE_F64, 4);
   g_assert_false (tl_comm_allgather (c, t, out, &error));
