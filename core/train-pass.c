@@ -212,11 +212,17 @@ _tl_priv_evaluator_clear (Evaluator *e)
   e->full_ok = e->rest_ok = FALSE;
 }
 
-/* Runs every row of d in order through the evaluator, calling fn per batch. */
+/**
+ * _tl_priv_evaluator_prepare:
+ *
+ * Builds the evaluator's graphs for d (the full batch and the remainder)
+ * unless built already; _tl_priv_evaluator_run does it on its first call.
+ * tl_train calls it before its first step when a graph hook is set, so a
+ * hook that fails on an evaluation graph fails the run before any training.
+ */
 gboolean
-_tl_priv_evaluator_run (Evaluator *e, TlModelInstance *m, TlDatasetInstance *d,
-                        const TlTrainConfig *cfg, const TlProgress *progress, const char *phase,
-                        BatchFn fn, gpointer data, GError **error)
+_tl_priv_evaluator_prepare (Evaluator *e, TlModelInstance *m, TlDatasetInstance *d,
+                            const TlTrainConfig *cfg, const char *phase, GError **error)
 {
   gint64 n = tl_dataset_instance_size (d);
   gint64 bs = cfg->batch_size > 0 ? cfg->batch_size : 32;
@@ -236,6 +242,20 @@ _tl_priv_evaluator_run (Evaluator *e, TlModelInstance *m, TlDatasetInstance *d,
       return FALSE;
     e->rest_ok = TRUE;
   }
+  return TRUE;
+}
+
+/* Runs every row of d in order through the evaluator, calling fn per batch. */
+gboolean
+_tl_priv_evaluator_run (Evaluator *e, TlModelInstance *m, TlDatasetInstance *d,
+                        const TlTrainConfig *cfg, const TlProgress *progress, const char *phase,
+                        BatchFn fn, gpointer data, GError **error)
+{
+  gint64 n = tl_dataset_instance_size (d);
+  gint64 bs = cfg->batch_size > 0 ? cfg->batch_size : 32;
+  gint64 n_full = n / bs, rem = n % bs;
+  if (!_tl_priv_evaluator_prepare (e, m, d, cfg, phase, error))
+    return FALSE;
   if (progress && progress->begin)
     progress->begin (progress->user_data, phase, n_full + (rem > 0));
   g_autofree gint64 *rows = g_try_new (gint64, bs);

@@ -123,6 +123,9 @@ G_GNUC_INTERNAL gboolean _tl_priv_evaluator_run (Evaluator *e, TlModelInstance *
                                                  TlDatasetInstance *d, const TlTrainConfig *cfg,
                                                  const TlProgress *progress, const char *phase,
                                                  BatchFn fn, gpointer data, GError **error);
+G_GNUC_INTERNAL gboolean _tl_priv_evaluator_prepare (Evaluator *e, TlModelInstance *m,
+                                                     TlDatasetInstance *d, const TlTrainConfig *cfg,
+                                                     const char *phase, GError **error);
 G_GNUC_INTERNAL void _tl_priv_evaluator_clear (Evaluator *e);
 /* Loss and task metrics over all rows of d. */
 G_GNUC_INTERNAL gboolean _tl_priv_evaluate_with (Evaluator *e, TlModelInstance *m,

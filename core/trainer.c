@@ -732,6 +732,11 @@ tl_train (TlModelInstance *m, TlDatasetInstance *train, TlDatasetInstance *eval,
   }
   if (!_tl_priv_pass_init (&t.pass, m, train, TL_MODE_TRAIN, t.dp.n, cfg, t.names, error))
     goto out;
+  /* with a graph hook (a planner), the evaluation graphs too go through it
+   * now rather than at the first evaluation point, after steps that would
+   * be lost */
+  if (cfg->reserved[1] && eval && !_tl_priv_evaluator_prepare (&t.ev, m, eval, cfg, "evaluate", error))
+    goto out;
   t.n = t.names->len;
   t.params = g_new0 (TlTensor *, t.n + 1);
   t.acc = g_new0 (TlTensor *, t.n + 1);

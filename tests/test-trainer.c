@@ -965,6 +965,7 @@ typedef struct {
   guint grads;        /* "grad/<param>" outputs seen in train mode */
   double loss_scale;  /* != 0: re-point the output "loss" at loss * loss_scale */
   gboolean fail, silent;
+  gboolean fail_eval; /* fail on evaluation graphs only */
 } HookData;
 
 static gboolean
@@ -978,7 +979,7 @@ graph_hook (TlGraph *g, TlMode mode, gpointer user_data, GError **error)
       g_assert_cmpint (mode, ==, TL_MODE_TRAIN);
       h->grads++;
     }
-  if (h->fail) {
+  if (h->fail || (h->fail_eval && mode == TL_MODE_EVAL)) {
     if (!h->silent)
       g_set_error (error, TL_ERROR, TL_ERROR_FAILED, "hook says no");
     return FALSE;
@@ -997,7 +998,7 @@ test_graph_hook (void)
 {
   GError *error = NULL;
   TlMetrics plain, hooked;
-  HookData h = { { 0 }, 0, 2.0, FALSE, FALSE };
+  HookData h = { { 0 }, 0, 2.0, FALSE, FALSE, FALSE };
   g_autofree char *dir = fixture_tmpdir ();
   g_autofree char *pa = g_build_filename (dir, "a.tsv", NULL);
   g_autofree char *pb = g_build_filename (dir, "b.tsv", NULL);
@@ -1046,6 +1047,20 @@ test_graph_hook (void)
   g_assert_error (error, TL_ERROR, TL_ERROR_FAILED);
   g_assert_cmpstr (error->message, ==, "the graph hook failed");
   g_clear_error (&error);
+  /* a hook that fails only on the evaluation graphs fails tl_train before
+   * its first step, not at its first evaluation point */
+  Setup se;
+  setup_init (&se, fixture_dataset (32, 4, 3, 1, FALSE), fixture_dataset (20, 4, 3, 2, FALSE),
+              fixture_model (8, FALSE, 0, 7));
+  HookData he = { { 0 }, 0, 0.0, FALSE, FALSE, TRUE };
+  tl_train_config_set_graph_hook (&se.cfg, graph_hook, &he);
+  Counter c = { 0 };
+  TlProgress p = progress_for (&c);
+  g_assert_false (tl_train (se.m, se.data, se.eval, &se.cfg, &p, &m, &error));
+  g_assert_error (error, TL_ERROR, TL_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_cmpint (c.steps, ==, 0);
+  setup_clear (&se);
   /* NULL: no hook */
   tl_train_config_set_graph_hook (&s.cfg, NULL, &h);
   g_assert_null (s.cfg.reserved[1]);
