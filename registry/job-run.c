@@ -893,8 +893,9 @@ set_interrupted (RunCtx *rc, guint index, gboolean started, const char *last, GE
   g_set_error_literal (error, TL_ERROR, TL_ERROR_CANCELLED, msg);
 }
 
-/* The runner prefixes a task's error with "FILE:LINE: task KIND: "; the
- * trainer's own "train: " (or "evaluate: ", "predict: ") would repeat it. */
+/* The runner prefixes a task's error with "FILE:LINE: task KIND: "; when
+ * the message already starts with the trainer's own "KIND: " ("train: ",
+ * "evaluate: ", "predict: "), only "FILE:LINE: task " goes before it. */
 static void
 prefix_task_error (JobTask *t, GError **error)
 {
@@ -902,12 +903,10 @@ prefix_task_error (JobTask *t, GError **error)
     return;
   const char *msg = (*error)->message;
   gsize n = strlen (t->kind);
-  if (strncmp (msg, t->kind, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ') {
-    char *rest = g_strdup (msg + n + 2);
-    g_free ((*error)->message);
-    (*error)->message = rest;
-  }
-  g_prefix_error (error, "%s: task %s: ", t->loc, t->kind);
+  if (strncmp (msg, t->kind, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+    g_prefix_error (error, "%s: task ", t->loc);
+  else
+    g_prefix_error (error, "%s: task %s: ", t->loc, t->kind);
 }
 
 /**
